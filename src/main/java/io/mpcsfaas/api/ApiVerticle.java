@@ -1,0 +1,179 @@
+package io.mpcsfaas.api;
+
+import io.mpcsfaas.store.Keys;
+import io.mpcsfaas.store.NotFoundException;
+import io.mpcsfaas.store.TaskRecord;
+import io.mpcsfaas.store.TaskStore;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisOptions;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The REST API. The four original routes keep the exact shapes existing clients use; every refusal is a
+ * JSON {@code {"error": ...}} with a 4xx status, and 503 when Redis cannot be reached.
+ */
+public final class ApiVerticle extends VerticleBase {
+  private static final Logger LOG = LoggerFactory.getLogger(ApiVerticle.class);
+  private static final long STORE_TIMEOUT_MILLIS = 2000;
+
+  private Redis redis;
+  private TaskStore store;
+  private HttpServer server;
+
+  @Override
+  public Future<?> start() {
+    JsonObject conf = config();
+    redis = Redis.createClient(vertx, new RedisOptions()
+        .setConnectionString(conf.getString("redis.url", "redis://127.0.0.1:6379"))
+        .setMaxPoolSize(conf.getInteger("redis.pool_size", 16)).setMaxPoolWaiting(10_000));
+    store = new TaskStore(redis, new Keys(conf.getString("redis.prefix", "faas:")));
+
+    Router router = Router.router(vertx);
+    router.route().handler(BodyHandler.create(false).setBodyLimit(conf.getLong("api.body_limit", 16L << 20)));
+    router.post("/register_function").handler(this::registerFunction);
+    router.post("/execute_function").handler(this::executeFunction);
+    router.get("/status/:task_id").handler(this::status);
+    router.get("/result/:task_id").handler(this::result);
+    router.get("/health").handler(this::health);
+    ErrorResponses.install(router);
+
+    server = vertx.createHttpServer();
+    return server.requestHandler(router).listen(conf.getInteger("api.port", 8000), conf.getString("api.host", "0.0.0.0"))
+        .onSuccess(s -> LOG.info("API listening on port {}", s.actualPort()));
+  }
+
+  @Override
+  public Future<?> stop() {
+    return redis.close();
+  }
+
+  /** The port the API listens on (useful with port 0). */
+  public int port() {
+    return server.actualPort();
+  }
+
+  private void registerFunction(RoutingContext ctx) {
+    JsonObject body = jsonBody(ctx);
+    String name = requiredString(body, "name");
+    String payload = pickle(body);
+    respond(ctx, store.registerFunction(name, payload).map(id -> new JsonObject().put("function_id", id)), 201);
+  }
+
+  private void executeFunction(RoutingContext ctx) {
+    JsonObject body = jsonBody(ctx);
+    String functionId = uuid(requiredString(body, "function_id"), "function_id");
+    String payload = pickle(body);
+    Integer timeout = optionalTimeout(body);
+    respond(ctx, store.createTask(functionId, payload, timeout).map(id -> new JsonObject().put("task_id", id)),
+        201);
+  }
+
+  private void status(RoutingContext ctx) {
+    respond(ctx, task(ctx).map(t -> new JsonObject().put("task_id", t.id()).put("status", t.status().name())), 200);
+  }
+
+  private void result(RoutingContext ctx) {
+    respond(ctx, task(ctx).map(t -> new JsonObject().put("task_id", t.id()).put("status", t.status().name())
+        .put("result", t.status().isTerminal() ? t.result() : null)
+        .put("error", t.error() == null || t.error().isEmpty() ? null : t.error())), 200);
+  }
+
+  private void health(RoutingContext ctx) {
+    respond(ctx, store.ping().map(v -> new JsonObject().put("status", "ok").put("redis", "ok")), 200);
+  }
+
+  private Future<TaskRecord> task(RoutingContext ctx) {
+    return store.task(uuid(ctx.pathParam("task_id"), "task_id"));
+  }
+
+  /** Answers with the future's JSON, or lets the router's failure handler explain what went wrong. */
+  private void respond(RoutingContext ctx, Future<JsonObject> reply, int status) {
+    reply.timeout(STORE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS).onComplete(ar -> {
+      if (ar.succeeded()) {
+        ctx.response().setStatusCode(status).putHeader("content-type", "application/json")
+            .end(ar.result().toBuffer());
+      } else if (ar.cause() instanceof NotFoundException) {
+        ctx.fail(new ApiError(404, ar.cause().getMessage()));
+      } else {
+        ctx.fail(new StorageUnavailableException(ar.cause()));
+      }
+    });
+  }
+
+  private static JsonObject jsonBody(RoutingContext ctx) {
+    String type = ctx.request().getHeader("content-type");
+    if (type != null && !type.toLowerCase().contains("json") && !type.toLowerCase().startsWith("text/plain")) {
+      throw new ApiError(415, "the body must be JSON (content-type application/json), not " + type);
+    }
+    if (ctx.body() == null || ctx.body().length() == 0) {
+      throw ApiError.badRequest("the body must be a JSON object");
+    }
+    try {
+      Object value = ctx.body().buffer().toJsonValue();
+      if (value instanceof JsonObject json) {
+        return json;
+      }
+    } catch (DecodeException e) {
+      throw ApiError.badRequest("the body is not valid JSON");
+    }
+    throw ApiError.badRequest("the body must be a JSON object");
+  }
+
+  private static String requiredString(JsonObject body, String field) {
+    Object value = body.getValue(field);
+    if (value == null) {
+      throw ApiError.badRequest("missing field '" + field + "'");
+    }
+    if (!(value instanceof String text)) {
+      throw ApiError.badRequest("field '" + field + "' must be a string");
+    }
+    return text;
+  }
+
+  private static String pickle(JsonObject body) {
+    String payload = requiredString(body, "payload");
+    String problem = PicklePayload.problem(payload);
+    if (problem != null) {
+      throw ApiError.badRequest(problem);
+    }
+    return payload;
+  }
+
+  private static String uuid(String text, String field) {
+    try {
+      UUID parsed = UUID.fromString(text);
+      if (parsed.toString().equalsIgnoreCase(text)) {
+        return parsed.toString();
+      }
+    } catch (IllegalArgumentException e) {
+      // fall through to the error below
+    }
+    throw ApiError.badRequest("'" + field + "' must be a UUID, got '" + abbreviate(text) + "'");
+  }
+
+  private static Integer optionalTimeout(JsonObject body) {
+    Object value = body.getValue("timeout");
+    if (value == null) {
+      return null;
+    }
+    if (!(value instanceof Number number) || number.doubleValue() < 1 || number.doubleValue() > 86_400) {
+      throw ApiError.badRequest("field 'timeout' must be a number of seconds between 1 and 86400");
+    }
+    return (int) Math.ceil(number.doubleValue());
+  }
+
+  private static String abbreviate(String text) {
+    return text.length() <= 64 ? text : text.substring(0, 64) + "...";
+  }
+}

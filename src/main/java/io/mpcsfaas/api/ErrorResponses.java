@@ -1,0 +1,44 @@
+package io.mpcsfaas.api;
+
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The router's single failure path: every error becomes a JSON {@code {"error": ...}} with its status. */
+final class ErrorResponses {
+  private static final Logger LOG = LoggerFactory.getLogger(ErrorResponses.class);
+
+  private ErrorResponses() {}
+
+  static void install(Router router) {
+    router.route().failureHandler(ErrorResponses::fail);
+    router.errorHandler(404, ctx -> send(ctx, 404, "no such route: " + ctx.request().method() + " " + ctx.request().path()));
+    router.errorHandler(405, ctx -> send(ctx, 405, "method " + ctx.request().method() + " not allowed on " + ctx.request().path()));
+  }
+
+  private static void fail(RoutingContext ctx) {
+    Throwable failure = ctx.failure();
+    if (failure instanceof ApiError error) {
+      send(ctx, error.status, error.getMessage());
+    } else if (failure instanceof StorageUnavailableException) {
+      send(ctx, 503, failure.getMessage());
+    } else if (ctx.statusCode() == 413) {
+      send(ctx, 413, "request body too large");
+    } else if (ctx.statusCode() >= 400 && ctx.statusCode() < 500) {
+      send(ctx, ctx.statusCode(), "bad request");
+    } else {
+      LOG.error("unexpected failure on {} {}", ctx.request().method(), ctx.request().path(), failure);
+      send(ctx, 500, "internal error");
+    }
+  }
+
+  private static void send(RoutingContext ctx, int status, String message) {
+    if (ctx.response().ended()) {
+      return;
+    }
+    ctx.response().setStatusCode(status).putHeader("content-type", "application/json")
+        .end(new JsonObject().put("error", message).toBuffer());
+  }
+}

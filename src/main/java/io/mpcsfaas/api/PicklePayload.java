@@ -1,0 +1,81 @@
+package io.mpcsfaas.api;
+
+/**
+ * Checks, without decoding it all, that a payload is base64 (with the line breaks
+ * {@code codecs.encode(..., "base64")} adds) of something shaped like a pickle stream: it opens with a
+ * protocol-2+ header or a protocol-0/1 opcode and ends with the STOP opcode. The Java side never unpickles.
+ */
+final class PicklePayload {
+  private static final String PROTOCOL_0_1_OPENERS = "(]}cIJKLMNSVXUTFGdl)NN\u0088\u0089";
+  private static final int PROTO = 0x80;
+  private static final int STOP = '.';
+  private static final int[] VALUE = new int[128];
+
+  static {
+    java.util.Arrays.fill(VALUE, -1);
+    String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (int i = 0; i < alphabet.length(); i++) {
+      VALUE[alphabet.charAt(i)] = i;
+    }
+  }
+
+  private PicklePayload() {}
+
+  /** Null when the payload is acceptable, else what is wrong with it. */
+  static String problem(String payload) {
+    char[] quad = new char[4];
+    int[] first = null;
+    int[] last = null;
+    int count = 0;
+    int padding = 0;
+    for (int i = 0; i < payload.length(); i++) {
+      char c = payload.charAt(i);
+      if (c == '\n' || c == '\r') {
+        continue;
+      }
+      if (c == '=') {
+        padding++;
+      } else if (padding > 0 || c >= 128 || VALUE[c] < 0) {
+        return "payload is not base64 (expected codecs.encode(dill.dumps(obj), \"base64\").decode())";
+      }
+      quad[count % 4] = c;
+      count++;
+      if (count % 4 == 0) {
+        int[] bytes = decodeQuad(quad);
+        if (first == null) {
+          first = bytes;
+        }
+        last = bytes;
+      }
+    }
+    if (count == 0 || count % 4 != 0 || padding > 2) {
+      return "payload is not base64 (expected codecs.encode(dill.dumps(obj), \"base64\").decode())";
+    }
+    int lastByte = last[last.length - 1];
+    boolean opens = first[0] == PROTO ? first.length > 1 && first[1] >= 2 && first[1] <= 5
+        : PROTOCOL_0_1_OPENERS.indexOf(first[0]) >= 0;
+    if (!opens || lastByte != STOP) {
+      return "payload is base64 but not of a pickle stream (expected dill.dumps output)";
+    }
+    return null;
+  }
+
+  /** Decodes four base64 characters into their 1 to 3 bytes. */
+  private static int[] decodeQuad(char[] quad) {
+    int bits = 0;
+    int padding = 0;
+    for (char c : quad) {
+      bits <<= 6;
+      if (c == '=') {
+        padding++;
+      } else {
+        bits |= VALUE[c];
+      }
+    }
+    int[] bytes = new int[3 - padding];
+    for (int i = 0; i < bytes.length; i++) {
+      bytes[i] = (bits >> (16 - 8 * i)) & 0xff;
+    }
+    return bytes;
+  }
+}

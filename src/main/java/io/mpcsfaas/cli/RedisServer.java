@@ -1,0 +1,123 @@
+package io.mpcsfaas.cli;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A {@code redis-server} child process on a loopback port: the embedded default of {@code ./faas up}, and
+ * the throwaway server of the tests. Append-only when asked, so a restart on the same folder loses nothing.
+ */
+public final class RedisServer implements AutoCloseable {
+  static final String INSTALL_HINT = "redis-server is not installed; install it with: apt-get install -y redis-server";
+
+  private final Process process;
+  private final int port;
+  private final Path dir;
+
+  private RedisServer(Process process, int port, Path dir) {
+    this.process = process;
+    this.port = port;
+    this.dir = dir;
+  }
+
+  /** Starts {@code redis-server} on {@code 127.0.0.1:port} with its files in {@code dir}, and waits for PING. */
+  public static RedisServer start(int port, Path dir, boolean appendOnly) throws IOException {
+    Files.createDirectories(dir);
+    List<String> command = new ArrayList<>(List.of("redis-server", "--port", Integer.toString(port),
+        "--bind", "127.0.0.1", "--dir", dir.toString(), "--save", "", "--daemonize", "no",
+        "--appendonly", appendOnly ? "yes" : "no", "--logfile", "redis.log"));
+    Process process;
+    try {
+      process = new ProcessBuilder(command).redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    } catch (IOException e) {
+      throw new IOException(INSTALL_HINT, e);
+    }
+    RedisServer server = new RedisServer(process, port, dir);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (!answers("127.0.0.1", port)) {
+      if (!process.isAlive() || System.nanoTime() > deadline) {
+        server.close();
+        throw new IOException("redis-server did not start on port " + port + "; see " + dir.resolve("redis.log"));
+      }
+      sleep(20);
+    }
+    return server;
+  }
+
+  public int port() {
+    return port;
+  }
+
+  public String url() {
+    return "redis://127.0.0.1:" + port;
+  }
+
+  public Path dir() {
+    return dir;
+  }
+
+  /** Stops the server (SIGTERM: it flushes its append-only file first). */
+  @Override
+  public void close() {
+    process.destroy();
+    try {
+      if (!process.waitFor(10, TimeUnit.SECONDS)) {
+        process.destroyForcibly().waitFor();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Stops the server at once, as a crash would. */
+  public void kill() {
+    process.destroyForcibly();
+    try {
+      process.waitFor();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** True when something at {@code host:port} answers a Redis PING (with or without a password). */
+  public static boolean answers(String host, int port) {
+    try (Socket socket = new Socket()) {
+      socket.connect(new InetSocketAddress(host, port), 500);
+      socket.setSoTimeout(1000);
+      OutputStream out = socket.getOutputStream();
+      out.write("PING\r\n".getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      InputStream in = socket.getInputStream();
+      int first = in.read();
+      return first == '+' || first == '-';
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /** Host and port of a {@code redis://} URL. */
+  static InetSocketAddress address(String url) {
+    URI uri = URI.create(url);
+    return InetSocketAddress.createUnresolved(uri.getHost() == null ? "127.0.0.1" : uri.getHost(),
+        uri.getPort() < 0 ? 6379 : uri.getPort());
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

@@ -1,0 +1,164 @@
+package io.mpcsfaas.dispatch;
+
+import io.mpcsfaas.store.Keys;
+import io.mpcsfaas.store.QueueEntry;
+import io.mpcsfaas.store.StartedTask;
+import io.mpcsfaas.store.TaskQueue;
+import io.mpcsfaas.store.TaskStatus;
+import io.mpcsfaas.transport.PickledException;
+import io.mpcsfaas.transport.TaskOutcome;
+import io.mpcsfaas.transport.TaskSpec;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.json.JsonObject;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisOptions;
+import java.util.ArrayDeque;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Moves tasks from the durable Redis queue to an {@link ExecutionBackend} and their outcomes back to Redis.
+ * It claims no more tasks than the backend can take, so the rest wait in Redis for any dispatcher; a claimed
+ * task stays pending in the queue until its outcome is stored, so a crash loses nothing.
+ */
+public final class DispatcherVerticle extends VerticleBase {
+  private static final Logger LOG = LoggerFactory.getLogger(DispatcherVerticle.class);
+  private static final long BLOCK_MILLIS = 2000;
+  private static final long MAX_BACKOFF_MILLIS = 5000;
+
+  private Redis redis;
+  private TaskQueue queue;
+  private ExecutionBackend backend;
+  private int maxAttempts;
+  private String exhaustedResult;
+  private String exhaustedError;
+  /** Claimed entries not yet handed to the backend: recovered after a restart, or to run again. */
+  private final ArrayDeque<QueueEntry> backlog = new ArrayDeque<>();
+  private int starting;
+  private boolean reading;
+  private boolean stopped;
+  private long backoffMillis;
+
+  @Override
+  public Future<?> start() {
+    JsonObject conf = config();
+    redis = Redis.createClient(vertx, new RedisOptions()
+        .setConnectionString(conf.getString("redis.url", "redis://127.0.0.1:6379"))
+        .setMaxPoolSize(8).setMaxPoolWaiting(10_000));
+    queue = new TaskQueue(redis, new Keys(conf.getString("redis.prefix", "faas:")),
+        conf.getString("dispatcher.name", "dispatcher"));
+    maxAttempts = conf.getInteger("dispatcher.max_attempts", 3);
+    String message = "the task was lost with its worker " + maxAttempts + " times (max_attempts); giving up";
+    exhaustedResult = PickledException.encode("RuntimeError", message);
+    exhaustedError = "RuntimeError: " + message;
+    return Backends.create(vertx, conf).onSuccess(b -> {
+      backend = b;
+      backend.onCapacity(this::fill);
+      connect();
+    });
+  }
+
+  @Override
+  public Future<?> stop() {
+    stopped = true;
+    Future<Void> closing = backend == null ? Future.succeededFuture() : backend.close();
+    return closing.eventually(() -> redis.close());
+  }
+
+  /** Makes sure the consumer group exists and takes back what this dispatcher held before a restart. */
+  private void connect() {
+    queue.ensureGroup()
+        .compose(v -> recoverPending())
+        .onSuccess(v -> {
+          backoffMillis = 0;
+          LOG.info("dispatcher {} ready ({} tasks recovered)", queue.consumer(), backlog.size());
+          fill();
+        })
+        .onFailure(err -> retryLater(err, this::connect));
+  }
+
+  private Future<Void> recoverPending() {
+    return queue.claim(10_000, 0, true).compose(entries -> {
+      backlog.clear();
+      backlog.addAll(entries);
+      return Future.succeededFuture();
+    });
+  }
+
+  /** Claims as many tasks as the backend has room for; called whenever that room may have grown. */
+  private void fill() {
+    if (stopped || backend == null) {
+      return;
+    }
+    while (!backlog.isEmpty() && room() > 0) {
+      launch(backlog.pollFirst());
+    }
+    int room = room();
+    if (reading || room <= 0 || !backlog.isEmpty()) {
+      return;
+    }
+    reading = true;
+    queue.claim(room, BLOCK_MILLIS, false).onComplete(ar -> {
+      reading = false;
+      if (ar.failed()) {
+        retryLater(ar.cause(), this::fill);
+        return;
+      }
+      backoffMillis = 0;
+      backlog.addAll(ar.result());
+      fill();
+    });
+  }
+
+  private int room() {
+    return backend.capacity() - starting;
+  }
+
+  private void launch(QueueEntry entry) {
+    starting++;
+    queue.start(entry, queue.consumer(), maxAttempts, exhaustedResult, exhaustedError).onComplete(ar -> {
+      starting--;
+      if (ar.failed()) {
+        backlog.addFirst(entry);
+        retryLater(ar.cause(), this::fill);
+        return;
+      }
+      StartedTask task = ar.result();
+      if (task != null) {
+        run(entry, task);
+      }
+      fill();
+    });
+  }
+
+  private void run(QueueEntry entry, StartedTask task) {
+    TaskSpec spec = new TaskSpec(task.id(), task.functionId(), task.functionPayload(), task.argsPayload(),
+        task.timeoutSeconds());
+    backend.run(spec).onComplete(ar -> {
+      if (ar.succeeded()) {
+        store(entry, ar.result());
+      } else {
+        LOG.info("task {} lost its worker ({}); it will run again", task.id(), ar.cause().getMessage());
+        backlog.addLast(entry);
+        fill();
+      }
+    });
+  }
+
+  /** Stores an outcome, retrying while Redis is away: an outcome in hand is never dropped. */
+  private void store(QueueEntry entry, TaskOutcome outcome) {
+    TaskStatus status = outcome.ok() ? TaskStatus.COMPLETED : TaskStatus.FAILED;
+    queue.finish(entry.taskId(), entry.entryId(), status, outcome.result(), outcome.error())
+        .onFailure(err -> retryLater(err, () -> store(entry, outcome)));
+  }
+
+  private void retryLater(Throwable err, Runnable action) {
+    if (stopped) {
+      return;
+    }
+    backoffMillis = Math.min(MAX_BACKOFF_MILLIS, Math.max(100, backoffMillis * 2));
+    LOG.warn("Redis unavailable ({}); retrying in {} ms", err.getMessage(), backoffMillis);
+    vertx.setTimer(backoffMillis, t -> action.run());
+  }
+}

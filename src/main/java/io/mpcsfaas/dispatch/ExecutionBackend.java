@@ -1,0 +1,27 @@
+package io.mpcsfaas.dispatch;
+
+import io.mpcsfaas.transport.TaskOutcome;
+import io.mpcsfaas.transport.TaskSpec;
+import io.vertx.core.Future;
+
+/**
+ * Where a dispatcher's tasks run: one implementation per dispatch mode. The dispatcher takes only as many
+ * tasks from the queue as {@link #capacity()} allows, so tasks nobody can run yet stay in Redis.
+ * All methods are called on the dispatcher's context.
+ */
+public interface ExecutionBackend {
+
+  /** Tasks that can be handed over now. */
+  int capacity();
+
+  /** Registers the listener called whenever {@link #capacity()} may have grown. */
+  void onCapacity(Runnable listener);
+
+  /**
+   * Runs a task. The future completes with the task's outcome, user errors included; it fails with
+   * {@link WorkerLostException} when the task's worker was lost, for the dispatcher to run it again.
+   */
+  Future<TaskOutcome> run(TaskSpec task);
+
+  Future<Void> close();
+}

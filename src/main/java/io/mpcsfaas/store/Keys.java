@@ -1,0 +1,30 @@
+package io.mpcsfaas.store;
+
+/** Every Redis key and channel name the platform uses, under one configurable prefix. */
+public record Keys(String prefix) {
+  /** The channel where new task ids are announced; its name is a contract with existing clients. */
+  public static final String TASKS_CHANNEL = "tasks";
+  /** The consumer group of dispatchers on the task queue. */
+  public static final String DISPATCHERS_GROUP = "dispatchers";
+
+  public String function(String id) {
+    return prefix + "function:" + id;
+  }
+
+  public String functionPrefix() {
+    return prefix + "function:";
+  }
+
+  public String task(String id) {
+    return prefix + "task:" + id;
+  }
+
+  public String queue() {
+    return prefix + "queue";
+  }
+
+  /** Channel where the id of every task that reaches a terminal state is published. */
+  public String doneChannel() {
+    return prefix + "done";
+  }
+}

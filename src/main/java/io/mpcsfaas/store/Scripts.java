@@ -1,0 +1,62 @@
+package io.mpcsfaas.store;
+
+import io.vertx.core.Future;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+
+/** A Lua script shipped in the jar, run by its SHA1 and loaded into Redis on first use or after a flush. */
+final class Scripts {
+  private final String source;
+  private final String sha;
+
+  private Scripts(String source) {
+    this.source = source;
+    this.sha = sha1(source);
+  }
+
+  static Scripts load(String name) {
+    try (InputStream in = Scripts.class.getResourceAsStream("/redis/" + name)) {
+      if (in == null) {
+        throw new IllegalStateException("missing script " + name);
+      }
+      return new Scripts(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  Future<Response> run(Redis redis, List<String> keys, List<String> args) {
+    return redis.send(request(Command.EVALSHA, sha, keys, args)).recover(err -> {
+      if (err.getMessage() != null && err.getMessage().startsWith("NOSCRIPT")) {
+        return redis.send(request(Command.EVAL, source, keys, args));
+      }
+      return Future.failedFuture(err);
+    });
+  }
+
+  private static Request request(Command cmd, String script, List<String> keys, List<String> args) {
+    Request req = Request.cmd(cmd).arg(script).arg(keys.size());
+    keys.forEach(req::arg);
+    args.forEach(req::arg);
+    return req;
+  }
+
+  private static String sha1(String text) {
+    try {
+      byte[] digest = MessageDigest.getInstance("SHA-1").digest(text.getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(digest);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

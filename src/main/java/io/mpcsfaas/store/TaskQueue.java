@@ -1,0 +1,133 @@
+package io.mpcsfaas.store;
+
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisConnection;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The dispatcher's half of the Redis model: the durable queue (a stream read by the consumer group
+ * {@value Keys#DISPATCHERS_GROUP}) and the conditional state transitions of the tasks taken from it.
+ * An entry stays pending for its dispatcher until the task ends, so a dispatcher that dies loses nothing:
+ * on restart, {@link #claim} with {@code pending} returns what it held.
+ */
+public final class TaskQueue {
+  private static final Scripts START_TASK = Scripts.load("start_task.lua");
+  private static final Scripts FINISH_TASK = Scripts.load("finish_task.lua");
+
+  private final Redis redis;
+  private final Keys keys;
+  private final String consumer;
+  /** Blocking reads hold a connection for their whole wait, so they get one of their own. */
+  private Future<RedisConnection> blockingConnection;
+
+  public TaskQueue(Redis redis, Keys keys, String consumer) {
+    this.redis = redis;
+    this.keys = keys;
+    this.consumer = consumer;
+  }
+
+  public String consumer() {
+    return consumer;
+  }
+
+  /** Creates the consumer group if needed, from the start of the stream so that no earlier task is missed. */
+  public Future<Void> ensureGroup() {
+    Request create = Request.cmd(Command.XGROUP).arg("CREATE").arg(keys.queue())
+        .arg(Keys.DISPATCHERS_GROUP).arg("0").arg("MKSTREAM");
+    return redis.send(create).<Void>mapEmpty().recover(err -> err.getMessage() != null
+        && err.getMessage().startsWith("BUSYGROUP") ? Future.succeededFuture() : Future.failedFuture(err));
+  }
+
+  /**
+   * Claims up to {@code count} entries: with {@code pending}, those this consumer already held (after a
+   * restart); otherwise new ones, waiting up to {@code blockMillis} for one to arrive.
+   */
+  public Future<List<QueueEntry>> claim(int count, long blockMillis, boolean pending) {
+    Request read = Request.cmd(Command.XREADGROUP).arg("GROUP").arg(Keys.DISPATCHERS_GROUP).arg(consumer)
+        .arg("COUNT").arg(count);
+    if (!pending) {
+      read.arg("BLOCK").arg(blockMillis);
+    }
+    read.arg("STREAMS").arg(keys.queue()).arg(pending ? "0" : ">");
+    return connection().compose(conn -> conn.send(read))
+        .map(TaskQueue::entries)
+        .onFailure(err -> resetConnection());
+  }
+
+  /** Moves the task to RUNNING on {@code worker}; null when it will not run (ended, unknown, out of attempts). */
+  public Future<StartedTask> start(QueueEntry entry, String worker, int maxAttempts, String exhaustedResult,
+      String exhaustedError) {
+    List<String> scriptKeys = List.of(keys.task(entry.taskId()), keys.queue());
+    List<String> args = List.of(worker, Timestamps.now(), Integer.toString(maxAttempts), keys.functionPrefix(),
+        exhaustedResult, exhaustedError, Keys.DISPATCHERS_GROUP, entry.entryId(), keys.doneChannel(),
+        entry.taskId());
+    return START_TASK.run(redis, scriptKeys, args).map(r -> {
+      if (!"RUNNING".equals(r.get(0).toString())) {
+        return null;
+      }
+      String timeout = r.get(5).toString();
+      return new StartedTask(entry.taskId(), entry.entryId(), r.get(1).toString(), r.get(3).toString(),
+          r.get(2).toString(), r.get(4).toInteger(), timeout.isEmpty() ? null : Integer.valueOf(timeout));
+    });
+  }
+
+  /** Stores a terminal outcome unless one is already stored; true when this call stored it. */
+  public Future<Boolean> finish(String taskId, String entryId, TaskStatus status, String result, String error) {
+    List<String> scriptKeys = List.of(keys.task(taskId), keys.queue());
+    List<String> args = List.of(status.name(), result, error == null ? "" : error, Timestamps.now(), entryId,
+        Keys.DISPATCHERS_GROUP, keys.doneChannel(), taskId);
+    return FINISH_TASK.run(redis, scriptKeys, args).map(r -> r.toInteger() == 1);
+  }
+
+  private Future<RedisConnection> connection() {
+    if (blockingConnection == null) {
+      Promise<RedisConnection> promise = Promise.promise();
+      blockingConnection = promise.future();
+      redis.connect().onComplete(promise);
+      blockingConnection.onSuccess(conn -> conn.exceptionHandler(err -> resetConnection()));
+    }
+    return blockingConnection;
+  }
+
+  private void resetConnection() {
+    Future<RedisConnection> old = blockingConnection;
+    blockingConnection = null;
+    if (old != null) {
+      old.onSuccess(RedisConnection::close);
+    }
+  }
+
+  /** Reads an XREADGROUP reply for one stream, as RESP3 (a map by stream) or RESP2 (nested arrays). */
+  private static List<QueueEntry> entries(Response reply) {
+    List<QueueEntry> out = new ArrayList<>();
+    if (reply == null) {
+      return out;
+    }
+    Response streamEntries = null;
+    if (reply.isMap()) {
+      for (String stream : reply.getKeys()) {
+        streamEntries = reply.get(stream);
+      }
+    } else if (reply.size() > 0) {
+      streamEntries = reply.get(0).get(1);
+    }
+    if (streamEntries == null) {
+      return out;
+    }
+    for (Response entry : streamEntries) {
+      Response fields = entry.get(1);
+      // A pending entry deleted meanwhile comes back with nil fields; there is nothing left to run.
+      if (fields == null || fields.size() < 2) {
+        continue;
+      }
+      out.add(new QueueEntry(entry.get(0).toString(), fields.get(1).toString()));
+    }
+    return out;
+  }
+}

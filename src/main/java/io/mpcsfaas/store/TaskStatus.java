@@ -1,0 +1,10 @@
+package io.mpcsfaas.store;
+
+/** The life of a task: statuses only move forward, except a re-dispatch after a lost worker. */
+public enum TaskStatus {
+  QUEUED, RUNNING, COMPLETED, FAILED;
+
+  public boolean isTerminal() {
+    return this == COMPLETED || this == FAILED;
+  }
+}

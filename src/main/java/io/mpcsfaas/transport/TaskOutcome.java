@@ -1,0 +1,17 @@
+package io.mpcsfaas.transport;
+
+/**
+ * How a task ended: {@code result} is base64(dill) of the return value, or of the exception when it failed;
+ * {@code error} is the traceback or the platform's explanation (null on success).
+ */
+public record TaskOutcome(boolean ok, String result, String error) {
+
+  public static TaskOutcome success(String result) {
+    return new TaskOutcome(true, result, null);
+  }
+
+  /** A failure the platform detected itself, reported to the client as a Python exception of {@code type}. */
+  public static TaskOutcome platformFailure(String type, String message) {
+    return new TaskOutcome(false, PickledException.encode(type, message), type + ": " + message);
+  }
+}

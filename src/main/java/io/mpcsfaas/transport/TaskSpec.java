@@ -1,0 +1,9 @@
+package io.mpcsfaas.transport;
+
+/**
+ * One task as a worker receives it: the function and the {@code (args, kwargs)} tuple, both still in the
+ * client's base64(dill) encoding, which only the Python runner decodes. {@code timeoutSeconds} is null for
+ * the worker's default.
+ */
+public record TaskSpec(String taskId, String functionId, String functionPayload, String argsPayload,
+    Integer timeoutSeconds) {}

@@ -1,0 +1,8 @@
+package io.mpcsfaas.worker;
+
+import io.mpcsfaas.transport.TaskOutcome;
+import io.mpcsfaas.transport.TaskSpec;
+import io.vertx.core.Promise;
+
+/** A task given to the pool and the promise of its outcome, which survives a move to another interpreter. */
+record Handoff(TaskSpec task, Promise<TaskOutcome> promise) {}

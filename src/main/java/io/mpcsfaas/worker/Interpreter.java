@@ -1,0 +1,218 @@
+package io.mpcsfaas.worker;
+
+import io.mpcsfaas.transport.TaskOutcome;
+import io.mpcsfaas.transport.TaskSpec;
+import io.vertx.core.Context;
+import io.vertx.core.json.JsonObject;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.BiConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One long-lived Python runner process. Its pipes are blocking, so a writer thread and a reader thread own
+ * them; everything else (the queue of tasks handed to it, timeouts, the exit) happens on the owning Vert.x
+ * context. Tasks are answered in the order they were sent; the head of {@link #inFlight} is the one running.
+ */
+final class Interpreter {
+  private static final Logger LOG = LoggerFactory.getLogger(Interpreter.class);
+  /** Variables user code may see; everything else (API keys, tokens, Redis passwords) is withheld. */
+  private static final List<String> INHERITED_ENV =
+      List.of("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "PYTHONPATH");
+
+  private final int number;
+  private final Context context;
+  private final PoolOptions options;
+  private final Process process;
+  private final DataOutputStream toPython;
+  private final ExecutorService writer;
+  private final ArrayDeque<Handoff> inFlight = new ArrayDeque<>();
+  private final BiConsumer<Interpreter, List<Handoff>> onExit;
+  private long headTimer = -1;
+  private boolean alive = true;
+
+  private Interpreter(int number, Context context, PoolOptions options, Process process,
+      BiConsumer<Interpreter, List<Handoff>> onExit) {
+    this.number = number;
+    this.context = context;
+    this.options = options;
+    this.process = process;
+    this.onExit = onExit;
+    this.toPython = new DataOutputStream(new BufferedOutputStream(process.getOutputStream(), 1 << 16));
+    this.writer = Executors.newSingleThreadExecutor(r -> daemon(r, "interpreter-" + number + "-writer"));
+    Thread reader = daemon(this::readReplies, "interpreter-" + number + "-reader");
+    reader.start();
+  }
+
+  /**
+   * Starts a runner process (blocking: call off the event loop). {@code onExit} runs on {@code context} when
+   * the process ends, with the tasks it had been given but not started, for the pool to run elsewhere; the
+   * task it was running has been failed by then.
+   */
+  static Interpreter start(int number, Context context, PoolOptions options, Path runner,
+      BiConsumer<Interpreter, List<Handoff>> onExit) throws IOException {
+    ProcessBuilder builder = new ProcessBuilder(options.python(), "-u", runner.toString())
+        .redirectError(ProcessBuilder.Redirect.DISCARD);
+    Map<String, String> env = builder.environment();
+    Map<String, String> parent = Map.copyOf(env);
+    env.clear();
+    INHERITED_ENV.forEach(name -> {
+      if (parent.containsKey(name)) {
+        env.put(name, parent.get(name));
+      }
+    });
+    env.put("FAAS_MEMORY_LIMIT_MB", Integer.toString(options.memoryLimitMb()));
+    return new Interpreter(number, context, options, builder.start(), onExit);
+  }
+
+  int load() {
+    return inFlight.size();
+  }
+
+  boolean alive() {
+    return alive;
+  }
+
+  /** Hands a task to this interpreter; call on the owning context. */
+  void run(Handoff handoff) {
+    inFlight.addLast(handoff);
+    if (inFlight.size() == 1) {
+      armTimeout();
+    }
+    writer.execute(() -> send(handoff.task()));
+  }
+
+  /** Stops the process; its tasks are reported through the exit callback like any other exit. */
+  void kill() {
+    process.destroyForcibly();
+  }
+
+  private void send(TaskSpec task) {
+    JsonObject request = new JsonObject().put("task", task.taskId()).put("fid", task.functionId())
+        .put("fn", task.functionPayload()).put("args", task.argsPayload());
+    byte[] body = request.toBuffer().getBytes();
+    try {
+      toPython.writeInt(body.length);
+      toPython.write(body);
+      toPython.flush();
+    } catch (IOException e) {
+      // The process died; the reader sees the end of its output and reports the exit.
+      LOG.debug("interpreter {}: write failed: {}", number, e.getMessage());
+    }
+  }
+
+  private void readReplies() {
+    try (DataInputStream fromPython = new DataInputStream(new BufferedInputStream(process.getInputStream(), 1 << 16))) {
+      while (true) {
+        byte[] body = new byte[fromPython.readInt()];
+        fromPython.readFully(body);
+        JsonObject reply = new JsonObject(new String(body, StandardCharsets.UTF_8));
+        context.runOnContext(v -> onReply(reply));
+      }
+    } catch (EOFException e) {
+      // normal end of the process's output
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("interpreter {}: unreadable reply, stopping it: {}", number, e.toString());
+      process.destroyForcibly();
+    }
+    int exitCode = waitForExit();
+    context.runOnContext(v -> onProcessExit(exitCode));
+  }
+
+  private void onReply(JsonObject reply) {
+    Handoff head = inFlight.pollFirst();
+    cancelTimeout();
+    if (head == null || !head.task().taskId().equals(reply.getString("task"))) {
+      LOG.warn("interpreter {}: reply out of order, stopping it", number);
+      process.destroyForcibly();
+      return;
+    }
+    head.promise().tryComplete(new TaskOutcome(reply.getBoolean("ok"), reply.getString("result"),
+        reply.getString("error")));
+    armTimeout();
+  }
+
+  private void onProcessExit(int exitCode) {
+    alive = false;
+    cancelTimeout();
+    writer.shutdownNow();
+    Handoff head = inFlight.pollFirst();
+    if (head != null) {
+      head.promise().tryComplete(TaskOutcome.platformFailure("RuntimeError", crashMessage(exitCode)));
+    }
+    List<Handoff> notStarted = new ArrayList<>(inFlight);
+    inFlight.clear();
+    onExit.accept(this, notStarted);
+  }
+
+  private void armTimeout() {
+    Handoff head = inFlight.peekFirst();
+    if (head == null) {
+      return;
+    }
+    Integer requested = head.task().timeoutSeconds();
+    long seconds = requested != null ? requested : options.defaultTimeoutSeconds();
+    headTimer = context.owner().setTimer(seconds * 1000, id -> {
+      headTimer = -1;
+      head.promise().tryComplete(TaskOutcome.platformFailure("TimeoutError",
+          "the task ran longer than its timeout of " + seconds + " s; its interpreter was stopped"));
+      process.destroyForcibly();
+    });
+  }
+
+  private void cancelTimeout() {
+    if (headTimer >= 0) {
+      context.owner().cancelTimer(headTimer);
+      headTimer = -1;
+    }
+  }
+
+  private int waitForExit() {
+    try {
+      return process.waitFor();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return -1;
+    }
+  }
+
+  static String crashMessage(int exitCode) {
+    if (exitCode > 128) {
+      int signal = exitCode - 128;
+      return "the interpreter running this task was killed by signal " + signal + signalName(signal);
+    }
+    return "the interpreter running this task exited with code " + exitCode;
+  }
+
+  private static String signalName(int signal) {
+    return switch (signal) {
+      case 4 -> " (SIGILL)";
+      case 6 -> " (SIGABRT)";
+      case 7 -> " (SIGBUS)";
+      case 8 -> " (SIGFPE)";
+      case 9 -> " (SIGKILL)";
+      case 11 -> " (SIGSEGV)";
+      case 15 -> " (SIGTERM)";
+      default -> "";
+    };
+  }
+
+  private static Thread daemon(Runnable body, String name) {
+    Thread t = new Thread(body, name);
+    t.setDaemon(true);
+    return t;
+  }
+}

@@ -1,0 +1,155 @@
+package io.mpcsfaas.worker;
+
+import io.mpcsfaas.transport.TaskOutcome;
+import io.mpcsfaas.transport.TaskSpec;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A fixed number of long-lived Python interpreters that run tasks. Each interpreter is given up to
+ * {@link PoolOptions#depth()} tasks at once so it never waits for the next one; a task goes to the least
+ * loaded interpreter. An interpreter that exits (a crash, a timeout) fails only the task it was running and
+ * is replaced; the tasks queued behind it move to the others. All methods run on the pool's context.
+ */
+public final class InterpreterPool {
+  private static final Logger LOG = LoggerFactory.getLogger(InterpreterPool.class);
+
+  private final Vertx vertx;
+  private final Context context;
+  private final PoolOptions options;
+  private final Path runner;
+  private final List<Interpreter> interpreters = new ArrayList<>();
+  private final ArrayDeque<Handoff> waiting = new ArrayDeque<>();
+  private Runnable capacityListener = () -> {};
+  private int started;
+  private boolean closed;
+
+  private InterpreterPool(Vertx vertx, PoolOptions options, Path runner) {
+    this.vertx = vertx;
+    this.context = vertx.getOrCreateContext();
+    this.options = options;
+    this.runner = runner;
+  }
+
+  /** Starts the pool's interpreters; call on the context that will use the pool. */
+  public static Future<InterpreterPool> start(Vertx vertx, PoolOptions options) {
+    InterpreterPool pool = new InterpreterPool(vertx, options, PythonLocator.extractRunner());
+    List<Future<Void>> starts = new ArrayList<>();
+    for (int i = 0; i < options.size(); i++) {
+      starts.add(pool.startInterpreter());
+    }
+    return Future.all(starts).map(pool);
+  }
+
+  /** Total tasks the pool can take now without queueing them. */
+  public int capacity() {
+    int free = 0;
+    for (Interpreter interpreter : interpreters) {
+      free += options.depth() - interpreter.load();
+    }
+    return Math.max(0, free - waiting.size());
+  }
+
+  /** Number of interpreter processes the pool keeps running. */
+  public int size() {
+    return options.size();
+  }
+
+  /** Called whenever {@link #capacity()} may have grown. */
+  public void onCapacity(Runnable listener) {
+    this.capacityListener = listener;
+  }
+
+  public Future<TaskOutcome> run(TaskSpec task) {
+    Promise<TaskOutcome> promise = Promise.promise();
+    Handoff handoff = new Handoff(task, promise);
+    promise.future().onComplete(done -> {
+      drainWaiting();
+      capacityListener.run();
+    });
+    assign(handoff);
+    return promise.future();
+  }
+
+  public Future<Void> close() {
+    closed = true;
+    interpreters.forEach(Interpreter::kill);
+    waiting.forEach(InterpreterPool::failShutDown);
+    waiting.clear();
+    return Future.succeededFuture();
+  }
+
+  private void assign(Handoff handoff) {
+    Interpreter target = leastLoaded();
+    if (target == null) {
+      waiting.addLast(handoff);
+    } else {
+      target.run(handoff);
+    }
+  }
+
+  private Interpreter leastLoaded() {
+    Interpreter best = null;
+    for (Interpreter interpreter : interpreters) {
+      if (interpreter.alive() && interpreter.load() < options.depth()
+          && (best == null || interpreter.load() < best.load())) {
+        best = interpreter;
+      }
+    }
+    return best;
+  }
+
+  private void drainWaiting() {
+    Interpreter target;
+    while (!waiting.isEmpty() && (target = leastLoaded()) != null) {
+      target.run(waiting.pollFirst());
+    }
+  }
+
+  private Future<Void> startInterpreter() {
+    int number = ++started;
+    return vertx.executeBlocking(() -> Interpreter.start(number, context, options, runner, this::onExit))
+        .onSuccess(interpreter -> {
+          if (closed) {
+            interpreter.kill();
+            return;
+          }
+          interpreters.add(interpreter);
+          drainWaiting();
+          capacityListener.run();
+        })
+        .mapEmpty();
+  }
+
+  private void onExit(Interpreter interpreter, List<Handoff> notStarted) {
+    interpreters.remove(interpreter);
+    if (closed) {
+      notStarted.forEach(InterpreterPool::failShutDown);
+      return;
+    }
+    for (int i = notStarted.size() - 1; i >= 0; i--) {
+      waiting.addFirst(notStarted.get(i));
+    }
+    replaceInterpreter();
+  }
+
+  private void replaceInterpreter() {
+    startInterpreter().onFailure(err -> {
+      LOG.error("could not start a replacement interpreter, retrying in 1 s", err);
+      vertx.setTimer(1000, t -> replaceInterpreter());
+    });
+  }
+
+  private static void failShutDown(Handoff handoff) {
+    handoff.promise().tryComplete(
+        TaskOutcome.platformFailure("RuntimeError", "the worker shut down before running the task"));
+  }
+}
