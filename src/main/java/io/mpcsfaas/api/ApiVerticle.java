@@ -6,6 +6,7 @@ import io.mpcsfaas.store.TaskRecord;
 import io.mpcsfaas.store.TaskStore;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
@@ -116,11 +117,12 @@ public final class ApiVerticle extends VerticleBase {
     if (type != null && !type.toLowerCase().contains("json") && !type.toLowerCase().startsWith("text/plain")) {
       throw new ApiError(415, "the body must be JSON (content-type application/json), not " + type);
     }
-    if (ctx.body() == null || ctx.body().length() == 0) {
+    Buffer raw = ctx.body().buffer();
+    if (raw == null || raw.length() == 0) {
       throw ApiError.badRequest("the body must be a JSON object");
     }
     try {
-      Object value = ctx.body().buffer().toJsonValue();
+      Object value = raw.toJsonValue();
       if (value instanceof JsonObject json) {
         return json;
       }

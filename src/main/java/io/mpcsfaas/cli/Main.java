@@ -2,6 +2,7 @@ package io.mpcsfaas.cli;
 
 import io.mpcsfaas.api.ApiVerticle;
 import io.mpcsfaas.dispatch.DispatcherVerticle;
+import io.mpcsfaas.worker.RemoteWorkerVerticle;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -10,6 +11,8 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.Set;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
@@ -22,15 +25,26 @@ public final class Main {
       usage: ./faas <command> [options]
 
       commands:
-        up            the whole platform in one process: API + dispatcher (and Redis if none answers)
-        api           the HTTP API alone
-        dispatcher    the task dispatcher alone
-        test          run every test (Java and Python)
+        up                  the whole platform in one process: API + dispatcher (+ one worker in pull
+                            or push mode), and its own Redis if none answers
+        api                 the HTTP API alone
+        dispatcher          the task dispatcher alone (-m local|pull|push, -p ZeroMQ port, -w interpreters)
+        pull-worker N URL   a worker with N interpreters that asks the dispatcher at URL for tasks
+        push-worker N URL   a worker with N interpreters that the dispatcher at URL sends tasks to
+        test                run every test (Java and Python)
 
       options (defaults in brackets; --conf FILE loads a JSON config with the same keys):
         --port N            API port [8000] (-p for up and api)
-        -m, --mode MODE     dispatch mode [local]
-        -w N                interpreter processes in local mode [one per core]
+        -m, --mode MODE     dispatch mode: local, pull or push [local] (also -mode)
+        -w N                interpreter processes: of the dispatcher in local mode, of the embedded
+                            worker of up in pull/push mode [one per core]
+        -p N                dispatcher: ZeroMQ port for workers [5555]
+        --dispatcher-port N ZeroMQ port, for up [5555]
+        --bind HOST         interface the dispatcher's ZeroMQ socket binds [*]
+        --worker-token T    shared secret workers present to the dispatcher [$FAAS_WORKER_TOKEN, none]
+        --worker-id ID      worker name [host-pid-random]
+        --heartbeat-ms N    heartbeat interval, both ways [1000]
+        --heartbeat-timeout-ms N  silence after which a peer counts as dead [3000]
         --redis URL         Redis connection string [$REDIS_URL or redis://127.0.0.1:6379]
         --prefix P          prefix of every Redis key [faas:]
         --name NAME         dispatcher name, its consumer name in Redis [dispatcher]
@@ -54,9 +68,12 @@ public final class Main {
     String[] rest = java.util.Arrays.copyOfRange(args, 1, args.length);
     try {
       switch (command) {
-        case "up" -> run(Options.parse(rest, "api.port").config, true, true, true);
-        case "api" -> run(Options.parse(rest, "api.port").config, true, false, false);
-        case "dispatcher" -> run(Options.parse(rest, "dispatcher.port").config, false, true, false);
+        case "up" -> up(Options.parse(rest, "api.port").config);
+        case "api" -> run(Options.parse(rest, "api.port").config, null, EnumSet.of(Component.API));
+        case "dispatcher" -> run(Options.parse(rest, "dispatcher.port").config, null,
+            EnumSet.of(Component.DISPATCHER));
+        case "pull-worker" -> run(workerConfig("pull", rest), null, EnumSet.of(Component.WORKER));
+        case "push-worker" -> run(workerConfig("push", rest), null, EnumSet.of(Component.WORKER));
         default -> throw new UsageException("unknown command '" + command + "'");
       }
     } catch (UsageException e) {
@@ -69,10 +86,36 @@ public final class Main {
     }
   }
 
-  /** Deploys the chosen verticles and blocks until the JVM is asked to stop (Ctrl-C, SIGTERM). */
-  private static void run(JsonObject config, boolean api, boolean dispatcher, boolean embedRedis)
-      throws IOException, InterruptedException {
-    RedisServer redis = embedRedis ? startRedisIfAbsent(config) : null;
+  /** {@code <slots> <dispatcher url>} and options, as the original MPCSFaaS workers take them. */
+  private static JsonObject workerConfig(String mode, String[] args) {
+    Options options = Options.parse(args, "dispatcher.port");
+    if (options.positional.size() != 2) {
+      throw new UsageException(mode + "-worker needs <num_worker_processors> <dispatcher url>");
+    }
+    try {
+      return options.config.put("mode", mode)
+          .put("workers", Integer.parseInt(options.positional.get(0)))
+          .put("dispatcher.url", options.positional.get(1));
+    } catch (NumberFormatException e) {
+      throw new UsageException("num_worker_processors must be a number, got " + options.positional.get(0));
+    }
+  }
+
+  private enum Component { API, DISPATCHER, WORKER }
+
+  /** The whole platform: Redis if none answers, the API, a dispatcher, and in pull/push mode one worker. */
+  private static void up(JsonObject config) throws IOException, InterruptedException {
+    EnumSet<Component> components = EnumSet.of(Component.API, Component.DISPATCHER);
+    if (!config.getString("mode").equals("local")) {
+      components.add(Component.WORKER);
+      config.put("dispatcher.url", "tcp://127.0.0.1:" + config.getInteger("dispatcher.port"));
+    }
+    run(config, startRedisIfAbsent(config), components);
+  }
+
+  /** Deploys the components and blocks until the JVM is asked to stop (Ctrl-C, SIGTERM). */
+  private static void run(JsonObject config, RedisServer redis, Set<Component> components)
+      throws InterruptedException {
     Vertx vertx = Vertx.vertx();
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -90,11 +133,12 @@ public final class Main {
 
     List<Future<String>> deployments = new ArrayList<>();
     DeploymentOptions options = new DeploymentOptions().setConfig(config);
-    if (api) {
-      deployments.add(vertx.deployVerticle(new ApiVerticle(), options));
-    }
-    if (dispatcher) {
-      deployments.add(vertx.deployVerticle(new DispatcherVerticle(), options));
+    for (Component component : components) {
+      deployments.add(vertx.deployVerticle(switch (component) {
+        case API -> new ApiVerticle();
+        case DISPATCHER -> new DispatcherVerticle();
+        case WORKER -> new RemoteWorkerVerticle();
+      }, options));
     }
     try {
       Future.all(deployments).await();
@@ -102,10 +146,7 @@ public final class Main {
       LOG.error("could not start: {}", e.getMessage());
       System.exit(1);
     }
-    LOG.info("MPCSFaaS running: {}{}(mode {}, Redis {})",
-        api ? "API on port " + config.getInteger("api.port") + " " : "",
-        dispatcher ? "dispatcher with " + config.getInteger("workers") + " interpreters " : "",
-        config.getString("mode"), config.getString("redis.url"));
+    LOG.info("MPCSFaaS running: {} in {} mode", components, config.getString("mode"));
     stopped.await();
   }
 

@@ -27,10 +27,17 @@ final class Options {
       Map.entry("--memory-limit-mb", "worker.memory_limit_mb"),
       Map.entry("--python", "python"),
       Map.entry("--body-limit", "api.body_limit"),
-      Map.entry("--data-dir", "redis.data_dir"));
+      Map.entry("--data-dir", "redis.data_dir"),
+      Map.entry("--dispatcher-port", "dispatcher.port"),
+      Map.entry("--bind", "dispatcher.bind"),
+      Map.entry("--worker-token", "worker.token"),
+      Map.entry("--worker-id", "worker.id"),
+      Map.entry("--heartbeat-ms", "heartbeat.interval_ms"),
+      Map.entry("--heartbeat-timeout-ms", "heartbeat.timeout_ms"));
   /** Environment variables and the config key each sets. */
   private static final Map<String, String> ENV = Map.of(
       "REDIS_URL", "redis.url",
+      "FAAS_WORKER_TOKEN", "worker.token",
       "FAAS_PYTHON", "python",
       "FAAS_DATA_DIR", "redis.data_dir");
 
@@ -52,6 +59,10 @@ final class Options {
         .put("redis.prefix", "faas:")
         .put("dispatcher.name", "dispatcher")
         .put("dispatcher.max_attempts", 3)
+        .put("dispatcher.port", 5555)
+        .put("dispatcher.bind", "*")
+        .put("heartbeat.interval_ms", 1000)
+        .put("heartbeat.timeout_ms", 3000)
         .put("workers", Runtime.getRuntime().availableProcessors())
         .put("worker.depth", 2)
         .put("task.timeout", 300)

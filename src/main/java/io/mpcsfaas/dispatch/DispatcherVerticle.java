@@ -147,10 +147,11 @@ public final class DispatcherVerticle extends VerticleBase {
   }
 
   /** Stores an outcome, retrying while Redis is away: an outcome in hand is never dropped. */
-  private void store(QueueEntry entry, TaskOutcome outcome) {
+  private void store(QueueEntry entry, Execution execution) {
+    TaskOutcome outcome = execution.outcome();
     TaskStatus status = outcome.ok() ? TaskStatus.COMPLETED : TaskStatus.FAILED;
-    queue.finish(entry.taskId(), entry.entryId(), status, outcome.result(), outcome.error())
-        .onFailure(err -> retryLater(err, () -> store(entry, outcome)));
+    queue.finish(entry.taskId(), entry.entryId(), status, outcome.result(), outcome.error(), execution.worker())
+        .onFailure(err -> retryLater(err, () -> store(entry, execution)));
   }
 
   private void retryLater(Throwable err, Runnable action) {

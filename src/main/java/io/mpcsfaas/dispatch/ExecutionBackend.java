@@ -1,6 +1,5 @@
 package io.mpcsfaas.dispatch;
 
-import io.mpcsfaas.transport.TaskOutcome;
 import io.mpcsfaas.transport.TaskSpec;
 import io.vertx.core.Future;
 
@@ -21,7 +20,7 @@ public interface ExecutionBackend {
    * Runs a task. The future completes with the task's outcome, user errors included; it fails with
    * {@link WorkerLostException} when the task's worker was lost, for the dispatcher to run it again.
    */
-  Future<TaskOutcome> run(TaskSpec task);
+  Future<Execution> run(TaskSpec task);
 
   Future<Void> close();
 }

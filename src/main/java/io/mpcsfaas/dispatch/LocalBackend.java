@@ -1,6 +1,5 @@
 package io.mpcsfaas.dispatch;
 
-import io.mpcsfaas.transport.TaskOutcome;
 import io.mpcsfaas.transport.TaskSpec;
 import io.mpcsfaas.worker.InterpreterPool;
 import io.vertx.core.Future;
@@ -8,9 +7,11 @@ import io.vertx.core.Future;
 /** Local mode: tasks run on the dispatcher's own pool of Python interpreters. */
 final class LocalBackend implements ExecutionBackend {
   private final InterpreterPool pool;
+  private final String worker;
 
-  LocalBackend(InterpreterPool pool) {
+  LocalBackend(InterpreterPool pool, String worker) {
     this.pool = pool;
+    this.worker = worker;
   }
 
   @Override
@@ -24,8 +25,8 @@ final class LocalBackend implements ExecutionBackend {
   }
 
   @Override
-  public Future<TaskOutcome> run(TaskSpec task) {
-    return pool.run(task);
+  public Future<Execution> run(TaskSpec task) {
+    return pool.run(task).map(outcome -> new Execution(worker, outcome));
   }
 
   @Override

@@ -77,11 +77,12 @@ public final class TaskQueue {
     });
   }
 
-  /** Stores a terminal outcome unless one is already stored; true when this call stored it. */
-  public Future<Boolean> finish(String taskId, String entryId, TaskStatus status, String result, String error) {
+  /** Stores a terminal outcome from {@code worker} unless one is already stored; true when this call stored it. */
+  public Future<Boolean> finish(String taskId, String entryId, TaskStatus status, String result, String error,
+      String worker) {
     List<String> scriptKeys = List.of(keys.task(taskId), keys.queue());
     List<String> args = List.of(status.name(), result, error == null ? "" : error, Timestamps.now(), entryId,
-        Keys.DISPATCHERS_GROUP, keys.doneChannel(), taskId);
+        Keys.DISPATCHERS_GROUP, keys.doneChannel(), taskId, worker);
     return FINISH_TASK.run(redis, scriptKeys, args).map(r -> r.toInteger() == 1);
   }
 

@@ -43,6 +43,7 @@ final class Interpreter {
   private final BiConsumer<Interpreter, List<Handoff>> onExit;
   private long headTimer = -1;
   private boolean alive = true;
+  private volatile boolean killed;
 
   private Interpreter(int number, Context context, PoolOptions options, Process process,
       BiConsumer<Interpreter, List<Handoff>> onExit) {
@@ -97,6 +98,7 @@ final class Interpreter {
 
   /** Stops the process; its tasks are reported through the exit callback like any other exit. */
   void kill() {
+    killed = true;
     process.destroyForcibly();
   }
 
@@ -125,7 +127,9 @@ final class Interpreter {
     } catch (EOFException e) {
       // normal end of the process's output
     } catch (IOException | RuntimeException e) {
-      LOG.warn("interpreter {}: unreadable reply, stopping it: {}", number, e.toString());
+      if (!killed) {
+          LOG.warn("interpreter {}: unreadable reply, stopping it: {}", number, e.toString());
+      }
       process.destroyForcibly();
     }
     int exitCode = waitForExit();

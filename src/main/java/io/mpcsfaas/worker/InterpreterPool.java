@@ -6,6 +6,7 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -37,6 +38,20 @@ public final class InterpreterPool {
     this.context = vertx.getOrCreateContext();
     this.options = options;
     this.runner = runner;
+  }
+
+  /**
+   * Starts a pool configured by {@code conf} ("workers", "worker.depth", "task.timeout",
+   * "worker.memory_limit_mb", "python"); finding Python runs processes, so it happens off the event loop.
+   */
+  public static Future<InterpreterPool> start(Vertx vertx, JsonObject conf) {
+    return vertx.executeBlocking(() -> new PoolOptions(
+        conf.getInteger("workers", Runtime.getRuntime().availableProcessors()),
+        PythonLocator.find(conf.getString("python")),
+        conf.getInteger("worker.depth", 2),
+        conf.getInteger("task.timeout", 300),
+        conf.getInteger("worker.memory_limit_mb", 0)))
+        .compose(options -> start(vertx, options));
   }
 
   /** Starts the pool's interpreters; call on the context that will use the pool. */

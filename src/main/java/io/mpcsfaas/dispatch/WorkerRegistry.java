@@ -1,0 +1,127 @@
+package io.mpcsfaas.dispatch;
+
+import io.mpcsfaas.transport.TaskOutcome;
+import io.vertx.core.Promise;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The remote workers a dispatcher knows, their free slots and the tasks each is running. Pure bookkeeping,
+ * shared by every transport: in push mode a worker's free slots are its slots minus its running tasks; in
+ * pull mode they are the tasks it asked for and has not received. Single-threaded (the dispatcher's context).
+ */
+final class WorkerRegistry {
+  /** One worker as the dispatcher sees it. */
+  static final class Worker {
+    final String peer;
+    final String id;
+    final int slots;
+    final Map<String, Promise<Execution>> running = new LinkedHashMap<>();
+    int asked;
+    boolean draining;
+    long lastSeen;
+    long lastAssigned;
+
+    Worker(String peer, String id, int slots, long now) {
+      this.peer = peer;
+      this.id = id;
+      this.slots = slots;
+      this.lastSeen = now;
+    }
+  }
+
+  private final boolean pull;
+  private final Map<String, Worker> byPeer = new HashMap<>();
+  private long assignments;
+
+  WorkerRegistry(boolean pull) {
+    this.pull = pull;
+  }
+
+  /** Adds a worker, or refreshes one that registers again (after losing us), keeping its running tasks. */
+  Worker register(String peer, String id, int slots, long now) {
+    Worker old = byPeer.get(peer);
+    Worker worker = new Worker(peer, id, slots, now);
+    if (old != null) {
+      worker.running.putAll(old.running);
+    }
+    byPeer.put(peer, worker);
+    return worker;
+  }
+
+  Worker byPeer(String peer) {
+    return byPeer.get(peer);
+  }
+
+  Collection<Worker> workers() {
+    return byPeer.values();
+  }
+
+  int free(Worker worker) {
+    if (worker.draining) {
+      return 0;
+    }
+    return pull ? worker.asked : Math.max(0, worker.slots - worker.running.size());
+  }
+
+  int capacity() {
+    int total = 0;
+    for (Worker worker : byPeer.values()) {
+      total += free(worker);
+    }
+    return total;
+  }
+
+  /** The worker with the most free slots (least loaded); ties go to the one idle longest. Null if none. */
+  Worker choose() {
+    Worker best = null;
+    for (Worker worker : byPeer.values()) {
+      int free = free(worker);
+      if (free > 0 && (best == null || free > free(best)
+          || (free == free(best) && worker.lastAssigned < best.lastAssigned))) {
+        best = worker;
+      }
+    }
+    return best;
+  }
+
+  void assign(Worker worker, String taskId, Promise<Execution> promise) {
+    worker.running.put(taskId, promise);
+    worker.lastAssigned = ++assignments;
+    if (pull) {
+      worker.asked--;
+    }
+  }
+
+  /** Completes a task reported by its worker; false when that worker was not running it (a stray result). */
+  boolean complete(Worker worker, String taskId, TaskOutcome outcome) {
+    Promise<Execution> promise = worker.running.remove(taskId);
+    if (promise == null) {
+      return false;
+    }
+    promise.tryComplete(new Execution(worker.id, outcome));
+    return true;
+  }
+
+  /** Workers not heard from since {@code deadline}. */
+  List<Worker> silentSince(long deadline) {
+    List<Worker> silent = new ArrayList<>();
+    for (Worker worker : byPeer.values()) {
+      if (worker.lastSeen < deadline) {
+        silent.add(worker);
+      }
+    }
+    return silent;
+  }
+
+  /** Forgets a worker; its running tasks fail with {@link WorkerLostException} to run again elsewhere. */
+  void remove(Worker worker, String why) {
+    byPeer.remove(worker.peer);
+    worker.running.values().forEach(p -> p.tryFail(new WorkerLostException("worker " + worker.id + " " + why)));
+    worker.running.clear();
+  }
+}

@@ -1,0 +1,151 @@
+package io.mpcsfaas.dispatch;
+
+import io.mpcsfaas.transport.Protocol;
+import io.mpcsfaas.transport.TaskSpec;
+import io.mpcsfaas.transport.ZmqEndpoint;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Pull and push modes: workers connect to the dispatcher's ZeroMQ ROUTER socket. In push mode the
+ * dispatcher sends each task to the registered worker with the most free slots; in pull mode it sends tasks
+ * only to workers that asked for them. Heartbeats go both ways; a worker silent past the timeout is dropped
+ * and its tasks run again elsewhere.
+ */
+final class ZmqBackend implements ExecutionBackend {
+  private static final Logger LOG = LoggerFactory.getLogger(ZmqBackend.class);
+
+  private final Vertx vertx;
+  private final String mode;
+  private final String token;
+  private final long heartbeatMillis;
+  private final long timeoutMillis;
+  private final WorkerRegistry registry;
+  private ZmqEndpoint endpoint;
+  private long timer;
+  private Runnable capacityListener = () -> {};
+
+  private ZmqBackend(Vertx vertx, JsonObject conf) {
+    this.vertx = vertx;
+    this.mode = conf.getString("mode");
+    this.token = conf.getString("worker.token", "");
+    this.heartbeatMillis = conf.getLong("heartbeat.interval_ms", 1000L);
+    this.timeoutMillis = conf.getLong("heartbeat.timeout_ms", 3000L);
+    this.registry = new WorkerRegistry(mode.equals("pull"));
+  }
+
+  /** Binds the workers' socket (off the event loop) and starts the heartbeat; call on the dispatcher's context. */
+  static Future<ExecutionBackend> start(Vertx vertx, JsonObject conf) {
+    ZmqBackend backend = new ZmqBackend(vertx, conf);
+    Context context = vertx.getOrCreateContext();
+    String address = "tcp://" + conf.getString("dispatcher.bind", "*") + ":" + conf.getInteger("dispatcher.port", 5555);
+    return vertx.executeBlocking(() -> ZmqEndpoint.bind(context, address, backend::onMessage)).map(endpoint -> {
+      backend.endpoint = endpoint;
+      backend.timer = vertx.setPeriodic(backend.heartbeatMillis, id -> backend.beat());
+      LOG.info("{} dispatcher listening for workers on {}", backend.mode, address);
+      return backend;
+    });
+  }
+
+  @Override
+  public int capacity() {
+    return registry.capacity();
+  }
+
+  @Override
+  public void onCapacity(Runnable listener) {
+    this.capacityListener = listener;
+  }
+
+  @Override
+  public Future<Execution> run(TaskSpec task) {
+    WorkerRegistry.Worker worker = registry.choose();
+    if (worker == null) {
+      return Future.failedFuture(new WorkerLostException("no worker has a free slot"));
+    }
+    Promise<Execution> promise = Promise.promise();
+    registry.assign(worker, task.taskId(), promise);
+    endpoint.send(worker.peer, Protocol.task(task));
+    return promise.future();
+  }
+
+  @Override
+  public Future<Void> close() {
+    vertx.cancelTimer(timer);
+    return vertx.executeBlocking(() -> {
+      endpoint.close();
+      return null;
+    });
+  }
+
+  private void onMessage(String peer, JsonObject message) {
+    if (!Protocol.compatible(message)) {
+      return;
+    }
+    String type = message.getString("type");
+    if (type.equals(Protocol.REGISTER)) {
+      register(peer, message);
+      return;
+    }
+    WorkerRegistry.Worker worker = registry.byPeer(peer);
+    if (worker == null) {
+      // A worker we do not know (we restarted, or dropped it as silent) must register again first.
+      endpoint.send(peer, Protocol.message(Protocol.UNKNOWN));
+      return;
+    }
+    worker.lastSeen = System.currentTimeMillis();
+    switch (type) {
+      case Protocol.RESULT -> {
+        if (registry.complete(worker, message.getString("task"), Protocol.outcome(message))) {
+          capacityListener.run();
+        }
+      }
+      case Protocol.ASK -> {
+        worker.asked += Math.max(0, message.getInteger("n", 1));
+        capacityListener.run();
+      }
+      case Protocol.DRAIN -> worker.draining = true;
+      case Protocol.BYE -> {
+        registry.remove(worker, "left");
+        LOG.info("worker {} left", worker.id);
+      }
+      default -> {
+        // heartbeats only refresh lastSeen
+      }
+    }
+  }
+
+  private void register(String peer, JsonObject message) {
+    if (!token.isEmpty() && !token.equals(message.getString("token"))) {
+      LOG.warn("refused a worker from {} with a wrong token", message.getString("worker"));
+      endpoint.send(peer, Protocol.refused("wrong worker token"));
+      return;
+    }
+    if (!mode.equals(message.getString("mode"))) {
+      endpoint.send(peer, Protocol.refused("this dispatcher runs in " + mode + " mode"));
+      return;
+    }
+    int slots = Math.max(1, message.getInteger("slots", 1));
+    WorkerRegistry.Worker worker = registry.register(peer, message.getString("worker", peer), slots,
+        System.currentTimeMillis());
+    endpoint.send(peer, Protocol.welcome(heartbeatMillis, timeoutMillis));
+    LOG.info("worker {} registered with {} slots", worker.id, slots);
+    capacityListener.run();
+  }
+
+  private void beat() {
+    long now = System.currentTimeMillis();
+    for (WorkerRegistry.Worker silent : registry.silentSince(now - timeoutMillis)) {
+      LOG.warn("worker {} silent for {} ms; running its {} tasks elsewhere", silent.id, now - silent.lastSeen,
+          silent.running.size());
+      registry.remove(silent, "stopped answering");
+    }
+    JsonObject heartbeat = Protocol.message(Protocol.HEARTBEAT);
+    registry.workers().forEach(w -> endpoint.send(w.peer, heartbeat));
+  }
+}

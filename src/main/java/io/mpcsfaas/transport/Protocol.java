@@ -1,0 +1,78 @@
+package io.mpcsfaas.transport;
+
+import io.vertx.core.json.JsonObject;
+
+/**
+ * The wire messages between a dispatcher and its ZeroMQ workers (see docs/protocol.md): JSON objects with a
+ * protocol version {@code v} and a {@code type}. One place builds and names them, for both ends.
+ */
+public final class Protocol {
+  public static final int VERSION = 1;
+
+  // worker -> dispatcher
+  public static final String REGISTER = "register";
+  public static final String ASK = "ask";
+  public static final String RESULT = "result";
+  public static final String DRAIN = "drain";
+  public static final String BYE = "bye";
+  // dispatcher -> worker
+  public static final String WELCOME = "welcome";
+  public static final String REFUSED = "refused";
+  public static final String UNKNOWN = "unknown";
+  public static final String TASK = "task";
+  // both ways
+  public static final String HEARTBEAT = "heartbeat";
+
+  private Protocol() {}
+
+  public static JsonObject message(String type) {
+    return new JsonObject().put("v", VERSION).put("type", type);
+  }
+
+  public static JsonObject register(String worker, String mode, int slots, int busy, String token) {
+    return message(REGISTER).put("worker", worker).put("mode", mode).put("slots", slots).put("busy", busy)
+        .put("token", token == null ? "" : token);
+  }
+
+  public static JsonObject ask(int count) {
+    return message(ASK).put("n", count);
+  }
+
+  public static JsonObject task(TaskSpec task) {
+    return message(TASK).put("task", task.taskId()).put("fid", task.functionId())
+        .put("fn", task.functionPayload()).put("args", task.argsPayload()).put("timeout", task.timeoutSeconds());
+  }
+
+  public static TaskSpec taskSpec(JsonObject message) {
+    return new TaskSpec(message.getString("task"), message.getString("fid"), message.getString("fn"),
+        message.getString("args"), message.getInteger("timeout"));
+  }
+
+  public static JsonObject result(String taskId, TaskOutcome outcome) {
+    return message(RESULT).put("task", taskId).put("ok", outcome.ok()).put("result", outcome.result())
+        .put("error", outcome.error());
+  }
+
+  public static TaskOutcome outcome(JsonObject message) {
+    return new TaskOutcome(message.getBoolean("ok", false), message.getString("result"),
+        message.getString("error"));
+  }
+
+  public static JsonObject welcome(long heartbeatMillis, long timeoutMillis) {
+    return message(WELCOME).put("heartbeat_ms", heartbeatMillis).put("timeout_ms", timeoutMillis);
+  }
+
+  public static JsonObject refused(String reason) {
+    return message(REFUSED).put("reason", reason);
+  }
+
+  public static JsonObject heartbeat(int busy) {
+    return message(HEARTBEAT).put("busy", busy);
+  }
+
+  /** True when the message speaks this protocol version. */
+  public static boolean compatible(JsonObject message) {
+    return message.getValue("v") instanceof Number n && n.intValue() == VERSION
+        && message.getValue("type") instanceof String;
+  }
+}

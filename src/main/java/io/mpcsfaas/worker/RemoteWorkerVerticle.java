@@ -1,0 +1,186 @@
+package io.mpcsfaas.worker;
+
+import io.mpcsfaas.transport.Protocol;
+import io.mpcsfaas.transport.TaskSpec;
+import io.mpcsfaas.transport.ZmqEndpoint;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.json.JsonObject;
+import java.lang.management.ManagementFactory;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A pull or push worker: runs the tasks a dispatcher sends over ZeroMQ on its own interpreter pool, one task
+ * per interpreter, and needs no Redis. It registers again and again until welcomed (so it may start before
+ * the dispatcher), heartbeats, and reconnects when the dispatcher falls silent. In pull mode it asks for one
+ * task per free interpreter; in push mode the dispatcher counts its free slots. Stopping it (SIGTERM)
+ * first finishes the tasks it holds and sends their results.
+ */
+public final class RemoteWorkerVerticle extends VerticleBase {
+  private static final Logger LOG = LoggerFactory.getLogger(RemoteWorkerVerticle.class);
+  private static final long DRAIN_LIMIT_MILLIS = 60_000;
+
+  private enum State { REGISTERING, ACTIVE, DRAINING }
+
+  private String id;
+  private String mode;
+  private String dispatcherUrl;
+  private String token;
+  private int slots;
+  private long heartbeatMillis;
+  private long timeoutMillis;
+  private InterpreterPool pool;
+  private ZmqEndpoint endpoint;
+  private State state = State.REGISTERING;
+  private long lastHeard;
+  private int running;
+  private int asked;
+  private long timer;
+  private Promise<Void> drained;
+
+  @Override
+  public Future<?> start() {
+    JsonObject conf = config();
+    mode = conf.getString("mode");
+    dispatcherUrl = conf.getString("dispatcher.url", "tcp://127.0.0.1:5555");
+    token = conf.getString("worker.token", "");
+    slots = conf.getInteger("workers", 1);
+    heartbeatMillis = conf.getLong("heartbeat.interval_ms", 1000L);
+    timeoutMillis = conf.getLong("heartbeat.timeout_ms", 3000L);
+    id = conf.getString("worker.id", ManagementFactory.getRuntimeMXBean().getName() + "-"
+        + UUID.randomUUID().toString().substring(0, 8));
+    // One task per interpreter: a worker never holds more tasks than it can run.
+    return InterpreterPool.start(vertx, conf.copy().put("worker.depth", 1)).compose(p -> {
+      pool = p;
+      return connect();
+    }).onSuccess(v -> {
+      timer = vertx.setPeriodic(heartbeatMillis, t -> tick());
+      LOG.info("{} worker {} with {} interpreters, dispatcher {}", mode, id, slots, dispatcherUrl);
+    });
+  }
+
+  /** Finishes the tasks in hand (sending their results), says goodbye, then stops the interpreters. */
+  @Override
+  public Future<?> stop() {
+    vertx.cancelTimer(timer);
+    state = State.DRAINING;
+    drained = Promise.promise();
+    if (running == 0) {
+      drained.tryComplete();
+    } else {
+      LOG.info("finishing {} tasks before stopping", running);
+      endpoint.send(Protocol.message(Protocol.DRAIN));
+    }
+    return drained.future()
+        .timeout(DRAIN_LIMIT_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS)
+        .recover(err -> Future.succeededFuture())
+        .compose(v -> {
+          endpoint.send(Protocol.message(Protocol.BYE));
+          return vertx.timer(200); // lets the socket thread send the last messages
+        })
+        .compose(v -> vertx.executeBlocking(() -> {
+          endpoint.close();
+          return null;
+        }))
+        .eventually(() -> pool.close());
+  }
+
+  private Future<Void> connect() {
+    state = State.REGISTERING;
+    asked = 0;
+    io.vertx.core.Context context = vertx.getOrCreateContext();
+    return vertx.executeBlocking(() -> ZmqEndpoint.connect(context, dispatcherUrl, id, (peer, m) -> onMessage(m)))
+        .map(e -> {
+          endpoint = e;
+          lastHeard = System.currentTimeMillis();
+          register();
+          return null;
+        });
+  }
+
+  private void register() {
+    endpoint.send(Protocol.register(id, mode, slots, running, token));
+  }
+
+  private void onMessage(JsonObject message) {
+    if (!Protocol.compatible(message)) {
+      return;
+    }
+    lastHeard = System.currentTimeMillis();
+    switch (message.getString("type")) {
+      case Protocol.WELCOME -> {
+        if (state == State.REGISTERING) {
+          state = State.ACTIVE;
+          LOG.info("registered with dispatcher {}", dispatcherUrl);
+          askForWork();
+        }
+      }
+      case Protocol.TASK -> run(Protocol.taskSpec(message));
+      case Protocol.UNKNOWN -> {
+        if (state == State.ACTIVE) {
+          LOG.info("dispatcher {} does not know us (it restarted?); registering again", dispatcherUrl);
+          state = State.REGISTERING;
+          asked = 0;
+          register();
+        }
+      }
+      case Protocol.REFUSED -> LOG.error("dispatcher {} refused this worker: {}", dispatcherUrl,
+          message.getString("reason"));
+      default -> {
+        // heartbeats only refresh lastHeard
+      }
+    }
+  }
+
+  private void run(TaskSpec task) {
+    running++;
+    if (asked > 0) {
+      asked--;
+    }
+    pool.run(task).onComplete(ar -> {
+      running--;
+      endpoint.send(Protocol.result(task.taskId(), ar.result()));
+      if (state == State.DRAINING) {
+        if (running == 0 && drained != null) {
+          drained.tryComplete();
+        }
+      } else {
+        askForWork();
+      }
+    });
+  }
+
+  /** Pull mode: asks for as many tasks as there are interpreters neither busy nor already promised a task. */
+  private void askForWork() {
+    if (!mode.equals("pull") || state != State.ACTIVE) {
+      return;
+    }
+    int wanted = slots - running - asked;
+    if (wanted > 0) {
+      asked += wanted;
+      endpoint.send(Protocol.ask(wanted));
+    }
+  }
+
+  private void tick() {
+    long silence = System.currentTimeMillis() - lastHeard;
+    if (silence > timeoutMillis) {
+      LOG.warn("dispatcher {} silent for {} ms; reconnecting", dispatcherUrl, silence);
+      ZmqEndpoint old = endpoint;
+      vertx.executeBlocking(() -> {
+        old.close();
+        return null;
+      }).compose(v -> connect());
+      lastHeard = System.currentTimeMillis();
+      return;
+    }
+    if (state == State.REGISTERING) {
+      register();
+    } else {
+      endpoint.send(Protocol.heartbeat(running));
+    }
+  }
+}
