@@ -28,8 +28,12 @@ public final class ApiVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(ApiVerticle.class);
   private static final long STORE_TIMEOUT_MILLIS = 2000;
 
+  /** Longest a request may wait for a task to end ({@code ?wait=}), in seconds. */
+  static final int MAX_WAIT_SECONDS = 60;
+
   private Redis redis;
   private TaskStore store;
+  private CompletionWaiter waiter;
   private HttpServer server;
 
   @Override
@@ -38,7 +42,10 @@ public final class ApiVerticle extends VerticleBase {
     redis = Redis.createClient(vertx, new RedisOptions()
         .setConnectionString(conf.getString("redis.url", "redis://127.0.0.1:6379"))
         .setMaxPoolSize(conf.getInteger("redis.pool_size", 16)).setMaxPoolWaiting(10_000));
-    store = new TaskStore(redis, new Keys(conf.getString("redis.prefix", "faas:")));
+    Keys keys = new Keys(conf.getString("redis.prefix", "faas:"));
+    store = new TaskStore(redis, keys);
+    waiter = new CompletionWaiter(vertx, redis, keys);
+    waiter.start();
 
     Router router = Router.router(vertx);
     router.route().handler(BodyHandler.create(false).setBodyLimit(conf.getLong("api.body_limit", 16L << 20)));
@@ -56,6 +63,7 @@ public final class ApiVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
+    waiter.close();
     return redis.close();
   }
 
@@ -68,7 +76,8 @@ public final class ApiVerticle extends VerticleBase {
     JsonObject body = jsonBody(ctx);
     String name = requiredString(body, "name");
     String payload = pickle(body);
-    respond(ctx, store.registerFunction(name, payload).map(id -> new JsonObject().put("function_id", id)), 201);
+    respond(ctx, guard(store.registerFunction(name, payload)).map(id -> new JsonObject().put("function_id", id)),
+        201);
   }
 
   private void executeFunction(RoutingContext ctx) {
@@ -76,31 +85,77 @@ public final class ApiVerticle extends VerticleBase {
     String functionId = uuid(requiredString(body, "function_id"), "function_id");
     String payload = pickle(body);
     Integer timeout = optionalTimeout(body);
-    respond(ctx, store.createTask(functionId, payload, timeout).map(id -> new JsonObject().put("task_id", id)),
-        201);
+    respond(ctx, guard(store.createTask(functionId, payload, timeout))
+        .map(id -> new JsonObject().put("task_id", id)), 201);
   }
 
   private void status(RoutingContext ctx) {
-    respond(ctx, task(ctx).map(t -> new JsonObject().put("task_id", t.id()).put("status", t.status().name())), 200);
+    String id = uuid(ctx.pathParam("task_id"), "task_id");
+    respond(ctx, guard(store.status(id)).map(status -> new JsonObject().put("task_id", id)
+        .put("status", status.name())), 200);
   }
 
+  /** The task's result; with {@code ?wait=S}, held until the task ends or S seconds pass. */
   private void result(RoutingContext ctx) {
-    respond(ctx, task(ctx).map(t -> new JsonObject().put("task_id", t.id()).put("status", t.status().name())
+    String id = uuid(ctx.pathParam("task_id"), "task_id");
+    long waitMillis = waitMillis(ctx);
+    Future<TaskRecord> task;
+    if (waitMillis == 0) {
+      task = guard(store.task(id));
+    } else {
+      Future<Void> ended = waiter.await(id, waitMillis);
+      task = guard(store.task(id)).compose(first -> first.status().isTerminal()
+          ? Future.succeededFuture(first)
+          : ended.compose(v -> guard(store.task(id))));
+      task.onComplete(done -> waiter.cancel(id, ended));
+    }
+    respond(ctx, task.map(ApiVerticle::resultJson), 200);
+  }
+
+  /** The original {@code task_id, status, result}, plus the traceback, the worker and the timestamps. */
+  static JsonObject resultJson(TaskRecord t) {
+    return new JsonObject().put("task_id", t.id()).put("status", t.status().name())
         .put("result", t.status().isTerminal() ? t.result() : null)
-        .put("error", t.error() == null || t.error().isEmpty() ? null : t.error())), 200);
+        .put("error", t.error() == null || t.error().isEmpty() ? null : t.error())
+        .put("worker", t.worker())
+        .put("attempts", t.attempts())
+        .put("created_at", seconds(t.createdAt()))
+        .put("started_at", seconds(t.startedAt()))
+        .put("finished_at", seconds(t.finishedAt()));
+  }
+
+  private static Double seconds(String timestamp) {
+    return timestamp == null ? null : Double.valueOf(timestamp);
   }
 
   private void health(RoutingContext ctx) {
-    respond(ctx, store.ping().map(v -> new JsonObject().put("status", "ok").put("redis", "ok")), 200);
+    respond(ctx, guard(store.ping()).map(v -> new JsonObject().put("status", "ok").put("redis", "ok")), 200);
   }
 
-  private Future<TaskRecord> task(RoutingContext ctx) {
-    return store.task(uuid(ctx.pathParam("task_id"), "task_id"));
+  private static long waitMillis(RoutingContext ctx) {
+    String text = ctx.queryParams().get("wait");
+    if (text == null) {
+      return 0;
+    }
+    try {
+      double seconds = Double.parseDouble(text);
+      if (seconds >= 0 && seconds <= MAX_WAIT_SECONDS) {
+        return (long) (seconds * 1000);
+      }
+    } catch (NumberFormatException e) {
+      // fall through to the error below
+    }
+    throw ApiError.badRequest("'wait' must be a number of seconds from 0 to " + MAX_WAIT_SECONDS);
+  }
+
+  /** A Redis call that may not take longer than {@value #STORE_TIMEOUT_MILLIS} ms; else Redis counts as down. */
+  private static <T> Future<T> guard(Future<T> call) {
+    return call.timeout(STORE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
   }
 
   /** Answers with the future's JSON, or lets the router's failure handler explain what went wrong. */
   private void respond(RoutingContext ctx, Future<JsonObject> reply, int status) {
-    reply.timeout(STORE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS).onComplete(ar -> {
+    reply.onComplete(ar -> {
       if (ar.succeeded()) {
         ctx.response().setStatusCode(status).putHeader("content-type", "application/json")
             .end(ar.result().toBuffer());

@@ -1,6 +1,7 @@
 package io.mpcsfaas.cli;
 
 import io.mpcsfaas.api.ApiVerticle;
+import io.mpcsfaas.bench.Bench;
 import io.mpcsfaas.dispatch.DispatcherVerticle;
 import io.mpcsfaas.worker.RemoteWorkerVerticle;
 import io.vertx.core.DeploymentOptions;
@@ -31,6 +32,7 @@ public final class Main {
         dispatcher          the task dispatcher alone (-m local|pull|push, -p ZeroMQ port, -w interpreters)
         pull-worker N URL   a worker with N interpreters that asks the dispatcher at URL for tasks
         push-worker N URL   a worker with N interpreters that the dispatcher at URL sends tasks to
+        bench               measure a running server (./faas bench --help)
         test                run every test (Java and Python)
 
       options (defaults in brackets; --conf FILE loads a JSON config with the same keys):
@@ -72,6 +74,7 @@ public final class Main {
         case "api" -> run(Options.parse(rest, "api.port").config, null, EnumSet.of(Component.API));
         case "dispatcher" -> run(Options.parse(rest, "dispatcher.port").config, null,
             EnumSet.of(Component.DISPATCHER));
+        case "bench" -> System.exit(Bench.main(rest));
         case "pull-worker" -> run(workerConfig("pull", rest), null, EnumSet.of(Component.WORKER));
         case "push-worker" -> run(workerConfig("push", rest), null, EnumSet.of(Component.WORKER));
         default -> throw new UsageException("unknown command '" + command + "'");

@@ -1,4 +1,8 @@
 package io.mpcsfaas.store;
 
-/** What a client may see of a task; {@code result} and {@code error} are null until it ends. */
-public record TaskRecord(String id, TaskStatus status, String result, String error) {}
+/**
+ * What a client may see of a task. {@code result} and {@code error} are null until it ends; the timestamps
+ * (seconds since the epoch, as text) are null until reached; {@code worker} ran it last.
+ */
+public record TaskRecord(String id, TaskStatus status, String result, String error, String worker,
+    int attempts, String createdAt, String startedAt, String finishedAt) {}

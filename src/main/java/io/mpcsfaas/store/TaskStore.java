@@ -39,15 +39,29 @@ public final class TaskStore {
   }
 
   public Future<TaskRecord> task(String id) {
-    Request hmget = Request.cmd(Command.HMGET).arg(keys.task(id)).arg("status").arg("result").arg("error");
-    return redis.send(hmget).compose(fields -> {
-      String status = text(fields.get(0));
+    Request hmget = Request.cmd(Command.HMGET).arg(keys.task(id)).arg("status").arg("result").arg("error")
+        .arg("worker").arg("attempts").arg("created_at").arg("started_at").arg("finished_at");
+    return redis.send(hmget).compose(f -> {
+      String status = text(f.get(0));
       if (status == null) {
-        return Future.failedFuture(new NotFoundException("task " + id + " not found"));
+        return Future.failedFuture(notFound(id));
       }
-      return Future.succeededFuture(
-          new TaskRecord(id, TaskStatus.valueOf(status), text(fields.get(1)), text(fields.get(2))));
+      String attempts = text(f.get(4));
+      return Future.succeededFuture(new TaskRecord(id, TaskStatus.valueOf(status), text(f.get(1)),
+          text(f.get(2)), text(f.get(3)), attempts == null ? 0 : Integer.parseInt(attempts), text(f.get(5)),
+          text(f.get(6)), text(f.get(7))));
     });
+  }
+
+  /** Just the status, without reading a possibly large result. */
+  public Future<TaskStatus> status(String id) {
+    return redis.send(Request.cmd(Command.HGET).arg(keys.task(id)).arg("status")).compose(status -> status == null
+        ? Future.failedFuture(notFound(id))
+        : Future.succeededFuture(TaskStatus.valueOf(status.toString())));
+  }
+
+  private static NotFoundException notFound(String taskId) {
+    return new NotFoundException("task " + taskId + " not found");
   }
 
   public Future<Void> ping() {

@@ -128,7 +128,7 @@ final class Interpreter {
       // normal end of the process's output
     } catch (IOException | RuntimeException e) {
       if (!killed) {
-          LOG.warn("interpreter {}: unreadable reply, stopping it: {}", number, e.toString());
+        LOG.warn("interpreter {}: unreadable reply, stopping it: {}", number, e.toString());
       }
       process.destroyForcibly();
     }

@@ -1,0 +1,114 @@
+package io.mpcsfaas.api;
+
+import io.mpcsfaas.store.Keys;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisConnection;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Lets requests wait for tasks to end without polling Redis: one subscription to the channel where every
+ * finished task id is published wakes the requests waiting for it. If the subscription is down, waits
+ * simply run to their limit and the caller reads the task then. Single-threaded (the API's context).
+ */
+final class CompletionWaiter {
+  private static final Logger LOG = LoggerFactory.getLogger(CompletionWaiter.class);
+
+  private final Vertx vertx;
+  private final Redis redis;
+  private final String channel;
+  private final Map<String, List<Promise<Void>>> waiting = new HashMap<>();
+  private RedisConnection subscription;
+  private boolean closed;
+  private long backoffMillis;
+
+  CompletionWaiter(Vertx vertx, Redis redis, Keys keys) {
+    this.vertx = vertx;
+    this.redis = redis;
+    this.channel = keys.doneChannel();
+  }
+
+  void start() {
+    redis.connect().compose(conn -> {
+      subscription = conn;
+      conn.handler(this::onPush);
+      conn.exceptionHandler(err -> lost(conn));
+      conn.endHandler(v -> lost(conn));
+      return conn.send(Request.cmd(Command.SUBSCRIBE).arg(channel));
+    }).onSuccess(r -> backoffMillis = 0).onFailure(err -> retry());
+  }
+
+  void close() {
+    closed = true;
+    if (subscription != null) {
+      subscription.close();
+    }
+  }
+
+  /**
+   * A future completed when {@code taskId} is announced as ended, or after {@code millis}, whichever is
+   * first. Register before reading the task, so that an end between the read and the wait is not missed.
+   */
+  Future<Void> await(String taskId, long millis) {
+    Promise<Void> promise = Promise.promise();
+    waiting.computeIfAbsent(taskId, id -> new ArrayList<>(1)).add(promise);
+    long timer = vertx.setTimer(millis, t -> promise.tryComplete());
+    promise.future().onComplete(done -> {
+      vertx.cancelTimer(timer);
+      List<Promise<Void>> list = waiting.get(taskId);
+      if (list != null && list.remove(promise) && list.isEmpty()) {
+        waiting.remove(taskId);
+      }
+    });
+    return promise.future();
+  }
+
+  /** Ends a wait early (the task was found ended, or the request is done). */
+  void cancel(String taskId, Future<Void> wait) {
+    List<Promise<Void>> list = waiting.get(taskId);
+    if (list != null) {
+      for (Promise<Void> promise : list) {
+        if (promise.future() == wait) {
+          promise.tryComplete();
+          return;
+        }
+      }
+    }
+  }
+
+  private void onPush(Response push) {
+    // RESP3 push: [message, channel, task id]
+    if (push.size() == 3 && "message".equals(push.get(0).toString())) {
+      List<Promise<Void>> list = waiting.remove(push.get(2).toString());
+      if (list != null) {
+        new ArrayList<>(list).forEach(Promise::tryComplete);
+      }
+    }
+  }
+
+  private void lost(RedisConnection conn) {
+    if (subscription == conn) {
+      retry();
+    }
+  }
+
+  private void retry() {
+    subscription = null;
+    if (closed) {
+      return;
+    }
+    backoffMillis = Math.min(5000, Math.max(100, backoffMillis * 2));
+    LOG.warn("lost the task-completion subscription; retrying in {} ms", backoffMillis);
+    vertx.setTimer(backoffMillis, t -> start());
+  }
+}

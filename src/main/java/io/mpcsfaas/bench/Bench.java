@@ -1,0 +1,107 @@
+package io.mpcsfaas.bench;
+
+import io.mpcsfaas.worker.PythonLocator;
+import io.vertx.core.Vertx;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Locale;
+
+/**
+ * {@code ./faas bench}: measures a running server through its public HTTP API only, checks every result,
+ * prints throughput and latency, and appends a CSV row per run to {@code --out}. A run in which any task
+ * failed or returned a wrong value is reported as failed and written nowhere.
+ */
+public final class Bench {
+  static final String CSV_HEADER = "label,workload,tasks,concurrency,completed,failed,seconds,tasks_per_s,"
+      + "p50_ms,p90_ms,p99_ms,max_ms,queue_wait_p50_ms,run_p50_ms,result_p50_ms";
+  public static final String USAGE = """
+      usage: ./faas bench [options]
+        --url URL          server to measure [http://127.0.0.1:8000]
+        --workload W       noop, sleep (10 ms) or cpu (~10 ms of pure Python) [noop]
+        --tasks N          tasks to run [2000]
+        --concurrency N    clients, each with one task in flight [16]
+        --duration S       run for S seconds instead of --tasks [0: off]
+        --label TEXT       name of the run in the CSV (e.g. the mode) [run]
+        --out DIR          append a row to DIR/bench.csv [none]
+        --python PATH      Python with dill, to serialize the workload [$FAAS_PYTHON, python3, /usr/bin/python3]
+      """;
+
+  private Bench() {}
+
+  /** Runs the bench; returns the process exit code (0 only when every task returned the right value). */
+  public static int main(String[] args) throws Exception {
+    String url = "http://127.0.0.1:8000";
+    String workloadName = "noop";
+    String label = "run";
+    String out = null;
+    String python = System.getenv("FAAS_PYTHON");
+    int tasks = 2000;
+    int concurrency = 16;
+    double duration = 0;
+    for (int i = 0; i < args.length; i++) {
+      String value = i + 1 < args.length ? args[i + 1] : null;
+      switch (args[i]) {
+        case "--url" -> url = value;
+        case "--workload" -> workloadName = value;
+        case "--tasks" -> tasks = Integer.parseInt(value);
+        case "--concurrency" -> concurrency = Integer.parseInt(value);
+        case "--duration" -> duration = Double.parseDouble(value);
+        case "--label" -> label = value;
+        case "--out" -> out = value;
+        case "--python" -> python = value;
+        case "--help", "-h" -> {
+          System.out.print(USAGE);
+          return 0;
+        }
+        default -> throw new IllegalArgumentException("unknown bench option " + args[i] + "\n" + USAGE);
+      }
+      i++;
+    }
+    Workload workload = Workload.generate(PythonLocator.find(python), workloadName);
+    BenchRun.Result result = measure(url, workload, tasks, concurrency, duration);
+    System.out.println(summary(label, result));
+    if (result.failed() > 0) {
+      System.out.println("FAILED RUN: " + result.failed() + " tasks failed or returned a wrong value; first: "
+          + result.firstFailure());
+      return 1;
+    }
+    if (out != null) {
+      appendCsv(Path.of(out), label, result);
+    }
+    return 0;
+  }
+
+  static BenchRun.Result measure(String url, Workload workload, int tasks, int concurrency, double duration)
+      throws Exception {
+    Vertx vertx = Vertx.vertx();
+    try {
+      return BenchRun.start(vertx, new BenchRun.Options(url, workload.name(), tasks, concurrency, duration), workload)
+          .await();
+    } finally {
+      vertx.close().await();
+    }
+  }
+
+  static String summary(String label, BenchRun.Result r) {
+    return String.format(Locale.ROOT, "%s %s: %d tasks, %d clients: %.0f tasks/s in %.2f s; latency ms p50 %.2f"
+        + " p90 %.2f p99 %.2f max %.2f; server p50 ms: queue wait %.2f, run %.2f, result seen after %.2f",
+        label, r.options().workload(), r.completed(), r.options().concurrency(), r.tasksPerSecond(), r.seconds(),
+        r.p50(), r.p90(), r.p99(), r.max(), r.queueWaitP50(), r.runP50(), r.resultP50());
+  }
+
+  static void appendCsv(Path dir, String label, BenchRun.Result r) throws IOException {
+    Files.createDirectories(dir);
+    Path csv = dir.resolve("bench.csv");
+    if (!Files.exists(csv)) {
+      Files.writeString(csv, CSV_HEADER + "\n", StandardCharsets.UTF_8);
+    }
+    String row = String.format(Locale.ROOT, "%s,%s,%d,%d,%d,%d,%.3f,%.1f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f%n",
+        label, r.options().workload(), r.options().tasks(), r.options().concurrency(), r.completed(), r.failed(),
+        r.seconds(), r.tasksPerSecond(), r.p50(), r.p90(), r.p99(), r.max(), r.queueWaitP50(), r.runP50(),
+        r.resultP50());
+    Files.writeString(csv, row, StandardCharsets.UTF_8, StandardOpenOption.APPEND);
+  }
+}

@@ -1,0 +1,179 @@
+package io.mpcsfaas.bench;
+
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.ext.web.client.WebClientOptions;
+import java.net.URI;
+
+/**
+ * One bench run against any server with the four original endpoints: {@code concurrency} clients, each
+ * submitting a task and waiting for its result before the next. Every result is checked against the value
+ * the workload must return. Runs on one event loop, so its counters need no locks.
+ */
+final class BenchRun {
+  /** What to run. {@code durationSeconds} > 0 runs for that long instead of {@code tasks} tasks. */
+  record Options(String url, String workload, int tasks, int concurrency, double durationSeconds) {}
+
+  /** What a run measured; latencies in milliseconds, breakdown medians from the server's timestamps. */
+  record Result(Options options, int completed, int failed, String firstFailure, double seconds,
+      double tasksPerSecond, double p50, double p90, double p99, double max,
+      double queueWaitP50, double runP50, double resultP50) {}
+
+  private static final int WAIT_SECONDS = 30;
+
+  private final Vertx vertx;
+  private final Options options;
+  private final Workload workload;
+  private final WebClient client;
+  private final Promise<Result> done = Promise.promise();
+  private final double[] latency;
+  private final double[] queueWait;
+  private final double[] run;
+  private final double[] resultTime;
+  private String functionId;
+  private long startNanos;
+  private int started;
+  private int finished;
+  private int failed;
+  private int activeClients;
+  private String firstFailure;
+
+  private BenchRun(Vertx vertx, Options options, Workload workload) {
+    this.vertx = vertx;
+    this.options = options;
+    this.workload = workload;
+    URI uri = URI.create(options.url());
+    this.client = WebClient.create(vertx, new WebClientOptions()
+        .setDefaultHost(uri.getHost()).setDefaultPort(uri.getPort() < 0 ? 80 : uri.getPort())
+        .setKeepAlive(true).setTcpNoDelay(true).setIdleTimeout(0),
+        new PoolOptions().setHttp1MaxSize(options.concurrency()));
+    int capacity = options.durationSeconds() > 0 ? 1 << 22 : options.tasks();
+    latency = new double[capacity];
+    queueWait = new double[capacity];
+    run = new double[capacity];
+    resultTime = new double[capacity];
+  }
+
+  static Future<Result> start(Vertx vertx, Options options, Workload workload) {
+    BenchRun bench = new BenchRun(vertx, options, workload);
+    vertx.runOnContext(v -> bench.begin());
+    return bench.done.future().andThen(ar -> bench.client.close());
+  }
+
+  private void begin() {
+    JsonObject body = new JsonObject().put("name", "bench-" + workload.name()).put("payload", workload.function());
+    client.post("/register_function").sendJsonObject(body).onComplete(ar -> {
+      if (ar.failed() || ar.result().statusCode() != 201) {
+        done.fail("could not register the function: " + describe(ar.failed() ? null : ar.result(), ar.cause()));
+        return;
+      }
+      functionId = ar.result().bodyAsJsonObject().getString("function_id");
+      startNanos = System.nanoTime();
+      activeClients = options.concurrency();
+      for (int c = 0; c < options.concurrency(); c++) {
+        next();
+      }
+    });
+  }
+
+  private boolean moreToStart() {
+    if (options.durationSeconds() > 0) {
+      return System.nanoTime() - startNanos < (long) (options.durationSeconds() * 1e9) && started < latency.length;
+    }
+    return started < options.tasks();
+  }
+
+  private void next() {
+    if (!moreToStart()) {
+      if (--activeClients == 0) {
+        finish();
+      }
+      return;
+    }
+    int index = started++;
+    long submitted = System.nanoTime();
+    String args = workload.args().get(index % workload.args().size());
+    client.post("/execute_function")
+        .sendJsonObject(new JsonObject().put("function_id", functionId).put("payload", args))
+        .onComplete(ar -> {
+          if (ar.failed() || ar.result().statusCode() != 201) {
+            fail("submit: " + describe(ar.failed() ? null : ar.result(), ar.cause()));
+            return;
+          }
+          poll(ar.result().bodyAsJsonObject().getString("task_id"), index, submitted);
+        });
+  }
+
+  private void poll(String taskId, int index, long submitted) {
+    client.get("/result/" + taskId + "?wait=" + WAIT_SECONDS).send().onComplete(ar -> {
+      if (ar.failed() || ar.result().statusCode() != 200) {
+        fail("result: " + describe(ar.failed() ? null : ar.result(), ar.cause()));
+        return;
+      }
+      JsonObject body = ar.result().bodyAsJsonObject();
+      String status = body.getString("status");
+      if (!status.equals("COMPLETED") && !status.equals("FAILED")) {
+        // A server without ?wait answers at once: poll again shortly rather than in a tight loop.
+        vertx.setTimer(1, t -> poll(taskId, index, submitted));
+        return;
+      }
+      record(index, submitted, body);
+    });
+  }
+
+  private void record(int index, long submitted, JsonObject body) {
+    double observedAt = System.currentTimeMillis() / 1000.0;
+    String expected = workload.expected().get(index % workload.expected().size());
+    if (!"COMPLETED".equals(body.getString("status")) || !expected.equals(body.getString("result"))) {
+      fail("task " + body.getString("task_id") + " ended " + body.getString("status") + " with a wrong result"
+          + (body.getString("error") == null ? "" : ": " + body.getString("error")));
+      return;
+    }
+    int slot = finished++;
+    latency[slot] = (System.nanoTime() - submitted) / 1e6;
+    Double created = body.getDouble("created_at");
+    Double startedAt = body.getDouble("started_at");
+    Double finishedAt = body.getDouble("finished_at");
+    if (created != null && startedAt != null && finishedAt != null) {
+      queueWait[slot] = (startedAt - created) * 1000;
+      run[slot] = (finishedAt - startedAt) * 1000;
+      resultTime[slot] = (observedAt - finishedAt) * 1000;
+    } else {
+      queueWait[slot] = run[slot] = resultTime[slot] = Double.NaN;
+    }
+    next();
+  }
+
+  private void fail(String why) {
+    failed++;
+    if (firstFailure == null) {
+      firstFailure = why;
+    }
+    next();
+  }
+
+  private void finish() {
+    double seconds = (System.nanoTime() - startNanos) / 1e9;
+    Stats lat = stats(latency);
+    done.complete(new Result(options, finished, failed, firstFailure, seconds, finished / seconds,
+        lat.percentile(50), lat.percentile(90), lat.percentile(99), lat.max(),
+        stats(queueWait).percentile(50), stats(run).percentile(50), stats(resultTime).percentile(50)));
+  }
+
+  private Stats stats(double[] values) {
+    return new Stats(java.util.Arrays.copyOf(values, finished));
+  }
+
+  private static String describe(HttpResponse<Buffer> response, Throwable cause) {
+    if (response == null) {
+      return cause == null ? "no response" : cause.toString();
+    }
+    return "HTTP " + response.statusCode() + " " + response.bodyAsString();
+  }
+}

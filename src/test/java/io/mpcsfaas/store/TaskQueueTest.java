@@ -1,0 +1,301 @@
+package io.mpcsfaas.store;
+
+import static io.mpcsfaas.TestRedis.await;
+import static io.mpcsfaas.TestRedis.cmd;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mpcsfaas.Py;
+import io.mpcsfaas.TestRedis;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.Response;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The dispatcher's half of the Redis model: the consumer group and the Lua state transitions. */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class TaskQueueTest {
+  @TempDir
+  static Path dir;
+  static TestRedis server;
+  static Vertx vertx;
+  static JsonObject payloads;
+
+  Redis redis;
+
+  Keys keys;
+  TaskStore store;
+  String fid;
+
+  @BeforeAll
+  static void setUp() throws Exception {
+    server = TestRedis.start(dir, false);
+    vertx = Vertx.vertx();
+    payloads = Py.payloads(String.join("\n",
+        "out['fn'] = enc(lambda x: x * 2)",
+        "out['args'] = enc(((21,), {}))",
+        "out['result'] = enc(42)",
+        "out['error'] = enc(ValueError('bad'))",
+        "out['exhausted'] = enc(RuntimeError('gave up'))"));
+  }
+
+  @AfterAll
+  static void tearDown() {
+    if (vertx != null) {
+      await(vertx.close());
+    }
+    if (server != null) {
+      server.close();
+    }
+  }
+
+  @AfterEach
+  void closeClient() {
+    await(redis.close());
+  }
+
+  @BeforeEach
+  void freshPrefix() {
+    redis = server.client(vertx);
+    keys = new Keys("q" + UUID.randomUUID().toString().substring(0, 8) + ":");
+    store = new TaskStore(redis, keys);
+    fid = await(store.registerFunction("double", payloads.getString("fn")));
+  }
+
+  private String newTask(Integer timeout) {
+    return await(store.createTask(fid, payloads.getString("args"), timeout));
+  }
+
+  private TaskQueue queue(String consumer) {
+    return new TaskQueue(redis, keys, consumer);
+  }
+
+  @Test
+  void ensureGroupIsIdempotent() {
+    TaskQueue queue = queue("d1");
+    await(queue.ensureGroup());
+    await(queue.ensureGroup());
+    await(queue("d2").ensureGroup());
+    Response groups = cmd(redis, Command.XINFO, "GROUPS", keys.queue());
+    assertEquals(1, groups.size(), "exactly one consumer group");
+    Response group = groups.get(0);
+    String name = group.isMap() ? group.get("name").toString() : group.get(1).toString();
+    assertEquals(Keys.DISPATCHERS_GROUP, name);
+  }
+
+  @Test
+  void claimReturnsEntriesQueuedBeforeTheGroupExisted() {
+    String first = newTask(null);
+    String second = newTask(null);
+    TaskQueue queue = queue("d1");
+    await(queue.ensureGroup());
+    List<QueueEntry> entries = await(queue.claim(10, 100, false));
+    assertEquals(List.of(first, second), entries.stream().map(QueueEntry::taskId).toList());
+    entries.forEach(e -> assertTrue(e.entryId().matches("\\d+-\\d+"), e.entryId()));
+    assertEquals(2, TestRedis.pendingCount(redis, keys.queue(), Keys.DISPATCHERS_GROUP));
+
+    // Nothing new: a blocking claim waits its time and returns nothing.
+    long started = System.nanoTime();
+    assertEquals(List.of(), await(queue.claim(10, 300, false)));
+    assertTrue(System.nanoTime() - started >= TimeUnit.MILLISECONDS.toNanos(250), "it blocked");
+  }
+
+  @Test
+  void claimHonoursCount() {
+    newTask(null);
+    newTask(null);
+    newTask(null);
+    TaskQueue queue = queue("d1");
+    await(queue.ensureGroup());
+    assertEquals(2, await(queue.claim(2, 100, false)).size());
+    assertEquals(1, await(queue.claim(2, 100, false)).size());
+  }
+
+  @Test
+  void startMovesQueuedToRunningAndReturnsWhatAWorkerNeeds() {
+    String taskId = newTask(9);
+    TaskQueue queue = queue("d1");
+    await(queue.ensureGroup());
+    QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
+
+    StartedTask started = await(queue.start(entry, "worker-a", 3, payloads.getString("exhausted"), "gave up"));
+    assertNotNull(started);
+    assertEquals(taskId, started.id());
+    assertEquals(entry.entryId(), started.entryId());
+    assertEquals(fid, started.functionId());
+    assertEquals(payloads.getString("fn"), started.functionPayload());
+    assertEquals(payloads.getString("args"), started.argsPayload());
+    assertEquals(1, started.attempts());
+    assertEquals(9, started.timeoutSeconds());
+
+    Map<String, String> hash = TestRedis.hash(redis, keys.task(taskId));
+    assertEquals("RUNNING", hash.get("status"));
+    assertEquals("1", hash.get("attempts"));
+    assertEquals("worker-a", hash.get("worker"));
+    assertTrue(hash.containsKey("started_at"));
+  }
+
+  @Test
+  void startWithoutTimeoutGivesNull() {
+    newTask(null);
+    TaskQueue queue = queue("d1");
+    await(queue.ensureGroup());
+    QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
+    assertNull(await(queue.start(entry, "w", 3, "x", "y")).timeoutSeconds());
+  }
+
+  @Test
+  void finishStoresTheFirstOutcomeOnlyAndRemovesTheEntry() {
+    String taskId = newTask(null);
+    String other = newTask(null);
+    TaskQueue queue = queue("d1");
+    await(queue.ensureGroup());
+    List<QueueEntry> entries = await(queue.claim(10, 100, false));
+    QueueEntry entry = entries.get(0);
+    await(queue.start(entry, "w", 3, "x", "y"));
+    assertEquals(2, TestRedis.xlen(redis, keys.queue()));
+
+    assertTrue(await(queue.finish(taskId, entry.entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null)));
+    assertFalse(await(queue.finish(taskId, entry.entryId(), TaskStatus.FAILED, payloads.getString("error"), "late")),
+        "a second outcome is refused");
+
+    Map<String, String> hash = TestRedis.hash(redis, keys.task(taskId));
+    assertEquals("COMPLETED", hash.get("status"));
+    assertEquals(payloads.getString("result"), hash.get("result"));
+    assertEquals("", hash.get("error"));
+    assertTrue(hash.containsKey("finished_at"));
+    assertEquals(42, Integer.parseInt(Py.describe(hash.get("result")).getString("repr")));
+
+    assertEquals(1, TestRedis.pendingCount(redis, keys.queue(), Keys.DISPATCHERS_GROUP), "only the other entry");
+    assertEquals(1, TestRedis.xlen(redis, keys.queue()), "the finished entry is deleted");
+    assertEquals(other, entries.get(1).taskId());
+  }
+
+  @Test
+  void finishAcksAndDeletesTheEntry() {
+    String taskId = newTask(null);
+    TaskQueue queue = queue("d1");
+    await(queue.ensureGroup());
+    QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
+    await(queue.start(entry, "w", 3, "x", "y"));
+    assertEquals(1, TestRedis.pendingCount(redis, keys.queue(), Keys.DISPATCHERS_GROUP));
+    assertTrue(await(queue.finish(taskId, entry.entryId(), TaskStatus.FAILED, payloads.getString("error"), "tb")));
+    assertEquals(0, TestRedis.pendingCount(redis, keys.queue(), Keys.DISPATCHERS_GROUP));
+    assertEquals(0, TestRedis.xlen(redis, keys.queue()));
+    assertEquals("FAILED", TestRedis.hash(redis, keys.task(taskId)).get("status"));
+    assertEquals("tb", TestRedis.hash(redis, keys.task(taskId)).get("error"));
+  }
+
+  @Test
+  void aTaskFoundRunningCountsAnotherAttemptUntilMaxAttempts() {
+    String taskId = newTask(null);
+    TaskQueue queue = queue("d1");
+    await(queue.ensureGroup());
+    QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
+    String exhausted = payloads.getString("exhausted");
+
+    assertEquals(1, await(queue.start(entry, "w", 2, exhausted, "RuntimeError: gave up")).attempts());
+    // Its worker was lost: started again, it counts a second attempt.
+    StartedTask again = await(queue.start(entry, "w", 2, exhausted, "RuntimeError: gave up"));
+    assertNotNull(again);
+    assertEquals(2, again.attempts());
+    assertEquals("2", TestRedis.hash(redis, keys.task(taskId)).get("attempts"));
+
+    // Lost again with attempts == max_attempts: it will not run, it fails with the given outcome.
+    assertNull(await(queue.start(entry, "w", 2, exhausted, "RuntimeError: gave up")));
+    Map<String, String> hash = TestRedis.hash(redis, keys.task(taskId));
+    assertEquals("FAILED", hash.get("status"));
+    assertEquals(exhausted, hash.get("result"));
+    assertEquals("RuntimeError: gave up", hash.get("error"));
+    assertEquals("2", hash.get("attempts"));
+    assertEquals(0, TestRedis.pendingCount(redis, keys.queue(), Keys.DISPATCHERS_GROUP));
+    assertEquals(0, TestRedis.xlen(redis, keys.queue()));
+    assertEquals("RuntimeError", Py.describe(hash.get("result")).getString("type"));
+  }
+
+  @Test
+  void startOfAnEndedTaskReturnsNullAndDropsTheEntry() {
+    String taskId = newTask(null);
+    TaskQueue queue = queue("d1");
+    await(queue.ensureGroup());
+    QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
+    await(queue.start(entry, "w", 3, "x", "y"));
+    // Outcome stored by someone else, entry still pending (e.g. redelivered).
+    cmd(redis, Command.HSET, keys.task(taskId), "status", "COMPLETED", "result", payloads.getString("result"));
+    assertNull(await(queue.start(entry, "w", 3, "x", "y")));
+    assertEquals("COMPLETED", TestRedis.hash(redis, keys.task(taskId)).get("status"));
+    assertEquals(0, TestRedis.pendingCount(redis, keys.queue(), Keys.DISPATCHERS_GROUP));
+  }
+
+  @Test
+  void startOfAMissingTaskReturnsNull() {
+    String taskId = newTask(null);
+    TaskQueue queue = queue("d1");
+    await(queue.ensureGroup());
+    QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
+    cmd(redis, Command.DEL, keys.task(taskId));
+    assertNull(await(queue.start(entry, "w", 3, "x", "y")));
+    assertEquals(0, TestRedis.pendingCount(redis, keys.queue(), Keys.DISPATCHERS_GROUP));
+  }
+
+  @Test
+  void aRestartedConsumerGetsBackWhatItHeld() {
+    String done = newTask(null);
+    String held = newTask(null);
+    String heldToo = newTask(null);
+    TaskQueue before = queue("dispatcher-x");
+    await(before.ensureGroup());
+    List<QueueEntry> claimed = await(before.claim(10, 100, false));
+    assertEquals(3, claimed.size());
+    await(before.start(claimed.get(0), "w", 3, "x", "y"));
+    await(before.finish(done, claimed.get(0).entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null));
+    await(before.start(claimed.get(1), "w", 3, "x", "y"));
+
+    // "Restart": a new queue object with the same consumer name.
+    TaskQueue after = queue("dispatcher-x");
+    await(after.ensureGroup());
+    List<QueueEntry> recovered = await(after.claim(100, 0, true));
+    assertEquals(List.of(held, heldToo), recovered.stream().map(QueueEntry::taskId).toList());
+    assertEquals(claimed.get(1).entryId(), recovered.get(0).entryId());
+
+    // Another consumer does not get them, neither as pending nor as new.
+    TaskQueue stranger = queue("someone-else");
+    assertEquals(List.of(), await(stranger.claim(100, 0, true)));
+    assertEquals(List.of(), await(stranger.claim(100, 100, false)));
+
+    // A pending claim does not re-deliver new entries either.
+    String fresh = newTask(null);
+    assertEquals(2, await(after.claim(100, 0, true)).size());
+    assertEquals(List.of(fresh), await(after.claim(100, 100, false)).stream().map(QueueEntry::taskId).toList());
+  }
+
+  @Test
+  void scriptsAreReloadedAfterAScriptFlush() {
+    String taskId = newTask(null);
+    TaskQueue queue = queue("d1");
+    await(queue.ensureGroup());
+    QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
+    cmd(redis, Command.SCRIPT, "FLUSH");
+    assertNotNull(await(queue.start(entry, "w", 3, "x", "y")));
+    cmd(redis, Command.SCRIPT, "FLUSH");
+    assertTrue(await(queue.finish(taskId, entry.entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null)));
+    cmd(redis, Command.SCRIPT, "FLUSH");
+    assertNotNull(await(store.createTask(fid, payloads.getString("args"), null)));
+  }
+}

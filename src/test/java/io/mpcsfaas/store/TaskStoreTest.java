@@ -1,0 +1,214 @@
+package io.mpcsfaas.store;
+
+import static io.mpcsfaas.TestRedis.await;
+import static io.mpcsfaas.TestRedis.awaitFailure;
+import static io.mpcsfaas.TestRedis.cmd;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mpcsfaas.Py;
+import io.mpcsfaas.TestRedis;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisConnection;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+import io.vertx.redis.client.ResponseType;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The client-facing Redis model, checked with raw Redis commands against a real redis-server. */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class TaskStoreTest {
+  @TempDir
+  static Path dir;
+  static TestRedis server;
+  static Vertx vertx;
+  static Redis redis;
+  static JsonObject payloads;
+
+  Keys keys;
+  TaskStore store;
+
+  @BeforeAll
+  static void setUp() throws Exception {
+    server = TestRedis.start(dir, false);
+    vertx = Vertx.vertx();
+    redis = server.client(vertx);
+    payloads = Py.payloads(String.join("\n",
+        "out['fn'] = enc(lambda x: x * 2)",
+        "out['args'] = enc(((21,), {}))",
+        "out['result'] = enc(42)",
+        "out['error'] = enc(ValueError('bad'))"));
+  }
+
+  @AfterAll
+  static void tearDown() {
+    if (vertx != null) {
+      await(vertx.close());
+    }
+    if (server != null) {
+      server.close();
+    }
+  }
+
+  @BeforeEach
+  void freshPrefix() {
+    // Each test has its own key space on the shared server.
+    keys = new Keys("t" + UUID.randomUUID().toString().substring(0, 8) + ":");
+    store = new TaskStore(redis, keys);
+  }
+
+  @Test
+  void registerFunctionStoresNamePayloadAndCreationTime() {
+    double before = System.currentTimeMillis() / 1000.0;
+    String id = await(store.registerFunction("double", payloads.getString("fn")));
+    double after = System.currentTimeMillis() / 1000.0;
+
+    assertEquals(id, UUID.fromString(id).toString(), "the id is a canonical UUID");
+    Map<String, String> stored = TestRedis.hash(redis, keys.prefix() + "function:" + id);
+    assertEquals("double", stored.get("name"));
+    assertEquals(payloads.getString("fn"), stored.get("payload"), "payload stored byte for byte");
+    double createdAt = Double.parseDouble(stored.get("created_at"));
+    assertTrue(createdAt >= before - 1 && createdAt <= after + 1, "created_at is now in epoch seconds: " + createdAt);
+    assertEquals(3, stored.size(), stored.toString());
+
+    String other = await(store.registerFunction("double", payloads.getString("fn")));
+    assertFalse(other.equals(id), "every registration gets its own id");
+  }
+
+  @Test
+  void createTaskWritesHashQueueEntryAndAnnouncementTogether() throws Exception {
+    String fid = await(store.registerFunction("double", payloads.getString("fn")));
+
+    // Subscribe first, on a connection of its own.
+    LinkedBlockingQueue<Response> messages = new LinkedBlockingQueue<>();
+    RedisConnection subscriber = await(redis.connect());
+    try {
+      subscriber.handler(messages::add);
+      await(subscriber.send(Request.cmd(Command.SUBSCRIBE).arg(Keys.TASKS_CHANNEL)));
+
+      long queueBefore = cmd(redis, Command.EXISTS, keys.queue()).toInteger() == 1
+          ? TestRedis.xlen(redis, keys.queue()) : 0;
+      String taskId = await(store.createTask(fid, payloads.getString("args"), null));
+      assertEquals(taskId, UUID.fromString(taskId).toString());
+
+      Map<String, String> task = TestRedis.hash(redis, keys.task(taskId));
+      assertEquals("QUEUED", task.get("status"));
+      assertEquals("0", task.get("attempts"));
+      assertEquals(fid, task.get("function_id"));
+      assertEquals(payloads.getString("args"), task.get("payload"));
+      assertTrue(task.containsKey("created_at"));
+      assertFalse(task.containsKey("timeout"), "no timeout asked for, none stored");
+
+      assertEquals(queueBefore + 1, TestRedis.xlen(redis, keys.queue()));
+      Response last = cmd(redis, Command.XREVRANGE, keys.queue(), "+", "-", "COUNT", 1).get(0);
+      Response fields = last.get(1);
+      assertEquals("task", fields.get(0).toString());
+      assertEquals(taskId, fields.get(1).toString());
+
+      Response message = waitForMessage(messages);
+      assertEquals("message", message.get(0).toString());
+      assertEquals(Keys.TASKS_CHANNEL, message.get(1).toString());
+      assertEquals(taskId, message.get(2).toString());
+    } finally {
+      subscriber.close();
+    }
+  }
+
+  @Test
+  void createTaskStoresTheRequestedTimeout() {
+    String fid = await(store.registerFunction("double", payloads.getString("fn")));
+    String taskId = await(store.createTask(fid, payloads.getString("args"), 7));
+    assertEquals("7", TestRedis.hash(redis, keys.task(taskId)).get("timeout"));
+  }
+
+  @Test
+  void createTaskForAnUnknownFunctionFailsAndWritesNothing() {
+    String fid = await(store.registerFunction("double", payloads.getString("fn")));
+    await(store.createTask(fid, payloads.getString("args"), null));
+    long queueBefore = TestRedis.xlen(redis, keys.queue());
+    int tasksBefore = TestRedis.countKeys(redis, keys.prefix() + "task:*");
+    long keysBefore = TestRedis.dbsize(redis);
+
+    Throwable failure = awaitFailure(store.createTask(UUID.randomUUID().toString(), payloads.getString("args"), null));
+    assertInstanceOf(NotFoundException.class, failure);
+
+    assertEquals(queueBefore, TestRedis.xlen(redis, keys.queue()), "no queue entry");
+    assertEquals(tasksBefore, TestRedis.countKeys(redis, keys.prefix() + "task:*"), "no task hash");
+    assertEquals(keysBefore, TestRedis.dbsize(redis), "no key at all");
+  }
+
+  @Test
+  void taskReportsEachStateItGoesThrough() {
+    String fid = await(store.registerFunction("double", payloads.getString("fn")));
+    String ok = await(store.createTask(fid, payloads.getString("args"), null));
+    String bad = await(store.createTask(fid, payloads.getString("args"), null));
+
+    TaskRecord queued = await(store.task(ok));
+    assertEquals(new TaskRecord(ok, TaskStatus.QUEUED, null, null), queued);
+
+    TaskQueue queue = new TaskQueue(redis, keys, "store-test");
+    await(queue.ensureGroup());
+    List<QueueEntry> entries = await(queue.claim(10, 100, false));
+    assertEquals(List.of(ok, bad), entries.stream().map(QueueEntry::taskId).toList());
+
+    await(queue.start(entries.get(0), "w1", 3, "x", "y"));
+    TaskRecord running = await(store.task(ok));
+    assertEquals(TaskStatus.RUNNING, running.status());
+    assertNull(running.result());
+
+    assertTrue(await(queue.finish(ok, entries.get(0).entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null)));
+    TaskRecord completed = await(store.task(ok));
+    assertEquals(TaskStatus.COMPLETED, completed.status());
+    assertEquals(payloads.getString("result"), completed.result());
+    assertTrue(completed.error() == null || completed.error().isEmpty(), "no error text: " + completed.error());
+
+    await(queue.start(entries.get(1), "w1", 3, "x", "y"));
+    assertTrue(await(queue.finish(bad, entries.get(1).entryId(), TaskStatus.FAILED, payloads.getString("error"),
+        "Traceback ...\nValueError: bad")));
+    TaskRecord failed = await(store.task(bad));
+    assertEquals(TaskStatus.FAILED, failed.status());
+    assertEquals(payloads.getString("error"), failed.result());
+    assertEquals("Traceback ...\nValueError: bad", failed.error());
+    assertEquals("ValueError", Py.describe(failed.result()).getString("type"));
+  }
+
+  @Test
+  void unknownTaskIsNotFound() {
+    assertInstanceOf(NotFoundException.class, awaitFailure(store.task(UUID.randomUUID().toString())));
+  }
+
+  @Test
+  void pingAnswersWhileRedisIsUp() {
+    await(store.ping());
+  }
+
+  private static Response waitForMessage(LinkedBlockingQueue<Response> messages) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (System.nanoTime() < deadline) {
+      Response r = messages.poll(100, TimeUnit.MILLISECONDS);
+      // Skip the subscribe confirmation (a push too under RESP3).
+      if (r != null && (r.type() == ResponseType.PUSH || r.type() == ResponseType.MULTI) && r.size() == 3
+          && "message".equals(r.get(0).toString())) {
+        return r;
+      }
+    }
+    throw new AssertionError("no message on channel " + Keys.TASKS_CHANNEL + " within 5 s");
+  }
+}

@@ -1,0 +1,353 @@
+package io.mpcsfaas.worker;
+
+import static io.mpcsfaas.TestRedis.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mpcsfaas.Py;
+import io.mpcsfaas.TestRedis;
+import io.mpcsfaas.transport.TaskOutcome;
+import io.mpcsfaas.transport.TaskSpec;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.junit5.VertxExtension;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** Real Python interpreters running real dill payloads, driven from the pool's own Vert.x context. */
+@ExtendWith(VertxExtension.class)
+@io.vertx.junit5.Timeout(value = 60, timeUnit = TimeUnit.SECONDS)
+class InterpreterPoolTest {
+  static JsonObject payloads;
+  static String python;
+
+  Vertx vertx;
+  Context context;
+  final List<InterpreterPool> pools = new ArrayList<>();
+
+  @BeforeAll
+  static void makePayloads() {
+    python = Py.python();
+    payloads = Py.payloads(String.join("\n",
+        "out['double'] = enc(lambda x: x * 2)",
+        "out['args21'] = enc(((21,), {}))",
+        "out['many'] = [enc(((i,), {})) for i in range(100)]",
+        "def boom(x):",
+        "    raise ValueError('bad %d' % x)",
+        "out['raise'] = enc(boom)",
+        "def leave(x):",
+        "    import os",
+        "    os._exit(3)",
+        "out['exit3'] = enc(leave)",
+        "def sysexit(x):",
+        "    import sys",
+        "    sys.exit(5)",
+        "out['sysexit'] = enc(sysexit)",
+        "def slow(x):",
+        "    import time",
+        "    time.sleep(30)",
+        "    return x",
+        "out['sleep30'] = enc(slow)",
+        "def segv(x):",
+        "    import os, resource, signal",
+        "    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))",
+        "    os.kill(os.getpid(), signal.SIGSEGV)",
+        "out['segv'] = enc(segv)",
+        "def gen(x):",
+        "    return (i for i in range(x))",
+        "out['generator'] = enc(gen)",
+        "mod = types.ModuleType('nosuchmodule_xyz')",
+        "exec('def fn(x):\\n    return x\\n', mod.__dict__)",
+        "sys.modules['nosuchmodule_xyz'] = mod",
+        "out['missing_module'] = enc(mod.fn, byref=True)",
+        "del sys.modules['nosuchmodule_xyz']",
+        "def noisy(x):",
+        "    import os, sys",
+        "    print('x' * 5000000)",
+        "    sys.stdout.write('\\x00\\x00\\x00\\x10{\"task\": \"forged\"}')",
+        "    sys.stdout.flush()",
+        "    os.write(1, b'y' * 1000000)",
+        "    sys.stderr.write('z' * 1000000)",
+        "    return x * 2",
+        "out['noisy'] = enc(noisy)",
+        "def reads(x):",
+        "    import sys",
+        "    return repr(sys.stdin.read())",
+        "out['reads_stdin'] = enc(reads)",
+        "def env(x):",
+        "    import os",
+        "    return sorted(os.environ)",
+        "out['env'] = enc(env)",
+        "def hog(x):",
+        "    return len(bytearray(x * 1024 * 1024))",
+        "out['hog'] = enc(hog)",
+        "out['args600'] = enc(((600,), {}))",
+        "out['args1'] = enc(((1,), {}))"));
+  }
+
+  @BeforeEach
+  void setUp(Vertx vertx) {
+    this.vertx = vertx;
+    // A context of its own: the pool and every call to it live on it.
+    this.context = vertx.getOrCreateContext();
+  }
+
+  @AfterEach
+  void closePools() {
+    for (InterpreterPool pool : pools) {
+      on(pool::close);
+    }
+  }
+
+  /** Runs {@code action} on the pool's context and waits (here, on the test thread) for its future. */
+  private <T> T on(Supplier<Future<T>> action) {
+    Promise<T> promise = Promise.promise();
+    context.runOnContext(v -> action.get().onComplete(promise));
+    return await(promise.future());
+  }
+
+  private InterpreterPool pool(int size, int defaultTimeout, int memoryLimitMb) {
+    InterpreterPool pool = on(() -> InterpreterPool.start(vertx, new PoolOptions(size, python, 2, defaultTimeout,
+        memoryLimitMb)));
+    pools.add(pool);
+    return pool;
+  }
+
+  private static TaskSpec task(String function, String args, Integer timeout) {
+    return new TaskSpec(UUID.randomUUID().toString(), "fid-" + function, payloads.getString(function),
+        payloads.getString(args), timeout);
+  }
+
+  private TaskOutcome run(InterpreterPool pool, String function, String args, Integer timeout) {
+    return on(() -> pool.run(task(function, args, timeout)));
+  }
+
+  private static void assertValue(String expectedRepr, TaskOutcome outcome) {
+    assertTrue(outcome.ok(), "task failed: " + outcome.error());
+    assertNull(outcome.error());
+    assertEquals(expectedRepr, Py.describe(outcome.result()).getString("repr"));
+  }
+
+  /** Checks a failure: the result is the exception, pickled for the client; returns its description. */
+  private static JsonObject assertFailure(String exceptionType, TaskOutcome outcome) {
+    assertFalse(outcome.ok(), "task should have failed");
+    JsonObject exception = Py.describe(outcome.result());
+    assertEquals(Boolean.TRUE, exception.getBoolean("is_exception"), exception.encode());
+    assertEquals(exceptionType, exception.getString("type"), exception.encode() + "\nerror: " + outcome.error());
+    return exception;
+  }
+
+  @Test
+  void runsADoublingFunction() {
+    InterpreterPool pool = pool(2, 30, 0);
+    assertEquals(2, pool.size());
+    assertEquals(4, on(() -> Future.succeededFuture(pool.capacity())), "2 interpreters x depth 2");
+    assertValue("42", run(pool, "double", "args21", null));
+  }
+
+  @Test
+  void runsAHundredTasksInParallel() {
+    InterpreterPool pool = pool(2, 30, 0);
+    JsonArray many = payloads.getJsonArray("many");
+    List<TaskOutcome> outcomes = on(() -> {
+      List<Future<TaskOutcome>> runs = new ArrayList<>();
+      for (int i = 0; i < many.size(); i++) {
+        runs.add(pool.run(new TaskSpec(UUID.randomUUID().toString(), "fid-double", payloads.getString("double"),
+            many.getString(i), null)));
+      }
+      return Future.all(runs).map(all -> all.<TaskOutcome>list());
+    });
+    assertEquals(100, outcomes.size());
+    List<String> results = new ArrayList<>();
+    for (TaskOutcome outcome : outcomes) {
+      assertTrue(outcome.ok(), outcome.error());
+      results.add(outcome.result());
+    }
+    JsonArray decoded = Py.describeAll(results);
+    for (int i = 0; i < 100; i++) {
+      assertEquals(Integer.toString(2 * i), decoded.getJsonObject(i).getString("repr"), "task " + i);
+    }
+    assertEquals(4, on(() -> Future.succeededFuture(pool.capacity())), "all capacity back");
+  }
+
+  @Test
+  void aRaisingFunctionFailsWithItsExceptionAndTraceback() {
+    InterpreterPool pool = pool(2, 30, 0);
+    TaskOutcome outcome = run(pool, "raise", "args21", null);
+    JsonObject exception = assertFailure("ValueError", outcome);
+    assertEquals("bad 21", exception.getString("str"));
+    assertTrue(outcome.error().contains("Traceback (most recent call last)"), outcome.error());
+    assertTrue(outcome.error().contains("ValueError: bad 21"), outcome.error());
+    assertValue("42", run(pool, "double", "args21", null));
+  }
+
+  @Test
+  void sysExitInUserCodeFailsOnlyTheTask() {
+    InterpreterPool pool = pool(1, 30, 0);
+    TaskOutcome outcome = run(pool, "sysexit", "args21", null);
+    assertFailure("SystemExit", outcome);
+    assertValue("42", run(pool, "double", "args21", null));
+  }
+
+  @Test
+  void anInterpreterThatExitsFailsItsTaskAndIsReplaced() {
+    InterpreterPool pool = pool(1, 30, 0);
+    TaskOutcome outcome = run(pool, "exit3", "args21", null);
+    JsonObject exception = assertFailure("RuntimeError", outcome);
+    assertTrue(outcome.error().contains("exited with code 3"), outcome.error());
+    assertTrue(exception.getString("str").contains("exited with code 3"), exception.encode());
+    // The only interpreter died: the next task runs on its replacement.
+    assertValue("42", run(pool, "double", "args21", null));
+  }
+
+  @Test
+  void tasksQueuedBehindACrashRunOnTheReplacement() {
+    InterpreterPool pool = pool(1, 30, 0);
+    List<TaskOutcome> outcomes = on(() -> {
+      Future<TaskOutcome> crash = pool.run(task("exit3", "args21", null));
+      Future<TaskOutcome> behind = pool.run(task("double", "args21", null)); // in the same interpreter's pipe
+      Future<TaskOutcome> waiting = pool.run(task("double", "args1", null)); // waiting in the pool
+      return Future.all(crash, behind, waiting).map(all -> all.<TaskOutcome>list());
+    });
+    assertFalse(outcomes.get(0).ok());
+    assertValue("42", outcomes.get(1));
+    assertValue("2", outcomes.get(2));
+  }
+
+  @Test
+  void aTaskOverItsTimeoutFailsWithTimeoutErrorAndThePoolGoesOn() {
+    InterpreterPool pool = pool(2, 1, 0);
+    long started = System.nanoTime();
+    TaskOutcome outcome = run(pool, "sleep30", "args21", null);
+    long elapsed = System.nanoTime() - started;
+    JsonObject exception = assertFailure("TimeoutError", outcome);
+    assertTrue(exception.getString("str").contains("timeout of 1 s"), exception.encode());
+    assertTrue(outcome.error().startsWith("TimeoutError"), outcome.error());
+    assertTrue(elapsed < TimeUnit.SECONDS.toNanos(5), "timed out after " + elapsed / 1_000_000 + " ms");
+    assertValue("42", run(pool, "double", "args21", null));
+  }
+
+  @Test
+  void aPerTaskTimeoutOverridesThePoolDefault() {
+    InterpreterPool pool = pool(1, 30, 0);
+    long started = System.nanoTime();
+    List<TaskOutcome> outcomes = on(() -> {
+      Future<TaskOutcome> slow = pool.run(task("sleep30", "args21", 1));
+      Future<TaskOutcome> behind = pool.run(task("double", "args21", null));
+      return Future.all(slow, behind).map(all -> all.<TaskOutcome>list());
+    });
+    assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(5));
+    assertFailure("TimeoutError", outcomes.get(0));
+    assertValue("42", outcomes.get(1));
+  }
+
+  @Test
+  void aSegfaultIsReportedWithItsSignal() {
+    InterpreterPool pool = pool(1, 30, 0);
+    TaskOutcome outcome = run(pool, "segv", "args21", null);
+    assertFailure("RuntimeError", outcome);
+    assertTrue(outcome.error().contains("signal 11") && outcome.error().contains("SIGSEGV"), outcome.error());
+    assertValue("42", run(pool, "double", "args21", null));
+  }
+
+  @Test
+  void aResultDillCannotPickleFailsTheTaskClearly() {
+    InterpreterPool pool = pool(1, 30, 0);
+    TaskOutcome outcome = run(pool, "generator", "args21", null);
+    JsonObject exception = assertFailure("TypeError", outcome);
+    assertTrue(outcome.error().contains("dill cannot pickle"), outcome.error());
+    assertTrue(outcome.error().contains("generator"), outcome.error());
+    assertTrue(exception.getString("str").contains("dill cannot pickle"), exception.encode());
+    assertValue("42", run(pool, "double", "args21", null));
+  }
+
+  @Test
+  void aFunctionFromAMissingModuleFailsPromptlyWithModuleNotFoundError() {
+    InterpreterPool pool = pool(1, 30, 0);
+    assertTrue(java.util.Base64.getMimeDecoder().decode(payloads.getString("missing_module")).length < 100,
+        "pickled by reference, not by value");
+    long started = System.nanoTime();
+    TaskOutcome outcome = run(pool, "missing_module", "args21", null);
+    assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(5));
+    JsonObject exception = assertFailure("ModuleNotFoundError", outcome);
+    assertTrue(exception.getString("str").contains("nosuchmodule_xyz"), exception.encode());
+    assertTrue(outcome.error().contains("ModuleNotFoundError"), outcome.error());
+    assertValue("42", run(pool, "double", "args21", null));
+  }
+
+  @Test
+  void printingMegabytesDoesNotCorruptTheResult() {
+    InterpreterPool pool = pool(1, 30, 0);
+    assertValue("42", run(pool, "noisy", "args21", null));
+    assertValue("42", run(pool, "double", "args21", null));
+  }
+
+  @Test
+  void userCodeReadsAnEmptyStdinNotTheProtocol() {
+    InterpreterPool pool = pool(1, 30, 0);
+    assertValue("\"''\"", run(pool, "reads_stdin", "args21", null));
+  }
+
+  @Test
+  void userCodeSeesOnlyTheAllowedEnvironment() {
+    InterpreterPool pool = pool(1, 30, 0);
+    TaskOutcome outcome = run(pool, "env", "args21", null);
+    assertTrue(outcome.ok(), outcome.error());
+    String names = Py.describe(outcome.result()).getString("repr");
+    List<String> allowed = List.of("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "PYTHONPATH");
+    for (String name : names.replaceAll("[\\[\\]' ]", "").split(",")) {
+      if (!name.isEmpty()) {
+        assertTrue(allowed.contains(name), "user code sees " + name + " (all: " + names + ")");
+      }
+    }
+  }
+
+  @Test
+  void theMemoryLimitStopsAGreedyTaskOnly() {
+    InterpreterPool pool = pool(1, 30, 300);
+    assertFailure("MemoryError", run(pool, "hog", "args600", null));
+    assertValue("1048576", run(pool, "hog", "args1", null));
+  }
+
+  @Test
+  void closeFailsTasksStillWaiting() {
+    InterpreterPool pool = pool(1, 30, 0);
+    List<TaskOutcome> outcomes = on(() -> {
+      List<Future<TaskOutcome>> runs = new ArrayList<>();
+      runs.add(pool.run(task("sleep30", "args21", null)));
+      runs.add(pool.run(task("double", "args21", null)));
+      runs.add(pool.run(task("double", "args1", null))); // depth 2: this one waits in the pool
+      pool.close();
+      return Future.all(runs).map(all -> all.<TaskOutcome>list());
+    });
+    for (TaskOutcome outcome : outcomes) {
+      assertFalse(outcome.ok());
+    }
+  }
+
+  @Test
+  void aTaskGivenAfterCloseFailsInsteadOfHanging() {
+    InterpreterPool pool = pool(1, 30, 0);
+    on(pool::close);
+    TestRedis.eventually(Duration.ofSeconds(10), "the closed pool's interpreters have exited",
+        () -> on(() -> Future.succeededFuture(pool.capacity())) == 0);
+    Future<TaskOutcome> late = on(() -> Future.succeededFuture(pool.run(task("double", "args21", null))));
+    TestRedis.eventually(Duration.ofSeconds(5), "a task given to a closed pool completes", late::isComplete);
+    assertFalse(late.result().ok());
+  }
+}
