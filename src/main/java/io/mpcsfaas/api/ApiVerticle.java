@@ -48,12 +48,16 @@ public final class ApiVerticle extends VerticleBase {
     waiter.start();
 
     Router router = Router.router(vertx);
+    router.get("/health").handler(this::health);
+    String apiKey = conf.getString("api.key", "");
+    if (!apiKey.isEmpty()) {
+      router.route().handler(new BearerKeyHandler(apiKey));
+    }
     router.route().handler(BodyHandler.create(false).setBodyLimit(conf.getLong("api.body_limit", 16L << 20)));
     router.post("/register_function").handler(this::registerFunction);
     router.post("/execute_function").handler(this::executeFunction);
     router.get("/status/:task_id").handler(this::status);
     router.get("/result/:task_id").handler(this::result);
-    router.get("/health").handler(this::health);
     ErrorResponses.install(router);
 
     server = vertx.createHttpServer();

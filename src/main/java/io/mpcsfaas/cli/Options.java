@@ -31,6 +31,7 @@ final class Options {
       Map.entry("--dispatcher-port", "dispatcher.port"),
       Map.entry("--bind", "dispatcher.bind"),
       Map.entry("--worker-token", "worker.token"),
+      Map.entry("--api-key", "api.key"),
       Map.entry("--worker-id", "worker.id"),
       Map.entry("--heartbeat-ms", "heartbeat.interval_ms"),
       Map.entry("--heartbeat-timeout-ms", "heartbeat.timeout_ms"));
@@ -38,6 +39,7 @@ final class Options {
   private static final Map<String, String> ENV = Map.of(
       "REDIS_URL", "redis.url",
       "FAAS_WORKER_TOKEN", "worker.token",
+      "FAAS_API_KEY", "api.key",
       "FAAS_PYTHON", "python",
       "FAAS_DATA_DIR", "redis.data_dir");
 
@@ -66,7 +68,7 @@ final class Options {
         .put("workers", Runtime.getRuntime().availableProcessors())
         .put("worker.depth", 2)
         .put("task.timeout", 300)
-        .put("worker.memory_limit_mb", 0);
+        .put("worker.memory_limit_mb", 2048);
   }
 
   /** Parses {@code args}; {@code -p} means {@code portKey} (the API port, or the dispatcher's ZeroMQ port). */

@@ -50,7 +50,7 @@ public final class InterpreterPool {
         PythonLocator.find(conf.getString("python")),
         conf.getInteger("worker.depth", 2),
         conf.getInteger("task.timeout", 300),
-        conf.getInteger("worker.memory_limit_mb", 0)))
+        conf.getInteger("worker.memory_limit_mb", 2048)))
         .compose(options -> start(vertx, options));
   }
 

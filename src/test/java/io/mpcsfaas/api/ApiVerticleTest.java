@@ -1,0 +1,342 @@
+package io.mpcsfaas.api;
+
+import static io.mpcsfaas.TestRedis.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mpcsfaas.Py;
+import io.mpcsfaas.TestRedis;
+import io.mpcsfaas.store.Keys;
+import io.mpcsfaas.store.QueueEntry;
+import io.mpcsfaas.store.TaskQueue;
+import io.mpcsfaas.store.TaskStatus;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.ext.web.client.WebClientOptions;
+import io.vertx.redis.client.Redis;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The REST API over HTTP, against a real redis-server it can lose and get back. */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class ApiVerticleTest {
+  private static final String JSON = "application/json";
+  private static final int BODY_LIMIT = 1024;
+
+  @TempDir
+  static Path dir;
+  static TestRedis server;
+  static Vertx vertx;
+  static Redis redis;
+  static WebClient http;
+  static int port;
+  static JsonObject payloads;
+  /** A function registered before the tests, for the cases that need a real one. */
+  static String knownFunction;
+
+  @BeforeAll
+  static void setUp() throws Exception {
+    payloads = Py.payloads(String.join("\n",
+        "out['fn'] = enc(lambda x: x * 2)",
+        "out['args'] = enc(((21,), {}))",
+        "out['result'] = enc(42)",
+        "out['error'] = enc(ZeroDivisionError('division by zero'))"));
+    server = TestRedis.start(dir, true);
+    vertx = Vertx.vertx();
+    redis = server.client(vertx);
+    ApiVerticle api = new ApiVerticle();
+    await(vertx.deployVerticle(api, new DeploymentOptions().setConfig(new JsonObject()
+        .put("redis.url", server.url())
+        .put("api.port", 0)
+        .put("api.host", "127.0.0.1")
+        .put("api.body_limit", BODY_LIMIT))));
+    port = api.port();
+    http = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(port)
+        .setKeepAlive(false));
+    knownFunction = register().getString("function_id");
+  }
+
+  @AfterAll
+  static void tearDown() {
+    if (vertx != null) {
+      await(vertx.close());
+    }
+    if (server != null) {
+      server.close();
+    }
+  }
+
+  // ---------------------------------------------------------------- HTTP helpers
+
+  static HttpResponse<Buffer> send(HttpMethod method, String path, String body, String contentType) {
+    var request = http.request(method, path).timeout(10_000);
+    if (contentType != null) {
+      request.putHeader("content-type", contentType);
+    }
+    return await(body == null ? request.send() : request.sendBuffer(Buffer.buffer(body)));
+  }
+
+  static HttpResponse<Buffer> post(String path, JsonObject body) {
+    return send(HttpMethod.POST, path, body.encode(), JSON);
+  }
+
+  static HttpResponse<Buffer> get(String path) {
+    return send(HttpMethod.GET, path, null, null);
+  }
+
+  static JsonObject register() {
+    HttpResponse<Buffer> response = post("/register_function",
+        new JsonObject().put("name", "double").put("payload", payloads.getString("fn")));
+    assertEquals(201, response.statusCode(), response.bodyAsString());
+    return response.bodyAsJsonObject();
+  }
+
+  /** A JSON error body {"error": "..."} with the expected status. */
+  static void assertError(int status, HttpResponse<Buffer> response) {
+    String body = response.bodyAsString();
+    assertEquals(status, response.statusCode(), "status, body: " + body);
+    assertTrue(response.getHeader("content-type") != null && response.getHeader("content-type").startsWith(JSON),
+        "JSON content type: " + response.getHeader("content-type"));
+    JsonObject json = assertInstanceOf(JsonObject.class, Buffer.buffer(body).toJsonValue(), body);
+    assertInstanceOf(String.class, json.getValue("error"), body);
+    assertFalse(json.getString("error").isBlank(), body);
+  }
+
+  static void assertUuid(String text) {
+    assertNotNull(text);
+    assertEquals(text, UUID.fromString(text).toString(), "canonical UUID");
+  }
+
+  // ---------------------------------------------------------------- refusals
+
+  static Stream<Arguments> badRequests() {
+    String fn = payloads.getString("fn");
+    String args = payloads.getString("args");
+    String unknownFunction = UUID.randomUUID().toString();
+    String randomTask = UUID.randomUUID().toString();
+    JsonObject oversized = new JsonObject().put("name", "big").put("payload", "A".repeat(BODY_LIMIT * 2));
+    return Stream.of(
+        bad("malformed JSON", "POST", "/register_function", "{\"name\": \"f\", \"payload\":", JSON, 400),
+        bad("JSON array body", "POST", "/register_function", "[1, 2]", JSON, 400),
+        bad("JSON string body", "POST", "/register_function", "\"text\"", JSON, 400),
+        bad("JSON null body", "POST", "/register_function", "null", JSON, 400),
+        bad("empty body", "POST", "/register_function", "", JSON, 400),
+        bad("no body", "POST", "/execute_function", null, null, 400),
+        bad("missing name", "POST", "/register_function", obj("payload", fn), JSON, 400),
+        bad("missing payload", "POST", "/register_function", obj("name", "f"), JSON, 400),
+        bad("null payload", "POST", "/register_function", "{\"name\": \"f\", \"payload\": null}", JSON, 400),
+        bad("number payload", "POST", "/register_function", obj("name", "f", "payload", 42), JSON, 400),
+        bad("number name", "POST", "/register_function", obj("name", 7, "payload", fn), JSON, 400),
+        bad("object payload", "POST", "/register_function", obj("name", "f", "payload", new JsonObject()), JSON, 400),
+        bad("payload 'payload'", "POST", "/register_function", obj("name", "f", "payload", "payload"), JSON, 400),
+        bad("payload ''", "POST", "/register_function", obj("name", "f", "payload", ""), JSON, 400),
+        bad("payload '===='", "POST", "/register_function", obj("name", "f", "payload", "===="), JSON, 400),
+        bad("payload not a pickle", "POST", "/register_function", obj("name", "f", "payload", "aGVsbG8="), JSON, 400),
+        bad("payload with non-base64", "POST", "/register_function", obj("name", "f", "payload", "gAJ*LFS4"), JSON, 400),
+        bad("missing function_id", "POST", "/execute_function", obj("payload", args), JSON, 400),
+        bad("missing args payload", "POST", "/execute_function", obj("function_id", "KNOWN"), JSON, 400),
+        bad("function_id not a UUID", "POST", "/execute_function", obj("function_id", "abc", "payload", args), JSON, 400),
+        bad("function_id a number", "POST", "/execute_function", obj("function_id", 12, "payload", args), JSON, 400),
+        bad("args payload 'payload'", "POST", "/execute_function", obj("function_id", "KNOWN", "payload", "payload"),
+            JSON, 400),
+        bad("timeout 0", "POST", "/execute_function", obj("function_id", "KNOWN", "payload", args, "timeout", 0),
+            JSON, 400),
+        bad("timeout a string", "POST", "/execute_function",
+            obj("function_id", "KNOWN", "payload", args, "timeout", "5"), JSON, 400),
+        bad("unknown function", "POST", "/execute_function", obj("function_id", unknownFunction, "payload", args),
+            JSON, 404),
+        bad("status of unknown task", "GET", "/status/" + randomTask, null, null, 404),
+        bad("result of unknown task", "GET", "/result/" + randomTask, null, null, 404),
+        bad("status of a non-UUID", "GET", "/status/not-a-uuid", null, null, 400),
+        bad("result of a non-UUID", "GET", "/result/12345", null, null, 400),
+        bad("body over the limit", "POST", "/register_function", oversized.encode(), JSON, 413),
+        bad("GET /register_function", "GET", "/register_function", null, null, 405),
+        bad("DELETE /execute_function", "DELETE", "/execute_function", null, null, 405),
+        bad("POST /status/id", "POST", "/status/" + randomTask, "{}", JSON, 405),
+        bad("unknown route", "GET", "/no/such/route", null, null, 404),
+        bad("form body", "POST", "/register_function", "name=f&payload=gAJLFS4%3D",
+            "application/x-www-form-urlencoded", 415),
+        bad("multipart body", "POST", "/execute_function", "--b\r\n\r\nx\r\n--b--\r\n",
+            "multipart/form-data; boundary=b", 415));
+  }
+
+  private static Arguments bad(String name, String method, String path, String body, String type, int status) {
+    return Arguments.of(name, method, path, body, type, status);
+  }
+
+  private static String obj(Object... pairs) {
+    JsonObject json = new JsonObject();
+    for (int i = 0; i < pairs.length; i += 2) {
+      json.put((String) pairs[i], pairs[i + 1]);
+    }
+    return json.encode();
+  }
+
+  @ParameterizedTest(name = "{0} -> {5}")
+  @MethodSource("badRequests")
+  void badRequestsGetAJsonErrorAndChangeNothing(String name, String method, String path, String body,
+      String contentType, int status) {
+    long keysBefore = TestRedis.dbsize(redis);
+    String realBody = body == null ? null : body.replace("KNOWN", knownFunction);
+    HttpResponse<Buffer> response = send(HttpMethod.valueOf(method), path, realBody, contentType);
+    assertError(status, response);
+    assertEquals(keysBefore, TestRedis.dbsize(redis), "nothing stored by a refused request");
+  }
+
+  // ---------------------------------------------------------------- the happy path
+
+  @Test
+  void registerExecuteStatusResult() {
+    JsonObject registered = register();
+    String functionId = registered.getString("function_id");
+    assertUuid(functionId);
+    assertEquals(Map.of("function_id", functionId), registered.getMap());
+    assertEquals(payloads.getString("fn"), TestRedis.hash(redis, "faas:function:" + functionId).get("payload"));
+
+    HttpResponse<Buffer> executed = post("/execute_function",
+        new JsonObject().put("function_id", functionId).put("payload", payloads.getString("args")));
+    assertEquals(201, executed.statusCode(), executed.bodyAsString());
+    assertTrue(executed.getHeader("content-type").startsWith(JSON));
+    String taskId = executed.bodyAsJsonObject().getString("task_id");
+    assertUuid(taskId);
+    Map<String, String> task = TestRedis.hash(redis, "faas:task:" + taskId);
+    assertEquals("QUEUED", task.get("status"));
+    assertEquals(functionId, task.get("function_id"));
+    assertEquals(payloads.getString("args"), task.get("payload"));
+
+    HttpResponse<Buffer> status = get("/status/" + taskId);
+    assertEquals(200, status.statusCode());
+    assertEquals(new JsonObject().put("task_id", taskId).put("status", "QUEUED"), status.bodyAsJsonObject());
+
+    HttpResponse<Buffer> result = get("/result/" + taskId);
+    assertEquals(200, result.statusCode());
+    JsonObject body = result.bodyAsJsonObject();
+    assertEquals(taskId, body.getString("task_id"));
+    assertEquals("QUEUED", body.getString("status"));
+    assertTrue(body.containsKey("result"), "result is present, as null: " + body);
+    assertNull(body.getValue("result"));
+
+    // Upper-case UUIDs name the same task.
+    assertEquals(200, get("/status/" + taskId.toUpperCase()).statusCode());
+  }
+
+  @Test
+  void resultShowsTheStoredOutcome() {
+    String functionId = register().getString("function_id");
+    String ok = post("/execute_function", new JsonObject().put("function_id", functionId)
+        .put("payload", payloads.getString("args")).put("timeout", 5)).bodyAsJsonObject().getString("task_id");
+    String bad = post("/execute_function", new JsonObject().put("function_id", functionId)
+        .put("payload", payloads.getString("args"))).bodyAsJsonObject().getString("task_id");
+    assertEquals("5", TestRedis.hash(redis, "faas:task:" + ok).get("timeout"));
+
+    // Play the dispatcher's part through the store.
+    TaskQueue queue = new TaskQueue(redis, new Keys("faas:"), "api-test");
+    await(queue.ensureGroup());
+    List<QueueEntry> entries = await(queue.claim(100, 100, false));
+    QueueEntry okEntry = entries.stream().filter(e -> e.taskId().equals(ok)).findFirst().orElseThrow();
+    QueueEntry badEntry = entries.stream().filter(e -> e.taskId().equals(bad)).findFirst().orElseThrow();
+    await(queue.start(okEntry, "w", 3, "x", "y"));
+    assertEquals("RUNNING", get("/status/" + ok).bodyAsJsonObject().getString("status"));
+    assertNull(get("/result/" + ok).bodyAsJsonObject().getValue("result"), "no result while running");
+    await(queue.finish(ok, okEntry.entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null));
+    await(queue.start(badEntry, "w", 3, "x", "y"));
+    await(queue.finish(bad, badEntry.entryId(), TaskStatus.FAILED, payloads.getString("error"),
+        "Traceback...\nZeroDivisionError: division by zero"));
+
+    JsonObject done = get("/result/" + ok).bodyAsJsonObject();
+    assertEquals("COMPLETED", done.getString("status"));
+    assertEquals("42", Py.describe(done.getString("result")).getString("repr"));
+    assertNull(done.getValue("error"));
+    JsonObject failed = get("/result/" + bad).bodyAsJsonObject();
+    assertEquals("FAILED", failed.getString("status"));
+    assertEquals("ZeroDivisionError", Py.describe(failed.getString("result")).getString("type"));
+    assertEquals("Traceback...\nZeroDivisionError: division by zero", failed.getString("error"));
+  }
+
+  @Test
+  void healthSaysRedisIsUp() {
+    HttpResponse<Buffer> health = get("/health");
+    assertEquals(200, health.statusCode());
+    assertEquals("ok", health.bodyAsJsonObject().getString("redis"));
+  }
+
+  // ---------------------------------------------------------------- Redis outage
+
+  @Test
+  void aRedisOutageIs503AndTheApiRecoversWithTheDataIntact() throws Exception {
+    String functionId = register().getString("function_id");
+    String taskId = post("/execute_function", new JsonObject().put("function_id", functionId)
+        .put("payload", payloads.getString("args"))).bodyAsJsonObject().getString("task_id");
+
+    server.kill();
+    try {
+      long started = System.nanoTime();
+      assertError(503, post("/register_function",
+          new JsonObject().put("name", "f").put("payload", payloads.getString("fn"))));
+      assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(3), "register answered within 3 s");
+
+      started = System.nanoTime();
+      assertError(503, get("/status/" + taskId));
+      assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(3), "status answered within 3 s");
+
+      assertError(503, get("/result/" + taskId));
+      assertError(503, post("/execute_function",
+          new JsonObject().put("function_id", functionId).put("payload", payloads.getString("args"))));
+      assertError(503, get("/health"));
+      // Refusals that need no Redis still get their own status.
+      assertError(400, post("/register_function", new JsonObject().put("name", "f")));
+    } finally {
+      server.restart();
+    }
+
+    HttpResponse<Buffer> status = get("/status/" + taskId);
+    assertEquals(200, status.statusCode(), "first request after the restart: " + status.bodyAsString());
+    assertEquals("QUEUED", status.bodyAsJsonObject().getString("status"));
+    assertEquals(201, post("/execute_function", new JsonObject().put("function_id", functionId)
+        .put("payload", payloads.getString("args"))).statusCode(), "the function survived the restart");
+    assertEquals(201, post("/register_function",
+        new JsonObject().put("name", "again").put("payload", payloads.getString("fn"))).statusCode());
+    assertEquals(200, get("/health").statusCode());
+  }
+
+  @Test
+  void manyConcurrentRequestsAllSucceed() {
+    String functionId = register().getString("function_id");
+    var futures = new java.util.ArrayList<io.vertx.core.Future<HttpResponse<Buffer>>>();
+    for (int i = 0; i < 200; i++) {
+      futures.add(http.post("/execute_function").putHeader("content-type", JSON)
+          .sendJsonObject(new JsonObject().put("function_id", functionId).put("payload", payloads.getString("args"))));
+    }
+    await(io.vertx.core.Future.all(futures));
+    java.util.Set<String> ids = new java.util.HashSet<>();
+    for (var f : futures) {
+      assertEquals(201, f.result().statusCode(), f.result().bodyAsString());
+      ids.add(f.result().bodyAsJsonObject().getString("task_id"));
+    }
+    assertEquals(200, ids.size(), "every task has its own id");
+    TestRedis.eventually(Duration.ofSeconds(1), "all tasks stored",
+        () -> ids.stream().allMatch(id -> TestRedis.exists(redis, "faas:task:" + id)));
+  }
+}
