@@ -9,12 +9,15 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisOptions;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -30,6 +33,8 @@ public final class ApiVerticle extends VerticleBase {
 
   /** Longest a request may wait for a task to end ({@code ?wait=}), in seconds. */
   static final int MAX_WAIT_SECONDS = 60;
+  /** Most tasks one batch request may create or read. */
+  static final int MAX_BATCH = 10_000;
 
   private Redis redis;
   private TaskStore store;
@@ -56,6 +61,8 @@ public final class ApiVerticle extends VerticleBase {
     router.route().handler(BodyHandler.create(false).setBodyLimit(conf.getLong("api.body_limit", 16L << 20)));
     router.post("/register_function").handler(this::registerFunction);
     router.post("/execute_function").handler(this::executeFunction);
+    router.post("/execute_function/batch").handler(this::executeBatch);
+    router.post("/results").handler(this::results);
     router.get("/status/:task_id").handler(this::status);
     router.get("/result/:task_id").handler(this::result);
     ErrorResponses.install(router);
@@ -91,6 +98,75 @@ public final class ApiVerticle extends VerticleBase {
     Integer timeout = optionalTimeout(body);
     respond(ctx, guard(store.createTask(functionId, payload, timeout))
         .map(id -> new JsonObject().put("task_id", id)), 201);
+  }
+
+  /** Many tasks of one function in one request, all or none. */
+  private void executeBatch(RoutingContext ctx) {
+    JsonObject body = jsonBody(ctx);
+    String functionId = uuid(requiredString(body, "function_id"), "function_id");
+    JsonArray payloads = requiredArray(body, "payloads", MAX_BATCH);
+    List<String> checked = new ArrayList<>(payloads.size());
+    for (int i = 0; i < payloads.size(); i++) {
+      if (!(payloads.getValue(i) instanceof String payload)) {
+        throw ApiError.badRequest("payloads[" + i + "] must be a string");
+      }
+      String problem = PicklePayload.problem(payload);
+      if (problem != null) {
+        throw ApiError.badRequest("payloads[" + i + "]: " + problem);
+      }
+      checked.add(payload);
+    }
+    Integer timeout = optionalTimeout(body);
+    respond(ctx, guard(store.createTasks(functionId, checked, timeout))
+        .map(ids -> new JsonObject().put("task_ids", new JsonArray(ids))), 201);
+  }
+
+  /** The results of many tasks; with {@code "wait": S}, answered when all have ended or S seconds pass. */
+  private void results(RoutingContext ctx) {
+    JsonObject body = jsonBody(ctx);
+    JsonArray idsJson = requiredArray(body, "task_ids", MAX_BATCH);
+    List<String> ids = new ArrayList<>(idsJson.size());
+    for (int i = 0; i < idsJson.size(); i++) {
+      if (!(idsJson.getValue(i) instanceof String id)) {
+        throw ApiError.badRequest("task_ids[" + i + "] must be a string");
+      }
+      ids.add(uuid(id, "task_ids[" + i + "]"));
+    }
+    Object waitValue = body.getValue("wait", 0);
+    if (!(waitValue instanceof Number wait) || wait.doubleValue() < 0 || wait.doubleValue() > MAX_WAIT_SECONDS) {
+      throw ApiError.badRequest("'wait' must be a number of seconds from 0 to " + MAX_WAIT_SECONDS);
+    }
+    long waitMillis = (long) (wait.doubleValue() * 1000);
+    List<Future<Void>> ended = waitMillis == 0 ? List.of() : ids.stream().map(id -> waiter.await(id, waitMillis)).toList();
+    Future<List<TaskRecord>> tasks = guard(store.tasks(ids)).compose(first -> {
+      if (allEnded(first) || ended.isEmpty()) {
+        return Future.succeededFuture(first);
+      }
+      for (int i = 0; i < ids.size(); i++) {
+        if (first.get(i) == null || first.get(i).status().isTerminal()) {
+          waiter.cancel(ids.get(i), ended.get(i)); // nothing to wait for
+        }
+      }
+      return Future.join(ended).transform(v -> guard(store.tasks(ids)));
+    });
+    tasks.onComplete(done -> {
+      for (int i = 0; i < ended.size(); i++) {
+        waiter.cancel(ids.get(i), ended.get(i));
+      }
+    });
+    respond(ctx, tasks.map(list -> {
+      JsonArray out = new JsonArray();
+      for (int i = 0; i < ids.size(); i++) {
+        TaskRecord task = list.get(i);
+        out.add(task == null ? new JsonObject().put("task_id", ids.get(i)).put("error", "task not found")
+            : resultJson(task));
+      }
+      return new JsonObject().put("results", out);
+    }), 200);
+  }
+
+  private static boolean allEnded(List<TaskRecord> tasks) {
+    return tasks.stream().allMatch(t -> t == null || t.status().isTerminal());
   }
 
   private void status(RoutingContext ctx) {
@@ -200,6 +276,20 @@ public final class ApiVerticle extends VerticleBase {
       throw ApiError.badRequest("field '" + field + "' must be a string");
     }
     return text;
+  }
+
+  private static JsonArray requiredArray(JsonObject body, String field, int maxSize) {
+    Object value = body.getValue(field);
+    if (value == null) {
+      throw ApiError.badRequest("missing field '" + field + "'");
+    }
+    if (!(value instanceof JsonArray array)) {
+      throw ApiError.badRequest("field '" + field + "' must be an array");
+    }
+    if (array.isEmpty() || array.size() > maxSize) {
+      throw ApiError.badRequest("field '" + field + "' must hold 1 to " + maxSize + " items");
+    }
+    return array;
   }
 
   private static String pickle(JsonObject body) {

@@ -5,12 +5,13 @@ import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 
 /** The client-facing half of the Redis model: functions, task creation and task lookups. */
 public final class TaskStore {
-  private static final Scripts CREATE_TASK = Scripts.load("create_task.lua");
+  private static final Scripts CREATE_TASKS = Scripts.load("create_tasks.lua");
 
   private final Redis redis;
   private final Keys keys;
@@ -29,28 +30,64 @@ public final class TaskStore {
 
   /** Creates a task and queues it atomically; fails with {@link NotFoundException} for an unknown function. */
   public Future<String> createTask(String functionId, String payload, Integer timeoutSeconds) {
-    String id = UUID.randomUUID().toString();
-    List<String> scriptKeys = List.of(keys.function(functionId), keys.task(id), keys.queue());
-    List<String> args = List.of(id, functionId, payload, Timestamps.now(), Keys.TASKS_CHANNEL,
-        timeoutSeconds == null ? "" : timeoutSeconds.toString());
-    return CREATE_TASK.run(redis, scriptKeys, args).compose(created -> created.toInteger() == 1
-        ? Future.succeededFuture(id)
-        : Future.failedFuture(new NotFoundException("function " + functionId + " not found")));
+    return createTasks(functionId, List.of(payload), timeoutSeconds).map(ids -> ids.get(0));
+  }
+
+  /**
+   * Creates one task per payload, all or none, in one round trip; fails with {@link NotFoundException} for
+   * an unknown function. Ids are in the order of the payloads.
+   */
+  public Future<List<String>> createTasks(String functionId, List<String> payloads, Integer timeoutSeconds) {
+    List<String> ids = new ArrayList<>(payloads.size());
+    List<String> args = new ArrayList<>(5 + 2 * payloads.size());
+    args.add(Timestamps.now());
+    args.add(Keys.TASKS_CHANNEL);
+    args.add(timeoutSeconds == null ? "" : timeoutSeconds.toString());
+    args.add(functionId);
+    args.add(keys.task(""));
+    for (String payload : payloads) {
+      String id = UUID.randomUUID().toString();
+      ids.add(id);
+      args.add(id);
+      args.add(payload);
+    }
+    return CREATE_TASKS.run(redis, List.of(keys.function(functionId), keys.queue()), args)
+        .compose(created -> created.toInteger() == payloads.size()
+            ? Future.succeededFuture(ids)
+            : Future.failedFuture(new NotFoundException("function " + functionId + " not found")));
   }
 
   public Future<TaskRecord> task(String id) {
-    Request hmget = Request.cmd(Command.HMGET).arg(keys.task(id)).arg("status").arg("result").arg("error")
-        .arg("worker").arg("attempts").arg("created_at").arg("started_at").arg("finished_at");
-    return redis.send(hmget).compose(f -> {
-      String status = text(f.get(0));
-      if (status == null) {
-        return Future.failedFuture(notFound(id));
-      }
-      String attempts = text(f.get(4));
-      return Future.succeededFuture(new TaskRecord(id, TaskStatus.valueOf(status), text(f.get(1)),
-          text(f.get(2)), text(f.get(3)), attempts == null ? 0 : Integer.parseInt(attempts), text(f.get(5)),
-          text(f.get(6)), text(f.get(7))));
+    return redis.send(readTask(id)).compose(fields -> {
+      TaskRecord task = record(id, fields);
+      return task == null ? Future.failedFuture(notFound(id)) : Future.succeededFuture(task);
     });
+  }
+
+  /** Several tasks in one pipelined round trip, in order; null for an id Redis does not know. */
+  public Future<List<TaskRecord>> tasks(List<String> ids) {
+    return redis.batch(ids.stream().map(this::readTask).toList()).map(replies -> {
+      List<TaskRecord> tasks = new ArrayList<>(ids.size());
+      for (int i = 0; i < ids.size(); i++) {
+        tasks.add(record(ids.get(i), replies.get(i)));
+      }
+      return tasks;
+    });
+  }
+
+  private Request readTask(String id) {
+    return Request.cmd(Command.HMGET).arg(keys.task(id)).arg("status").arg("result").arg("error")
+        .arg("worker").arg("attempts").arg("created_at").arg("started_at").arg("finished_at");
+  }
+
+  private static TaskRecord record(String id, Response f) {
+    String status = text(f.get(0));
+    if (status == null) {
+      return null;
+    }
+    String attempts = text(f.get(4));
+    return new TaskRecord(id, TaskStatus.valueOf(status), text(f.get(1)), text(f.get(2)), text(f.get(3)),
+        attempts == null ? 0 : Integer.parseInt(attempts), text(f.get(5)), text(f.get(6)), text(f.get(7)));
   }
 
   /** Just the status, without reading a possibly large result. */

@@ -115,8 +115,12 @@ class ApiVerticleTest {
 
   /** A JSON error body {"error": "..."} with the expected status. */
   static void assertError(int status, HttpResponse<Buffer> response) {
+    assertError("", status, response);
+  }
+
+  static void assertError(String what, int status, HttpResponse<Buffer> response) {
     String body = response.bodyAsString();
-    assertEquals(status, response.statusCode(), "status, body: " + body);
+    assertEquals(status, response.statusCode(), what + ": status, body: " + body);
     assertTrue(response.getHeader("content-type") != null && response.getHeader("content-type").startsWith(JSON),
         "JSON content type: " + response.getHeader("content-type"));
     JsonObject json = assertInstanceOf(JsonObject.class, Buffer.buffer(body).toJsonValue(), body);
@@ -178,8 +182,7 @@ class ApiVerticleTest {
         bad("unknown route", "GET", "/no/such/route", null, null, 404),
         bad("form body", "POST", "/register_function", "name=f&payload=gAJLFS4%3D",
             "application/x-www-form-urlencoded", 415),
-        bad("multipart body", "POST", "/execute_function", "--b\r\n\r\nx\r\n--b--\r\n",
-            "multipart/form-data; boundary=b", 415));
+        bad("XML body", "POST", "/execute_function", "<task/>", "application/xml", 415));
   }
 
   private static Arguments bad(String name, String method, String path, String body, String type, int status) {
@@ -201,8 +204,8 @@ class ApiVerticleTest {
     long keysBefore = TestRedis.dbsize(redis);
     String realBody = body == null ? null : body.replace("KNOWN", knownFunction);
     HttpResponse<Buffer> response = send(HttpMethod.valueOf(method), path, realBody, contentType);
-    assertError(status, response);
-    assertEquals(keysBefore, TestRedis.dbsize(redis), "nothing stored by a refused request");
+    assertError(name, status, response);
+    assertEquals(keysBefore, TestRedis.dbsize(redis), name + ": nothing stored by a refused request");
   }
 
   // ---------------------------------------------------------------- the happy path
@@ -245,34 +248,153 @@ class ApiVerticleTest {
   @Test
   void resultShowsTheStoredOutcome() {
     String functionId = register().getString("function_id");
-    String ok = post("/execute_function", new JsonObject().put("function_id", functionId)
-        .put("payload", payloads.getString("args")).put("timeout", 5)).bodyAsJsonObject().getString("task_id");
-    String bad = post("/execute_function", new JsonObject().put("function_id", functionId)
-        .put("payload", payloads.getString("args"))).bodyAsJsonObject().getString("task_id");
+    String ok = execute(functionId, 5);
+    String bad = execute(functionId, null);
     assertEquals("5", TestRedis.hash(redis, "faas:task:" + ok).get("timeout"));
+
+    JsonObject queued = get("/result/" + ok).bodyAsJsonObject();
+    assertEquals(0, queued.getInteger("attempts"));
+    assertNotNull(queued.getDouble("created_at"));
+    assertNull(queued.getValue("started_at"));
+    assertNull(queued.getValue("finished_at"));
 
     // Play the dispatcher's part through the store.
     TaskQueue queue = new TaskQueue(redis, new Keys("faas:"), "api-test");
-    await(queue.ensureGroup());
-    List<QueueEntry> entries = await(queue.claim(100, 100, false));
-    QueueEntry okEntry = entries.stream().filter(e -> e.taskId().equals(ok)).findFirst().orElseThrow();
-    QueueEntry badEntry = entries.stream().filter(e -> e.taskId().equals(bad)).findFirst().orElseThrow();
-    await(queue.start(okEntry, "w", 3, "x", "y"));
+    Map<String, QueueEntry> entries = claim(queue, ok, bad);
+    await(queue.start(entries.get(ok), "api-test", 3, "x", "y"));
     assertEquals("RUNNING", get("/status/" + ok).bodyAsJsonObject().getString("status"));
-    assertNull(get("/result/" + ok).bodyAsJsonObject().getValue("result"), "no result while running");
-    await(queue.finish(ok, okEntry.entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null));
-    await(queue.start(badEntry, "w", 3, "x", "y"));
-    await(queue.finish(bad, badEntry.entryId(), TaskStatus.FAILED, payloads.getString("error"),
-        "Traceback...\nZeroDivisionError: division by zero"));
+    JsonObject running = get("/result/" + ok).bodyAsJsonObject();
+    assertNull(running.getValue("result"), "no result while running");
+    assertEquals(1, running.getInteger("attempts"));
+    assertNotNull(running.getDouble("started_at"));
+    await(queue.finish(ok, entries.get(ok).entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null,
+        "api-test/local"));
+    await(queue.start(entries.get(bad), "api-test", 3, "x", "y"));
+    await(queue.finish(bad, entries.get(bad).entryId(), TaskStatus.FAILED, payloads.getString("error"),
+        "Traceback...\nZeroDivisionError: division by zero", "api-test/local"));
 
     JsonObject done = get("/result/" + ok).bodyAsJsonObject();
     assertEquals("COMPLETED", done.getString("status"));
     assertEquals("42", Py.describe(done.getString("result")).getString("repr"));
     assertNull(done.getValue("error"));
+    assertEquals("api-test/local", done.getString("worker"));
+    assertTrue(done.getDouble("finished_at") >= done.getDouble("started_at"));
+    assertTrue(done.getDouble("started_at") >= done.getDouble("created_at"));
     JsonObject failed = get("/result/" + bad).bodyAsJsonObject();
     assertEquals("FAILED", failed.getString("status"));
     assertEquals("ZeroDivisionError", Py.describe(failed.getString("result")).getString("type"));
     assertEquals("Traceback...\nZeroDivisionError: division by zero", failed.getString("error"));
+  }
+
+  @Test
+  void resultWithWaitAnswersAsSoonAsTheTaskEnds() {
+    String functionId = register().getString("function_id");
+    String taskId = execute(functionId, null);
+    TaskQueue queue = new TaskQueue(redis, new Keys("faas:"), "api-wait-test");
+    QueueEntry entry = claim(queue, taskId).get(taskId);
+    await(queue.start(entry, "api-wait-test", 3, "x", "y"));
+
+    long started = System.nanoTime();
+    var waiting = http.get("/result/" + taskId + "?wait=20").timeout(30_000).send();
+    TestRedis.pause(500);
+    assertFalse(waiting.isComplete(), "the request waits for the task");
+    await(queue.finish(taskId, entry.entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null, "w"));
+    HttpResponse<Buffer> response = await(waiting);
+    long elapsedMillis = (System.nanoTime() - started) / 1_000_000;
+    assertEquals(200, response.statusCode(), response.bodyAsString());
+    assertEquals("COMPLETED", response.bodyAsJsonObject().getString("status"));
+    assertEquals(payloads.getString("result"), response.bodyAsJsonObject().getString("result"));
+    assertTrue(elapsedMillis < 5000, "woken by the completion, not by the 20 s limit: " + elapsedMillis + " ms");
+
+    // Already ended: no wait at all.
+    started = System.nanoTime();
+    assertEquals("COMPLETED", get("/result/" + taskId + "?wait=20").bodyAsJsonObject().getString("status"));
+    assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(2));
+  }
+
+  @Test
+  void resultWithWaitGivesUpAtItsLimit() {
+    String taskId = execute(register().getString("function_id"), null);
+    long started = System.nanoTime();
+    HttpResponse<Buffer> response = get("/result/" + taskId + "?wait=0.5");
+    long elapsedMillis = (System.nanoTime() - started) / 1_000_000;
+    assertEquals(200, response.statusCode());
+    assertEquals("QUEUED", response.bodyAsJsonObject().getString("status"));
+    assertNull(response.bodyAsJsonObject().getValue("result"));
+    assertTrue(elapsedMillis >= 450 && elapsedMillis < 3000, "waited about 0.5 s: " + elapsedMillis + " ms");
+  }
+
+  @Test
+  void badWaitValuesAre400() {
+    String taskId = execute(register().getString("function_id"), null);
+    assertError("wait=abc", 400, get("/result/" + taskId + "?wait=abc"));
+    assertError("wait=-1", 400, get("/result/" + taskId + "?wait=-1"));
+    assertError("wait=61", 400, get("/result/" + taskId + "?wait=61"));
+    assertError("wait on unknown task", 404, get("/result/" + UUID.randomUUID() + "?wait=1"));
+  }
+
+  @Test
+  void anApiKeyGuardsEveryRouteButHealth() {
+    ApiVerticle guarded = new ApiVerticle();
+    String deployment = await(vertx.deployVerticle(guarded, new DeploymentOptions().setConfig(new JsonObject()
+        .put("redis.url", server.url()).put("api.port", 0).put("api.host", "127.0.0.1").put("api.key", "s3cret"))));
+    WebClient client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")
+        .setDefaultPort(guarded.port()));
+    try {
+      String taskId = execute(knownFunction, null);
+      JsonObject register = new JsonObject().put("name", "f").put("payload", payloads.getString("fn"));
+      long keysBefore = TestRedis.dbsize(redis);
+
+      assertEquals(200, await(client.get("/health").send()).statusCode());
+      HttpResponse<Buffer> noKey = await(client.get("/status/" + taskId).send());
+      assertError("no key", 401, noKey);
+      assertEquals("Bearer", noKey.getHeader("WWW-Authenticate"));
+      assertError("wrong key", 401, await(client.get("/status/" + taskId)
+          .putHeader("Authorization", "Bearer wrong").send()));
+      assertError("key without Bearer", 401, await(client.get("/status/" + taskId)
+          .putHeader("Authorization", "s3cret").send()));
+      assertError("register without key", 401, await(client.post("/register_function").sendJsonObject(register)));
+      assertError("unknown route without key", 401, await(client.get("/nope").send()));
+      assertEquals(keysBefore, TestRedis.dbsize(redis));
+
+      HttpResponse<Buffer> withKey = await(client.get("/status/" + taskId)
+          .putHeader("Authorization", "Bearer s3cret").send());
+      assertEquals(200, withKey.statusCode(), withKey.bodyAsString());
+      assertEquals(201, await(client.post("/register_function").putHeader("Authorization", "Bearer s3cret")
+          .sendJsonObject(register)).statusCode());
+      // The unguarded API of the other tests still answers without a key.
+      assertEquals(200, get("/status/" + taskId).statusCode());
+    } finally {
+      client.close();
+      await(vertx.undeploy(deployment));
+    }
+  }
+
+  private static String execute(String functionId, Integer timeout) {
+    JsonObject body = new JsonObject().put("function_id", functionId).put("payload", payloads.getString("args"));
+    if (timeout != null) {
+      body.put("timeout", timeout);
+    }
+    HttpResponse<Buffer> response = post("/execute_function", body);
+    assertEquals(201, response.statusCode(), response.bodyAsString());
+    return response.bodyAsJsonObject().getString("task_id");
+  }
+
+  /** Claims queue entries until those of the given tasks are found (other tests' tasks share the queue). */
+  private static Map<String, QueueEntry> claim(TaskQueue queue, String... taskIds) {
+    await(queue.ensureGroup());
+    Map<String, QueueEntry> found = new java.util.HashMap<>();
+    List<String> wanted = List.of(taskIds);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (found.size() < wanted.size() && System.nanoTime() < deadline) {
+      for (QueueEntry entry : await(queue.claim(10_000, 100, false))) {
+        if (wanted.contains(entry.taskId())) {
+          found.put(entry.taskId(), entry);
+        }
+      }
+    }
+    assertEquals(wanted.size(), found.size(), "queue entries of " + wanted);
+    return found;
   }
 
   @Test
@@ -324,12 +446,15 @@ class ApiVerticleTest {
   @Test
   void manyConcurrentRequestsAllSucceed() {
     String functionId = register().getString("function_id");
+    WebClient pooled = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")
+        .setDefaultPort(port), new io.vertx.core.http.PoolOptions().setHttp1MaxSize(20));
     var futures = new java.util.ArrayList<io.vertx.core.Future<HttpResponse<Buffer>>>();
     for (int i = 0; i < 200; i++) {
-      futures.add(http.post("/execute_function").putHeader("content-type", JSON)
+      futures.add(pooled.post("/execute_function").putHeader("content-type", JSON)
           .sendJsonObject(new JsonObject().put("function_id", functionId).put("payload", payloads.getString("args"))));
     }
-    await(io.vertx.core.Future.all(futures));
+    await(io.vertx.core.Future.join(futures));
+    pooled.close();
     java.util.Set<String> ids = new java.util.HashSet<>();
     for (var f : futures) {
       assertEquals(201, f.result().statusCode(), f.result().bodyAsString());

@@ -171,14 +171,16 @@ class TaskQueueTest {
     await(queue.start(entry, "w", 3, "x", "y"));
     assertEquals(2, TestRedis.xlen(redis, keys.queue()));
 
-    assertTrue(await(queue.finish(taskId, entry.entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null)));
-    assertFalse(await(queue.finish(taskId, entry.entryId(), TaskStatus.FAILED, payloads.getString("error"), "late")),
-        "a second outcome is refused");
+    assertTrue(await(queue.finish(taskId, entry.entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null,
+        "worker-1")));
+    assertFalse(await(queue.finish(taskId, entry.entryId(), TaskStatus.FAILED, payloads.getString("error"), "late",
+        "worker-2")), "a second outcome is refused");
 
     Map<String, String> hash = TestRedis.hash(redis, keys.task(taskId));
     assertEquals("COMPLETED", hash.get("status"));
     assertEquals(payloads.getString("result"), hash.get("result"));
     assertEquals("", hash.get("error"));
+    assertEquals("worker-1", hash.get("worker"), "the worker that produced the stored outcome");
     assertTrue(hash.containsKey("finished_at"));
     assertEquals(42, Integer.parseInt(Py.describe(hash.get("result")).getString("repr")));
 
@@ -195,7 +197,7 @@ class TaskQueueTest {
     QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
     await(queue.start(entry, "w", 3, "x", "y"));
     assertEquals(1, TestRedis.pendingCount(redis, keys.queue(), Keys.DISPATCHERS_GROUP));
-    assertTrue(await(queue.finish(taskId, entry.entryId(), TaskStatus.FAILED, payloads.getString("error"), "tb")));
+    assertTrue(await(queue.finish(taskId, entry.entryId(), TaskStatus.FAILED, payloads.getString("error"), "tb", "w")));
     assertEquals(0, TestRedis.pendingCount(redis, keys.queue(), Keys.DISPATCHERS_GROUP));
     assertEquals(0, TestRedis.xlen(redis, keys.queue()));
     assertEquals("FAILED", TestRedis.hash(redis, keys.task(taskId)).get("status"));
@@ -264,7 +266,8 @@ class TaskQueueTest {
     List<QueueEntry> claimed = await(before.claim(10, 100, false));
     assertEquals(3, claimed.size());
     await(before.start(claimed.get(0), "w", 3, "x", "y"));
-    await(before.finish(done, claimed.get(0).entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null));
+    await(before.finish(done, claimed.get(0).entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null,
+        "w"));
     await(before.start(claimed.get(1), "w", 3, "x", "y"));
 
     // "Restart": a new queue object with the same consumer name.
@@ -294,7 +297,8 @@ class TaskQueueTest {
     cmd(redis, Command.SCRIPT, "FLUSH");
     assertNotNull(await(queue.start(entry, "w", 3, "x", "y")));
     cmd(redis, Command.SCRIPT, "FLUSH");
-    assertTrue(await(queue.finish(taskId, entry.entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null)));
+    assertTrue(await(queue.finish(taskId, entry.entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null,
+        "w")));
     cmd(redis, Command.SCRIPT, "FLUSH");
     assertNotNull(await(store.createTask(fid, payloads.getString("args"), null)));
   }

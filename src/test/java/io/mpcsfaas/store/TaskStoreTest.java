@@ -6,6 +6,7 @@ import static io.mpcsfaas.TestRedis.cmd;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -161,7 +162,15 @@ class TaskStoreTest {
     String bad = await(store.createTask(fid, payloads.getString("args"), null));
 
     TaskRecord queued = await(store.task(ok));
-    assertEquals(new TaskRecord(ok, TaskStatus.QUEUED, null, null), queued);
+    assertEquals(ok, queued.id());
+    assertEquals(TaskStatus.QUEUED, queued.status());
+    assertNull(queued.result());
+    assertNull(queued.error());
+    assertEquals(0, queued.attempts());
+    assertNotNull(queued.createdAt());
+    assertNull(queued.startedAt());
+    assertNull(queued.finishedAt());
+    assertEquals(TaskStatus.QUEUED, await(store.status(ok)));
 
     TaskQueue queue = new TaskQueue(redis, keys, "store-test");
     await(queue.ensureGroup());
@@ -171,17 +180,28 @@ class TaskStoreTest {
     await(queue.start(entries.get(0), "w1", 3, "x", "y"));
     TaskRecord running = await(store.task(ok));
     assertEquals(TaskStatus.RUNNING, running.status());
+    assertEquals(TaskStatus.RUNNING, await(store.status(ok)));
     assertNull(running.result());
+    assertEquals(1, running.attempts());
+    assertEquals("w1", running.worker());
+    assertNotNull(running.startedAt());
+    assertNull(running.finishedAt());
 
-    assertTrue(await(queue.finish(ok, entries.get(0).entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null)));
+    assertTrue(await(queue.finish(ok, entries.get(0).entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null,
+        "w1/local")));
     TaskRecord completed = await(store.task(ok));
     assertEquals(TaskStatus.COMPLETED, completed.status());
+    assertEquals(TaskStatus.COMPLETED, await(store.status(ok)));
     assertEquals(payloads.getString("result"), completed.result());
     assertTrue(completed.error() == null || completed.error().isEmpty(), "no error text: " + completed.error());
+    assertEquals("w1/local", completed.worker());
+    assertNotNull(completed.finishedAt());
+    assertTrue(Double.parseDouble(completed.finishedAt()) >= Double.parseDouble(completed.startedAt()));
+    assertTrue(Double.parseDouble(completed.startedAt()) >= Double.parseDouble(completed.createdAt()));
 
     await(queue.start(entries.get(1), "w1", 3, "x", "y"));
     assertTrue(await(queue.finish(bad, entries.get(1).entryId(), TaskStatus.FAILED, payloads.getString("error"),
-        "Traceback ...\nValueError: bad")));
+        "Traceback ...\nValueError: bad", "w1/local")));
     TaskRecord failed = await(store.task(bad));
     assertEquals(TaskStatus.FAILED, failed.status());
     assertEquals(payloads.getString("error"), failed.result());
@@ -192,6 +212,7 @@ class TaskStoreTest {
   @Test
   void unknownTaskIsNotFound() {
     assertInstanceOf(NotFoundException.class, awaitFailure(store.task(UUID.randomUUID().toString())));
+    assertInstanceOf(NotFoundException.class, awaitFailure(store.status(UUID.randomUUID().toString())));
   }
 
   @Test

@@ -350,4 +350,26 @@ class InterpreterPoolTest {
     TestRedis.eventually(Duration.ofSeconds(5), "a task given to a closed pool completes", late::isComplete);
     assertFalse(late.result().ok());
   }
+
+  @Test
+  void stoppingAnInterpreterOnPurposeIsNotLoggedAsAnUnreadableReply() {
+    ch.qos.logback.classic.Logger logger =
+        (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(Interpreter.class);
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> appender =
+        new ch.qos.logback.core.read.ListAppender<>();
+    appender.start();
+    logger.addAppender(appender);
+    try {
+      InterpreterPool pool = pool(1, 30, 0);
+      assertFailure("TimeoutError", run(pool, "sleep30", "args21", 1));
+      assertValue("42", run(pool, "double", "args21", null)); // the replacement is up: the old one is gone
+      List<String> warnings = appender.list.stream()
+          .filter(e -> e.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.WARN))
+          .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList();
+      assertTrue(warnings.stream().noneMatch(w -> w.contains("unreadable reply")),
+          "a timeout kill is reported as a protocol error: " + warnings);
+    } finally {
+      logger.detachAppender(appender);
+    }
+  }
 }
