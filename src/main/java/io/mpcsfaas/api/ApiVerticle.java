@@ -2,6 +2,7 @@ package io.mpcsfaas.api;
 
 import io.mpcsfaas.store.Keys;
 import io.mpcsfaas.store.NotFoundException;
+import io.mpcsfaas.store.Presence;
 import io.mpcsfaas.store.TaskRecord;
 import io.mpcsfaas.store.TaskStore;
 import io.vertx.core.Future;
@@ -38,6 +39,7 @@ public final class ApiVerticle extends VerticleBase {
 
   private Redis redis;
   private TaskStore store;
+  private Presence presence;
   private CompletionWaiter waiter;
   private HttpServer server;
 
@@ -49,6 +51,7 @@ public final class ApiVerticle extends VerticleBase {
         .setMaxPoolSize(conf.getInteger("redis.pool_size", 16)).setMaxPoolWaiting(10_000));
     Keys keys = new Keys(conf.getString("redis.prefix", "faas:"));
     store = new TaskStore(redis, keys);
+    presence = new Presence(redis, keys);
     waiter = new CompletionWaiter(vertx, redis, keys);
     waiter.start();
 
@@ -63,6 +66,9 @@ public final class ApiVerticle extends VerticleBase {
     router.post("/execute_function").handler(this::executeFunction);
     router.post("/execute_function/batch").handler(this::executeBatch);
     router.post("/results").handler(this::results);
+    router.get("/functions").handler(this::listFunctions);
+    router.get("/functions/:function_id").handler(this::getFunction);
+    router.get("/workers").handler(this::workers);
     router.get("/status/:task_id").handler(this::status);
     router.get("/result/:task_id").handler(this::result);
     ErrorResponses.install(router);
@@ -208,8 +214,60 @@ public final class ApiVerticle extends VerticleBase {
     return timestamp == null ? null : Double.valueOf(timestamp);
   }
 
+  /** 200 when Redis answers and at least one dispatcher announced itself lately, else 503 with the reason. */
   private void health(RoutingContext ctx) {
-    respond(ctx, guard(store.ping()).map(v -> new JsonObject().put("status", "ok").put("redis", "ok")), 200);
+    guard(presence.liveDispatchers()).onComplete(ar -> {
+      if (ar.failed()) {
+        ctx.fail(new StorageUnavailableException(ar.cause()));
+      } else if (ar.result().isEmpty()) {
+        ctx.fail(new ApiError(503, "no dispatcher is running: tasks are queued but nothing runs them"));
+      } else {
+        JsonArray names = new JsonArray();
+        ar.result().forEach(d -> names.add(d.getString("name")));
+        ctx.json(new JsonObject().put("status", "ok").put("redis", "ok").put("dispatchers", names));
+      }
+    });
+  }
+
+  private void listFunctions(RoutingContext ctx) {
+    int offset = intParam(ctx, "offset", 0, 0, Integer.MAX_VALUE);
+    int limit = intParam(ctx, "limit", 100, 1, 1000);
+    respond(ctx, guard(store.functions(offset, limit)).map(list -> new JsonObject().put("functions",
+        new JsonArray(new ArrayList<>(list)))), 200);
+  }
+
+  private void getFunction(RoutingContext ctx) {
+    String id = uuid(ctx.pathParam("function_id"), "function_id");
+    boolean payload = "true".equalsIgnoreCase(ctx.queryParams().get("payload"));
+    respond(ctx, guard(store.function(id, payload)), 200);
+  }
+
+  /** The workers of every live dispatcher (in local mode, each dispatcher's interpreter pool). */
+  private void workers(RoutingContext ctx) {
+    respond(ctx, guard(presence.liveDispatchers()).map(dispatchers -> {
+      JsonArray workers = new JsonArray();
+      for (JsonObject dispatcher : dispatchers) {
+        dispatcher.getJsonArray("workers", new JsonArray()).forEach(w ->
+            workers.add(((JsonObject) w).copy().put("dispatcher", dispatcher.getString("name"))));
+      }
+      return new JsonObject().put("workers", workers);
+    }), 200);
+  }
+
+  private static int intParam(RoutingContext ctx, String name, int fallback, int min, int max) {
+    String text = ctx.queryParams().get(name);
+    if (text == null) {
+      return fallback;
+    }
+    try {
+      int value = Integer.parseInt(text);
+      if (value >= min && value <= max) {
+        return value;
+      }
+    } catch (NumberFormatException e) {
+      // fall through to the error below
+    }
+    throw ApiError.badRequest("'" + name + "' must be an integer from " + min + " to " + max);
   }
 
   private static long waitMillis(RoutingContext ctx) {

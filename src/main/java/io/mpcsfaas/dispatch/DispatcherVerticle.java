@@ -1,6 +1,7 @@
 package io.mpcsfaas.dispatch;
 
 import io.mpcsfaas.store.Keys;
+import io.mpcsfaas.store.Presence;
 import io.mpcsfaas.store.QueueEntry;
 import io.mpcsfaas.store.StartedTask;
 import io.mpcsfaas.store.TaskQueue;
@@ -26,9 +27,13 @@ public final class DispatcherVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(DispatcherVerticle.class);
   private static final long BLOCK_MILLIS = 2000;
   private static final long MAX_BACKOFF_MILLIS = 5000;
+  private static final long ANNOUNCE_MILLIS = 1000;
 
   private Redis redis;
   private TaskQueue queue;
+  private Presence presence;
+  private String mode;
+  private long announcer;
   private ExecutionBackend backend;
   private int maxAttempts;
   private String exhaustedResult;
@@ -46,24 +51,37 @@ public final class DispatcherVerticle extends VerticleBase {
     redis = Redis.createClient(vertx, new RedisOptions()
         .setConnectionString(conf.getString("redis.url", "redis://127.0.0.1:6379"))
         .setMaxPoolSize(8).setMaxPoolWaiting(10_000));
-    queue = new TaskQueue(redis, new Keys(conf.getString("redis.prefix", "faas:")),
-        conf.getString("dispatcher.name", "dispatcher"));
+    Keys keys = new Keys(conf.getString("redis.prefix", "faas:"));
+    queue = new TaskQueue(redis, keys, conf.getString("dispatcher.name", "dispatcher"));
     maxAttempts = conf.getInteger("dispatcher.max_attempts", 3);
     String message = "the task was lost with its worker " + maxAttempts + " times (max_attempts); giving up";
     exhaustedResult = PickledException.encode("RuntimeError", message);
     exhaustedError = "RuntimeError: " + message;
+    presence = new Presence(redis, keys);
+    mode = conf.getString("mode", "local");
     return Backends.create(vertx, conf).onSuccess(b -> {
       backend = b;
       backend.onCapacity(this::fill);
       connect();
+      announce();
+      announcer = vertx.setPeriodic(ANNOUNCE_MILLIS, t -> announce());
     });
   }
 
   @Override
   public Future<?> stop() {
     stopped = true;
+    vertx.cancelTimer(announcer);
     Future<Void> closing = backend == null ? Future.succeededFuture() : backend.close();
     return closing.eventually(() -> redis.close());
+  }
+
+  /** Tells the API (health, GET /workers) that this dispatcher is alive and what its workers do. */
+  private void announce() {
+    JsonObject description = new JsonObject().put("name", queue.consumer()).put("mode", mode)
+        .put("workers", backend.workers());
+    presence.announce(queue.consumer(), description, 3 * ANNOUNCE_MILLIS)
+        .onFailure(err -> LOG.debug("could not announce: {}", err.getMessage()));
   }
 
   /** Makes sure the consumer group exists and takes back what this dispatcher held before a restart. */

@@ -2,6 +2,7 @@ package io.mpcsfaas.dispatch;
 
 import io.mpcsfaas.transport.TaskSpec;
 import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
 
 /**
  * Where a dispatcher's tasks run: one implementation per dispatch mode. The dispatcher takes only as many
@@ -21,6 +22,9 @@ public interface ExecutionBackend {
    * {@link WorkerLostException} when the task's worker was lost, for the dispatcher to run it again.
    */
   Future<Execution> run(TaskSpec task);
+
+  /** The workers behind this backend: {@code id}, {@code mode}, {@code slots}, {@code busy}, {@code last_heartbeat}. */
+  JsonArray workers();
 
   Future<Void> close();
 }

@@ -3,6 +3,8 @@ package io.mpcsfaas.dispatch;
 import io.mpcsfaas.transport.TaskSpec;
 import io.mpcsfaas.worker.InterpreterPool;
 import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 
 /** Local mode: tasks run on the dispatcher's own pool of Python interpreters. */
 final class LocalBackend implements ExecutionBackend {
@@ -27,6 +29,12 @@ final class LocalBackend implements ExecutionBackend {
   @Override
   public Future<Execution> run(TaskSpec task) {
     return pool.run(task).map(outcome -> new Execution(worker, outcome));
+  }
+
+  @Override
+  public JsonArray workers() {
+    return new JsonArray().add(new JsonObject().put("id", worker).put("mode", "local").put("slots", pool.size())
+        .put("busy", pool.busy()).put("last_heartbeat", System.currentTimeMillis() / 1000.0));
   }
 
   @Override

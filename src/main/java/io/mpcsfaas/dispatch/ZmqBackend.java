@@ -7,6 +7,7 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -72,6 +73,14 @@ final class ZmqBackend implements ExecutionBackend {
     registry.assign(worker, task.taskId(), promise);
     endpoint.send(worker.peer, Protocol.task(task));
     return promise.future();
+  }
+
+  @Override
+  public JsonArray workers() {
+    JsonArray out = new JsonArray();
+    registry.workers().forEach(w -> out.add(new JsonObject().put("id", w.id).put("mode", mode)
+        .put("slots", w.slots).put("busy", w.running.size()).put("last_heartbeat", w.lastSeen / 1000.0)));
+    return out;
   }
 
   @Override

@@ -11,6 +11,11 @@ public record Keys(String prefix) {
     return prefix + "function:" + id;
   }
 
+  /** Sorted set of function ids by registration time, for listing them. */
+  public String functions() {
+    return prefix + "functions";
+  }
+
   public String functionPrefix() {
     return prefix + "function:";
   }
@@ -21,6 +26,16 @@ public record Keys(String prefix) {
 
   public String queue() {
     return prefix + "queue";
+  }
+
+  /** Short-lived description of a live dispatcher and its workers. */
+  public String dispatcher(String name) {
+    return prefix + "dispatcher:" + name;
+  }
+
+  /** Sorted set of dispatcher names by their last heartbeat. */
+  public String dispatchers() {
+    return prefix + "dispatchers";
   }
 
   /** Channel where the id of every task that reaches a terminal state is published. */

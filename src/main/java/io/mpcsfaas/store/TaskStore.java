@@ -1,6 +1,7 @@
 package io.mpcsfaas.store;
 
 import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
@@ -23,9 +24,55 @@ public final class TaskStore {
 
   public Future<String> registerFunction(String name, String payload) {
     String id = UUID.randomUUID().toString();
+    String now = Timestamps.now();
     Request hset = Request.cmd(Command.HSET).arg(keys.function(id))
-        .arg("name").arg(name).arg("payload").arg(payload).arg("created_at").arg(Timestamps.now());
-    return redis.send(hset).map(id);
+        .arg("name").arg(name).arg("payload").arg(payload).arg("created_at").arg(now);
+    Request index = Request.cmd(Command.ZADD).arg(keys.functions()).arg(now).arg(id);
+    return redis.batch(List.of(Request.cmd(Command.MULTI), hset, index, Request.cmd(Command.EXEC))).map(id);
+  }
+
+  /** A function's name and registration time, and its payload when asked; NotFoundException if unknown. */
+  public Future<JsonObject> function(String id, boolean withPayload) {
+    Request hmget = Request.cmd(Command.HMGET).arg(keys.function(id)).arg("name").arg("created_at");
+    if (withPayload) {
+      hmget.arg("payload");
+    }
+    return redis.send(hmget).compose(f -> {
+      if (f.get(0) == null) {
+        return Future.failedFuture(new NotFoundException("function " + id + " not found"));
+      }
+      JsonObject out = new JsonObject().put("function_id", id).put("name", f.get(0).toString())
+          .put("created_at", Double.valueOf(f.get(1).toString()));
+      if (withPayload) {
+        out.put("payload", f.get(2).toString());
+      }
+      return Future.succeededFuture(out);
+    });
+  }
+
+  /** Registered functions, newest first: {@code function_id}, {@code name}, {@code created_at}. */
+  public Future<List<JsonObject>> functions(int offset, int limit) {
+    Request ids = Request.cmd(Command.ZRANGE).arg(keys.functions()).arg(offset).arg(offset + limit - 1).arg("REV");
+    return redis.send(ids).compose(reply -> {
+      List<String> list = new ArrayList<>();
+      reply.forEach(r -> list.add(r.toString()));
+      if (list.isEmpty()) {
+        return Future.succeededFuture(List.of());
+      }
+      List<Request> reads = list.stream()
+          .map(id -> Request.cmd(Command.HMGET).arg(keys.function(id)).arg("name").arg("created_at")).toList();
+      return redis.batch(reads).map(rows -> {
+        List<JsonObject> out = new ArrayList<>();
+        for (int i = 0; i < list.size(); i++) {
+          Response row = rows.get(i);
+          if (row.get(0) != null) {
+            out.add(new JsonObject().put("function_id", list.get(i)).put("name", row.get(0).toString())
+                .put("created_at", Double.valueOf(row.get(1).toString())));
+          }
+        }
+        return out;
+      });
+    });
   }
 
   /** Creates a task and queues it atomically; fails with {@link NotFoundException} for an unknown function. */

@@ -73,6 +73,15 @@ public final class InterpreterPool {
     return Math.max(0, free - waiting.size());
   }
 
+  /** Interpreters running a task now. */
+  public int busy() {
+    int busy = 0;
+    for (Interpreter interpreter : interpreters) {
+      busy += interpreter.load() > 0 ? 1 : 0;
+    }
+    return busy;
+  }
+
   /** Number of interpreter processes the pool keeps running. */
   public int size() {
     return options.size();
