@@ -197,6 +197,17 @@ public final class TestRedis implements AutoCloseable {
     }
   }
 
+  /** Checks that {@code condition} keeps holding for the whole of {@code duration} (polled every 50 ms). */
+  public static void holdsFor(Duration duration, String what, BooleanSupplier condition) {
+    long until = System.nanoTime() + duration.toNanos();
+    do {
+      if (!condition.getAsBoolean()) {
+        throw new AssertionError("stopped holding within " + duration.toMillis() + " ms: " + what);
+      }
+      pause(50);
+    } while (System.nanoTime() < until);
+  }
+
   /** Short pause between polls (the only sleeping the tests do). */
   public static void pause(long millis) {
     try {

@@ -7,6 +7,8 @@ package io.mpcsfaas.api;
  */
 final class PicklePayload {
   private static final String PROTOCOL_0_1_OPENERS = "(]}cIJKLMNSVXUTFGdl)NN\u0088\u0089";
+  private static final String NOT_BASE64 =
+      "payload is not base64 (expected codecs.encode(dill.dumps(obj), \"base64\").decode())";
   private static final int PROTO = 0x80;
   private static final int STOP = '.';
   private static final int[] VALUE = new int[128];
@@ -34,9 +36,11 @@ final class PicklePayload {
         continue;
       }
       if (c == '=') {
-        padding++;
+        if (++padding > 2) {
+          return NOT_BASE64;
+        }
       } else if (padding > 0 || c >= 128 || VALUE[c] < 0) {
-        return "payload is not base64 (expected codecs.encode(dill.dumps(obj), \"base64\").decode())";
+        return NOT_BASE64;
       }
       quad[count % 4] = c;
       count++;
@@ -48,8 +52,8 @@ final class PicklePayload {
         last = bytes;
       }
     }
-    if (count == 0 || count % 4 != 0 || padding > 2) {
-      return "payload is not base64 (expected codecs.encode(dill.dumps(obj), \"base64\").decode())";
+    if (count == 0 || count % 4 != 0) {
+      return NOT_BASE64;
     }
     int lastByte = last[last.length - 1];
     boolean opens = first[0] == PROTO ? first.length > 1 && first[1] >= 2 && first[1] <= 5

@@ -120,7 +120,9 @@ public final class DispatcherVerticle extends VerticleBase {
     queue.claim(room, BLOCK_MILLIS, false).onComplete(ar -> {
       reading = false;
       if (ar.failed()) {
-        retryLater(ar.cause(), this::fill);
+        // NOGROUP: Redis lost the queue (restarted without persistence, flushed): create it again.
+        boolean lostGroup = String.valueOf(ar.cause().getMessage()).startsWith("NOGROUP");
+        retryLater(ar.cause(), lostGroup ? this::connect : this::fill);
         return;
       }
       backoffMillis = 0;

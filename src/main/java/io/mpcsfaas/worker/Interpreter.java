@@ -173,7 +173,7 @@ final class Interpreter {
       headTimer = -1;
       head.promise().tryComplete(TaskOutcome.platformFailure("TimeoutError",
           "the task ran longer than its timeout of " + seconds + " s; its interpreter was stopped"));
-      process.destroyForcibly();
+      kill();
     });
   }
 

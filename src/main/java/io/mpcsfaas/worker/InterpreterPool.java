@@ -95,6 +95,10 @@ public final class InterpreterPool {
   public Future<TaskOutcome> run(TaskSpec task) {
     Promise<TaskOutcome> promise = Promise.promise();
     Handoff handoff = new Handoff(task, promise);
+    if (closed) {
+      failShutDown(handoff);
+      return promise.future();
+    }
     promise.future().onComplete(done -> {
       drainWaiting();
       capacityListener.run();

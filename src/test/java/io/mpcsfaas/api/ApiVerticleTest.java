@@ -4,6 +4,7 @@ import static io.mpcsfaas.TestRedis.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -11,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.mpcsfaas.Py;
 import io.mpcsfaas.TestRedis;
 import io.mpcsfaas.store.Keys;
+import io.mpcsfaas.store.Presence;
 import io.mpcsfaas.store.QueueEntry;
 import io.mpcsfaas.store.TaskQueue;
 import io.mpcsfaas.store.TaskStatus;
@@ -345,7 +347,8 @@ class ApiVerticleTest {
       JsonObject register = new JsonObject().put("name", "f").put("payload", payloads.getString("fn"));
       long keysBefore = TestRedis.dbsize(redis);
 
-      assertEquals(200, await(client.get("/health").send()).statusCode());
+      HttpResponse<Buffer> health = await(client.get("/health").send());
+      assertNotEquals(401, health.statusCode(), "/health needs no key: " + health.bodyAsString());
       HttpResponse<Buffer> noKey = await(client.get("/status/" + taskId).send());
       assertError("no key", 401, noKey);
       assertEquals("Bearer", noKey.getHeader("WWW-Authenticate"));
@@ -398,10 +401,23 @@ class ApiVerticleTest {
   }
 
   @Test
-  void healthSaysRedisIsUp() {
+  void healthNeedsALiveDispatcher() {
+    // No dispatcher in this test class: tasks would wait forever, and /health says so.
+    HttpResponse<Buffer> none = get("/health");
+    assertError("no dispatcher", 503, none);
+    assertTrue(none.bodyAsJsonObject().getString("error").contains("dispatcher"), none.bodyAsString());
+
+    // A dispatcher announcing itself (as DispatcherVerticle does every second) makes it healthy.
+    Presence presence = new Presence(redis, new Keys("faas:"));
+    await(presence.announce("health-test", new JsonObject().put("name", "health-test").put("mode", "local"), 3000));
     HttpResponse<Buffer> health = get("/health");
-    assertEquals(200, health.statusCode());
+    assertEquals(200, health.statusCode(), health.bodyAsString());
     assertEquals("ok", health.bodyAsJsonObject().getString("redis"));
+    assertTrue(health.bodyAsJsonObject().getJsonArray("dispatchers").contains("health-test"), health.bodyAsString());
+
+    // Once its announcement is gone (expired, or deleted here), unhealthy again.
+    TestRedis.cmd(redis, io.vertx.redis.client.Command.DEL, new Keys("faas:").dispatcher("health-test"));
+    assertEquals(503, get("/health").statusCode());
   }
 
   // ---------------------------------------------------------------- Redis outage
@@ -426,7 +442,6 @@ class ApiVerticleTest {
       assertError(503, get("/result/" + taskId));
       assertError(503, post("/execute_function",
           new JsonObject().put("function_id", functionId).put("payload", payloads.getString("args"))));
-      assertError(503, get("/health"));
       // Refusals that need no Redis still get their own status.
       assertError(400, post("/register_function", new JsonObject().put("name", "f")));
     } finally {
@@ -440,7 +455,7 @@ class ApiVerticleTest {
         .put("payload", payloads.getString("args"))).statusCode(), "the function survived the restart");
     assertEquals(201, post("/register_function",
         new JsonObject().put("name", "again").put("payload", payloads.getString("fn"))).statusCode());
-    assertEquals(200, get("/health").statusCode());
+    assertEquals(200, get("/result/" + taskId).statusCode());
   }
 
   @Test

@@ -88,6 +88,7 @@ class TaskStoreTest {
     double createdAt = Double.parseDouble(stored.get("created_at"));
     assertTrue(createdAt >= before - 1 && createdAt <= after + 1, "created_at is now in epoch seconds: " + createdAt);
     assertEquals(3, stored.size(), stored.toString());
+    assertNotNull(cmd(redis, Command.ZSCORE, keys.functions(), id), "listed in the functions index");
 
     String other = await(store.registerFunction("double", payloads.getString("fn")));
     assertFalse(other.equals(id), "every registration gets its own id");

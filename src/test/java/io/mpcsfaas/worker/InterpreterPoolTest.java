@@ -111,6 +111,9 @@ class InterpreterPoolTest {
   void closePools() {
     for (InterpreterPool pool : pools) {
       on(pool::close);
+      // Let the interpreters' exits be handled before Vert.x closes.
+      TestRedis.eventually(Duration.ofSeconds(10), "the pool's interpreters exit",
+          () -> on(() -> Future.succeededFuture(pool.capacity())) == 0);
     }
   }
 
