@@ -7,6 +7,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -27,6 +29,11 @@ public final class Bench {
         --label TEXT       name of the run in the CSV (e.g. the mode) [run]
         --out DIR          append a row to DIR/bench.csv [none]
         --python PATH      Python with dill, to serialize the workload [$FAAS_PYTHON, python3, /usr/bin/python3]
+
+      usage: ./faas bench --sweep [--out DIR] [--modes local,pull,push] [--slots 1,2,4,8] [--workloads noop,sleep]
+        starts the platform for each mode and number of interpreter slots (tasks and clients proportional
+        to slots), and writes DIR/bench.csv, DIR/results.md, DIR/throughput.png, DIR/latency.png
+        [DIR: bench-results]
       """;
 
   private Bench() {}
@@ -41,7 +48,15 @@ public final class Bench {
     int tasks = 2000;
     int concurrency = 16;
     double duration = 0;
+    boolean sweep = false;
+    List<String> modes = List.of("local", "pull", "push");
+    List<Integer> slots = List.of(1, 2, 4, 8);
+    List<String> workloads = List.of("noop", "sleep");
     for (int i = 0; i < args.length; i++) {
+      if (args[i].equals("--sweep")) {
+        sweep = true;
+        continue;
+      }
       String value = i + 1 < args.length ? args[i + 1] : null;
       switch (args[i]) {
         case "--url" -> url = value;
@@ -52,6 +67,9 @@ public final class Bench {
         case "--label" -> label = value;
         case "--out" -> out = value;
         case "--python" -> python = value;
+        case "--modes" -> modes = List.of(value.split(","));
+        case "--slots" -> slots = Arrays.stream(value.split(",")).map(Integer::valueOf).toList();
+        case "--workloads" -> workloads = List.of(value.split(","));
         case "--help", "-h" -> {
           System.out.print(USAGE);
           return 0;
@@ -59,6 +77,10 @@ public final class Bench {
         default -> throw new IllegalArgumentException("unknown bench option " + args[i] + "\n" + USAGE);
       }
       i++;
+    }
+    if (sweep) {
+      return Sweep.run(Path.of(out == null ? "bench-results" : out), modes, slots, workloads,
+          PythonLocator.find(python));
     }
     Workload workload = Workload.generate(PythonLocator.find(python), workloadName);
     BenchRun.Result result = measure(url, workload, tasks, concurrency, duration);
