@@ -52,6 +52,7 @@ public final class Main {
         --prefix P          prefix of every Redis key [faas:]
         --name NAME         dispatcher name, its consumer name in Redis [dispatcher]
         --max-attempts N    times a task may lose its worker before it fails [3]
+        --takeover-ms N     idle time after which another dispatcher's tasks are taken over [15000]
         --task-timeout S    default per-task timeout in seconds [300]
         --memory-limit-mb N address-space cap per interpreter, 0 for none [2048]
         --python PATH       Python 3 that can import dill [$FAAS_PYTHON, python3, /usr/bin/python3]

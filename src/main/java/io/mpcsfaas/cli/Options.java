@@ -23,6 +23,7 @@ final class Options {
       Map.entry("--prefix", "redis.prefix"),
       Map.entry("--name", "dispatcher.name"),
       Map.entry("--max-attempts", "dispatcher.max_attempts"),
+      Map.entry("--takeover-ms", "dispatcher.takeover_ms"),
       Map.entry("--task-timeout", "task.timeout"),
       Map.entry("--memory-limit-mb", "worker.memory_limit_mb"),
       Map.entry("--python", "python"),
@@ -61,6 +62,7 @@ final class Options {
         .put("redis.prefix", "faas:")
         .put("dispatcher.name", "dispatcher")
         .put("dispatcher.max_attempts", 3)
+        .put("dispatcher.takeover_ms", 15_000)
         .put("dispatcher.port", 5555)
         .put("dispatcher.bind", "*")
         .put("heartbeat.interval_ms", 1000)

@@ -15,6 +15,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisOptions;
 import java.util.ArrayDeque;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,6 +41,8 @@ public final class DispatcherVerticle extends VerticleBase {
   private String exhaustedError;
   /** Claimed entries not yet handed to the backend: recovered after a restart, or to run again. */
   private final ArrayDeque<QueueEntry> backlog = new ArrayDeque<>();
+  private long takeoverMillis;
+  private long caretaker;
   private int starting;
   private boolean reading;
   private boolean stopped;
@@ -59,12 +62,14 @@ public final class DispatcherVerticle extends VerticleBase {
     exhaustedError = "RuntimeError: " + message;
     presence = new Presence(redis, keys);
     mode = conf.getString("mode", "local");
+    takeoverMillis = conf.getLong("dispatcher.takeover_ms", 15_000L);
     return Backends.create(vertx, conf).onSuccess(b -> {
       backend = b;
       backend.onCapacity(this::fill);
       connect();
       announce();
       announcer = vertx.setPeriodic(ANNOUNCE_MILLIS, t -> announce());
+      caretaker = vertx.setPeriodic(takeoverMillis / 3, t -> keepClaims());
     });
   }
 
@@ -72,6 +77,7 @@ public final class DispatcherVerticle extends VerticleBase {
   public Future<?> stop() {
     stopped = true;
     vertx.cancelTimer(announcer);
+    vertx.cancelTimer(caretaker);
     Future<Void> closing = backend == null ? Future.succeededFuture() : backend.close();
     return closing.eventually(() -> redis.close());
   }
@@ -102,6 +108,24 @@ public final class DispatcherVerticle extends VerticleBase {
       backlog.addAll(entries);
       return Future.succeededFuture();
     });
+  }
+
+  /**
+   * Several dispatchers may share one queue: this one keeps the entries it holds fresh, and takes over
+   * those another dispatcher left untouched for {@code dispatcher.takeover_ms} (it died).
+   */
+  private void keepClaims() {
+    queue.refresh()
+        .compose(v -> room() > 0 && backlog.isEmpty() ? queue.takeOver(takeoverMillis, room())
+            : Future.succeededFuture(List.<QueueEntry>of()))
+        .onSuccess(taken -> {
+          if (!taken.isEmpty()) {
+            LOG.info("took over {} tasks of a dispatcher that stopped", taken.size());
+            backlog.addAll(taken);
+            fill();
+          }
+        })
+        .onFailure(err -> LOG.debug("could not refresh claims: {}", err.getMessage()));
   }
 
   /** Claims as many tasks as the backend has room for; called whenever that room may have grown. */

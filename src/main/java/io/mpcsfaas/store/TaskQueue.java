@@ -19,6 +19,7 @@ import java.util.List;
 public final class TaskQueue {
   private static final Scripts START_TASK = Scripts.load("start_task.lua");
   private static final Scripts FINISH_TASK = Scripts.load("finish_task.lua");
+  private static final Scripts REFRESH_CLAIMS = Scripts.load("refresh_claims.lua");
 
   private final Redis redis;
   private final Keys keys;
@@ -58,6 +59,23 @@ public final class TaskQueue {
     return connection().compose(conn -> conn.send(read))
         .map(TaskQueue::entries)
         .onFailure(err -> resetConnection());
+  }
+
+  /**
+   * Takes over up to {@code count} entries that other dispatchers claimed but have not touched for
+   * {@code minIdleMillis} (they died): XAUTOCLAIM moves each to this consumer atomically, so exactly one
+   * dispatcher gets it.
+   */
+  public Future<List<QueueEntry>> takeOver(long minIdleMillis, int count) {
+    Request autoclaim = Request.cmd(Command.XAUTOCLAIM).arg(keys.queue()).arg(Keys.DISPATCHERS_GROUP)
+        .arg(consumer).arg(minIdleMillis).arg("0-0").arg("COUNT").arg(count);
+    return redis.send(autoclaim).map(reply -> parseEntries(reply.get(1)));
+  }
+
+  /** Resets the idle time of every entry this dispatcher holds, so that no other takes them over. */
+  public Future<Void> refresh() {
+    return REFRESH_CLAIMS.run(redis, List.of(keys.queue()), List.of(Keys.DISPATCHERS_GROUP, consumer, "100000"))
+        .mapEmpty();
   }
 
   /** Moves the task to RUNNING on {@code worker}; null when it will not run (ended, unknown, out of attempts). */
@@ -106,9 +124,8 @@ public final class TaskQueue {
 
   /** Reads an XREADGROUP reply for one stream, as RESP3 (a map by stream) or RESP2 (nested arrays). */
   private static List<QueueEntry> entries(Response reply) {
-    List<QueueEntry> out = new ArrayList<>();
     if (reply == null) {
-      return out;
+      return List.of();
     }
     Response streamEntries = null;
     if (reply.isMap()) {
@@ -118,9 +135,11 @@ public final class TaskQueue {
     } else if (reply.size() > 0) {
       streamEntries = reply.get(0).get(1);
     }
-    if (streamEntries == null) {
-      return out;
-    }
+    return streamEntries == null ? List.of() : parseEntries(streamEntries);
+  }
+
+  private static List<QueueEntry> parseEntries(Response streamEntries) {
+    List<QueueEntry> out = new ArrayList<>();
     for (Response entry : streamEntries) {
       Response fields = entry.get(1);
       // A pending entry deleted meanwhile comes back with nil fields; there is nothing left to run.
