@@ -48,7 +48,8 @@ public final class ApiVerticle extends VerticleBase {
     JsonObject conf = config();
     redis = Redis.createClient(vertx, new RedisOptions()
         .setConnectionString(conf.getString("redis.url", "redis://127.0.0.1:6379"))
-        .setMaxPoolSize(conf.getInteger("redis.pool_size", 16)).setMaxPoolWaiting(10_000));
+        .setMaxPoolSize(conf.getInteger("redis.pool_size", 16)).setMaxPoolWaiting(10_000)
+        .setMaxWaitingHandlers(4 * MAX_BATCH)); // a batch read pipelines one command per task
     Keys keys = new Keys(conf.getString("redis.prefix", "faas:"));
     store = new TaskStore(redis, keys);
     presence = new Presence(redis, keys);
@@ -127,7 +128,10 @@ public final class ApiVerticle extends VerticleBase {
         .map(ids -> new JsonObject().put("task_ids", new JsonArray(ids))), 201);
   }
 
-  /** The results of many tasks; with {@code "wait": S}, answered when all have ended or S seconds pass. */
+  /**
+   * The results of many tasks; with {@code "wait": S}, answered when all have ended (or, with
+   * {@code "return_when": "FIRST_COMPLETED"}, when any has) or S seconds pass.
+   */
   private void results(RoutingContext ctx) {
     JsonObject body = jsonBody(ctx);
     JsonArray idsJson = requiredArray(body, "task_ids", MAX_BATCH);
@@ -143,9 +147,15 @@ public final class ApiVerticle extends VerticleBase {
       throw ApiError.badRequest("'wait' must be a number of seconds from 0 to " + MAX_WAIT_SECONDS);
     }
     long waitMillis = (long) (wait.doubleValue() * 1000);
+    Object returnWhen = body.getValue("return_when", "ALL_COMPLETED");
+    if (!"ALL_COMPLETED".equals(returnWhen) && !"FIRST_COMPLETED".equals(returnWhen)) {
+      throw ApiError.badRequest("'return_when' must be ALL_COMPLETED or FIRST_COMPLETED");
+    }
+    boolean any = "FIRST_COMPLETED".equals(returnWhen);
     List<Future<Void>> ended = waitMillis == 0 ? List.of() : ids.stream().map(id -> waiter.await(id, waitMillis)).toList();
     Future<List<TaskRecord>> tasks = guard(store.tasks(ids)).compose(first -> {
-      if (allEnded(first) || ended.isEmpty()) {
+      long done = first.stream().filter(t -> t == null || t.status().isTerminal()).count();
+      if (ended.isEmpty() || done == ids.size() || (any && done > 0)) {
         return Future.succeededFuture(first);
       }
       for (int i = 0; i < ids.size(); i++) {
@@ -153,7 +163,7 @@ public final class ApiVerticle extends VerticleBase {
           waiter.cancel(ids.get(i), ended.get(i)); // nothing to wait for
         }
       }
-      return Future.join(ended).transform(v -> guard(store.tasks(ids)));
+      return (any ? Future.any(ended) : Future.join(ended)).transform(v -> guard(store.tasks(ids)));
     });
     tasks.onComplete(done -> {
       for (int i = 0; i < ended.size(); i++) {
@@ -169,10 +179,6 @@ public final class ApiVerticle extends VerticleBase {
       }
       return new JsonObject().put("results", out);
     }), 200);
-  }
-
-  private static boolean allEnded(List<TaskRecord> tasks) {
-    return tasks.stream().allMatch(t -> t == null || t.status().isTerminal());
   }
 
   private void status(RoutingContext ctx) {

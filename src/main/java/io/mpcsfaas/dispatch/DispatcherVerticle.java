@@ -53,7 +53,7 @@ public final class DispatcherVerticle extends VerticleBase {
     JsonObject conf = config();
     redis = Redis.createClient(vertx, new RedisOptions()
         .setConnectionString(conf.getString("redis.url", "redis://127.0.0.1:6379"))
-        .setMaxPoolSize(8).setMaxPoolWaiting(10_000));
+        .setMaxPoolSize(8).setMaxPoolWaiting(10_000).setMaxWaitingHandlers(16_384));
     Keys keys = new Keys(conf.getString("redis.prefix", "faas:"));
     queue = new TaskQueue(redis, keys, conf.getString("dispatcher.name", "dispatcher"));
     maxAttempts = conf.getInteger("dispatcher.max_attempts", 3);
