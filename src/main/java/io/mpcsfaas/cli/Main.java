@@ -16,6 +16,7 @@ import java.util.EnumSet;
 import java.util.Set;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,6 +61,8 @@ public final class Main {
         --data-dir DIR      folder of the embedded Redis started by up [data/redis]
         --conf FILE         JSON config (see conf/local.json)
       """;
+
+  private static final long STOP_LIMIT_SECONDS = 75;
 
   private Main() {}
 
@@ -126,7 +129,9 @@ public final class Main {
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       LOG.info("stopping");
       try {
-        vertx.close().await();
+        // Bounded: a worker finishes its tasks first (up to its drain limit), but a lost Redis must not
+        // keep the process from exiting.
+        vertx.close().timeout(STOP_LIMIT_SECONDS, TimeUnit.SECONDS).await();
       } catch (Exception e) {
         LOG.warn("while stopping: {}", e.getMessage());
       }

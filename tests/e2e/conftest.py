@@ -1,0 +1,500 @@
+"""Fixtures and helpers for the MPCSFaaS end-to-end tests.
+
+The suite drives the real platform through its launcher (``./faas``) against
+a throw-away ``redis-server`` started on a free loopback port.  Nothing here
+talks to any other Redis (in particular never to port 6379).
+
+Only the standard library, ``requests`` and ``dill`` are used.
+"""
+
+import codecs
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+import warnings
+from pathlib import Path
+
+import dill
+import pytest
+import requests
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# The launcher under test; overridable (e.g. to try the suite against a stub).
+FAAS = Path(os.environ.get("MPCSFAAS_E2E_LAUNCHER", REPO_ROOT / "faas"))
+
+# The very first ./faas invocation may have to build the jar.
+STARTUP_TIMEOUT = 180.0
+STOP_TIMEOUT = 20.0
+POLL_INTERVAL = 0.02
+HTTP_TIMEOUT = 10.0
+
+TERMINAL_STATUSES = ("COMPLETED", "FAILED")
+
+_LOG_DIR = None
+
+
+def log_dir():
+    """Directory of the ./faas logs; kept after a failing run, else removed."""
+    global _LOG_DIR
+    if _LOG_DIR is None:
+        _LOG_DIR = Path(tempfile.mkdtemp(prefix="faas-e2e-logs-"))
+    return _LOG_DIR
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _LOG_DIR is not None:
+        if exitstatus == 0:
+            shutil.rmtree(_LOG_DIR, ignore_errors=True)
+        else:
+            print(f"\n./faas logs kept in {_LOG_DIR}", file=sys.stderr)
+ALL_STATUSES = ("QUEUED", "RUNNING", "COMPLETED", "FAILED")
+
+
+# --------------------------------------------------------------------------
+# Small utilities
+# --------------------------------------------------------------------------
+
+def free_port():
+    """Return a currently unused TCP port on 127.0.0.1 (never 6379)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port != 6379:
+            return port
+
+
+def _tail(path, lines=80):
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return f"<could not read {path}: {exc}>"
+    text = data.decode("utf-8", errors="replace")
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def redis_ping(port, timeout=0.5):
+    """True if a Redis server on 127.0.0.1:port answers PING with +PONG."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            s.settimeout(timeout)
+            s.sendall(b"PING\r\n")
+            buf = b""
+            while b"\r\n" not in buf:
+                chunk = s.recv(64)
+                if not chunk:
+                    break
+                buf += chunk
+            return buf.startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+# --------------------------------------------------------------------------
+# Redis
+# --------------------------------------------------------------------------
+
+class RedisServer:
+    """A private redis-server process on a free loopback port."""
+
+    def __init__(self, workdir):
+        self.workdir = Path(workdir)
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}"
+        self.log_path = self.workdir / "redis.log"
+        self.proc = None
+
+    def start(self, timeout=20.0):
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [
+                "redis-server",
+                "--port", str(self.port),
+                "--bind", "127.0.0.1",
+                "--dir", str(self.workdir),
+                "--save", "",
+                "--appendonly", "no",
+            ],
+            cwd=str(self.workdir),
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self.stop()
+                pytest.fail(
+                    f"redis-server exited with {self.proc.returncode}:\n"
+                    f"{_tail(self.log_path)}"
+                )
+            if redis_ping(self.port):
+                return self
+            time.sleep(0.05)
+        self.stop()
+        pytest.fail(f"redis-server did not answer PING within {timeout}s:\n"
+                    f"{_tail(self.log_path)}")
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        if getattr(self, "_log", None) is not None:
+            self._log.close()
+            self._log = None
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """URL of a private redis-server shared by the whole session."""
+    with tempfile.TemporaryDirectory(prefix="faas-e2e-redis-") as tmp:
+        server = RedisServer(tmp).start()
+        try:
+            yield server.url
+        finally:
+            server.stop()
+
+
+@pytest.fixture
+def fresh_redis():
+    """URL of a private redis-server used by a single test only."""
+    with tempfile.TemporaryDirectory(prefix="faas-e2e-redis-") as tmp:
+        server = RedisServer(tmp).start()
+        try:
+            yield server.url
+        finally:
+            server.stop()
+
+
+# --------------------------------------------------------------------------
+# ./faas processes
+# --------------------------------------------------------------------------
+
+_ALL_PROCS = []
+
+
+class FaasProcess:
+    """One ``./faas ...`` subprocess with its output in a log file."""
+
+    _seq = 0
+
+    def __init__(self, name, args):
+        FaasProcess._seq += 1
+        self.name = name
+        self.args = [str(FAAS)] + [str(a) for a in args]
+        self.log_path = log_dir() / f"{FaasProcess._seq:02d}-{name}.log"
+        self.proc = None
+        self.started_at = None
+        self.stopped_at = None
+        self._log = None
+
+    def start(self):
+        if not FAAS.exists():
+            pytest.fail(f"launcher {FAAS} does not exist")
+        if not os.access(FAAS, os.X_OK):
+            pytest.fail(f"launcher {FAAS} is not executable")
+        env = dict(os.environ)
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        self._log = open(self.log_path, "ab")
+        self._log.write(f"$ {' '.join(self.args)}\n".encode())
+        self._log.flush()
+        self.proc = subprocess.Popen(
+            self.args,
+            cwd=str(REPO_ROOT),
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            # Own process group so that stray children (java, python
+            # interpreters) can be cleaned up by group id afterwards.
+            start_new_session=True,
+        )
+        self.started_at = time.monotonic()
+        _ALL_PROCS.append(self)
+        return self
+
+    @property
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def tail(self, lines=80):
+        return _tail(self.log_path, lines)
+
+    def wait_healthy(self, base_url, timeout=STARTUP_TIMEOUT):
+        """Poll GET /health until the API serves it; fail with the log tail otherwise.
+
+        /health is 200 only when a dispatcher is alive too; an API started on its
+        own answers 503 "no dispatcher is running", which also means it is up.
+        """
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(
+                    f"{self.name} ({' '.join(self.args)}) exited with code "
+                    f"{self.proc.returncode} before becoming healthy; log tail:\n"
+                    f"{self.tail()}"
+                )
+            try:
+                r = requests.get(base_url + "/health", timeout=2)
+                if r.status_code == 200 or (
+                        r.status_code == 503 and "no dispatcher" in r.text):
+                    return
+                last = f"HTTP {r.status_code}: {r.text[:200]}"
+            except requests.RequestException as exc:
+                last = repr(exc)
+            time.sleep(0.25)
+        pytest.fail(
+            f"{self.name} not healthy after {timeout}s (last: {last}); log tail:\n"
+            f"{self.tail()}"
+        )
+
+    def stop(self, timeout=STOP_TIMEOUT):
+        """SIGTERM, then SIGKILL after ``timeout``.
+
+        Returns a tuple ``(clean, returncode, leftovers)``: ``clean`` is True
+        if the process exited by itself within ``timeout`` after SIGTERM and
+        ``leftovers`` is True if processes of its group survived it.
+        Idempotent.
+        """
+        if self.proc is None:
+            return True, None, False
+        if self.stopped_at is not None:
+            return self._stop_result
+        pgid = self.proc.pid  # start_new_session => pgid == pid
+        clean = True
+        if self.proc.poll() is None:
+            try:
+                self.proc.send_signal(signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                clean = False
+                try:
+                    os.killpg(pgid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.proc.wait(timeout=10)
+        # Give children a moment to go away on their own, then kill them.
+        leftovers = False
+        deadline = time.monotonic() + 3
+        while True:
+            try:
+                os.killpg(pgid, 0)
+            except (ProcessLookupError, PermissionError):
+                break
+            if time.monotonic() > deadline:
+                leftovers = True
+                try:
+                    os.killpg(pgid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                break
+            time.sleep(0.05)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        self.stopped_at = time.monotonic()
+        self._stop_result = (clean, self.proc.returncode, leftovers)
+        return self._stop_result
+
+
+def _report_stop(proc, result):
+    clean, rc, leftovers = result
+    if not clean or leftovers:
+        msg = (f"{proc.name}: clean={clean} returncode={rc} "
+               f"leftover processes={leftovers}")
+        warnings.warn(msg)
+        print(msg, file=sys.stderr)
+        print(proc.tail(), file=sys.stderr)
+
+
+@pytest.fixture(scope="module")
+def platform(redis_server):
+    """Base URL of a ``./faas up -w 2`` platform (module scope)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = FaasProcess(
+        "faas-up", ["up", "--port", port, "--redis", redis_server, "-w", 2]
+    ).start()
+    try:
+        proc.wait_healthy(base)
+        yield base
+    finally:
+        _report_stop(proc, proc.stop())
+
+
+@pytest.fixture
+def faas_launcher():
+    """Factory ``start(name, *args) -> FaasProcess``; stops all at teardown."""
+    procs = []
+
+    def start(name, *args):
+        p = FaasProcess(name, list(args)).start()
+        procs.append(p)
+        return p
+
+    try:
+        yield start
+    finally:
+        for p in reversed(procs):
+            _report_stop(p, p.stop())
+
+
+# Attach the log tails of the platform processes to failing test reports.
+
+_STARTED = pytest.StashKey()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    item.stash[_STARTED] = time.monotonic()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if not rep.failed:
+        return
+    started = item.stash.get(_STARTED, 0)
+    for p in _ALL_PROCS:
+        if p.stopped_at is None or p.stopped_at >= started:
+            rep.sections.append((f"{p.name} log tail ({p.log_path})", p.tail()))
+
+
+# --------------------------------------------------------------------------
+# Serialization and REST helpers
+# --------------------------------------------------------------------------
+
+def serialize(obj, **dumps_kwargs):
+    return codecs.encode(dill.dumps(obj, **dumps_kwargs), "base64").decode()
+
+
+def deserialize(s):
+    return dill.loads(codecs.decode(s.encode(), "base64"))
+
+
+_tls = threading.local()
+
+
+def http():
+    """A per-thread requests.Session (Session is not thread-safe)."""
+    s = getattr(_tls, "session", None)
+    if s is None:
+        s = requests.Session()
+        _tls.session = s
+    return s
+
+
+def json_body(resp):
+    try:
+        return resp.json()
+    except ValueError:
+        pytest.fail(f"{resp.request.method} {resp.url} -> HTTP {resp.status_code} "
+                    f"with a non-JSON body: {resp.text[:500]!r}")
+
+
+def is_uuid(s):
+    try:
+        uuid.UUID(str(s))
+        return True
+    except ValueError:
+        return False
+
+
+def register(base, fn, /, *, name=None, recurse=True):
+    """Register ``fn``; returns the function id.
+
+    ``recurse=True`` makes dill serialize nested functions by value together
+    with the globals they use (otherwise their globals dict is pickled by
+    reference to the test module, which the workers cannot import).
+    """
+    payload = serialize(fn, recurse=recurse)
+    r = http().post(
+        base + "/register_function",
+        json={"name": name or getattr(fn, "__name__", "fn"), "payload": payload},
+        timeout=HTTP_TIMEOUT,
+    )
+    assert r.status_code == 201, f"register -> {r.status_code}: {r.text[:500]}"
+    body = json_body(r)
+    fid = body.get("function_id")
+    assert is_uuid(fid), f"bad function_id in {body}"
+    return fid
+
+
+def execute(base, fid, /, *args, **kwargs):
+    """Execute function ``fid`` with ``(args, kwargs)``; returns the task id."""
+    r = http().post(
+        base + "/execute_function",
+        json={"function_id": fid, "payload": serialize((args, kwargs))},
+        timeout=HTTP_TIMEOUT,
+    )
+    assert r.status_code == 201, f"execute -> {r.status_code}: {r.text[:500]}"
+    body = json_body(r)
+    tid = body.get("task_id")
+    assert is_uuid(tid), f"bad task_id in {body}"
+    return tid
+
+
+def get_status(base, task_id):
+    r = http().get(f"{base}/status/{task_id}", timeout=HTTP_TIMEOUT)
+    assert r.status_code == 200, f"status -> {r.status_code}: {r.text[:500]}"
+    body = json_body(r)
+    assert body.get("task_id") == task_id, body
+    assert body.get("status") in ALL_STATUSES, body
+    return body["status"]
+
+
+def get_result_body(base, task_id):
+    r = http().get(f"{base}/result/{task_id}", timeout=HTTP_TIMEOUT)
+    assert r.status_code == 200, f"result -> {r.status_code}: {r.text[:500]}"
+    body = json_body(r)
+    assert body.get("task_id") == task_id, body
+    assert body.get("status") in ALL_STATUSES, body
+    if body["status"] not in TERMINAL_STATUSES:
+        assert body.get("result") is None, f"result set before the end: {body}"
+    return body
+
+
+def wait_result_body(base, task_id, timeout=60, procs=()):
+    """Poll /result every 20 ms until the task ends; returns the JSON body.
+
+    ``procs``: FaasProcess objects that must stay alive meanwhile (fail
+    early with their log tail if one exits).
+    """
+    deadline = time.monotonic() + timeout
+    body = None
+    while True:
+        for p in procs:
+            if not p.running:
+                pytest.fail(f"{p.name} exited with {p.proc.returncode} while "
+                            f"waiting for task {task_id}; log tail:\n{p.tail()}")
+        body = get_result_body(base, task_id)
+        if body["status"] in TERMINAL_STATUSES:
+            assert isinstance(body.get("result"), str), \
+                f"finished task without a string result: {body}"
+            return body
+        if time.monotonic() > deadline:
+            pytest.fail(f"task {task_id} not finished after {timeout}s: {body}")
+        time.sleep(POLL_INTERVAL)
+
+
+def wait_result(base, task_id, timeout=60, procs=()):
+    """Returns ``(status, deserialized result)`` once the task has ended."""
+    body = wait_result_body(base, task_id, timeout, procs)
+    return body["status"], deserialize(body["result"])
