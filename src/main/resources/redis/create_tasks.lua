@@ -3,6 +3,7 @@
 -- KEYS[1] function hash, KEYS[2] queue stream
 -- ARGV[1] created_at, ARGV[2] announce channel, ARGV[3] timeout seconds ('' for the default),
 -- ARGV[4] function id, ARGV[5] task key prefix, then pairs ARGV[6 + 2i] task id, ARGV[7 + 2i] args payload
+-- KEYS[3] stats hash (counts tasks submitted)
 -- Returns 0 when the function does not exist (nothing created), else the number of tasks created.
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return 0
@@ -20,4 +21,5 @@ for i = 6, #ARGV, 2 do
   redis.call('PUBLISH', ARGV[2], id)
   count = count + 1
 end
+redis.call('HINCRBY', KEYS[3], 'submitted', count)
 return count

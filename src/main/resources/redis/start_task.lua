@@ -2,7 +2,7 @@
 -- A task found RUNNING was in flight when its dispatcher or worker was lost: it runs again, counting the
 -- attempt, unless it has used them all, in which case it ends FAILED with ARGV[5] as its result.
 -- A task that will not run has its queue entry removed here, so the caller has nothing left to do.
--- KEYS[1] task hash, KEYS[2] queue stream
+-- KEYS[1] task hash, KEYS[2] queue stream, KEYS[3] stats hash
 -- ARGV[1] worker, ARGV[2] now, ARGV[3] max attempts, ARGV[4] function key prefix,
 -- ARGV[5] pickled "attempts exhausted" error, ARGV[6] its text, ARGV[7] consumer group, ARGV[8] entry id,
 -- ARGV[9] done channel, ARGV[10] task id
@@ -24,6 +24,7 @@ end
 local attempts = tonumber(t[4] or '0')
 if status == 'RUNNING' and attempts >= tonumber(ARGV[3]) then
   redis.call('HSET', KEYS[1], 'status', 'FAILED', 'result', ARGV[5], 'error', ARGV[6], 'finished_at', ARGV[2])
+  redis.call('HINCRBY', KEYS[3], 'failed', 1)
   drop()
   redis.call('PUBLISH', ARGV[9], ARGV[10])
   return {'FAILED'}

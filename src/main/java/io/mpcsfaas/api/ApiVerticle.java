@@ -2,6 +2,7 @@ package io.mpcsfaas.api;
 
 import io.mpcsfaas.store.Keys;
 import io.mpcsfaas.store.NotFoundException;
+import io.mpcsfaas.store.PlatformStats;
 import io.mpcsfaas.store.Presence;
 import io.mpcsfaas.store.TaskRecord;
 import io.mpcsfaas.store.TaskStore;
@@ -38,6 +39,7 @@ public final class ApiVerticle extends VerticleBase {
   static final int MAX_BATCH = 10_000;
 
   private Redis redis;
+  private Keys keys;
   private TaskStore store;
   private Presence presence;
   private CompletionWaiter waiter;
@@ -51,6 +53,7 @@ public final class ApiVerticle extends VerticleBase {
         .setMaxPoolSize(conf.getInteger("redis.pool_size", 16)).setMaxPoolWaiting(10_000)
         .setMaxWaitingHandlers(4 * MAX_BATCH)); // a batch read pipelines one command per task
     Keys keys = new Keys(conf.getString("redis.prefix", "faas:"));
+    this.keys = keys;
     store = new TaskStore(redis, keys);
     presence = new Presence(redis, keys);
     waiter = new CompletionWaiter(vertx, redis, keys);
@@ -70,6 +73,8 @@ public final class ApiVerticle extends VerticleBase {
     router.get("/functions").handler(this::listFunctions);
     router.get("/functions/:function_id").handler(this::getFunction);
     router.get("/workers").handler(this::workers);
+    router.get("/stats").handler(this::stats);
+    router.get("/metrics").handler(this::metrics);
     router.get("/status/:task_id").handler(this::status);
     router.get("/result/:task_id").handler(this::result);
     ErrorResponses.install(router);
@@ -258,6 +263,33 @@ public final class ApiVerticle extends VerticleBase {
       }
       return new JsonObject().put("workers", workers);
     }), 200);
+  }
+
+  /** Counters, queue depth and workers as JSON (what {@code ./faas status} shows). */
+  private void stats(RoutingContext ctx) {
+    Future<PlatformStats> stats = guard(PlatformStats.read(redis, keys));
+    Future<List<JsonObject>> dispatchers = guard(presence.liveDispatchers());
+    respond(ctx, Future.all(stats, dispatchers).map(v -> {
+      PlatformStats s = stats.result();
+      return new JsonObject().put("submitted", (long) s.counter("submitted"))
+          .put("completed", (long) s.counter("completed")).put("failed", (long) s.counter("failed"))
+          .put("queued", s.queued()).put("in_flight", s.claimed())
+          .put("dispatchers", new JsonArray(new ArrayList<>(dispatchers.result())));
+    }), 200);
+  }
+
+  /** Prometheus text: task counters, queue depth, latency histograms and worker slots, platform-wide. */
+  private void metrics(RoutingContext ctx) {
+    Future<PlatformStats> stats = guard(PlatformStats.read(redis, keys));
+    Future<List<JsonObject>> dispatchers = guard(presence.liveDispatchers());
+    Future.all(stats, dispatchers).onComplete(ar -> {
+      if (ar.failed()) {
+        ctx.fail(new StorageUnavailableException(ar.cause()));
+        return;
+      }
+      ctx.response().putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")
+          .end(PrometheusText.render(stats.result(), dispatchers.result()));
+    });
   }
 
   private static int intParam(RoutingContext ctx, String name, int fallback, int min, int max) {

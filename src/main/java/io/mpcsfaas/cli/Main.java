@@ -13,6 +13,8 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Set;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -23,44 +25,30 @@ import org.slf4j.LoggerFactory;
 /** The {@code ./faas} commands: each builds its config, deploys its verticles and runs until stopped. */
 public final class Main {
   private static final Logger LOG = LoggerFactory.getLogger(Main.class);
-  static final String USAGE = """
-      usage: ./faas <command> [options]
+  /** Each command and what it does, in the order {@code --help} lists them. */
+  private static final Map<String, String> COMMANDS = new LinkedHashMap<>();
 
-      commands:
-        up                  the whole platform in one process: API + dispatcher (+ one worker in pull
-                            or push mode), and its own Redis if none answers
-        api                 the HTTP API alone
-        dispatcher          the task dispatcher alone (-m local|pull|push, -p ZeroMQ port, -w interpreters)
-        pull-worker N URL   a worker with N interpreters that asks the dispatcher at URL for tasks
-        push-worker N URL   a worker with N interpreters that the dispatcher at URL sends tasks to
-        bench               measure a running server (./faas bench --help)
-        test                run every test (Java and Python)
+  static {
+    COMMANDS.put("up", "the whole platform in one process: API, dispatcher (and in pull or push mode one "
+        + "worker), and its own Redis if none answers");
+    COMMANDS.put("api", "the HTTP API alone");
+    COMMANDS.put("dispatcher", "the task dispatcher alone (-m local|pull|push, -p ZeroMQ port, -w interpreters)");
+    COMMANDS.put("pull-worker", "<num_worker_processors> <dispatcher url>: a worker that asks for tasks");
+    COMMANDS.put("push-worker", "<num_worker_processors> <dispatcher url>: a worker the dispatcher sends tasks to");
+    COMMANDS.put("status", "queue depth, workers and recent throughput of a running platform");
+    COMMANDS.put("bench", "measure a running server, or sweep modes and slots (./faas bench --help)");
+    COMMANDS.put("test", "run every test (Java and Python), installing what is missing");
+  }
 
-      options (defaults in brackets; --conf FILE loads a JSON config with the same keys):
-        --port N            API port [8000] (-p for up and api)
-        -m, --mode MODE     dispatch mode: local, pull or push [local] (also -mode)
-        -w N                interpreter processes: of the dispatcher in local mode, of the embedded
-                            worker of up in pull/push mode [one per core]
-        -p N                dispatcher: ZeroMQ port for workers [5555]
-        --dispatcher-port N ZeroMQ port, for up [5555]
-        --bind HOST         interface the dispatcher's ZeroMQ socket binds [*]
-        --api-key K         clients must send Authorization: Bearer K [$FAAS_API_KEY, none]
-        --worker-token T    shared secret workers present to the dispatcher [$FAAS_WORKER_TOKEN, none]
-        --worker-id ID      worker name [host-pid-random]
-        --heartbeat-ms N    heartbeat interval, both ways [1000]
-        --heartbeat-timeout-ms N  silence after which a peer counts as dead [3000]
-        --redis URL         Redis connection string [$REDIS_URL or redis://127.0.0.1:6379]
-        --prefix P          prefix of every Redis key [faas:]
-        --name NAME         dispatcher name, its consumer name in Redis [dispatcher]
-        --max-attempts N    times a task may lose its worker before it fails [3]
-        --takeover-ms N     idle time after which another dispatcher's tasks are taken over [15000]
-        --task-timeout S    default per-task timeout in seconds [300]
-        --memory-limit-mb N address-space cap per interpreter, 0 for none [2048]
-        --python PATH       Python 3 that can import dill [$FAAS_PYTHON, python3, /usr/bin/python3]
-        --body-limit BYTES  largest request body the API accepts [16777216]
-        --data-dir DIR      folder of the embedded Redis started by up [data/redis]
-        --conf FILE         JSON config (see conf/local.json)
-      """;
+  static String usage() {
+    StringBuilder out = new StringBuilder("usage: ./faas <command> [options]; ./faas <command> --help\n\n");
+    COMMANDS.forEach((name, what) -> out.append(String.format("  %-12s %s%n", name, what)));
+    return out.toString();
+  }
+
+  static String usage(String command) {
+    return "usage: ./faas " + command + " [options]: " + COMMANDS.get(command) + "\n" + Options.help(command);
+  }
 
   private static final long STOP_LIMIT_SECONDS = 75;
 
@@ -68,11 +56,16 @@ public final class Main {
 
   public static void main(String[] args) {
     if (args.length == 0 || args[0].equals("help") || args[0].equals("--help") || args[0].equals("-h")) {
-      System.out.print(USAGE);
+      System.out.print(usage());
       return;
     }
     String command = args[0];
     String[] rest = java.util.Arrays.copyOfRange(args, 1, args.length);
+    if (COMMANDS.containsKey(command) && !command.equals("bench") && !command.equals("status")
+        && (List.of(rest).contains("--help") || List.of(rest).contains("-h"))) {
+      System.out.print(usage(command));
+      return;
+    }
     try {
       switch (command) {
         case "up" -> up(Options.parse(rest, "api.port").config);
@@ -80,13 +73,14 @@ public final class Main {
         case "dispatcher" -> run(Options.parse(rest, "dispatcher.port").config, null,
             EnumSet.of(Component.DISPATCHER));
         case "bench" -> System.exit(Bench.main(rest));
+        case "status" -> System.exit(Status.main(rest));
         case "pull-worker" -> run(workerConfig("pull", rest), null, EnumSet.of(Component.WORKER));
         case "push-worker" -> run(workerConfig("push", rest), null, EnumSet.of(Component.WORKER));
         default -> throw new UsageException("unknown command '" + command + "'");
       }
     } catch (UsageException e) {
       System.err.println("faas: " + e.getMessage());
-      System.err.print(USAGE);
+      System.err.print(COMMANDS.containsKey(command) ? usage(command) : usage());
       System.exit(2);
     } catch (Exception e) {
       System.err.println("faas: " + e.getMessage());

@@ -28,6 +28,11 @@ public record Keys(String prefix) {
     return prefix + "queue";
   }
 
+  /** Hash of platform-wide counters and histograms, updated by the task scripts. */
+  public String stats() {
+    return prefix + "stats";
+  }
+
   /** Short-lived description of a live dispatcher and its workers. */
   public String dispatcher(String name) {
     return prefix + "dispatcher:" + name;

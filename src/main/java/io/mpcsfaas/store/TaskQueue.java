@@ -81,7 +81,7 @@ public final class TaskQueue {
   /** Moves the task to RUNNING on {@code worker}; null when it will not run (ended, unknown, out of attempts). */
   public Future<StartedTask> start(QueueEntry entry, String worker, int maxAttempts, String exhaustedResult,
       String exhaustedError) {
-    List<String> scriptKeys = List.of(keys.task(entry.taskId()), keys.queue());
+    List<String> scriptKeys = List.of(keys.task(entry.taskId()), keys.queue(), keys.stats());
     List<String> args = List.of(worker, Timestamps.now(), Integer.toString(maxAttempts), keys.functionPrefix(),
         exhaustedResult, exhaustedError, Keys.DISPATCHERS_GROUP, entry.entryId(), keys.doneChannel(),
         entry.taskId());
@@ -98,7 +98,7 @@ public final class TaskQueue {
   /** Stores a terminal outcome from {@code worker} unless one is already stored; true when this call stored it. */
   public Future<Boolean> finish(String taskId, String entryId, TaskStatus status, String result, String error,
       String worker) {
-    List<String> scriptKeys = List.of(keys.task(taskId), keys.queue());
+    List<String> scriptKeys = List.of(keys.task(taskId), keys.queue(), keys.stats());
     List<String> args = List.of(status.name(), result, error == null ? "" : error, Timestamps.now(), entryId,
         Keys.DISPATCHERS_GROUP, keys.doneChannel(), taskId, worker);
     return FINISH_TASK.run(redis, scriptKeys, args).map(r -> r.toInteger() == 1);

@@ -98,7 +98,7 @@ public final class TaskStore {
       args.add(id);
       args.add(payload);
     }
-    return CREATE_TASKS.run(redis, List.of(keys.function(functionId), keys.queue()), args)
+    return CREATE_TASKS.run(redis, List.of(keys.function(functionId), keys.queue(), keys.stats()), args)
         .compose(created -> created.toInteger() == payloads.size()
             ? Future.succeededFuture(ids)
             : Future.failedFuture(new NotFoundException("function " + functionId + " not found")));

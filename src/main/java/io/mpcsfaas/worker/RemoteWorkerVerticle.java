@@ -50,8 +50,10 @@ public final class RemoteWorkerVerticle extends VerticleBase {
     slots = conf.getInteger("workers", 1);
     heartbeatMillis = conf.getLong("heartbeat.interval_ms", 1000L);
     timeoutMillis = conf.getLong("heartbeat.timeout_ms", 3000L);
-    id = conf.getString("worker.id", ManagementFactory.getRuntimeMXBean().getName() + "-"
-        + UUID.randomUUID().toString().substring(0, 8));
+    String configuredId = conf.getString("worker.id", "");
+    id = configuredId.isBlank()
+        ? ManagementFactory.getRuntimeMXBean().getName() + "-" + UUID.randomUUID().toString().substring(0, 8)
+        : configuredId;
     // One task per interpreter: a worker never holds more tasks than it can run.
     return InterpreterPool.start(vertx, conf.copy().put("worker.depth", 1)).compose(p -> {
       pool = p;

@@ -1,0 +1,58 @@
+package io.mpcsfaas.cli;
+
+import java.util.List;
+import java.util.Set;
+
+/**
+ * One configuration key: its default, the flags and environment variable that set it, what it means and
+ * which commands read it. {@link #ALL} is the single place where every default and flag is written down;
+ * parsing, {@code --help} and the README's table follow it.
+ */
+record Setting(String key, Object defaultValue, List<String> flags, String env, String help, Set<String> commands) {
+  private static final Set<String> SERVERS = Set.of("up", "api", "dispatcher");
+  private static final Set<String> API = Set.of("up", "api");
+  private static final Set<String> DISPATCH = Set.of("up", "dispatcher");
+  private static final Set<String> RUNS_PYTHON = Set.of("up", "dispatcher", "pull-worker", "push-worker");
+  private static final Set<String> WORKERS = Set.of("up", "pull-worker", "push-worker");
+  private static final Set<String> ZMQ = Set.of("up", "dispatcher", "pull-worker", "push-worker");
+
+  static final List<Setting> ALL = List.of(
+      new Setting("mode", "local", List.of("-m", "-mode", "--mode"), null,
+          "dispatch mode: local, pull or push", DISPATCH),
+      new Setting("api.port", 8000, List.of("--port"), null, "HTTP port of the API (-p for up and api)", API),
+      new Setting("api.host", "0.0.0.0", List.of("--host"), null, "interface the API listens on", API),
+      new Setting("api.body_limit", 16L << 20, List.of("--body-limit"), null,
+          "largest request body the API accepts, in bytes", API),
+      new Setting("api.key", "", List.of("--api-key"), "FAAS_API_KEY",
+          "clients must send Authorization: Bearer KEY (empty: no key)", API),
+      new Setting("redis.url", "redis://127.0.0.1:6379", List.of("--redis"), "REDIS_URL",
+          "Redis connection string (redis://[:password@]host:port[/db], rediss:// for TLS)", SERVERS),
+      new Setting("redis.prefix", "faas:", List.of("--prefix"), null, "prefix of every Redis key", SERVERS),
+      new Setting("redis.data_dir", "data/redis", List.of("--data-dir"), "FAAS_DATA_DIR",
+          "folder of the Redis that up starts when none answers", Set.of("up")),
+      new Setting("workers", Runtime.getRuntime().availableProcessors(), List.of("-w", "--workers"), null,
+          "interpreter processes (of the local dispatcher, or of up's embedded worker)", DISPATCH),
+      new Setting("dispatcher.port", 5555, List.of("--dispatcher-port"), null,
+          "ZeroMQ port for workers (-p for dispatcher)", Set.of("up", "dispatcher")),
+      new Setting("dispatcher.bind", "*", List.of("--bind"), null,
+          "interface the dispatcher's ZeroMQ socket binds", Set.of("up", "dispatcher")),
+      new Setting("dispatcher.name", "dispatcher", List.of("--name"), null,
+          "dispatcher name: its consumer in Redis (give each dispatcher its own)", DISPATCH),
+      new Setting("dispatcher.max_attempts", 3, List.of("--max-attempts"), null,
+          "times a task may lose its worker before it fails", DISPATCH),
+      new Setting("dispatcher.takeover_ms", 15_000, List.of("--takeover-ms"), null,
+          "idle time after which another dispatcher's tasks are taken over", DISPATCH),
+      new Setting("task.timeout", 300, List.of("--task-timeout"), null,
+          "default per-task timeout in seconds", RUNS_PYTHON),
+      new Setting("worker.memory_limit_mb", 2048, List.of("--memory-limit-mb"), null,
+          "address-space cap per interpreter in MiB (0: none)", RUNS_PYTHON),
+      new Setting("python", "", List.of("--python"), "FAAS_PYTHON",
+          "Python 3 that can import dill (empty: python3, then /usr/bin/python3)", RUNS_PYTHON),
+      new Setting("worker.token", "", List.of("--worker-token"), "FAAS_WORKER_TOKEN",
+          "shared secret workers present to the dispatcher (empty: none)", ZMQ),
+      new Setting("worker.id", "", List.of("--worker-id"), null, "worker name (empty: pid@host-random)", WORKERS),
+      new Setting("heartbeat.interval_ms", 1000, List.of("--heartbeat-ms"), null,
+          "heartbeat period, both ways", ZMQ),
+      new Setting("heartbeat.timeout_ms", 3000, List.of("--heartbeat-timeout-ms"), null,
+          "silence after which a peer counts as dead", ZMQ));
+}
