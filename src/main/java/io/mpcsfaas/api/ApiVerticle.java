@@ -44,6 +44,7 @@ public final class ApiVerticle extends VerticleBase {
   private Presence presence;
   private CompletionWaiter waiter;
   private HttpServer server;
+  private Router router;
 
   @Override
   public Future<?> start() {
@@ -59,8 +60,9 @@ public final class ApiVerticle extends VerticleBase {
     waiter = new CompletionWaiter(vertx, redis, keys);
     waiter.start();
 
-    Router router = Router.router(vertx);
+    router = Router.router(vertx);
     router.get("/health").handler(this::health);
+    ApiDocs.install(router);
     String apiKey = conf.getString("api.key", "");
     if (!apiKey.isEmpty()) {
       router.route().handler(new BearerKeyHandler(apiKey));
@@ -88,6 +90,11 @@ public final class ApiVerticle extends VerticleBase {
   public Future<?> stop() {
     waiter.close();
     return redis.close();
+  }
+
+  /** The routes, for checking that the OpenAPI document lists each one. */
+  Router router() {
+    return router;
   }
 
   /** The port the API listens on (useful with port 0). */
