@@ -35,6 +35,8 @@ public final class Main {
     COMMANDS.put("dispatcher", "the task dispatcher alone (-m local|pull|push, -p ZeroMQ port, -w interpreters)");
     COMMANDS.put("pull-worker", "<num_worker_processors> <dispatcher url>: a worker that asks for tasks");
     COMMANDS.put("push-worker", "<num_worker_processors> <dispatcher url>: a worker the dispatcher sends tasks to");
+    COMMANDS.put("cluster-worker", "<num_worker_processors>: a worker that joins the Vert.x cluster of a "
+        + "cluster-mode dispatcher");
     COMMANDS.put("status", "queue depth, workers and recent throughput of a running platform");
     COMMANDS.put("bench", "measure a running server, or sweep modes and slots (./faas bench --help)");
     COMMANDS.put("test", "run every test (Java and Python), installing what is missing");
@@ -76,6 +78,7 @@ public final class Main {
         case "status" -> System.exit(Status.main(rest));
         case "pull-worker" -> run(workerConfig("pull", rest), null, EnumSet.of(Component.WORKER));
         case "push-worker" -> run(workerConfig("push", rest), null, EnumSet.of(Component.WORKER));
+        case "cluster-worker" -> run(workerConfig("cluster", rest), null, EnumSet.of(Component.WORKER));
         default -> throw new UsageException("unknown command '" + command + "'");
       }
     } catch (UsageException e) {
@@ -88,16 +91,20 @@ public final class Main {
     }
   }
 
-  /** {@code <slots> <dispatcher url>} and options, as the original MPCSFaaS workers take them. */
+  /**
+   * {@code <slots> <dispatcher url>} and options, as the original MPCSFaaS workers take them; a cluster
+   * worker finds its dispatcher through the cluster and takes only {@code <slots>}.
+   */
   private static JsonObject workerConfig(String mode, String[] args) {
     Options options = Options.parse(args, "dispatcher.port");
-    if (options.positional.size() != 2) {
-      throw new UsageException(mode + "-worker needs <num_worker_processors> <dispatcher url>");
+    boolean cluster = mode.equals("cluster");
+    if (options.positional.size() != (cluster ? 1 : 2)) {
+      throw new UsageException(mode + "-worker needs <num_worker_processors>" + (cluster ? "" : " <dispatcher url>"));
     }
     try {
-      return options.config.put("mode", mode)
-          .put("workers", Integer.parseInt(options.positional.get(0)))
-          .put("dispatcher.url", options.positional.get(1));
+      JsonObject config = options.config.put("mode", mode)
+          .put("workers", Integer.parseInt(options.positional.get(0)));
+      return cluster ? config : config.put("dispatcher.url", options.positional.get(1));
     } catch (NumberFormatException e) {
       throw new UsageException("num_worker_processors must be a number, got " + options.positional.get(0));
     }
@@ -118,7 +125,7 @@ public final class Main {
   /** Deploys the components and blocks until the JVM is asked to stop (Ctrl-C, SIGTERM). */
   private static void run(JsonObject config, RedisServer redis, Set<Component> components)
       throws InterruptedException {
-    Vertx vertx = Vertx.vertx();
+    Vertx vertx = config.getString("mode").equals("cluster") ? Cluster.join(config) : Vertx.vertx();
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       LOG.info("stopping");

@@ -12,13 +12,15 @@ record Setting(String key, Object defaultValue, List<String> flags, String env, 
   private static final Set<String> SERVERS = Set.of("up", "api", "dispatcher");
   private static final Set<String> API = Set.of("up", "api");
   private static final Set<String> DISPATCH = Set.of("up", "dispatcher");
-  private static final Set<String> RUNS_PYTHON = Set.of("up", "dispatcher", "pull-worker", "push-worker");
-  private static final Set<String> WORKERS = Set.of("up", "pull-worker", "push-worker");
-  private static final Set<String> ZMQ = Set.of("up", "dispatcher", "pull-worker", "push-worker");
+  private static final Set<String> RUNS_PYTHON = Set.of("up", "dispatcher", "pull-worker", "push-worker",
+      "cluster-worker");
+  private static final Set<String> WORKERS = Set.of("up", "pull-worker", "push-worker", "cluster-worker");
+  private static final Set<String> REMOTE = Set.of("up", "dispatcher", "pull-worker", "push-worker", "cluster-worker");
+  private static final Set<String> CLUSTER = Set.of("up", "dispatcher", "cluster-worker");
 
   static final List<Setting> ALL = List.of(
       new Setting("mode", "local", List.of("-m", "-mode", "--mode"), null,
-          "dispatch mode: local, pull or push", DISPATCH),
+          "dispatch mode: local, pull, push or cluster", DISPATCH),
       new Setting("api.port", 8000, List.of("--port"), null, "HTTP port of the API (-p for up and api)", API),
       new Setting("api.host", "0.0.0.0", List.of("--host"), null, "interface the API listens on", API),
       new Setting("api.body_limit", 16L << 20, List.of("--body-limit"), null,
@@ -37,7 +39,8 @@ record Setting(String key, Object defaultValue, List<String> flags, String env, 
       new Setting("dispatcher.bind", "*", List.of("--bind"), null,
           "interface the dispatcher's ZeroMQ socket binds", Set.of("up", "dispatcher")),
       new Setting("dispatcher.name", "dispatcher", List.of("--name"), null,
-          "dispatcher name: its consumer in Redis (give each dispatcher its own)", DISPATCH),
+          "dispatcher name: its consumer in Redis (give each dispatcher its own); cluster workers name theirs",
+          Set.of("up", "dispatcher", "cluster-worker")),
       new Setting("dispatcher.max_attempts", 3, List.of("--max-attempts"), null,
           "times a task may lose its worker before it fails", DISPATCH),
       new Setting("dispatcher.takeover_ms", 15_000, List.of("--takeover-ms"), null,
@@ -49,10 +52,16 @@ record Setting(String key, Object defaultValue, List<String> flags, String env, 
       new Setting("python", "", List.of("--python"), "FAAS_PYTHON",
           "Python 3 that can import dill (empty: python3, then /usr/bin/python3)", RUNS_PYTHON),
       new Setting("worker.token", "", List.of("--worker-token"), "FAAS_WORKER_TOKEN",
-          "shared secret workers present to the dispatcher (empty: none)", ZMQ),
+          "shared secret workers present to the dispatcher (empty: none)", REMOTE),
       new Setting("worker.id", "", List.of("--worker-id"), null, "worker name (empty: pid@host-random)", WORKERS),
       new Setting("heartbeat.interval_ms", 1000, List.of("--heartbeat-ms"), null,
-          "heartbeat period, both ways", ZMQ),
+          "heartbeat period, both ways", REMOTE),
+      new Setting("cluster.host", "127.0.0.1", List.of("--cluster-host"), null,
+          "cluster mode: this node's address for Hazelcast and the event bus", CLUSTER),
+      new Setting("cluster.port", 5701, List.of("--cluster-port"), null,
+          "cluster mode: first Hazelcast port to try (the next ones if taken)", CLUSTER),
+      new Setting("cluster.join", "127.0.0.1", List.of("--join"), null,
+          "cluster mode: members to join, host[:port] separated by commas", CLUSTER),
       new Setting("heartbeat.timeout_ms", 3000, List.of("--heartbeat-timeout-ms"), null,
-          "silence after which a peer counts as dead", ZMQ));
+          "silence after which a peer counts as dead", REMOTE));
 }

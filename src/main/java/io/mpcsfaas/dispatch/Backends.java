@@ -14,8 +14,8 @@ final class Backends {
     return switch (mode) {
       case "local" -> InterpreterPool.start(vertx, conf)
           .map(pool -> new LocalBackend(pool, conf.getString("dispatcher.name", "dispatcher") + "/local"));
-      case "pull", "push" -> ZmqBackend.start(vertx, conf);
-      default -> Future.failedFuture("unknown dispatch mode '" + mode + "' (expected local, pull or push)");
+      case "pull", "push", "cluster" -> RemoteBackend.start(vertx, conf);
+      default -> Future.failedFuture("unknown dispatch mode '" + mode + "' (expected local, pull, push or cluster)");
     };
   }
 }

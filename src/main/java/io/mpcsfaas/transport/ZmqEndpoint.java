@@ -21,16 +21,10 @@ import org.zeromq.ZMQException;
  * "doorbell" wakes the socket's thread, so the event loop never blocks on ZeroMQ; incoming messages are
  * decoded on that thread and handed to the context.
  */
-public final class ZmqEndpoint {
+public final class ZmqEndpoint implements MessageLink {
   private static final Logger LOG = LoggerFactory.getLogger(ZmqEndpoint.class);
   private static final AtomicInteger SEQUENCE = new AtomicInteger();
   private static final int HIGH_WATER_MARK = 100_000;
-
-  /** Receives a decoded message and the identity of the peer that sent it (null on a DEALER). */
-  @FunctionalInterface
-  public interface Handler {
-    void onMessage(String peer, JsonObject message);
-  }
 
   private record Outgoing(String peer, JsonObject message) {}
 
@@ -69,6 +63,7 @@ public final class ZmqEndpoint {
   }
 
   /** Queues a message for {@code peer} (ignored on a DEALER); callable from any thread. */
+  @Override
   public void send(String peer, JsonObject message) {
     if (closed) {
       return;
@@ -81,11 +76,8 @@ public final class ZmqEndpoint {
     }
   }
 
-  public void send(JsonObject message) {
-    send(null, message);
-  }
-
   /** Closes the socket and its thread; queued messages not yet sent are dropped. */
+  @Override
   public void close() {
     if (closed) {
       return;

@@ -1,8 +1,11 @@
 package io.mpcsfaas.worker;
 
+import io.mpcsfaas.transport.EventBusLink;
+import io.mpcsfaas.transport.MessageLink;
 import io.mpcsfaas.transport.Protocol;
 import io.mpcsfaas.transport.TaskSpec;
 import io.mpcsfaas.transport.ZmqEndpoint;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
@@ -13,8 +16,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A pull or push worker: runs the tasks a dispatcher sends over ZeroMQ on its own interpreter pool, one task
- * per interpreter, and needs no Redis. It registers again and again until welcomed (so it may start before
+ * A pull, push or cluster worker: runs the tasks a dispatcher sends (over ZeroMQ, or over the clustered
+ * event bus in cluster mode) on its own interpreter pool, one task per interpreter, and needs no Redis. It registers again and again until welcomed (so it may start before
  * the dispatcher), heartbeats, and reconnects when the dispatcher falls silent. In pull mode it asks for one
  * task per free interpreter; in push mode the dispatcher counts its free slots. Stopping it (SIGTERM)
  * first finishes the tasks it holds and sends their results.
@@ -28,12 +31,13 @@ public final class RemoteWorkerVerticle extends VerticleBase {
   private String id;
   private String mode;
   private String dispatcherUrl;
+  private String dispatcherName;
   private String token;
   private int slots;
   private long heartbeatMillis;
   private long timeoutMillis;
   private InterpreterPool pool;
-  private ZmqEndpoint endpoint;
+  private MessageLink endpoint;
   private State state = State.REGISTERING;
   private long lastHeard;
   private int running;
@@ -45,7 +49,9 @@ public final class RemoteWorkerVerticle extends VerticleBase {
   public Future<?> start() {
     JsonObject conf = config();
     mode = conf.getString("mode");
-    dispatcherUrl = conf.getString("dispatcher.url", "tcp://127.0.0.1:5555");
+    dispatcherName = conf.getString("dispatcher.name", "dispatcher");
+    dispatcherUrl = mode.equals("cluster") ? EventBusLink.dispatcherAddress(dispatcherName)
+        : conf.getString("dispatcher.url", "tcp://127.0.0.1:5555");
     token = conf.getString("worker.token", "");
     slots = conf.getInteger("workers", 1);
     heartbeatMillis = conf.getLong("heartbeat.interval_ms", 1000L);
@@ -93,8 +99,12 @@ public final class RemoteWorkerVerticle extends VerticleBase {
   private Future<Void> connect() {
     state = State.REGISTERING;
     asked = 0;
-    io.vertx.core.Context context = vertx.getOrCreateContext();
-    return vertx.executeBlocking(() -> ZmqEndpoint.connect(context, dispatcherUrl, id, (peer, m) -> onMessage(m)))
+    Context context = vertx.getOrCreateContext();
+    MessageLink.Handler handler = (peer, message) -> onMessage(message);
+    Future<MessageLink> link = mode.equals("cluster")
+        ? EventBusLink.worker(vertx, dispatcherName, id, handler)
+        : vertx.executeBlocking(() -> ZmqEndpoint.connect(context, dispatcherUrl, id, handler));
+    return link
         .map(e -> {
           endpoint = e;
           lastHeard = System.currentTimeMillis();
@@ -171,7 +181,7 @@ public final class RemoteWorkerVerticle extends VerticleBase {
     long silence = System.currentTimeMillis() - lastHeard;
     if (silence > timeoutMillis) {
       LOG.warn("dispatcher {} silent for {} ms; reconnecting", dispatcherUrl, silence);
-      ZmqEndpoint old = endpoint;
+      MessageLink old = endpoint;
       vertx.executeBlocking(() -> {
         old.close();
         return null;

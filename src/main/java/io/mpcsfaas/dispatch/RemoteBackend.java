@@ -1,5 +1,7 @@
 package io.mpcsfaas.dispatch;
 
+import io.mpcsfaas.transport.EventBusLink;
+import io.mpcsfaas.transport.MessageLink;
 import io.mpcsfaas.transport.Protocol;
 import io.mpcsfaas.transport.TaskSpec;
 import io.mpcsfaas.transport.ZmqEndpoint;
@@ -13,13 +15,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Pull and push modes: workers connect to the dispatcher's ZeroMQ ROUTER socket. In push mode the
- * dispatcher sends each task to the registered worker with the most free slots; in pull mode it sends tasks
- * only to workers that asked for them. Heartbeats go both ways; a worker silent past the timeout is dropped
- * and its tasks run again elsewhere.
+ * The distributed modes, one scheduler over two transports. Pull and push: workers connect to the
+ * dispatcher's ZeroMQ ROUTER socket; cluster: workers in other JVMs of a Vert.x cluster talk to it over the
+ * event bus. In push and cluster mode the dispatcher sends each task to the registered worker with the most
+ * free slots; in pull mode only to workers that asked for tasks. Heartbeats go both ways; a worker silent
+ * past the timeout is dropped and its tasks run again elsewhere.
  */
-final class ZmqBackend implements ExecutionBackend {
-  private static final Logger LOG = LoggerFactory.getLogger(ZmqBackend.class);
+final class RemoteBackend implements ExecutionBackend {
+  private static final Logger LOG = LoggerFactory.getLogger(RemoteBackend.class);
 
   private final Vertx vertx;
   private final String mode;
@@ -27,11 +30,11 @@ final class ZmqBackend implements ExecutionBackend {
   private final long heartbeatMillis;
   private final long timeoutMillis;
   private final WorkerRegistry registry;
-  private ZmqEndpoint endpoint;
+  private MessageLink endpoint;
   private long timer;
   private Runnable capacityListener = () -> {};
 
-  private ZmqBackend(Vertx vertx, JsonObject conf) {
+  private RemoteBackend(Vertx vertx, JsonObject conf) {
     this.vertx = vertx;
     this.mode = conf.getString("mode");
     this.token = conf.getString("worker.token", "");
@@ -40,15 +43,24 @@ final class ZmqBackend implements ExecutionBackend {
     this.registry = new WorkerRegistry(mode.equals("pull"));
   }
 
-  /** Binds the workers' socket (off the event loop) and starts the heartbeat; call on the dispatcher's context. */
+  /** Opens the workers' link and starts the heartbeat; call on the dispatcher's context. */
   static Future<ExecutionBackend> start(Vertx vertx, JsonObject conf) {
-    ZmqBackend backend = new ZmqBackend(vertx, conf);
+    RemoteBackend backend = new RemoteBackend(vertx, conf);
     Context context = vertx.getOrCreateContext();
-    String address = "tcp://" + conf.getString("dispatcher.bind", "*") + ":" + conf.getInteger("dispatcher.port", 5555);
-    return vertx.executeBlocking(() -> ZmqEndpoint.bind(context, address, backend::onMessage)).map(endpoint -> {
+    String where;
+    Future<MessageLink> link;
+    if (backend.mode.equals("cluster")) {
+      where = "the event bus at " + EventBusLink.dispatcherAddress(conf.getString("dispatcher.name", "dispatcher"));
+      link = EventBusLink.dispatcher(vertx, conf.getString("dispatcher.name", "dispatcher"), backend::onMessage);
+    } else {
+      where = "tcp://" + conf.getString("dispatcher.bind", "*") + ":" + conf.getInteger("dispatcher.port", 5555);
+      // Binding waits for the socket's thread: off the event loop.
+      link = vertx.executeBlocking(() -> ZmqEndpoint.bind(context, where, backend::onMessage));
+    }
+    return link.map(endpoint -> {
       backend.endpoint = endpoint;
       backend.timer = vertx.setPeriodic(backend.heartbeatMillis, id -> backend.beat());
-      LOG.info("{} dispatcher listening for workers on {}", backend.mode, address);
+      LOG.info("{} dispatcher listening for workers on {}", backend.mode, where);
       return backend;
     });
   }
