@@ -1,5 +1,14 @@
 package io.mpcsfaas.api;
 
+import static io.mpcsfaas.api.RequestParsing.intParam;
+import static io.mpcsfaas.api.RequestParsing.jsonBody;
+import static io.mpcsfaas.api.RequestParsing.optionalTimeout;
+import static io.mpcsfaas.api.RequestParsing.pickle;
+import static io.mpcsfaas.api.RequestParsing.requiredArray;
+import static io.mpcsfaas.api.RequestParsing.requiredString;
+import static io.mpcsfaas.api.RequestParsing.uuid;
+import static io.mpcsfaas.api.RequestParsing.waitMillis;
+
 import io.mpcsfaas.store.Keys;
 import io.mpcsfaas.store.NotFoundException;
 import io.mpcsfaas.store.PlatformStats;
@@ -8,9 +17,7 @@ import io.mpcsfaas.store.TaskRecord;
 import io.mpcsfaas.store.TaskStore;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
-import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
@@ -20,7 +27,6 @@ import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisOptions;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -299,37 +305,7 @@ public final class ApiVerticle extends VerticleBase {
     });
   }
 
-  private static int intParam(RoutingContext ctx, String name, int fallback, int min, int max) {
-    String text = ctx.queryParams().get(name);
-    if (text == null) {
-      return fallback;
-    }
-    try {
-      int value = Integer.parseInt(text);
-      if (value >= min && value <= max) {
-        return value;
-      }
-    } catch (NumberFormatException e) {
-      // fall through to the error below
-    }
-    throw ApiError.badRequest("'" + name + "' must be an integer from " + min + " to " + max);
-  }
 
-  private static long waitMillis(RoutingContext ctx) {
-    String text = ctx.queryParams().get("wait");
-    if (text == null) {
-      return 0;
-    }
-    try {
-      double seconds = Double.parseDouble(text);
-      if (seconds >= 0 && seconds <= MAX_WAIT_SECONDS) {
-        return (long) (seconds * 1000);
-      }
-    } catch (NumberFormatException e) {
-      // fall through to the error below
-    }
-    throw ApiError.badRequest("'wait' must be a number of seconds from 0 to " + MAX_WAIT_SECONDS);
-  }
 
   /** A Redis call that may not take longer than {@value #STORE_TIMEOUT_MILLIS} ms; else Redis counts as down. */
   private static <T> Future<T> guard(Future<T> call) {
@@ -350,84 +326,10 @@ public final class ApiVerticle extends VerticleBase {
     });
   }
 
-  private static JsonObject jsonBody(RoutingContext ctx) {
-    String type = ctx.request().getHeader("content-type");
-    if (type != null && !type.toLowerCase().contains("json") && !type.toLowerCase().startsWith("text/plain")) {
-      throw new ApiError(415, "the body must be JSON (content-type application/json), not " + type);
-    }
-    Buffer raw = ctx.body().buffer();
-    if (raw == null || raw.length() == 0) {
-      throw ApiError.badRequest("the body must be a JSON object");
-    }
-    try {
-      Object value = raw.toJsonValue();
-      if (value instanceof JsonObject json) {
-        return json;
-      }
-    } catch (DecodeException e) {
-      throw ApiError.badRequest("the body is not valid JSON");
-    }
-    throw ApiError.badRequest("the body must be a JSON object");
-  }
 
-  private static String requiredString(JsonObject body, String field) {
-    Object value = body.getValue(field);
-    if (value == null) {
-      throw ApiError.badRequest("missing field '" + field + "'");
-    }
-    if (!(value instanceof String text)) {
-      throw ApiError.badRequest("field '" + field + "' must be a string");
-    }
-    return text;
-  }
 
-  private static JsonArray requiredArray(JsonObject body, String field, int maxSize) {
-    Object value = body.getValue(field);
-    if (value == null) {
-      throw ApiError.badRequest("missing field '" + field + "'");
-    }
-    if (!(value instanceof JsonArray array)) {
-      throw ApiError.badRequest("field '" + field + "' must be an array");
-    }
-    if (array.isEmpty() || array.size() > maxSize) {
-      throw ApiError.badRequest("field '" + field + "' must hold 1 to " + maxSize + " items");
-    }
-    return array;
-  }
 
-  private static String pickle(JsonObject body) {
-    String payload = requiredString(body, "payload");
-    String problem = PicklePayload.problem(payload);
-    if (problem != null) {
-      throw ApiError.badRequest(problem);
-    }
-    return payload;
-  }
 
-  private static String uuid(String text, String field) {
-    try {
-      UUID parsed = UUID.fromString(text);
-      if (parsed.toString().equalsIgnoreCase(text)) {
-        return parsed.toString();
-      }
-    } catch (IllegalArgumentException e) {
-      // fall through to the error below
-    }
-    throw ApiError.badRequest("'" + field + "' must be a UUID, got '" + abbreviate(text) + "'");
-  }
 
-  private static Integer optionalTimeout(JsonObject body) {
-    Object value = body.getValue("timeout");
-    if (value == null) {
-      return null;
-    }
-    if (!(value instanceof Number number) || number.doubleValue() < 1 || number.doubleValue() > 86_400) {
-      throw ApiError.badRequest("field 'timeout' must be a number of seconds between 1 and 86400");
-    }
-    return (int) Math.ceil(number.doubleValue());
-  }
 
-  private static String abbreviate(String text) {
-    return text.length() <= 64 ? text : text.substring(0, 64) + "...";
-  }
 }
