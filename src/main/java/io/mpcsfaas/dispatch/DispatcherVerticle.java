@@ -42,6 +42,7 @@ public final class DispatcherVerticle extends VerticleBase {
   /** Claimed entries not yet handed to the backend: recovered after a restart, or to run again. */
   private final ArrayDeque<QueueEntry> backlog = new ArrayDeque<>();
   private long takeoverMillis;
+  private int prefetch;
   private long caretaker;
   private int starting;
   private boolean reading;
@@ -63,6 +64,7 @@ public final class DispatcherVerticle extends VerticleBase {
     presence = new Presence(redis, keys);
     mode = conf.getString("mode", "local");
     takeoverMillis = conf.getLong("dispatcher.takeover_ms", 15_000L);
+    prefetch = conf.getInteger("dispatcher.prefetch", 32);
     return Backends.create(vertx, conf).onSuccess(b -> {
       backend = b;
       backend.onCapacity(this::fill);
@@ -116,7 +118,7 @@ public final class DispatcherVerticle extends VerticleBase {
    */
   private void keepClaims() {
     queue.refresh()
-        .compose(v -> room() > 0 && backlog.isEmpty() ? queue.takeOver(takeoverMillis, room())
+        .compose(v -> backlog.size() < prefetch ? queue.takeOver(takeoverMillis, prefetch - backlog.size())
             : Future.succeededFuture(List.<QueueEntry>of()))
         .onSuccess(taken -> {
           if (!taken.isEmpty()) {
@@ -128,7 +130,11 @@ public final class DispatcherVerticle extends VerticleBase {
         .onFailure(err -> LOG.debug("could not refresh claims: {}", err.getMessage()));
   }
 
-  /** Claims as many tasks as the backend has room for; called whenever that room may have grown. */
+  /**
+   * Hands claimed tasks to the backend while it has room, and keeps {@code prefetch} more claimed in the
+   * backlog, so that a freed slot never waits for a round trip to the queue; called whenever that room may
+   * have grown.
+   */
   private void fill() {
     if (stopped || backend == null) {
       return;
@@ -136,12 +142,12 @@ public final class DispatcherVerticle extends VerticleBase {
     while (!backlog.isEmpty() && room() > 0) {
       launch(backlog.pollFirst());
     }
-    int room = room();
-    if (reading || room <= 0 || !backlog.isEmpty()) {
+    int wanted = Math.max(0, room()) + prefetch - backlog.size();
+    if (reading || wanted <= 0) {
       return;
     }
     reading = true;
-    queue.claim(room, BLOCK_MILLIS, false).onComplete(ar -> {
+    queue.claim(wanted, BLOCK_MILLIS, false).onComplete(ar -> {
       reading = false;
       if (ar.failed()) {
         // NOGROUP: Redis lost the queue (restarted without persistence, flushed): create it again.

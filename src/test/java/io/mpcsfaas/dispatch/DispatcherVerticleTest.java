@@ -252,8 +252,9 @@ class DispatcherVerticleTest {
     for (int i = 0; i < 30; i++) {
       tasks.add(submit(fid, i, null));
     }
-    deploy(config().put("dispatcher.name", name + "-a").put("workers", 1));
-    deploy(config().put("dispatcher.name", name + "-b").put("workers", 1));
+    // Without prefetch, the first dispatcher cannot claim every task before the second starts.
+    deploy(config().put("dispatcher.name", name + "-a").put("workers", 1).put("dispatcher.prefetch", 0));
+    deploy(config().put("dispatcher.name", name + "-b").put("workers", 1).put("dispatcher.prefetch", 0));
     List<String> results = new ArrayList<>();
     java.util.Set<String> consumers = new java.util.HashSet<>();
     for (String task : tasks) {
