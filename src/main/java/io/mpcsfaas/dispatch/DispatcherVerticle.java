@@ -46,6 +46,7 @@ public final class DispatcherVerticle extends VerticleBase {
   private long caretaker;
   private int starting;
   private boolean reading;
+  private boolean ready;
   private boolean stopped;
   private long backoffMillis;
 
@@ -69,8 +70,6 @@ public final class DispatcherVerticle extends VerticleBase {
       backend = b;
       backend.onCapacity(this::fill);
       connect();
-      announce();
-      announcer = vertx.setPeriodic(ANNOUNCE_MILLIS, t -> announce());
       caretaker = vertx.setPeriodic(takeoverMillis / 3, t -> keepClaims());
     });
   }
@@ -92,13 +91,23 @@ public final class DispatcherVerticle extends VerticleBase {
         .onFailure(err -> LOG.debug("could not announce: {}", err.getMessage()));
   }
 
-  /** Makes sure the consumer group exists and takes back what this dispatcher held before a restart. */
+  /**
+   * Makes sure the consumer group exists and takes back what this dispatcher held before a restart. Only
+   * then does it claim new tasks (else the recovery would read those claims back as its own old ones and
+   * run them twice) and announce itself as alive.
+   */
   private void connect() {
+    ready = false;
     queue.ensureGroup()
         .compose(v -> recoverPending())
         .onSuccess(v -> {
           backoffMillis = 0;
+          ready = true;
           LOG.info("dispatcher {} ready ({} tasks recovered)", queue.consumer(), backlog.size());
+          if (announcer == 0) {
+            announce();
+            announcer = vertx.setPeriodic(ANNOUNCE_MILLIS, t -> announce());
+          }
           fill();
         })
         .onFailure(err -> retryLater(err, this::connect));
@@ -117,6 +126,9 @@ public final class DispatcherVerticle extends VerticleBase {
    * those another dispatcher left untouched for {@code dispatcher.takeover_ms} (it died).
    */
   private void keepClaims() {
+    if (!ready) {
+      return;
+    }
     queue.refresh()
         .compose(v -> backlog.size() < prefetch ? queue.takeOver(takeoverMillis, prefetch - backlog.size())
             : Future.succeededFuture(List.<QueueEntry>of()))
@@ -136,7 +148,7 @@ public final class DispatcherVerticle extends VerticleBase {
    * have grown.
    */
   private void fill() {
-    if (stopped || backend == null) {
+    if (stopped || !ready) {
       return;
     }
     while (!backlog.isEmpty() && room() > 0) {

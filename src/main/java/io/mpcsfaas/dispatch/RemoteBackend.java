@@ -152,8 +152,8 @@ final class RemoteBackend implements ExecutionBackend {
       return;
     }
     int slots = Math.max(1, message.getInteger("slots", 1));
-    WorkerRegistry.Worker worker = registry.register(peer, message.getString("worker", peer), slots,
-        System.currentTimeMillis());
+    WorkerRegistry.Worker worker = registry.register(peer, message.getString("worker", peer),
+        message.getString("session", ""), slots, System.currentTimeMillis());
     endpoint.send(peer, Protocol.welcome(heartbeatMillis, timeoutMillis));
     LOG.info("worker {} registered with {} slots", worker.id, slots);
     capacityListener.run();

@@ -19,6 +19,7 @@ final class WorkerRegistry {
   static final class Worker {
     final String peer;
     final String id;
+    final String session;
     final int slots;
     final Map<String, Promise<Execution>> running = new LinkedHashMap<>();
     int asked;
@@ -26,9 +27,10 @@ final class WorkerRegistry {
     long lastSeen;
     long lastAssigned;
 
-    Worker(String peer, String id, int slots, long now) {
+    Worker(String peer, String id, String session, int slots, long now) {
       this.peer = peer;
       this.id = id;
+      this.session = session;
       this.slots = slots;
       this.lastSeen = now;
     }
@@ -42,13 +44,22 @@ final class WorkerRegistry {
     this.pull = pull;
   }
 
-  /** Adds a worker, or refreshes one that registers again (after losing us), keeping its running tasks. */
-  Worker register(String peer, String id, int slots, long now) {
+  /**
+   * Adds a worker. A repeated registration of the same session (the worker sends it until welcomed) changes
+   * nothing. A new session means the worker reconnected, and may have lost tasks we sent or results it sent
+   * on the old connection: what we thought it was running runs again (a late result is then ignored, the
+   * first stored result being final), so no task waits forever for a message that was dropped.
+   */
+  Worker register(String peer, String id, String session, int slots, long now) {
     Worker old = byPeer.get(peer);
-    Worker worker = new Worker(peer, id, slots, now);
-    if (old != null) {
-      worker.running.putAll(old.running);
+    if (old != null && old.session.equals(session)) {
+      old.lastSeen = now;
+      return old;
     }
+    if (old != null) {
+      remove(old, "reconnected");
+    }
+    Worker worker = new Worker(peer, id, session, slots, now);
     byPeer.put(peer, worker);
     return worker;
   }

@@ -29,9 +29,9 @@ public final class Protocol {
     return new JsonObject().put("v", VERSION).put("type", type);
   }
 
-  public static JsonObject register(String worker, String mode, int slots, int busy, String token) {
-    return message(REGISTER).put("worker", worker).put("mode", mode).put("slots", slots).put("busy", busy)
-        .put("token", token == null ? "" : token);
+  public static JsonObject register(String worker, String session, String mode, int slots, int busy, String token) {
+    return message(REGISTER).put("worker", worker).put("session", session).put("mode", mode).put("slots", slots)
+        .put("busy", busy).put("token", token == null ? "" : token);
   }
 
   public static JsonObject ask(int count) {
@@ -53,9 +53,13 @@ public final class Protocol {
         .put("error", outcome.error());
   }
 
+  /** The outcome a {@code result} message carries; a malformed one fails the task rather than strand it. */
   public static TaskOutcome outcome(JsonObject message) {
-    return new TaskOutcome(message.getBoolean("ok", false), message.getString("result"),
-        message.getString("error"));
+    if (!(message.getValue("result") instanceof String result) || !(message.getValue("ok") instanceof Boolean ok)
+        || (message.getValue("error") != null && !(message.getValue("error") instanceof String))) {
+      return TaskOutcome.platformFailure("RuntimeError", "the worker sent a malformed result for this task");
+    }
+    return new TaskOutcome(ok, result, message.getString("error"));
   }
 
   public static JsonObject welcome(long heartbeatMillis, long timeoutMillis) {

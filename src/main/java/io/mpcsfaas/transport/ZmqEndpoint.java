@@ -117,6 +117,8 @@ public final class ZmqEndpoint implements MessageLink {
       socket.setLinger(0);
       socket.setHWM(HIGH_WATER_MARK);
       if (router) {
+        // A worker that reconnects under the same identity takes it over from its dead connection.
+        socket.setRouterHandover(true);
         socket.bind(address);
       } else {
         socket.setIdentity(identity.getBytes(StandardCharsets.UTF_8));

@@ -32,6 +32,7 @@ public final class RemoteWorkerVerticle extends VerticleBase {
   private String mode;
   private String dispatcherUrl;
   private String dispatcherName;
+  private String session;
   private String token;
   private int slots;
   private long heartbeatMillis;
@@ -99,6 +100,7 @@ public final class RemoteWorkerVerticle extends VerticleBase {
   private Future<Void> connect() {
     state = State.REGISTERING;
     asked = 0;
+    session = UUID.randomUUID().toString(); // a new connection: the dispatcher forgets what it sent the old one
     Context context = vertx.getOrCreateContext();
     MessageLink.Handler handler = (peer, message) -> onMessage(message);
     Future<MessageLink> link = mode.equals("cluster")
@@ -114,7 +116,7 @@ public final class RemoteWorkerVerticle extends VerticleBase {
   }
 
   private void register() {
-    endpoint.send(Protocol.register(id, mode, slots, running, token));
+    endpoint.send(Protocol.register(id, session, mode, slots, running, token));
   }
 
   private void onMessage(JsonObject message) {

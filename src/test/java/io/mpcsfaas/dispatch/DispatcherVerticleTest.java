@@ -64,6 +64,11 @@ class DispatcherVerticleTest {
         "    time.sleep(3)",
         "    return x * 2",
         "out['slow_double'] = enc(slow_double)",
+        "def nap_double(x):",
+        "    import time",
+        "    time.sleep(0.05)",
+        "    return x * 2",
+        "out['nap_double'] = enc(nap_double)",
         "def sleep30(x):",
         "    import time",
         "    time.sleep(30)",
@@ -247,7 +252,8 @@ class DispatcherVerticleTest {
 
   @Test
   void twoDispatchersShareTheQueueAndRunEachTaskOnce() {
-    String fid = register("double");
+    // 30 naps of 50 ms keep the first dispatcher busy while the second starts its interpreter.
+    String fid = register("nap_double");
     List<String> tasks = new ArrayList<>();
     for (int i = 0; i < 30; i++) {
       tasks.add(submit(fid, i, null));
