@@ -163,6 +163,18 @@ public final class TestRedis implements AutoCloseable {
     return count;
   }
 
+  /** The names of the keys matching a pattern (SCAN, so it is safe on any server size). */
+  public static java.util.List<String> keys(Redis redis, String pattern) {
+    java.util.List<String> names = new java.util.ArrayList<>();
+    String cursor = "0";
+    do {
+      Response reply = cmd(redis, Command.SCAN, cursor, "MATCH", pattern, "COUNT", 1000);
+      cursor = reply.get(0).toString();
+      reply.get(1).forEach(name -> names.add(name.toString()));
+    } while (!cursor.equals("0"));
+    return names;
+  }
+
   // ---------------------------------------------------------------- waiting
 
   /** Blocks on a future for at most 30 s (use only off the event loop). */

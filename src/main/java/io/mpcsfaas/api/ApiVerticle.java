@@ -73,6 +73,8 @@ public final class ApiVerticle extends VerticleBase {
     if (!apiKey.isEmpty()) {
       router.route().handler(new BearerKeyHandler(apiKey));
     }
+    // Bodies are JSON: anything else is refused before the body handler would try to decode a form.
+    router.route().handler(RequestParsing::requireJsonContentType);
     router.route().handler(BodyHandler.create(false).setBodyLimit(conf.getLong("api.body_limit", 16L << 20)));
     router.post("/register_function").handler(this::registerFunction);
     router.post("/execute_function").handler(this::executeFunction);

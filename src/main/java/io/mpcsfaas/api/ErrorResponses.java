@@ -16,6 +16,11 @@ final class ErrorResponses {
     router.route().failureHandler(ErrorResponses::fail);
     router.errorHandler(404, ctx -> send(ctx, 404, "no such route: " + ctx.request().method() + " " + ctx.request().path()));
     router.errorHandler(405, ctx -> send(ctx, 405, "method " + ctx.request().method() + " not allowed on " + ctx.request().path()));
+    // Refusals Vert.x makes before any route runs (a malformed %-escape in the URL, and the like)
+    for (int status : new int[] {400, 413, 414, 415, 431}) {
+      router.errorHandler(status, ctx -> send(ctx, status, status == 400 ? "malformed request (check the URL's %-escapes)"
+          : "request refused (HTTP " + status + ")"));
+    }
   }
 
   private static void fail(RoutingContext ctx) {

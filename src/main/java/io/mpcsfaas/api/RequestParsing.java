@@ -43,11 +43,17 @@ final class RequestParsing {
     throw ApiError.badRequest("'wait' must be a number of seconds from 0 to " + ApiVerticle.MAX_WAIT_SECONDS);
   }
 
-  static JsonObject jsonBody(RoutingContext ctx) {
+  /** Lets through requests without a content type or with a JSON (or plain text) one; else 415. */
+  static void requireJsonContentType(RoutingContext ctx) {
     String type = ctx.request().getHeader("content-type");
     if (type != null && !type.toLowerCase().contains("json") && !type.toLowerCase().startsWith("text/plain")) {
-      throw new ApiError(415, "the body must be JSON (content-type application/json), not " + type);
+      ctx.fail(new ApiError(415, "the body must be JSON (content-type application/json), not " + type));
+    } else {
+      ctx.next();
     }
+  }
+
+  static JsonObject jsonBody(RoutingContext ctx) {
     Buffer raw = ctx.body().buffer();
     if (raw == null || raw.length() == 0) {
       throw ApiError.badRequest("the body must be a JSON object");

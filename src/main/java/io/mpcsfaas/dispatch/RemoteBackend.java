@@ -151,7 +151,11 @@ final class RemoteBackend implements ExecutionBackend {
       endpoint.send(peer, Protocol.refused("this dispatcher runs in " + mode + " mode"));
       return;
     }
-    int slots = Math.max(1, message.getInteger("slots", 1));
+    if (!(message.getValue("slots") instanceof Number declared)) {
+      endpoint.send(peer, Protocol.refused("register needs a number of slots"));
+      return;
+    }
+    int slots = Math.max(1, declared.intValue());
     WorkerRegistry.Worker worker = registry.register(peer, message.getString("worker", peer),
         message.getString("session", ""), slots, System.currentTimeMillis());
     endpoint.send(peer, Protocol.welcome(heartbeatMillis, timeoutMillis));

@@ -116,6 +116,8 @@ public final class ZmqEndpoint implements MessageLink {
     try {
       socket.setLinger(0);
       socket.setHWM(HIGH_WATER_MARK);
+      // A handshake that stalls (seen under load) is abandoned and retried quickly instead of after 30 s.
+      socket.setHandshakeIvl(2000);
       if (router) {
         // A worker that reconnects under the same identity takes it over from its dead connection.
         socket.setRouterHandover(true);
