@@ -83,7 +83,11 @@ public final class Bench {
           PythonLocator.find(python));
     }
     Workload workload = Workload.generate(PythonLocator.find(python), workloadName);
-    BenchRun.Result result = measure(url, workload, tasks, concurrency, duration);
+    return report(label, measure(url, workload, tasks, concurrency, duration), out == null ? null : Path.of(out));
+  }
+
+  /** Prints a run and appends it to {@code out}/bench.csv, unless a task failed: such a run is refused (1). */
+  static int report(String label, BenchRun.Result result, Path out) throws IOException {
     System.out.println(summary(label, result));
     if (result.failed() > 0) {
       System.out.println("FAILED RUN: " + result.failed() + " tasks failed or returned a wrong value; first: "
@@ -91,7 +95,7 @@ public final class Bench {
       return 1;
     }
     if (out != null) {
-      appendCsv(Path.of(out), label, result);
+      appendCsv(out, label, result);
     }
     return 0;
   }

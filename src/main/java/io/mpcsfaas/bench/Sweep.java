@@ -61,13 +61,10 @@ final class Sweep {
                   done, total, mode, slots, workload.name(), scale[0] * slots, scale[1] * slots,
                   (System.nanoTime() - begin) / 1e9);
               BenchRun.Result result = Bench.measure(url, workload, scale[0] * slots, scale[1] * slots, 0);
-              System.out.println("    " + Bench.summary(mode + "/" + slots, result));
-              if (result.failed() > 0) {
-                System.out.println("FAILED RUN: " + result.firstFailure());
+              if (Bench.report(mode + "/" + slots, result, out) != 0) {
                 return 1;
               }
               rows.add(new Row(mode, slots, result));
-              Bench.appendCsv(out, mode + "/" + slots, result);
             }
           } finally {
             stop(platform.process());

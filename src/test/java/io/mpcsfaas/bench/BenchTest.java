@@ -1,0 +1,111 @@
+package io.mpcsfaas.bench;
+
+import static io.mpcsfaas.TestRedis.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mpcsfaas.Py;
+import io.mpcsfaas.TestRedis;
+import io.mpcsfaas.api.ApiVerticle;
+import io.mpcsfaas.dispatch.DispatcherVerticle;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The bench against a real platform: it checks every value, counts failures, and reports only clean runs. */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class BenchTest {
+  @TempDir
+  Path dir;
+  TestRedis server;
+  Vertx vertx;
+  String url;
+
+  @BeforeEach
+  void start() throws Exception {
+    server = TestRedis.start(dir.resolve("redis"), false);
+    vertx = Vertx.vertx();
+  }
+
+  @AfterEach
+  void stop() {
+    await(vertx.close());
+    server.close();
+  }
+
+  private void platform(JsonObject extra) {
+    JsonObject conf = new JsonObject().put("redis.url", server.url()).put("api.port", 0).put("mode", "local")
+        .put("workers", 2).mergeIn(extra);
+    ApiVerticle api = new ApiVerticle();
+    await(vertx.deployVerticle(api, new DeploymentOptions().setConfig(conf)));
+    await(vertx.deployVerticle(new DispatcherVerticle(), new DeploymentOptions().setConfig(conf)));
+    url = "http://127.0.0.1:" + api.port();
+  }
+
+  @Test
+  void aCleanRunCountsEveryTaskAndAWrongValueIsAFailure() throws Exception {
+    platform(new JsonObject());
+    Workload noop = Workload.generate(Py.python(), "noop");
+    BenchRun.Result clean = Bench.measure(url, noop, 60, 4, 0);
+    assertEquals(60, clean.completed());
+    assertEquals(0, clean.failed());
+    assertTrue(clean.tasksPerSecond() > 0 && clean.p50() > 0 && clean.p99() >= clean.p50());
+    assertTrue(clean.runP50() >= 0, "the server's timestamps give the breakdown");
+
+    List<String> wrong = new ArrayList<>(noop.expected());
+    Collections.rotate(wrong, 1); // every task now "should" return its neighbour's value
+    BenchRun.Result checked = Bench.measure(url, new Workload("noop", noop.function(), noop.args(), wrong), 30, 3, 0);
+    assertEquals(30, checked.failed());
+    assertEquals(0, checked.completed());
+    assertNotNull(checked.firstFailure());
+    assertTrue(checked.firstFailure().contains("wrong result"), checked.firstFailure());
+  }
+
+  @Test
+  void theCsvGetsOneRowPerCleanRunAndNoneForAFailedRun() throws Exception {
+    platform(new JsonObject());
+    Path out = dir.resolve("results");
+    String[] args = {"--url", url, "--tasks", "20", "--concurrency", "2", "--out", out.toString(), "--label", "t"};
+    assertEquals(0, Bench.main(args));
+    assertEquals(0, Bench.main(args));
+    List<String> lines = Files.readAllLines(out.resolve("bench.csv"));
+    assertEquals(Bench.CSV_HEADER, lines.get(0));
+    assertEquals(3, lines.size(), "a header and one row per run: " + lines);
+    assertTrue(lines.get(1).startsWith("t,noop,20,2,20,0,"), lines.get(1));
+  }
+
+  @Test
+  void aRunWhereTasksFailIsRefused() throws Exception {
+    platform(new JsonObject());
+    Workload noop = Workload.generate(Py.python(), "noop");
+    List<String> wrong = new ArrayList<>(noop.expected());
+    wrong.set(3, wrong.get(4)); // one task of the run returns a value it should not
+    BenchRun.Result result = Bench.measure(url, new Workload("noop", noop.function(), noop.args(), wrong), 10, 2, 0);
+    assertEquals(1, result.failed());
+    Path out = dir.resolve("results");
+    assertEquals(1, Bench.report("t", result, out));
+    assertFalse(Files.exists(out.resolve("bench.csv")), "a failed run is reported nowhere");
+  }
+
+  @Test
+  void theSweepTableHasARowPerRun() {
+    BenchRun.Options options = new BenchRun.Options("http://x", "noop", 10, 2, 0);
+    BenchRun.Result result = new BenchRun.Result(options, 10, 0, null, 1.0, 10.0, 1, 2, 3, 4, 0.1, 0.2, 0.3);
+    String table = Sweep.table(List.of(new Sweep.Row("local", 1, result), new Sweep.Row("push", 2, result)));
+    assertEquals(4, table.strip().split("\n").length, table);
+    assertTrue(table.contains("| push | 2 | noop | 10 | 2 | 10 |"), table);
+  }
+}
