@@ -9,6 +9,7 @@ module ``test_local_mode``, which the worker interpreters cannot import.
 
 import codecs
 import re
+import subprocess
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +19,9 @@ import requests
 
 from conftest import (
     ALL_STATUSES,
+    FAAS,
     HTTP_TIMEOUT,
+    REPO_ROOT,
     deserialize,
     execute,
     free_port,
@@ -376,3 +379,19 @@ def test_task_submitted_without_dispatcher_runs_once_it_starts(fresh_redis, faas
         clean, rc, leftovers = proc.stop()
         assert clean, f"{proc.name} did not exit within 20 s of SIGTERM"
         assert not leftovers, f"{proc.name} left processes running after exit"
+
+
+def test_status_command_reports_queue_workers_and_throughput(platform):
+    """`./faas status` reads a running platform: counters, queue depth, throughput, dispatchers and workers."""
+    fid = register(platform, lambda x: x)
+    for tid in [execute(platform, fid, i) for i in range(5)]:
+        assert wait_result(platform, tid)[0] == "COMPLETED"
+    run = subprocess.run([str(FAAS), "status", "--url", platform, "--interval", "0.5"], cwd=str(REPO_ROOT),
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert "queue: 0 waiting" in out, out
+    assert re.search(r"tasks: \d+ submitted, \d+ completed, \d+ failed", out), out
+    assert "throughput:" in out and "tasks/s" in out, out
+    assert "dispatcher dispatcher (local mode)" in out, out
+    assert re.search(r"0/2 slots busy|[12]/2 slots busy", out), out
