@@ -41,13 +41,16 @@ final class Interpreter {
   private final ExecutorService writer;
   private final ArrayDeque<Handoff> inFlight = new ArrayDeque<>();
   private final BiConsumer<Interpreter, List<Handoff>> onExit;
+  private final RunTimes runTimes;
   private long headTimer = -1;
+  private long headStartedNanos;
   private boolean alive = true;
   private volatile boolean killed;
 
-  private Interpreter(int number, Context context, PoolOptions options, Process process,
+  private Interpreter(int number, Context context, PoolOptions options, Process process, RunTimes runTimes,
       BiConsumer<Interpreter, List<Handoff>> onExit) {
     this.number = number;
+    this.runTimes = runTimes;
     this.context = context;
     this.options = options;
     this.process = process;
@@ -63,7 +66,7 @@ final class Interpreter {
    * the process ends, with the tasks it had been given but not started, for the pool to run elsewhere; the
    * task it was running has been failed by then.
    */
-  static Interpreter start(int number, Context context, PoolOptions options, Path runner,
+  static Interpreter start(int number, Context context, PoolOptions options, Path runner, RunTimes runTimes,
       BiConsumer<Interpreter, List<Handoff>> onExit) throws IOException {
     ProcessBuilder builder = new ProcessBuilder(options.python(), "-u", runner.toString())
         .redirectError(ProcessBuilder.Redirect.DISCARD);
@@ -76,7 +79,7 @@ final class Interpreter {
       }
     });
     env.put("FAAS_MEMORY_LIMIT_MB", Integer.toString(options.memoryLimitMb()));
-    return new Interpreter(number, context, options, builder.start(), onExit);
+    return new Interpreter(number, context, options, builder.start(), runTimes, onExit);
   }
 
   int load() {
@@ -85,6 +88,18 @@ final class Interpreter {
 
   boolean alive() {
     return alive;
+  }
+
+  /**
+   * Whether this interpreter can take another task now: it is idle, or its pipe has room and the task it
+   * runs will likely end soon (see {@link RunTimes}).
+   */
+  boolean canTake() {
+    if (!alive || inFlight.size() >= options.depth()) {
+      return false;
+    }
+    Handoff head = inFlight.peekFirst();
+    return head == null || runTimes.endsSoon(head.task().functionId(), System.nanoTime() - headStartedNanos);
   }
 
   /** Hands a task to this interpreter; call on the owning context. */
@@ -144,6 +159,7 @@ final class Interpreter {
       process.destroyForcibly();
       return;
     }
+    runTimes.record(head.task().functionId(), System.nanoTime() - headStartedNanos);
     head.promise().tryComplete(new TaskOutcome(reply.getBoolean("ok"), reply.getString("result"),
         reply.getString("error")));
     armTimeout();
@@ -167,6 +183,7 @@ final class Interpreter {
     if (head == null) {
       return;
     }
+    headStartedNanos = System.nanoTime();
     Integer requested = head.task().timeoutSeconds();
     long seconds = requested != null ? requested : options.defaultTimeoutSeconds();
     headTimer = context.owner().setTimer(seconds * 1000, id -> {

@@ -15,10 +15,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A fixed number of long-lived Python interpreters that run tasks. Each interpreter is given up to
- * {@link PoolOptions#depth()} tasks at once so it never waits for the next one; a task goes to the least
- * loaded interpreter. An interpreter that exits (a crash, a timeout) fails only the task it was running and
- * is replaced; the tasks queued behind it move to the others. All methods run on the pool's context.
+ * A fixed number of long-lived Python interpreters that run tasks. A task goes to the least loaded
+ * interpreter that can take it: an idle one, or one whose current task will likely end soon, which is then
+ * given up to {@link PoolOptions#depth()} tasks at once so it never waits for the next one (see
+ * {@link RunTimes}); otherwise it waits in the pool for the first interpreter to free up. An interpreter that
+ * exits (a crash, a timeout) fails only the task it was running and is replaced; the tasks queued behind it
+ * move to the others. All methods run on the pool's context.
  */
 public final class InterpreterPool {
   private static final Logger LOG = LoggerFactory.getLogger(InterpreterPool.class);
@@ -29,6 +31,7 @@ public final class InterpreterPool {
   private final Path runner;
   private final List<Interpreter> interpreters = new ArrayList<>();
   private final ArrayDeque<Handoff> waiting = new ArrayDeque<>();
+  private final RunTimes runTimes = new RunTimes();
   private Runnable capacityListener = () -> {};
   private int started;
   private boolean closed;
@@ -64,11 +67,13 @@ public final class InterpreterPool {
     return Future.all(starts).map(pool);
   }
 
-  /** Total tasks the pool can take now without queueing them. */
+  /** Tasks the pool can start now or queue behind a task that will end soon, without making them wait. */
   public int capacity() {
     int free = 0;
     for (Interpreter interpreter : interpreters) {
-      free += options.depth() - interpreter.load();
+      if (interpreter.canTake()) {
+        free += interpreter.load() == 0 ? 1 : options.depth() - interpreter.load();
+      }
     }
     return Math.max(0, free - waiting.size());
   }
@@ -127,8 +132,7 @@ public final class InterpreterPool {
   private Interpreter leastLoaded() {
     Interpreter best = null;
     for (Interpreter interpreter : interpreters) {
-      if (interpreter.alive() && interpreter.load() < options.depth()
-          && (best == null || interpreter.load() < best.load())) {
+      if (interpreter.canTake() && (best == null || interpreter.load() < best.load())) {
         best = interpreter;
       }
     }
@@ -144,7 +148,8 @@ public final class InterpreterPool {
 
   private Future<Void> startInterpreter() {
     int number = ++started;
-    return vertx.executeBlocking(() -> Interpreter.start(number, context, options, runner, this::onExit))
+    return vertx.executeBlocking(() ->
+            Interpreter.start(number, context, options, runner, runTimes, this::onExit))
         .onSuccess(interpreter -> {
           if (closed) {
             interpreter.kill();

@@ -97,7 +97,14 @@ class InterpreterPoolTest {
         "    return len(bytearray(x * 1024 * 1024))",
         "out['hog'] = enc(hog)",
         "out['args600'] = enc(((600,), {}))",
-        "out['args1'] = enc(((1,), {}))"));
+        "out['args1'] = enc(((1,), {}))",
+        "def nap(seconds):",
+        "    import time",
+        "    time.sleep(seconds)",
+        "    return seconds",
+        "out['nap'] = enc(nap)",
+        "out['args3'] = enc(((3,), {}))",
+        "out['args_half'] = enc(((0.5,), {}))"));
   }
 
   @BeforeEach
@@ -159,8 +166,41 @@ class InterpreterPoolTest {
   void runsADoublingFunction() {
     InterpreterPool pool = pool(2, 30, 0);
     assertEquals(2, pool.size());
-    assertEquals(4, on(() -> Future.succeededFuture(pool.capacity())), "2 interpreters x depth 2");
+    assertEquals(2, on(() -> Future.succeededFuture(pool.capacity())), "2 idle interpreters");
     assertValue("42", run(pool, "double", "args21", null));
+  }
+
+  /** Runs "double" until the pool has seen it end quickly (its first run also unpickles it). */
+  private void learnThatDoubleIsQuick(InterpreterPool pool) {
+    for (int i = 0; i < 20; i++) {
+      assertValue("42", run(pool, "double", "args21", null));
+    }
+  }
+
+  @Test
+  void aQuickTaskIsNotQueuedBehindASlowOne() {
+    InterpreterPool pool = pool(2, 30, 0);
+    learnThatDoubleIsQuick(pool);
+    List<String> endings = new ArrayList<>();
+    on(() -> {
+      Future<TaskOutcome> slow = pool.run(task("nap", "args3", null)).andThen(ar -> endings.add("slow"));
+      Future<TaskOutcome> shorter = pool.run(task("nap", "args_half", null)).andThen(ar -> endings.add("shorter"));
+      // Both interpreters are busy with tasks not known to be quick: this one waits for the first to free up.
+      Future<TaskOutcome> quick = pool.run(task("double", "args21", null)).andThen(ar -> endings.add("quick"));
+      return Future.all(slow, shorter, quick);
+    });
+    assertEquals(List.of("shorter", "quick", "slow"), endings);
+  }
+
+  @Test
+  void quickTasksArePipelinedBehindEachOther() {
+    InterpreterPool pool = pool(1, 30, 0);
+    learnThatDoubleIsQuick(pool);
+    int capacity = on(() -> {
+      pool.run(task("double", "args21", null));
+      return Future.succeededFuture(pool.capacity());
+    });
+    assertEquals(1, capacity, "room for one more in the pipe behind a quick task");
   }
 
   @Test
@@ -185,7 +225,7 @@ class InterpreterPoolTest {
     for (int i = 0; i < 100; i++) {
       assertEquals(Integer.toString(2 * i), decoded.getJsonObject(i).getString("repr"), "task " + i);
     }
-    assertEquals(4, on(() -> Future.succeededFuture(pool.capacity())), "all capacity back");
+    assertEquals(2, on(() -> Future.succeededFuture(pool.capacity())), "all capacity back");
   }
 
   @Test
@@ -223,7 +263,7 @@ class InterpreterPoolTest {
     InterpreterPool pool = pool(1, 30, 0);
     List<TaskOutcome> outcomes = on(() -> {
       Future<TaskOutcome> crash = pool.run(task("exit3", "args21", null));
-      Future<TaskOutcome> behind = pool.run(task("double", "args21", null)); // in the same interpreter's pipe
+      Future<TaskOutcome> behind = pool.run(task("double", "args21", null));
       Future<TaskOutcome> waiting = pool.run(task("double", "args1", null)); // waiting in the pool
       return Future.all(crash, behind, waiting).map(all -> all.<TaskOutcome>list());
     });
@@ -334,7 +374,7 @@ class InterpreterPoolTest {
       List<Future<TaskOutcome>> runs = new ArrayList<>();
       runs.add(pool.run(task("sleep30", "args21", null)));
       runs.add(pool.run(task("double", "args21", null)));
-      runs.add(pool.run(task("double", "args1", null))); // depth 2: this one waits in the pool
+      runs.add(pool.run(task("double", "args1", null))); // waits in the pool
       pool.close();
       return Future.all(runs).map(all -> all.<TaskOutcome>list());
     });
