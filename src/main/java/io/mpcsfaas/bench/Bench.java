@@ -26,6 +26,8 @@ public final class Bench {
         --tasks N          tasks to run [2000]
         --concurrency N    clients, each with one task in flight [16]
         --duration S       run for S seconds instead of --tasks [0: off]
+        --warmup N         tasks run first and not measured, so that both JVMs have compiled their hot
+                           paths (the first seconds of a JVM measure its JIT compiler) [2000]
         --label TEXT       name of the run in the CSV (e.g. the mode) [run]
         --out DIR          append a row to DIR/bench.csv [none]
         --python PATH      Python with dill, to serialize the workload [$FAAS_PYTHON, python3, /usr/bin/python3]
@@ -47,6 +49,7 @@ public final class Bench {
     String python = System.getenv("FAAS_PYTHON");
     int tasks = 2000;
     int concurrency = 16;
+    int warmup = 2000;
     double duration = 0;
     boolean sweep = false;
     List<String> modes = List.of("local", "pull", "push");
@@ -64,6 +67,7 @@ public final class Bench {
         case "--tasks" -> tasks = Integer.parseInt(value);
         case "--concurrency" -> concurrency = Integer.parseInt(value);
         case "--duration" -> duration = Double.parseDouble(value);
+        case "--warmup" -> warmup = Integer.parseInt(value);
         case "--label" -> label = value;
         case "--out" -> out = value;
         case "--python" -> python = value;
@@ -83,7 +87,8 @@ public final class Bench {
           PythonLocator.find(python));
     }
     Workload workload = Workload.generate(PythonLocator.find(python), workloadName);
-    return report(label, measure(url, workload, tasks, concurrency, duration), out == null ? null : Path.of(out));
+    return report(label, measure(url, workload, warmup, tasks, concurrency, duration),
+        out == null ? null : Path.of(out));
   }
 
   /** Prints a run and appends it to {@code out}/bench.csv, unless a task failed: such a run is refused (1). */
@@ -100,10 +105,18 @@ public final class Bench {
     return 0;
   }
 
-  static BenchRun.Result measure(String url, Workload workload, int tasks, int concurrency, double duration)
-      throws Exception {
+  /** Runs {@code warmup} tasks, then measures a run; a warm-up in which a task failed is the result. */
+  static BenchRun.Result measure(String url, Workload workload, int warmup, int tasks, int concurrency,
+      double duration) throws Exception {
     Vertx vertx = Vertx.vertx();
     try {
+      if (warmup > 0) {
+        BenchRun.Result warm = BenchRun.start(vertx, new BenchRun.Options(url, workload.name(), warmup, concurrency,
+            0), workload).await();
+        if (warm.failed() > 0) {
+          return warm;
+        }
+      }
       return BenchRun.start(vertx, new BenchRun.Options(url, workload.name(), tasks, concurrency, duration), workload)
           .await();
     } finally {

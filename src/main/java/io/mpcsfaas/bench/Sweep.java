@@ -60,7 +60,8 @@ final class Sweep {
               System.out.printf(Locale.ROOT, "[%d/%d] %s, %d slots, %s: %d tasks, %d clients (%.0f s elapsed)%n",
                   done, total, mode, slots, workload.name(), scale[0] * slots, scale[1] * slots,
                   (System.nanoTime() - begin) / 1e9);
-              BenchRun.Result result = Bench.measure(url, workload, scale[0] * slots, scale[1] * slots, 0);
+              BenchRun.Result result = Bench.measure(url, workload, scale[0] * slots / 2, scale[0] * slots,
+                  scale[1] * slots, 0);
               if (Bench.report(mode + "/" + slots, result, out) != 0) {
                 return 1;
               }

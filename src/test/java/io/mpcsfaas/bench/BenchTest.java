@@ -59,7 +59,7 @@ class BenchTest {
   void aCleanRunCountsEveryTaskAndAWrongValueIsAFailure() throws Exception {
     platform(new JsonObject());
     Workload noop = Workload.generate(Py.python(), "noop");
-    BenchRun.Result clean = Bench.measure(url, noop, 60, 4, 0);
+    BenchRun.Result clean = Bench.measure(url, noop, 10, 60, 4, 0);
     assertEquals(60, clean.completed());
     assertEquals(0, clean.failed());
     assertTrue(clean.tasksPerSecond() > 0 && clean.p50() > 0 && clean.p99() >= clean.p50());
@@ -67,18 +67,24 @@ class BenchTest {
 
     List<String> wrong = new ArrayList<>(noop.expected());
     Collections.rotate(wrong, 1); // every task now "should" return its neighbour's value
-    BenchRun.Result checked = Bench.measure(url, new Workload("noop", noop.function(), noop.args(), wrong), 30, 3, 0);
+    Workload wrongValues = new Workload("noop", noop.function(), noop.args(), wrong);
+    BenchRun.Result checked = Bench.measure(url, wrongValues, 0, 30, 3, 0);
     assertEquals(30, checked.failed());
     assertEquals(0, checked.completed());
     assertNotNull(checked.firstFailure());
     assertTrue(checked.firstFailure().contains("wrong result"), checked.firstFailure());
+
+    BenchRun.Result failedWarmup = Bench.measure(url, wrongValues, 5, 30, 3, 0);
+    assertEquals(5, failedWarmup.failed(), "a warm-up with failures is the result, not skipped");
+    assertEquals(0, failedWarmup.completed());
   }
 
   @Test
   void theCsvGetsOneRowPerCleanRunAndNoneForAFailedRun() throws Exception {
     platform(new JsonObject());
     Path out = dir.resolve("results");
-    String[] args = {"--url", url, "--tasks", "20", "--concurrency", "2", "--out", out.toString(), "--label", "t"};
+    String[] args = {"--url", url, "--tasks", "20", "--warmup", "5", "--concurrency", "2", "--out", out.toString(),
+        "--label", "t"};
     assertEquals(0, Bench.main(args));
     assertEquals(0, Bench.main(args));
     List<String> lines = Files.readAllLines(out.resolve("bench.csv"));
@@ -93,7 +99,8 @@ class BenchTest {
     Workload noop = Workload.generate(Py.python(), "noop");
     List<String> wrong = new ArrayList<>(noop.expected());
     wrong.set(3, wrong.get(4)); // one task of the run returns a value it should not
-    BenchRun.Result result = Bench.measure(url, new Workload("noop", noop.function(), noop.args(), wrong), 10, 2, 0);
+    BenchRun.Result result = Bench.measure(url, new Workload("noop", noop.function(), noop.args(), wrong),
+        0, 10, 2, 0);
     assertEquals(1, result.failed());
     Path out = dir.resolve("results");
     assertEquals(1, Bench.report("t", result, out));
