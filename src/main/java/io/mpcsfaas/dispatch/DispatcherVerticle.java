@@ -1,5 +1,6 @@
 package io.mpcsfaas.dispatch;
 
+import io.mpcsfaas.store.FinishedTask;
 import io.mpcsfaas.store.Keys;
 import io.mpcsfaas.store.Presence;
 import io.mpcsfaas.store.QueueEntry;
@@ -15,6 +16,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisOptions;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,6 +34,7 @@ public final class DispatcherVerticle extends VerticleBase {
 
   private Redis redis;
   private TaskQueue queue;
+  private OutcomeWriter outcomes;
   private Presence presence;
   private String mode;
   private long announcer;
@@ -57,7 +60,9 @@ public final class DispatcherVerticle extends VerticleBase {
         .setConnectionString(conf.getString("redis.url", "redis://127.0.0.1:6379"))
         .setMaxPoolSize(8).setMaxPoolWaiting(10_000).setMaxWaitingHandlers(16_384));
     Keys keys = new Keys(conf.getString("redis.prefix", "faas:"));
-    queue = new TaskQueue(redis, keys, conf.getString("dispatcher.name", "dispatcher"));
+    queue = new TaskQueue(redis, keys, conf.getString("dispatcher.name", "dispatcher"),
+        conf.getLong("task.result_ttl", 86_400L));
+    outcomes = new OutcomeWriter(queue, this::retryLater);
     maxAttempts = conf.getInteger("dispatcher.max_attempts", 3);
     String message = "the task was lost with its worker " + maxAttempts + " times (max_attempts); giving up";
     exhaustedResult = PickledException.encode("RuntimeError", message);
@@ -151,8 +156,12 @@ public final class DispatcherVerticle extends VerticleBase {
     if (stopped || !ready) {
       return;
     }
-    while (!backlog.isEmpty() && room() > 0) {
-      launch(backlog.pollFirst());
+    List<QueueEntry> batch = new ArrayList<>();
+    while (!backlog.isEmpty() && room() - batch.size() > 0) {
+      batch.add(backlog.pollFirst());
+    }
+    if (!batch.isEmpty()) {
+      launch(batch);
     }
     int wanted = Math.max(0, room()) + prefetch - backlog.size();
     if (reading || wanted <= 0) {
@@ -177,18 +186,23 @@ public final class DispatcherVerticle extends VerticleBase {
     return backend.capacity() - starting;
   }
 
-  private void launch(QueueEntry entry) {
-    starting++;
-    queue.start(entry, queue.consumer(), maxAttempts, exhaustedResult, exhaustedError).onComplete(ar -> {
-      starting--;
+  /** Moves the tasks to RUNNING in one round trip, then hands those that will run to the backend. */
+  private void launch(List<QueueEntry> entries) {
+    starting += entries.size();
+    queue.start(entries, queue.consumer(), maxAttempts, exhaustedResult, exhaustedError).onComplete(ar -> {
+      starting -= entries.size();
       if (ar.failed()) {
-        backlog.addFirst(entry);
+        for (int i = entries.size() - 1; i >= 0; i--) {
+          backlog.addFirst(entries.get(i));
+        }
         retryLater(ar.cause(), this::fill);
         return;
       }
-      StartedTask task = ar.result();
-      if (task != null) {
-        run(entry, task);
+      for (int i = 0; i < entries.size(); i++) {
+        StartedTask task = ar.result().get(i);
+        if (task != null) {
+          run(entries.get(i), task);
+        }
       }
       fill();
     });
@@ -208,12 +222,11 @@ public final class DispatcherVerticle extends VerticleBase {
     });
   }
 
-  /** Stores an outcome, retrying while Redis is away: an outcome in hand is never dropped. */
   private void store(QueueEntry entry, Execution execution) {
     TaskOutcome outcome = execution.outcome();
     TaskStatus status = outcome.ok() ? TaskStatus.COMPLETED : TaskStatus.FAILED;
-    queue.finish(entry.taskId(), entry.entryId(), status, outcome.result(), outcome.error(), execution.worker())
-        .onFailure(err -> retryLater(err, () -> store(entry, execution)));
+    outcomes.store(new FinishedTask(entry.taskId(), entry.entryId(), status, outcome.result(), outcome.error(),
+        execution.worker()));
   }
 
   private void retryLater(Throwable err, Runnable action) {

@@ -17,20 +17,23 @@ import java.util.List;
  * on restart, {@link #claim} with {@code pending} returns what it held.
  */
 public final class TaskQueue {
-  private static final Scripts START_TASK = Scripts.load("start_task.lua");
-  private static final Scripts FINISH_TASK = Scripts.load("finish_task.lua");
+  private static final Scripts START_TASKS = Scripts.load("start_tasks.lua");
+  private static final Scripts FINISH_TASKS = Scripts.load("finish_tasks.lua");
   private static final Scripts REFRESH_CLAIMS = Scripts.load("refresh_claims.lua");
 
   private final Redis redis;
   private final Keys keys;
   private final String consumer;
+  private final long keepFinishedSeconds;
   /** Blocking reads hold a connection for their whole wait, so they get one of their own. */
   private Future<RedisConnection> blockingConnection;
 
-  public TaskQueue(Redis redis, Keys keys, String consumer) {
+  /** {@code keepFinishedSeconds}: how long a finished task (and its result) stays in Redis; 0 keeps it forever. */
+  public TaskQueue(Redis redis, Keys keys, String consumer, long keepFinishedSeconds) {
     this.redis = redis;
     this.keys = keys;
     this.consumer = consumer;
+    this.keepFinishedSeconds = keepFinishedSeconds;
   }
 
   public String consumer() {
@@ -81,27 +84,69 @@ public final class TaskQueue {
   /** Moves the task to RUNNING on {@code worker}; null when it will not run (ended, unknown, out of attempts). */
   public Future<StartedTask> start(QueueEntry entry, String worker, int maxAttempts, String exhaustedResult,
       String exhaustedError) {
-    List<String> scriptKeys = List.of(keys.task(entry.taskId()), keys.queue(), keys.stats());
-    List<String> args = List.of(worker, Timestamps.now(), Integer.toString(maxAttempts), keys.functionPrefix(),
-        exhaustedResult, exhaustedError, Keys.DISPATCHERS_GROUP, entry.entryId(), keys.doneChannel(),
-        entry.taskId());
-    return START_TASK.run(redis, scriptKeys, args).map(r -> {
-      if (!"RUNNING".equals(r.get(0).toString())) {
-        return null;
+    return start(List.of(entry), worker, maxAttempts, exhaustedResult, exhaustedError).map(started -> started.get(0));
+  }
+
+  /**
+   * Moves the tasks to RUNNING on {@code worker} in one round trip; each element of the answer is the started
+   * task, or null when that one will not run (ended, unknown, out of attempts).
+   */
+  public Future<List<StartedTask>> start(List<QueueEntry> entries, String worker, int maxAttempts,
+      String exhaustedResult, String exhaustedError) {
+    List<String> args = new ArrayList<>(List.of(worker, Timestamps.now(), Integer.toString(maxAttempts),
+        keys.functionPrefix(), exhaustedResult, exhaustedError, Keys.DISPATCHERS_GROUP, keys.doneChannel(),
+        keys.task(""), Long.toString(keepFinishedSeconds)));
+    for (QueueEntry entry : entries) {
+      args.add(entry.taskId());
+      args.add(entry.entryId());
+    }
+    return START_TASKS.run(redis, List.of(keys.queue(), keys.stats()), args).map(replies -> {
+      List<StartedTask> started = new ArrayList<>(entries.size());
+      for (int i = 0; i < entries.size(); i++) {
+        started.add(startedTask(entries.get(i), replies.get(i)));
       }
-      String timeout = r.get(5).toString();
-      return new StartedTask(entry.taskId(), entry.entryId(), r.get(1).toString(), r.get(3).toString(),
-          r.get(2).toString(), r.get(4).toInteger(), timeout.isEmpty() ? null : Integer.valueOf(timeout));
+      return started;
     });
+  }
+
+  private static StartedTask startedTask(QueueEntry entry, Response r) {
+    if (!"RUNNING".equals(r.get(0).toString())) {
+      return null;
+    }
+    String timeout = r.get(5).toString();
+    return new StartedTask(entry.taskId(), entry.entryId(), r.get(1).toString(), r.get(3).toString(),
+        r.get(2).toString(), r.get(4).toInteger(), timeout.isEmpty() ? null : Integer.valueOf(timeout));
   }
 
   /** Stores a terminal outcome from {@code worker} unless one is already stored; true when this call stored it. */
   public Future<Boolean> finish(String taskId, String entryId, TaskStatus status, String result, String error,
       String worker) {
-    List<String> scriptKeys = List.of(keys.task(taskId), keys.queue(), keys.stats());
-    List<String> args = List.of(status.name(), result, error == null ? "" : error, Timestamps.now(), entryId,
-        Keys.DISPATCHERS_GROUP, keys.doneChannel(), taskId, worker);
-    return FINISH_TASK.run(redis, scriptKeys, args).map(r -> r.toInteger() == 1);
+    return finish(List.of(new FinishedTask(taskId, entryId, status, result, error, worker)))
+        .map(stored -> stored.get(0));
+  }
+
+  /**
+   * Stores the outcomes in one round trip, each unless its task has one already, and releases their queue
+   * entries; each element of the answer tells whether that outcome was stored.
+   */
+  public Future<List<Boolean>> finish(List<FinishedTask> outcomes) {
+    List<String> args = new ArrayList<>(List.of(Keys.DISPATCHERS_GROUP, keys.doneChannel(), Timestamps.now(),
+        Long.toString(keepFinishedSeconds), keys.task("")));
+    for (FinishedTask outcome : outcomes) {
+      args.add(outcome.taskId());
+      args.add(outcome.entryId());
+      args.add(outcome.status().name());
+      args.add(outcome.result());
+      args.add(outcome.error() == null ? "" : outcome.error());
+      args.add(outcome.worker());
+    }
+    return FINISH_TASKS.run(redis, List.of(keys.queue(), keys.stats()), args).map(replies -> {
+      List<Boolean> stored = new ArrayList<>(outcomes.size());
+      for (Response reply : replies) {
+        stored.add(reply.toInteger() == 1);
+      }
+      return stored;
+    });
   }
 
   private Future<RedisConnection> connection() {

@@ -9,32 +9,27 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mpcsfaas.Py;
+import io.mpcsfaas.RedisAndVertx;
 import io.mpcsfaas.TestRedis;
-import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Response;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The dispatcher's half of the Redis model: the consumer group and the Lua state transitions. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class TaskQueueTest {
-  @TempDir
-  static Path dir;
-  static TestRedis server;
-  static Vertx vertx;
+  @RegisterExtension
+  static final RedisAndVertx shared = new RedisAndVertx(false);
   static JsonObject payloads;
 
   Redis redis;
@@ -45,24 +40,12 @@ class TaskQueueTest {
 
   @BeforeAll
   static void setUp() throws Exception {
-    server = TestRedis.start(dir, false);
-    vertx = Vertx.vertx();
     payloads = Py.payloads(String.join("\n",
         "out['fn'] = enc(lambda x: x * 2)",
         "out['args'] = enc(((21,), {}))",
         "out['result'] = enc(42)",
         "out['error'] = enc(ValueError('bad'))",
         "out['exhausted'] = enc(RuntimeError('gave up'))"));
-  }
-
-  @AfterAll
-  static void tearDown() {
-    if (vertx != null) {
-      await(vertx.close());
-    }
-    if (server != null) {
-      server.close();
-    }
   }
 
   @AfterEach
@@ -72,8 +55,8 @@ class TaskQueueTest {
 
   @BeforeEach
   void freshPrefix() {
-    redis = server.client(vertx);
-    keys = new Keys("q" + UUID.randomUUID().toString().substring(0, 8) + ":");
+    redis = shared.client();
+    keys = new Keys("q" + TestRedis.randomTag() + ":");
     store = new TaskStore(redis, keys);
     fid = await(store.registerFunction("double", payloads.getString("fn")));
   }
@@ -83,7 +66,7 @@ class TaskQueueTest {
   }
 
   private TaskQueue queue(String consumer) {
-    return new TaskQueue(redis, keys, consumer);
+    return new TaskQueue(redis, keys, consumer, 0);
   }
 
   @Test
@@ -301,5 +284,54 @@ class TaskQueueTest {
         "w")));
     cmd(redis, Command.SCRIPT, "FLUSH");
     assertNotNull(await(store.createTask(fid, payloads.getString("args"), null)));
+  }
+
+  @Test
+  void startsAndFinishesManyTasksInOneCallEachOnItsOwnTerms() {
+    String a = newTask(null);
+    String b = newTask(7);
+    String ended = newTask(null);
+    cmd(redis, Command.HSET, keys.task(ended), "status", "COMPLETED", "result", payloads.getString("result"));
+    TaskQueue queue = queue("d1");
+    await(queue.ensureGroup());
+    List<QueueEntry> entries = await(queue.claim(10, 100, false));
+    List<StartedTask> started = await(queue.start(entries, "w", 3, "x", "y"));
+    assertEquals(3, started.size());
+    assertEquals(a, started.get(0).id());
+    assertEquals(Integer.valueOf(7), started.get(1).timeoutSeconds());
+    assertNull(started.get(2), "an ended task does not run again");
+
+    List<Boolean> stored = await(queue.finish(List.of(
+        new FinishedTask(a, entries.get(0).entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null, "w"),
+        new FinishedTask(b, entries.get(1).entryId(), TaskStatus.FAILED, payloads.getString("error"), "tb", "w"),
+        new FinishedTask(a, entries.get(0).entryId(), TaskStatus.FAILED, payloads.getString("error"), "late", "w"))));
+    assertEquals(List.of(true, true, false), stored, "the duplicate in the same batch is refused");
+    assertEquals("COMPLETED", TestRedis.hash(redis, keys.task(a)).get("status"));
+    assertEquals("FAILED", TestRedis.hash(redis, keys.task(b)).get("status"));
+    assertEquals(0, TestRedis.xlen(redis, keys.queue()));
+  }
+
+  @Test
+  void aFinishedTaskExpiresAfterTheResultTtlAndAQueuedOneNever() {
+    String done = newTask(null);
+    String waiting = newTask(null);
+    TaskQueue queue = new TaskQueue(redis, keys, "d1", 3600);
+    await(queue.ensureGroup());
+    QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
+    await(queue.start(entry, "w", 3, "x", "y"));
+    assertEquals(-1, cmd(redis, Command.TTL, keys.task(done)).toLong(), "no expiry while it runs");
+    assertTrue(await(queue.finish(done, entry.entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null,
+        "w")));
+    long ttl = cmd(redis, Command.TTL, keys.task(done)).toLong();
+    assertTrue(ttl > 3500 && ttl <= 3600, "ttl " + ttl);
+    assertEquals(-1, cmd(redis, Command.TTL, keys.task(waiting)).toLong());
+
+    String kept = newTask(null);
+    TaskQueue forever = queue("d2");
+    QueueEntry keptEntry = await(forever.claim(10, 100, false)).stream()
+        .filter(e -> e.taskId().equals(kept)).findFirst().orElseThrow();
+    await(forever.start(keptEntry, "w", 3, "x", "y"));
+    await(forever.finish(kept, keptEntry.entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null, "w"));
+    assertEquals(-1, cmd(redis, Command.TTL, keys.task(kept)).toLong(), "0 keeps a finished task forever");
   }
 }

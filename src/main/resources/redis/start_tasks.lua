@@ -1,0 +1,48 @@
+-- Moves claimed tasks to RUNNING and returns what a worker needs to run each, in one round trip for all.
+-- A task found RUNNING was in flight when its dispatcher or worker was lost: it runs again, counting the
+-- attempt, unless it has used them all, in which case it ends FAILED with ARGV[5] as its result.
+-- A task that will not run has its queue entry removed here, so the caller has nothing left to do.
+-- KEYS[1] queue stream, KEYS[2] stats hash
+-- ARGV[1] worker, ARGV[2] now, ARGV[3] max attempts, ARGV[4] function key prefix,
+-- ARGV[5] pickled "attempts exhausted" error, ARGV[6] its text, ARGV[7] consumer group, ARGV[8] done channel,
+-- ARGV[9] task key prefix, ARGV[10] seconds a finished task is kept (0: forever),
+-- then pairs ARGV[11 + 2i] task id, ARGV[12 + 2i] its stream entry id.
+-- Returns, per task, {'RUNNING', function_id, args, function payload, attempts, timeout} or {the status it
+-- will not run in}.
+local function drop(entry)
+  redis.call('XACK', KEYS[1], ARGV[7], entry)
+  redis.call('XDEL', KEYS[1], entry)
+end
+local function start(id, entry)
+  local key = ARGV[9] .. id
+  local t = redis.call('HMGET', key, 'status', 'function_id', 'payload', 'attempts', 'timeout')
+  local status = t[1]
+  if not status then
+    drop(entry)
+    return {'MISSING'}
+  end
+  if status == 'COMPLETED' or status == 'FAILED' then
+    drop(entry)
+    return {status}
+  end
+  local attempts = tonumber(t[4] or '0')
+  if status == 'RUNNING' and attempts >= tonumber(ARGV[3]) then
+    redis.call('HSET', key, 'status', 'FAILED', 'result', ARGV[5], 'error', ARGV[6], 'finished_at', ARGV[2])
+    if tonumber(ARGV[10]) > 0 then
+      redis.call('EXPIRE', key, ARGV[10])
+    end
+    redis.call('HINCRBY', KEYS[2], 'failed', 1)
+    drop(entry)
+    redis.call('PUBLISH', ARGV[8], id)
+    return {'FAILED'}
+  end
+  attempts = attempts + 1
+  redis.call('HSET', key, 'status', 'RUNNING', 'started_at', ARGV[2], 'worker', ARGV[1], 'attempts', attempts)
+  local fn = redis.call('HGET', ARGV[4] .. t[2], 'payload')
+  return {'RUNNING', t[2], t[3], fn or '', attempts, t[5] or ''}
+end
+local out = {}
+for i = 11, #ARGV, 2 do
+  out[#out + 1] = start(ARGV[i], ARGV[i + 1])
+end
+return out
