@@ -25,9 +25,9 @@ final class PicklePayload {
 
   /** Null when the payload is acceptable, else what is wrong with it. */
   static String problem(String payload) {
+    // Only the first and the last four characters are decoded; the rest is only checked to be base64.
+    char[] firstQuad = new char[4];
     char[] quad = new char[4];
-    int[] first = null;
-    int[] last = null;
     int count = 0;
     int padding = 0;
     for (int i = 0; i < payload.length(); i++) {
@@ -44,17 +44,15 @@ final class PicklePayload {
       }
       quad[count % 4] = c;
       count++;
-      if (count % 4 == 0) {
-        int[] bytes = decodeQuad(quad);
-        if (first == null) {
-          first = bytes;
-        }
-        last = bytes;
+      if (count == 4) {
+        System.arraycopy(quad, 0, firstQuad, 0, 4);
       }
     }
     if (count == 0 || count % 4 != 0) {
       return NOT_BASE64;
     }
+    int[] first = decodeQuad(firstQuad);
+    int[] last = decodeQuad(quad);
     int lastByte = last[last.length - 1];
     boolean opens = first[0] == PROTO ? first.length > 1 && first[1] >= 2 && first[1] <= 5
         : PROTOCOL_0_1_OPENERS.indexOf(first[0]) >= 0;

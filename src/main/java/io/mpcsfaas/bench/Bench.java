@@ -18,7 +18,7 @@ import java.util.Locale;
  */
 public final class Bench {
   static final String CSV_HEADER = "label,workload,tasks,concurrency,completed,failed,seconds,tasks_per_s,"
-      + "p50_ms,p90_ms,p99_ms,max_ms,queue_wait_p50_ms,run_p50_ms,result_p50_ms";
+      + "p50_ms,p90_ms,p99_ms,max_ms,submit_p50_ms,queue_wait_p50_ms,run_p50_ms,result_p50_ms";
   public static final String USAGE = """
       usage: ./faas bench [options]
         --url URL          server to measure [http://127.0.0.1:8000]
@@ -26,6 +26,8 @@ public final class Bench {
         --tasks N          tasks to run [2000]
         --concurrency N    clients, each with one task in flight [16]
         --duration S       run for S seconds instead of --tasks [0: off]
+        --backlog          overload: submit all --tasks first without waiting, then read every result;
+                           prints submit latency under that load and the drain rate at start and end
         --warmup N         tasks run first and not measured, so that both JVMs have compiled their hot
                            paths (the first seconds of a JVM measure its JIT compiler) [2000]
         --label TEXT       name of the run in the CSV (e.g. the mode) [run]
@@ -52,12 +54,14 @@ public final class Bench {
     int warmup = 2000;
     double duration = 0;
     boolean sweep = false;
+    boolean backlog = false;
     List<String> modes = List.of("local", "pull", "push");
     List<Integer> slots = List.of(1, 2, 4, 8);
     List<String> workloads = List.of("noop", "sleep");
     for (int i = 0; i < args.length; i++) {
-      if (args[i].equals("--sweep")) {
-        sweep = true;
+      if (args[i].equals("--sweep") || args[i].equals("--backlog")) {
+        sweep |= args[i].equals("--sweep");
+        backlog |= args[i].equals("--backlog");
         continue;
       }
       String value = i + 1 < args.length ? args[i + 1] : null;
@@ -87,6 +91,9 @@ public final class Bench {
           PythonLocator.find(python));
     }
     Workload workload = Workload.generate(PythonLocator.find(python), workloadName);
+    if (backlog) {
+      return reportBacklog(measureBacklog(url, workload, tasks, concurrency));
+    }
     return report(label, measure(url, workload, warmup, tasks, concurrency, duration),
         out == null ? null : Path.of(out));
   }
@@ -101,6 +108,27 @@ public final class Bench {
     }
     if (out != null) {
       appendCsv(out, label, result);
+    }
+    return 0;
+  }
+
+  static BacklogRun.Result measureBacklog(String url, Workload workload, int tasks, int concurrency)
+      throws Exception {
+    Vertx vertx = Vertx.vertx();
+    try {
+      return BacklogRun.start(vertx, new BenchRun.Options(url, workload.name(), tasks, concurrency, 0), workload)
+          .await();
+    } finally {
+      vertx.close().await();
+    }
+  }
+
+  /** Prints a backlog run; 1 when a task failed or returned a wrong value. */
+  static int reportBacklog(BacklogRun.Result result) {
+    System.out.println(BacklogRun.summary(result));
+    if (result.failed() > 0) {
+      System.out.println("FAILED RUN: " + result.failed() + " tasks failed; first: " + result.firstFailure());
+      return 1;
     }
     return 0;
   }
@@ -126,9 +154,10 @@ public final class Bench {
 
   static String summary(String label, BenchRun.Result r) {
     return String.format(Locale.ROOT, "%s %s: %d tasks, %d clients: %.0f tasks/s in %.2f s; latency ms p50 %.2f"
-        + " p90 %.2f p99 %.2f max %.2f; server p50 ms: queue wait %.2f, run %.2f, result seen after %.2f",
+        + " p90 %.2f p99 %.2f max %.2f; p50 ms: submit answered %.2f; server: queue wait %.2f, run %.2f,"
+        + " result seen after %.2f",
         label, r.options().workload(), r.completed(), r.options().concurrency(), r.tasksPerSecond(), r.seconds(),
-        r.p50(), r.p90(), r.p99(), r.max(), r.queueWaitP50(), r.runP50(), r.resultP50());
+        r.p50(), r.p90(), r.p99(), r.max(), r.submitP50(), r.queueWaitP50(), r.runP50(), r.resultP50());
   }
 
   static void appendCsv(Path dir, String label, BenchRun.Result r) throws IOException {
@@ -137,9 +166,10 @@ public final class Bench {
     if (!Files.exists(csv)) {
       Files.writeString(csv, CSV_HEADER + "\n", StandardCharsets.UTF_8);
     }
-    String row = String.format(Locale.ROOT, "%s,%s,%d,%d,%d,%d,%.3f,%.1f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f%n",
+    String row = String.format(Locale.ROOT, "%s,%s,%d,%d,%d,%d,%.3f,%.1f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f%n",
         label, r.options().workload(), r.options().tasks(), r.options().concurrency(), r.completed(), r.failed(),
-        r.seconds(), r.tasksPerSecond(), r.p50(), r.p90(), r.p99(), r.max(), r.queueWaitP50(), r.runP50(),
+        r.seconds(), r.tasksPerSecond(), r.p50(), r.p90(), r.p99(), r.max(), r.submitP50(), r.queueWaitP50(),
+        r.runP50(),
         r.resultP50());
     Files.writeString(csv, row, StandardCharsets.UTF_8, StandardOpenOption.APPEND);
   }

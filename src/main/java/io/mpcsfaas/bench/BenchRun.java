@@ -23,7 +23,7 @@ final class BenchRun {
   /** What a run measured; latencies in milliseconds, breakdown medians from the server's timestamps. */
   record Result(Options options, int completed, int failed, String firstFailure, double seconds,
       double tasksPerSecond, double p50, double p90, double p99, double max,
-      double queueWaitP50, double runP50, double resultP50) {}
+      double submitP50, double queueWaitP50, double runP50, double resultP50) {}
 
   private static final int WAIT_SECONDS = 30;
 
@@ -36,6 +36,7 @@ final class BenchRun {
   private final double[] queueWait;
   private final double[] run;
   private final double[] resultTime;
+  private final double[] submitTime;
   private String functionId;
   private long startNanos;
   private int started;
@@ -48,16 +49,22 @@ final class BenchRun {
     this.vertx = vertx;
     this.options = options;
     this.workload = workload;
-    URI uri = URI.create(options.url());
-    this.client = WebClient.create(vertx, new WebClientOptions()
-        .setDefaultHost(uri.getHost()).setDefaultPort(uri.getPort() < 0 ? 80 : uri.getPort())
-        .setKeepAlive(true).setTcpNoDelay(true).setIdleTimeout(0),
-        new PoolOptions().setHttp1MaxSize(options.concurrency()));
+    this.client = webClient(vertx, options);
     int capacity = options.durationSeconds() > 0 ? 1 << 22 : options.tasks();
     latency = new double[capacity];
     queueWait = new double[capacity];
     run = new double[capacity];
     resultTime = new double[capacity];
+    submitTime = new double[capacity];
+  }
+
+  /** A client of the measured server with one kept-alive connection per bench client. */
+  static WebClient webClient(Vertx vertx, Options options) {
+    URI uri = URI.create(options.url());
+    return WebClient.create(vertx, new WebClientOptions()
+        .setDefaultHost(uri.getHost()).setDefaultPort(uri.getPort() < 0 ? 80 : uri.getPort())
+        .setKeepAlive(true).setTcpNoDelay(true).setIdleTimeout(0),
+        new PoolOptions().setHttp1MaxSize(options.concurrency()));
   }
 
   static Future<Result> start(Vertx vertx, Options options, Workload workload) {
@@ -106,11 +113,12 @@ final class BenchRun {
             fail("submit: " + describe(ar.failed() ? null : ar.result(), ar.cause()));
             return;
           }
-          poll(ar.result().bodyAsJsonObject().getString("task_id"), index, submitted);
+          double submitMillis = (System.nanoTime() - submitted) / 1e6;
+          poll(ar.result().bodyAsJsonObject().getString("task_id"), index, submitted, submitMillis);
         });
   }
 
-  private void poll(String taskId, int index, long submitted) {
+  private void poll(String taskId, int index, long submitted, double submitMillis) {
     client.get("/result/" + taskId + "?wait=" + WAIT_SECONDS).send().onComplete(ar -> {
       if (ar.failed() || ar.result().statusCode() != 200) {
         fail("result: " + describe(ar.failed() ? null : ar.result(), ar.cause()));
@@ -120,14 +128,14 @@ final class BenchRun {
       String status = body.getString("status");
       if (!status.equals("COMPLETED") && !status.equals("FAILED")) {
         // A server without ?wait answers at once: poll again shortly rather than in a tight loop.
-        vertx.setTimer(1, t -> poll(taskId, index, submitted));
+        vertx.setTimer(1, t -> poll(taskId, index, submitted, submitMillis));
         return;
       }
-      record(index, submitted, body);
+      record(index, submitted, submitMillis, body);
     });
   }
 
-  private void record(int index, long submitted, JsonObject body) {
+  private void record(int index, long submitted, double submitMillis, JsonObject body) {
     double observedAt = System.currentTimeMillis() / 1000.0;
     String expected = workload.expected().get(index % workload.expected().size());
     if (!"COMPLETED".equals(body.getString("status")) || !expected.equals(body.getString("result"))) {
@@ -137,6 +145,7 @@ final class BenchRun {
     }
     int slot = finished++;
     latency[slot] = (System.nanoTime() - submitted) / 1e6;
+    submitTime[slot] = submitMillis;
     Double created = body.getDouble("created_at");
     Double startedAt = body.getDouble("started_at");
     Double finishedAt = body.getDouble("finished_at");
@@ -162,7 +171,7 @@ final class BenchRun {
     double seconds = (System.nanoTime() - startNanos) / 1e9;
     Stats lat = stats(latency);
     done.complete(new Result(options, finished, failed, firstFailure, seconds, finished / seconds,
-        lat.percentile(50), lat.percentile(90), lat.percentile(99), lat.max(),
+        lat.percentile(50), lat.percentile(90), lat.percentile(99), lat.max(), stats(submitTime).percentile(50),
         stats(queueWait).percentile(50), stats(run).percentile(50), stats(resultTime).percentile(50)));
   }
 

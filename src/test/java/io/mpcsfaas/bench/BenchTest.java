@@ -110,9 +110,30 @@ class BenchTest {
   @Test
   void theSweepTableHasARowPerRun() {
     BenchRun.Options options = new BenchRun.Options("http://x", "noop", 10, 2, 0);
-    BenchRun.Result result = new BenchRun.Result(options, 10, 0, null, 1.0, 10.0, 1, 2, 3, 4, 0.1, 0.2, 0.3);
+    BenchRun.Result result = new BenchRun.Result(options, 10, 0, null, 1.0, 10.0, 1, 2, 3, 4, 0.5, 0.1, 0.2, 0.3);
     String table = Sweep.table(List.of(new Sweep.Row("local", 1, result), new Sweep.Row("push", 2, result)));
     assertEquals(4, table.strip().split("\n").length, table);
     assertTrue(table.contains("| push | 2 | noop | 10 | 2 | 10 |"), table);
+  }
+
+  @Test
+  void theBacklogRunChecksEveryResultAndMeasuresTheDrain() throws Exception {
+    platform(new JsonObject());
+    Workload noop = Workload.generate(Py.python(), "noop");
+    BacklogRun.Result clean = Bench.measureBacklog(url, noop, 200, 4);
+    assertEquals(200, clean.submitted());
+    assertEquals(200, clean.completed());
+    assertEquals(0, clean.failed());
+    assertTrue(clean.submitP99() >= clean.submitP50() && clean.submitP50() > 0);
+    assertTrue(clean.drainSeconds() > 0 && clean.drainRateFirstFifth() > 0 && clean.drainRateLastFifth() > 0,
+        BacklogRun.summary(clean));
+    assertEquals(0, Bench.reportBacklog(clean));
+
+    List<String> wrong = new ArrayList<>(noop.expected());
+    Collections.rotate(wrong, 1);
+    BacklogRun.Result checked = Bench.measureBacklog(url, new Workload("noop", noop.function(), noop.args(), wrong),
+        20, 2);
+    assertEquals(20, checked.failed());
+    assertEquals(1, Bench.reportBacklog(checked), "a backlog run with a wrong value is refused");
   }
 }
