@@ -111,40 +111,36 @@ def is_installed_module(name):
 _NAME_OPS = frozenset({"LOAD_NAME", "STORE_NAME", "DELETE_NAME"})
 
 
-def _all_names(code, seen=None):
+def _code_objects(code, seen=None):
+    """``code`` and the code objects nested in it (lambdas, inner functions, comprehensions, class
+    bodies), each once."""
+    if seen is None:
+        seen = set()
+    if id(code) in seen:
+        return
+    seen.add(id(code))
+    yield code
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _code_objects(const, seen)
+
+
+def _all_names(code):
     """Every name (globals and attributes) used by ``code`` and the code objects nested in it."""
-    if seen is None:
-        seen = set()
-    names = set()
-    if id(code) in seen:
-        return names
-    seen.add(id(code))
-    names.update(code.co_names)
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            names |= _all_names(const, seen)
-    return names
+    return {name for each in _code_objects(code) for name in each.co_names}
 
 
-def _global_names(code, seen=None):
-    """Names that ``code`` and the code objects nested in it (lambdas, inner functions, comprehensions,
-    class bodies) look up as globals."""
-    if seen is None:
-        seen = set()
+def _global_names(code):
+    """Names that ``code`` and the code objects nested in it look up as globals."""
     names = set()
-    if id(code) in seen:
-        return names
-    seen.add(id(code))
-    try:
-        for ins in dis.get_instructions(code):
-            if "GLOBAL" in ins.opname or ins.opname in _NAME_OPS:
-                if isinstance(ins.argval, str):
-                    names.add(ins.argval)
-    except Exception:  # pragma: no cover - an unexpected bytecode: fall back to every name
-        names.update(code.co_names)
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            names |= _global_names(const, seen)
+    for each in _code_objects(code):
+        try:
+            for ins in dis.get_instructions(each):
+                if "GLOBAL" in ins.opname or ins.opname in _NAME_OPS:
+                    if isinstance(ins.argval, str):
+                        names.add(ins.argval)
+        except Exception:  # pragma: no cover - an unexpected bytecode: fall back to every name
+            names.update(each.co_names)
     return names
 
 

@@ -8,6 +8,7 @@ Only the standard library, ``requests`` and ``dill`` are used.
 """
 
 import codecs
+import contextlib
 import os
 import shutil
 import signal
@@ -80,21 +81,61 @@ def _tail(path, lines=80):
     return "\n".join(text.splitlines()[-lines:])
 
 
-def redis_ping(port, timeout=0.5):
-    """True if a Redis server on 127.0.0.1:port answers PING with +PONG."""
+def redis_ping(port, timeout=0.5, password=None):
+    """True if a Redis server on 127.0.0.1:port answers PING with +PONG (after AUTH if ``password``)."""
+    commands = ([["AUTH", password]] if password else []) + [["PING"]]
+    request = b"".join(
+        b"*%d\r\n" % len(c) + b"".join(b"$%d\r\n%s\r\n" % (len(a.encode()), a.encode()) for a in c)
+        for c in commands)
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
             s.settimeout(timeout)
-            s.sendall(b"PING\r\n")
+            s.sendall(request)
             buf = b""
-            while b"\r\n" not in buf:
+            while buf.count(b"\r\n") < len(commands):  # one line a reply
                 chunk = s.recv(64)
                 if not chunk:
                     break
                 buf += chunk
-            return buf.startswith(b"+PONG")
+            return buf.split(b"\r\n")[len(commands) - 1].startswith(b"+PONG")
     except OSError:
         return False
+
+
+# --------------------------------------------------------------------------
+# Processes (/proc based, no psutil)
+# --------------------------------------------------------------------------
+
+def proc_stat(pid):
+    """``(state, ppid, pgid)`` of a process, or None if it is gone."""
+    try:
+        data = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = data.rsplit(")", 1)[1].split()
+    return fields[0], int(fields[1]), int(fields[2])
+
+
+def processes():
+    """``(pid, (state, ppid, pgid))`` of every process."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            st = proc_stat(int(entry))
+            if st is not None:
+                yield int(entry), st
+
+
+def live_children(pid):
+    """Non-zombie children of ``pid``."""
+    return sorted(p for p, (state, ppid, _) in processes() if ppid == pid and state != "Z")
+
+
+def proc_cmdline(pid):
+    """The command line of a process, its arguments separated by spaces ("<gone>" once it has exited)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return "<gone>"
 
 
 # --------------------------------------------------------------------------
@@ -102,32 +143,32 @@ def redis_ping(port, timeout=0.5):
 # --------------------------------------------------------------------------
 
 class RedisServer:
-    """A private redis-server process on a free loopback port."""
+    """A private redis-server process on a free loopback port.
 
-    def __init__(self, workdir):
+    With ``appendonly`` what was written survives :meth:`kill` and a new
+    :meth:`start` (same port and folder); with ``password`` the server
+    requires it, and :attr:`url` carries it.
+    """
+
+    def __init__(self, workdir, password=None, appendonly=False):
         self.workdir = Path(workdir)
+        self.password = password
+        self.appendonly = appendonly
         self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}"
+        auth = f":{password}@" if password else ""
+        self.url = f"redis://{auth}127.0.0.1:{self.port}"
         self.log_path = self.workdir / "redis.log"
         self.proc = None
 
     def start(self, timeout=20.0):
-        self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
-            [
-                "redis-server",
-                "--port", str(self.port),
-                "--bind", "127.0.0.1",
-                "--dir", str(self.workdir),
-                "--save", "",
-                "--appendonly", "no",
-            ],
-            cwd=str(self.workdir),
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        """Starts the server (again after :meth:`kill` or :meth:`stop`); returns once it answers PING."""
+        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.workdir),
+                "--save", "", "--appendonly", "yes" if self.appendonly else "no"]
+        if self.password:
+            args += ["--requirepass", self.password]
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(args, cwd=str(self.workdir), stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -136,12 +177,17 @@ class RedisServer:
                     f"redis-server exited with {self.proc.returncode}:\n"
                     f"{_tail(self.log_path)}"
                 )
-            if redis_ping(self.port):
+            if redis_ping(self.port, password=self.password):
                 return self
             time.sleep(0.05)
         self.stop()
         pytest.fail(f"redis-server did not answer PING within {timeout}s:\n"
                     f"{_tail(self.log_path)}")
+
+    def kill(self):
+        """SIGKILL, as a crash would."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
 
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:
@@ -151,31 +197,51 @@ class RedisServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
-        if getattr(self, "_log", None) is not None:
-            self._log.close()
-            self._log = None
+
+    def cli(self, *args):
+        """One redis-cli command; its raw output (no trailing newline)."""
+        cmd = ["redis-cli", "-h", "127.0.0.1", "-p", str(self.port)]
+        if self.password:
+            cmd += ["-a", self.password, "--no-auth-warning"]
+        r = subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True, timeout=10)
+        assert r.returncode == 0, f"redis-cli {args}: {r.returncode} {r.stdout} {r.stderr}"
+        out = r.stdout
+        return out[:-1] if out.endswith("\n") else out
+
+    def hget(self, key, field):
+        return self.cli("HGET", key, field)
+
+
+@contextlib.contextmanager
+def private_redis(**options):
+    """A started :class:`RedisServer` (``options`` as its own) in a temporary folder, stopped at the end."""
+    with tempfile.TemporaryDirectory(prefix="faas-e2e-redis-") as tmp:
+        server = RedisServer(tmp, **options).start()
+        try:
+            yield server
+        finally:
+            server.stop()
 
 
 @pytest.fixture(scope="session")
 def redis_server():
     """URL of a private redis-server shared by the whole session."""
-    with tempfile.TemporaryDirectory(prefix="faas-e2e-redis-") as tmp:
-        server = RedisServer(tmp).start()
-        try:
-            yield server.url
-        finally:
-            server.stop()
+    with private_redis() as server:
+        yield server.url
 
 
 @pytest.fixture
 def fresh_redis():
     """URL of a private redis-server used by a single test only."""
-    with tempfile.TemporaryDirectory(prefix="faas-e2e-redis-") as tmp:
-        server = RedisServer(tmp).start()
-        try:
-            yield server.url
-        finally:
-            server.stop()
+    with private_redis() as server:
+        yield server.url
+
+
+@pytest.fixture
+def redis_factory():
+    """``make(password=None, appendonly=False) -> RedisServer`` (started) for one test; all stopped at teardown."""
+    with contextlib.ExitStack() as servers:
+        yield lambda **options: servers.enter_context(private_redis(**options))
 
 
 # --------------------------------------------------------------------------
@@ -355,6 +421,72 @@ def faas_launcher():
             _report_stop(p, p.stop())
 
 
+@pytest.fixture
+def built_jar():
+    """Builds the jar up front if it is stale (``./faas`` does, under a lock), for tests that start several
+    ./faas at once: otherwise they all wait for one build, within their start-up timeouts.
+
+    A build may fail because someone else runs ``mvn package`` in the same
+    tree at the same moment (the shade plugin then cannot replace the jar):
+    try again a few times before giving up.
+    """
+    last = None
+    for _ in range(4):
+        r = subprocess.run([str(FAAS), "--help"], cwd=str(REPO_ROOT), capture_output=True,
+                           timeout=STARTUP_TIMEOUT * 3)
+        if r.returncode == 0:
+            return
+        last = r
+        time.sleep(10)
+    pytest.fail(f"./faas could not build the jar:\n{last.stdout.decode()[-3000:]}"
+                f"\n{last.stderr.decode()[-3000:]}")
+
+
+def log_text(proc):
+    """Everything a FaasProcess has logged so far ("" if its log cannot be read)."""
+    try:
+        return proc.log_path.read_text(errors="replace")
+    except OSError:
+        return ""
+
+
+def wait_until(predicate, timeout, what, procs=(), interval=0.05):
+    """Polls ``predicate`` until it returns a truthy value, and returns that; fails after ``timeout``
+    seconds, or as soon as one of ``procs`` (FaasProcess objects) has exited."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        for p in procs:
+            if not p.running:
+                pytest.fail(f"{p.name} exited with {p.proc.returncode} while waiting for {what}; "
+                            f"log tail:\n{p.tail()}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def health_status(base, timeout=3):
+    """The status code of GET /health, or None if the API does not answer."""
+    try:
+        return requests.get(base + "/health", timeout=timeout).status_code
+    except requests.RequestException:
+        return None
+
+
+def wait_listening(proc, base, timeout=STARTUP_TIMEOUT):
+    """Waits until the API answers HTTP at all: /health may be 503 while no dispatcher runs."""
+    wait_until(lambda: health_status(base) is not None, timeout, f"{proc.name} to answer HTTP", procs=[proc],
+               interval=0.2)
+
+
+def wait_healthy(proc, base, timeout=STARTUP_TIMEOUT, procs=()):
+    """Waits for GET /health == 200 (Redis answers and a dispatcher is alive)."""
+    wait_until(lambda: health_status(base) == 200, timeout, f"{base}/health to be 200",
+               procs=[proc, *procs], interval=0.2)
+
+
 # Attach the log tails of the platform processes to failing test reports.
 
 _STARTED = pytest.StashKey()
@@ -417,17 +549,19 @@ def is_uuid(s):
         return False
 
 
-def register(base, fn, /, *, name=None, recurse=True):
+def register(base, fn, /, *, name=None, recurse=True, headers=None):
     """Register ``fn``; returns the function id.
 
     ``recurse=True`` makes dill serialize nested functions by value together
     with the globals they use (otherwise their globals dict is pickled by
     reference to the test module, which the workers cannot import).
+    ``headers``: extra request headers (e.g. ``Authorization``).
     """
     payload = serialize(fn, recurse=recurse)
     r = http().post(
         base + "/register_function",
         json={"name": name or getattr(fn, "__name__", "fn"), "payload": payload},
+        headers=headers,
         timeout=HTTP_TIMEOUT,
     )
     assert r.status_code == 201, f"register -> {r.status_code}: {r.text[:500]}"
@@ -437,13 +571,21 @@ def register(base, fn, /, *, name=None, recurse=True):
     return fid
 
 
-def execute(base, fid, /, *args, **kwargs):
-    """Execute function ``fid`` with ``(args, kwargs)``; returns the task id."""
-    r = http().post(
-        base + "/execute_function",
-        json={"function_id": fid, "payload": serialize((args, kwargs))},
-        timeout=HTTP_TIMEOUT,
-    )
+def execute_request(base, fid, args=(), kwargs=None, timeout=None, headers=None):
+    """POST /execute_function of ``fid`` with ``(args, kwargs)`` (and the task's ``timeout`` in seconds, if
+    given); returns the response, whatever its status."""
+    body = {"function_id": fid, "payload": serialize((tuple(args), kwargs or {}))}
+    if timeout is not None:
+        body["timeout"] = timeout
+    return http().post(base + "/execute_function", json=body, headers=headers, timeout=HTTP_TIMEOUT)
+
+
+def execute(base, fid, /, *args, timeout=None, headers=None, **kwargs):
+    """Execute function ``fid`` with ``(args, kwargs)``; returns the task id.
+
+    ``timeout`` (the task's, in seconds) and ``headers`` go to the request, not to the function.
+    """
+    r = execute_request(base, fid, args, kwargs, timeout=timeout, headers=headers)
     assert r.status_code == 201, f"execute -> {r.status_code}: {r.text[:500]}"
     body = json_body(r)
     tid = body.get("task_id")
@@ -460,8 +602,11 @@ def get_status(base, task_id):
     return body["status"]
 
 
-def get_result_body(base, task_id):
-    r = http().get(f"{base}/result/{task_id}", timeout=HTTP_TIMEOUT)
+def get_result_body(base, task_id, wait=None, headers=None):
+    """GET /result/{task_id} (``?wait=`` seconds, if given, for the task to end); returns the JSON body."""
+    params = None if wait is None else {"wait": f"{wait:.2f}"}
+    r = http().get(f"{base}/result/{task_id}", params=params, headers=headers,
+                   timeout=HTTP_TIMEOUT + (wait or 0))
     assert r.status_code == 200, f"result -> {r.status_code}: {r.text[:500]}"
     body = json_body(r)
     assert body.get("task_id") == task_id, body
@@ -471,11 +616,12 @@ def get_result_body(base, task_id):
     return body
 
 
-def wait_result_body(base, task_id, timeout=60, procs=()):
+def wait_result_body(base, task_id, timeout=60, procs=(), headers=None, long_poll=False):
     """Poll /result every 20 ms until the task ends; returns the JSON body.
 
     ``procs``: FaasProcess objects that must stay alive meanwhile (fail
-    early with their log tail if one exits).
+    early with their log tail if one exits).  ``long_poll``: instead of
+    polling, each request waits (``?wait=``, up to 5 s) for the task to end.
     """
     deadline = time.monotonic() + timeout
     body = None
@@ -484,17 +630,20 @@ def wait_result_body(base, task_id, timeout=60, procs=()):
             if not p.running:
                 pytest.fail(f"{p.name} exited with {p.proc.returncode} while "
                             f"waiting for task {task_id}; log tail:\n{p.tail()}")
-        body = get_result_body(base, task_id)
+        left = deadline - time.monotonic()
+        wait = max(0.1, min(left, 5.0)) if long_poll else None
+        body = get_result_body(base, task_id, wait=wait, headers=headers)
         if body["status"] in TERMINAL_STATUSES:
             assert isinstance(body.get("result"), str), \
                 f"finished task without a string result: {body}"
             return body
         if time.monotonic() > deadline:
             pytest.fail(f"task {task_id} not finished after {timeout}s: {body}")
-        time.sleep(POLL_INTERVAL)
+        if not long_poll:
+            time.sleep(POLL_INTERVAL)
 
 
-def wait_result(base, task_id, timeout=60, procs=()):
-    """Returns ``(status, deserialized result)`` once the task has ended."""
-    body = wait_result_body(base, task_id, timeout, procs)
+def wait_result(base, task_id, timeout=60, procs=(), headers=None, long_poll=False):
+    """Returns ``(status, deserialized result)`` once the task has ended (arguments as wait_result_body's)."""
+    body = wait_result_body(base, task_id, timeout, procs, headers, long_poll)
     return body["status"], deserialize(body["result"])

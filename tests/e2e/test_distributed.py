@@ -24,25 +24,29 @@ import signal
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urlparse
 
 import pytest
-import requests
 
 from conftest import (
-    FAAS,
-    REPO_ROOT,
     STARTUP_TIMEOUT,
     STOP_TIMEOUT,
     deserialize,
     execute,
     free_port,
     get_status,
+    live_children,
+    log_text,
+    proc_cmdline,
+    proc_stat,
+    processes,
     register,
+    wait_healthy,
+    wait_listening,
     wait_result,
     wait_result_body,
+    wait_until,
 )
 
 MODES = ("pull", "push")
@@ -140,84 +144,18 @@ def count_status(rc, tids, status):
 # Processes (/proc based, no psutil)
 # --------------------------------------------------------------------------
 
-def _stat(pid):
-    """``(state, ppid, pgid)`` of a process, or None if it is gone."""
-    try:
-        data = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = data.rsplit(")", 1)[1].split()
-    return fields[0], int(fields[1]), int(fields[2])
-
-
-def _all_processes():
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            st = _stat(int(entry))
-            if st is not None:
-                yield int(entry), st
-
-
-def live_children(pid):
-    """Non-zombie children of ``pid``."""
-    return sorted(p for p, (state, ppid, _) in _all_processes() if ppid == pid and state != "Z")
-
-
 def live_group_members(pgid):
-    return sorted(p for p, (state, _, g) in _all_processes() if g == pgid and state != "Z")
+    return sorted(p for p, (state, _, g) in processes() if g == pgid and state != "Z")
 
 
 def alive(pid):
-    st = _stat(pid)
+    st = proc_stat(pid)
     return st is not None and st[0] != "Z"
-
-
-def _cmdline(pid):
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return "<gone>"
 
 
 # --------------------------------------------------------------------------
 # Fixtures
 # --------------------------------------------------------------------------
-
-def _jar_is_stale():
-    """Mirrors the launcher's own test: the jar is missing or older than pom.xml or src/main."""
-    home = FAAS.resolve().parent
-    jar = home / "target" / "mpcsfaas.jar"
-    if not jar.exists():
-        return True
-    built = jar.stat().st_mtime
-    paths = [home / "pom.xml"]
-    for root, _, files in os.walk(home / "src" / "main"):
-        paths.extend(Path(root) / f for f in files)
-    return any(p.stat().st_mtime > built for p in paths if p.exists())
-
-
-@pytest.fixture(autouse=True)
-def built_jar():
-    """Builds the jar up front: several ./faas starting together must not all run mvn.
-
-    A build may fail because someone else runs ``mvn package`` in the same
-    tree at the same moment (the shade plugin then cannot replace the jar):
-    try again a few times before giving up.
-    """
-    import subprocess
-    last = None
-    for attempt in range(4):
-        if not _jar_is_stale():
-            return
-        r = subprocess.run([str(FAAS), "--help"], cwd=str(REPO_ROOT), capture_output=True,
-                           timeout=STARTUP_TIMEOUT * 3)
-        if r.returncode == 0:
-            return
-        last = r
-        time.sleep(10)
-    pytest.fail(f"./faas could not build the jar:\n{last.stdout.decode()[-3000:]}"
-                f"\n{last.stderr.decode()[-3000:]}")
-
 
 @pytest.fixture
 def redis_client(fresh_redis):
@@ -229,8 +167,8 @@ def redis_client(fresh_redis):
 
 
 @pytest.fixture
-def launch(faas_launcher):
-    """``launch(name, *args) -> FaasProcess``.
+def launch(faas_launcher, built_jar):
+    """``launch(name, *args) -> FaasProcess``, the jar built first (tests here start several ./faas at once).
 
     At teardown every process of the test is stopped (workers first, then
     dispatchers, then the API) and the test errors if one did not exit
@@ -269,7 +207,7 @@ def launch(faas_launcher):
         time.sleep(0.1)
     for pgid, members in remaining.items():
         problems.append(f"processes left in group {pgid}: "
-                        + ", ".join(f"{m} ({_cmdline(m)[:100]})" for m in members))
+                        + ", ".join(f"{m} ({proc_cmdline(m)[:100]})" for m in members))
         for m in members:
             try:
                 os.kill(m, signal.SIGKILL)
@@ -291,29 +229,6 @@ def markers(tmp_path):
 # --------------------------------------------------------------------------
 # Helpers to start and watch the platform
 # --------------------------------------------------------------------------
-
-def wait_for(predicate, timeout, what, procs=(), interval=0.05):
-    """Polls ``predicate`` until it returns a truthy value; fails after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        for p in procs:
-            if not p.running:
-                pytest.fail(f"{p.name} exited with {p.proc.returncode} while waiting for "
-                            f"{what}; log tail:\n{p.tail()}")
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
-
-
-def log_text(proc):
-    try:
-        return proc.log_path.read_text(errors="replace")
-    except OSError:
-        return ""
-
 
 def wait_log(proc, pattern, timeout=STARTUP_TIMEOUT, count=1):
     """Waits until ``pattern`` (a regex) matched ``count`` times in the log; returns the matches."""
@@ -345,23 +260,6 @@ def start_api(launch, redis_url):
     port = free_port()
     api = launch("api", "api", "--port", port, "--redis", redis_url)
     return api, f"http://127.0.0.1:{port}"
-
-
-def _health(base):
-    try:
-        return requests.get(base + "/health", timeout=2).status_code
-    except requests.RequestException:
-        return None
-
-
-def wait_api_listening(api, base, timeout=STARTUP_TIMEOUT):
-    """Waits until the API answers HTTP at all: /health may be 503 while no dispatcher runs."""
-    wait_for(lambda: _health(base) is not None, timeout, f"{api.name} to answer HTTP", procs=[api])
-
-
-def wait_api_healthy(api, base, timeout=60):
-    """Waits for GET /health == 200 (once a dispatcher runs, whatever /health requires)."""
-    wait_for(lambda: _health(base) == 200, timeout, f"GET {base}/health to be 200", procs=[api])
 
 
 def start_dispatcher(launch, mode, zport, redis_url, name="dispatcher", extra=()):
@@ -408,11 +306,11 @@ def start_cluster(launch, mode, redis_url, workers=2, slots=2):
     dispatcher = start_dispatcher(launch, mode, zport, redis_url)
     ws = [start_worker(launch, mode, slots, zport, f"{mode}-worker-{chr(ord('A') + i)}")
           for i in range(workers)]
-    wait_api_listening(api, base)
+    wait_listening(api, base)
     for w in ws:
         wait_worker_up(w, dispatcher, slots)
     wait_dispatcher_ready(dispatcher)
-    wait_api_healthy(api, base)
+    wait_healthy(api, base, timeout=60)
     return SimpleNamespace(base=base, zport=zport, api=api, dispatcher=dispatcher, workers=ws,
                            procs=[api, dispatcher, *ws])
 
@@ -505,7 +403,7 @@ def test_push_worker_sigkill(fresh_redis, redis_client, launch, markers):
     def started_on_a():
         return [x for x, groups in marker_files(markers, "start").items() if a.proc.pid in groups]
 
-    wait_for(started_on_a, 60, f"a task to start on {a.name}", procs=c.procs, interval=0.01)
+    wait_until(started_on_a, 60, f"a task to start on {a.name}", procs=c.procs, interval=0.01)
     interpreters = live_children(a.proc.pid)
     os.kill(a.proc.pid, signal.SIGKILL)  # ./faas execs java: this is the worker's JVM
     killed_at = time.monotonic()
@@ -520,11 +418,11 @@ def test_push_worker_sigkill(fresh_redis, redis_client, launch, markers):
 
     # Its interpreters die with it (PR_SET_PDEATHSIG).
     assert interpreters, f"{a.name} had no interpreter processes"
-    wait_for(lambda: not any(alive(p) for p in interpreters), 5,
-             f"the interpreters {interpreters} of the killed worker to exit")
-    wait_for(lambda: not live_group_members(a.proc.pid), 5,
-             f"the process group of the killed worker to be empty "
-             f"(left: {live_group_members(a.proc.pid)})")
+    wait_until(lambda: not any(alive(p) for p in interpreters), 5,
+               f"the interpreters {interpreters} of the killed worker to exit")
+    wait_until(lambda: not live_group_members(a.proc.pid), 5,
+               f"the process group of the killed worker to be empty "
+               f"(left: {live_group_members(a.proc.pid)})")
 
     survivors = [c.api, c.dispatcher, b]
     with ThreadPoolExecutor(max_workers=20) as pool:
@@ -563,8 +461,8 @@ def test_dispatcher_restart(mode, fresh_redis, redis_client, launch):
     fid = register(c.base, nap_times10)
     with ThreadPoolExecutor(max_workers=16) as pool:
         first = submit_many(c.base, fid, range(40), pool)
-    wait_for(lambda: count_status(redis_client, first, "COMPLETED") >= 8, 60,
-             "8 tasks to complete", procs=c.procs)
+    wait_until(lambda: count_status(redis_client, first, "COMPLETED") >= 8, 60,
+               "8 tasks to complete", procs=c.procs)
 
     clean, rc, leftovers = c.dispatcher.stop()
     assert clean and not leftovers, f"dispatcher stop: clean={clean} rc={rc} leftovers={leftovers}"
@@ -607,8 +505,8 @@ def test_workers_start_before_dispatcher(mode, fresh_redis, redis_client, launch
     zport = free_port()
     worker = start_worker(launch, mode, 2, zport, f"{mode}-worker")
     api, base = start_api(launch, fresh_redis)
-    wait_api_listening(api, base)
-    wait_for(lambda: time.monotonic() - worker.started_at >= 2.0, 10, "2 s", procs=[worker])
+    wait_listening(api, base)
+    wait_until(lambda: time.monotonic() - worker.started_at >= 2.0, 10, "2 s", procs=[worker])
     assert worker.running
     assert "registered with dispatcher" not in log_text(worker)
 
@@ -623,7 +521,7 @@ def test_workers_start_before_dispatcher(mode, fresh_redis, redis_client, launch
     early = [execute(base, fid, x, str(markers)) for x in range(5)]
     dispatcher = start_dispatcher(launch, mode, zport, fresh_redis)
     wid = wait_worker_up(worker, dispatcher, 2)
-    wait_api_healthy(api, base)
+    wait_healthy(api, base, timeout=60)
     late = [execute(base, fid, x, str(markers)) for x in range(5, 10)]
     procs = [api, dispatcher, worker]
     results = [wait_result(base, t, timeout=60, procs=procs) for t in early + late]
@@ -695,9 +593,9 @@ def test_crashing_task_does_not_kill_worker(mode, fresh_redis, redis_client, lau
     assert [wait_result(c.base, t, timeout=60, procs=c.procs) for t in pair] == \
         [("COMPLETED", True)] * 2, "the two slots of the worker did not run tasks concurrently"
     assert {g for gs in marker_files(markers, "start").values() for g in gs} == {worker.proc.pid}
-    wait_for(lambda: len(live_children(worker.proc.pid)) == 2, 10,
-             f"{worker.name} to have 2 interpreters "
-             f"(has {live_children(worker.proc.pid)})")
+    wait_until(lambda: len(live_children(worker.proc.pid)) == 2, 10,
+               f"{worker.name} to have 2 interpreters "
+               f"(has {live_children(worker.proc.pid)})")
 
 
 # --------------------------------------------------------------------------
@@ -719,8 +617,8 @@ def test_sigterm_worker_finishes_tasks(fresh_redis, redis_client, launch, marker
 
     fid = register(c.base, nap2)
     tids = [execute(c.base, fid, x, str(markers)) for x in range(2)]
-    wait_for(lambda: len(marker_files(markers, "start")) == 2, 60, "both tasks to start",
-             procs=c.procs, interval=0.01)
+    wait_until(lambda: len(marker_files(markers, "start")) == 2, 60, "both tasks to start",
+               procs=c.procs, interval=0.01)
     assert [h["status"] for h in task_hashes(redis_client, tids)] == ["RUNNING"] * 2
     interpreters = live_children(worker.proc.pid)
 
@@ -739,5 +637,5 @@ def test_sigterm_worker_finishes_tasks(fresh_redis, redis_client, launch, marker
     hashes = task_hashes(redis_client, tids)
     assert all(h["attempts"] == "1" and h["worker"] == worker.wid for h in hashes), hashes
     assert {x: len(g) for x, g in marker_files(markers, "start").items()} == {0: 1, 1: 1}
-    wait_for(lambda: not any(alive(p) for p in interpreters), 5,
-             f"the interpreters {interpreters} of the stopped worker to exit")
+    wait_until(lambda: not any(alive(p) for p in interpreters), 5,
+               f"the interpreters {interpreters} of the stopped worker to exit")

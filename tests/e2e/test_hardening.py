@@ -19,29 +19,33 @@ a local dispatcher or a worker are that JVM's children (``/proc``).
 
 import os
 import re
-import signal
-import subprocess
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
 
 from conftest import (
-    FAAS,
     HTTP_TIMEOUT,
-    REPO_ROOT,
     STARTUP_TIMEOUT,
     TERMINAL_STATUSES,
     deserialize,
+    execute,
+    execute_request,
     free_port,
+    health_status,
     http,
-    json_body,
-    is_uuid,
+    live_children,
+    log_text,
+    proc_cmdline,
+    register,
     serialize,
+    wait_healthy,
+    wait_listening,
+    wait_result,
+    wait_result_body,
+    wait_until,
 )
 
 PREFIX = "faas:"
@@ -49,151 +53,18 @@ SLOTS = 2
 STATUS_ORDER = {"QUEUED": 0, "RUNNING": 1, "COMPLETED": 2, "FAILED": 2}
 
 
-# --------------------------------------------------------------------------
-# Build the jar once up front (several ./faas starting together would wait for one build anyway)
-# --------------------------------------------------------------------------
-
-def _jar_is_stale():
-    home = FAAS.resolve().parent
-    jar = home / "target" / "mpcsfaas.jar"
-    if not jar.exists():
-        return True
-    built = jar.stat().st_mtime
-    paths = [home / "pom.xml"]
-    for root, _, files in os.walk(home / "src" / "main"):
-        paths.extend(Path(root) / f for f in files)
-    return any(p.stat().st_mtime > built for p in paths if p.exists())
-
-
-@pytest.fixture(autouse=True)
-def built_jar():
-    last = None
-    for _ in range(4):
-        if not _jar_is_stale():
-            return
-        r = subprocess.run([str(FAAS), "--help"], cwd=str(REPO_ROOT), capture_output=True,
-                           timeout=STARTUP_TIMEOUT * 3)
-        if r.returncode == 0:
-            return
-        last = r
-        time.sleep(10)
-    pytest.fail(f"./faas could not build the jar:\n{last.stdout.decode()[-3000:]}"
-                f"\n{last.stderr.decode()[-3000:]}")
-
-
-# --------------------------------------------------------------------------
-# A redis-server of our own: append-only in a temp folder, optionally with a password,
-# that a test can SIGKILL and start again on the same port and folder.
-# --------------------------------------------------------------------------
-
-class OwnRedis:
-    def __init__(self, workdir, password=None, appendonly=True):
-        self.dir = Path(workdir)
-        self.password = password
-        self.appendonly = appendonly
-        self.port = free_port()
-        auth = f":{password}@" if password else ""
-        self.url = f"redis://{auth}127.0.0.1:{self.port}"
-        self.proc = None
-        self.starts = 0
-
-    def start(self, timeout=20.0):
-        self.starts += 1
-        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir),
-                "--save", "", "--appendonly", "yes" if self.appendonly else "no"]
-        if self.password:
-            args += ["--requirepass", self.password]
-        log = open(self.dir / f"redis-{self.starts}.log", "wb")
-        self.proc = subprocess.Popen(args, cwd=str(self.dir), stdin=subprocess.DEVNULL, stdout=log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail(f"redis-server exited with {self.proc.returncode}: "
-                            f"{(self.dir / f'redis-{self.starts}.log').read_text(errors='replace')[-2000:]}")
-            try:
-                if self.cli("PING").strip() == "PONG":
-                    return self
-            except (AssertionError, subprocess.TimeoutExpired):
-                pass
-            time.sleep(0.05)
-        pytest.fail(f"redis-server on port {self.port} did not answer PING within {timeout}s")
-
-    def kill(self):
-        """SIGKILL, as a crash would."""
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-
-    def cli(self, *args):
-        """One redis-cli command; its raw output (no trailing newline)."""
-        cmd = ["redis-cli", "-h", "127.0.0.1", "-p", str(self.port)]
-        if self.password:
-            cmd += ["-a", self.password, "--no-auth-warning"]
-        r = subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True, timeout=10)
-        assert r.returncode == 0, f"redis-cli {args}: {r.returncode} {r.stdout} {r.stderr}"
-        out = r.stdout
-        return out[:-1] if out.endswith("\n") else out
-
-    def hget(self, key, field):
-        return self.cli("HGET", key, field)
-
-
 @pytest.fixture
-def redis_factory():
-    """``make(password=None, appendonly=True) -> OwnRedis`` (started); all stopped at teardown."""
-    servers = []
-    tmps = []
+def launch(redis_factory, faas_launcher, built_jar):
+    """``launch(name, *args) -> FaasProcess``; stopped at teardown before our Redis servers are.
 
-    def make(password=None, appendonly=True):
-        tmp = tempfile.TemporaryDirectory(prefix="faas-hardening-redis-")
-        tmps.append(tmp)
-        server = OwnRedis(tmp.name, password=password, appendonly=appendonly)
-        servers.append(server)
-        return server.start()
-
-    try:
-        yield make
-    finally:
-        for s in servers:
-            s.stop()
-        for t in tmps:
-            t.cleanup()
-
-
-@pytest.fixture
-def launch(redis_factory, faas_launcher):
-    """``launch(name, *args) -> FaasProcess``; stopped at teardown before our Redis servers are."""
+    The jar is built first (``built_jar``): tests here start several ./faas at once.
+    """
     return faas_launcher
 
 
 # --------------------------------------------------------------------------
-# HTTP helpers (with optional headers, timeouts on execute, long-polling results)
+# HTTP helpers (results are long-polled: conftest's wait_result*(..., long_poll=True))
 # --------------------------------------------------------------------------
-
-def wait_until(predicate, timeout, what, procs=(), interval=0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        for p in procs:
-            if not p.running:
-                pytest.fail(f"{p.name} exited with {p.proc.returncode} while waiting for {what}; "
-                            f"log tail:\n{p.tail()}")
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
-
 
 def assert_json_error(resp, status):
     assert resp.status_code == status, \
@@ -206,114 +77,13 @@ def assert_json_error(resp, status):
     return body
 
 
-def health(base):
-    try:
-        return requests.get(base + "/health", timeout=3).status_code
-    except requests.RequestException:
-        return None
-
-
-def wait_healthy(proc, base, timeout=STARTUP_TIMEOUT, procs=()):
-    """Waits for GET /health == 200 (Redis answers and a dispatcher is alive)."""
-    wait_until(lambda: health(base) == 200, timeout, f"{base}/health to be 200",
-               procs=[proc, *procs], interval=0.2)
-
-
-def wait_listening(proc, base, timeout=STARTUP_TIMEOUT):
-    wait_until(lambda: health(base) is not None, timeout, f"{proc.name} to answer HTTP", procs=[proc],
-               interval=0.2)
-
-
-def register_fn(base, fn, headers=None, name=None):
-    r = http().post(base + "/register_function",
-                    json={"name": name or fn.__name__, "payload": serialize(fn, recurse=True)},
-                    headers=headers, timeout=HTTP_TIMEOUT)
-    assert r.status_code == 201, f"register -> {r.status_code}: {r.text[:300]}"
-    fid = json_body(r)["function_id"]
-    assert is_uuid(fid)
-    return fid
-
-
-def submit_request(base, fid, args=(), kwargs=None, timeout=None, headers=None):
-    body = {"function_id": fid, "payload": serialize((tuple(args), kwargs or {}))}
-    if timeout is not None:
-        body["timeout"] = timeout
-    return http().post(base + "/execute_function", json=body, headers=headers, timeout=HTTP_TIMEOUT)
-
-
-def submit(base, fid, *args, timeout=None, headers=None, **kwargs):
-    r = submit_request(base, fid, args, kwargs, timeout=timeout, headers=headers)
-    assert r.status_code == 201, f"execute -> {r.status_code}: {r.text[:300]}"
-    tid = json_body(r)["task_id"]
-    assert is_uuid(tid)
-    return tid
-
-
-def result_body(base, tid, timeout=60, procs=(), headers=None):
-    """Long-polls GET /result/{tid}?wait= until the task ends; returns the JSON body."""
-    deadline = time.monotonic() + timeout
-    body = None
-    while True:
-        for p in procs:
-            if not p.running:
-                pytest.fail(f"{p.name} exited with {p.proc.returncode} while waiting for task {tid}; "
-                            f"log tail:\n{p.tail()}")
-        left = deadline - time.monotonic()
-        if left <= 0:
-            pytest.fail(f"task {tid} not finished after {timeout}s: {body}")
-        wait = max(0.1, min(left, 5.0))
-        r = http().get(f"{base}/result/{tid}", params={"wait": f"{wait:.2f}"}, headers=headers,
-                       timeout=wait + HTTP_TIMEOUT)
-        assert r.status_code == 200, f"result -> {r.status_code}: {r.text[:300]}"
-        body = json_body(r)
-        assert body["task_id"] == tid, body
-        if body["status"] in TERMINAL_STATUSES:
-            assert isinstance(body.get("result"), str), body
-            return body
-        assert body.get("result") is None, body
-
-
-def outcome(base, tid, timeout=60, procs=(), headers=None):
-    body = result_body(base, tid, timeout, procs, headers)
-    return body["status"], deserialize(body["result"])
-
-
 # --------------------------------------------------------------------------
 # /proc helpers
 # --------------------------------------------------------------------------
 
-def _proc_stat(pid):
-    try:
-        data = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = data.rsplit(")", 1)[1].split()
-    return fields[0], int(fields[1])
-
-
 def runner_children(pid):
     """Live Python runner processes (interpreters) whose parent is ``pid``."""
-    out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        st = _proc_stat(entry)
-        if st is None or st[0] == "Z" or st[1] != pid:
-            continue
-        try:
-            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().decode(errors="replace")
-        except OSError:
-            continue
-        if "mpcsfaas-runner" in cmd:
-            out.append(int(entry))
-    return sorted(out)
-
-
-def log_text(proc):
-    try:
-        return proc.log_path.read_text(errors="replace")
-    except OSError:
-        return ""
+    return [child for child in live_children(pid) if "mpcsfaas-runner" in proc_cmdline(child)]
 
 
 # --------------------------------------------------------------------------
@@ -459,22 +229,22 @@ def test_misbehaving_code_fails_only_its_task(mode, fresh_redis, launch):
         print("done", flush=True)
         return 42
 
-    fids = {f.__name__: register_fn(base, f) for f in (
+    fids = {f.__name__: register(base, f) for f in (
         spin, raise_value_error, raise_system_exit, raise_keyboard_interrupt, raise_custom,
         raise_inner_custom, exit7, kill_segv, read_null, hog, unpicklable, noisy)}
 
     # The endless loops first, so that each starts at once on its own slot.
     submitted = {}
     t0 = time.monotonic()
-    submitted["timeout_2"] = (submit(base, fids["spin"], timeout=2), time.monotonic())
-    submitted["timeout_default"] = (submit(base, fids["spin"]), time.monotonic())
+    submitted["timeout_2"] = (execute(base, fids["spin"], timeout=2), time.monotonic())
+    submitted["timeout_default"] = (execute(base, fids["spin"]), time.monotonic())
     for name in ("raise_value_error", "raise_system_exit", "raise_keyboard_interrupt", "raise_custom",
                  "raise_inner_custom", "exit7", "kill_segv", "read_null", "hog", "unpicklable", "noisy"):
-        submitted[name] = (submit(base, fids[name]), time.monotonic())
+        submitted[name] = (execute(base, fids[name]), time.monotonic())
 
     def finish(item):
         name, (tid, sent) = item
-        body = result_body(base, tid, timeout=90, procs=plat.procs)
+        body = wait_result_body(base, tid, timeout=90, procs=plat.procs, long_poll=True)
         return name, body, time.monotonic() - sent
 
     with ThreadPoolExecutor(max_workers=len(submitted)) as pool:
@@ -547,7 +317,7 @@ def test_misbehaving_code_fails_only_its_task(mode, fresh_redis, launch):
         time.sleep(1)
         return os.getpid(), start, time.time()
 
-    f_nap = register_fn(base, nap)
+    f_nap = register(base, nap)
     payload = serialize(((), {}))
     n = 2 * SLOTS
     started = time.monotonic()
@@ -594,9 +364,9 @@ def test_redis_outage_platform_answers_503_and_recovers(redis_factory, launch):
     def inc(x):
         return x + 1
 
-    fid = register_fn(base, inc)
-    tids = [submit(base, fid, x) for x in range(5)]
-    before = [result_body(base, t, timeout=60, procs=[up]) for t in tids]
+    fid = register(base, inc)
+    tids = [execute(base, fid, x) for x in range(5)]
+    before = [wait_result_body(base, t, timeout=60, procs=[up], long_poll=True) for t in tids]
     assert [(b["status"], deserialize(b["result"])) for b in before] == [("COMPLETED", x + 1) for x in range(5)]
 
     redis.kill()
@@ -613,14 +383,14 @@ def test_redis_outage_platform_answers_503_and_recovers(redis_factory, launch):
         r, took = timed(lambda: requests.get(f"{base}/result/{tids[0]}", timeout=10))
         assert_json_error(r, 503)
         assert took < 2.5, f"GET /result took {took:.2f}s to answer 503"
-        r, took = timed(lambda: submit_request(base, fid, (1,)))
+        r, took = timed(lambda: execute_request(base, fid, (1,)))
         assert_json_error(r, 503)
         assert took < 2.5, f"POST /execute_function took {took:.2f}s to answer 503"
         r, took = timed(lambda: requests.get(base + "/health", timeout=10))
         assert_json_error(r, 503)
         assert took < 2.5, f"GET /health took {took:.2f}s to answer 503"
     # Down for a few seconds: the platform waits for it.
-    wait_until(lambda: time.monotonic() - killed_at > 3 and health(base) == 503, 10,
+    wait_until(lambda: time.monotonic() - killed_at > 3 and health_status(base) == 503, 10,
                "3 s of outage", procs=[up])
     assert up.running
 
@@ -628,19 +398,19 @@ def test_redis_outage_platform_answers_503_and_recovers(redis_factory, launch):
     restarted = time.monotonic()
     wait_until(lambda: requests.get(f"{base}/status/{tids[0]}", timeout=5).status_code == 200, 15,
                "GET /status to work again", procs=[up])
-    wait_until(lambda: health(base) == 200, max(1, 15 - (time.monotonic() - restarted)),
+    wait_until(lambda: health_status(base) == 200, max(1, 15 - (time.monotonic() - restarted)),
                "/health to be 200 again", procs=[up])
     recovered = time.monotonic() - restarted
 
     r = requests.get(f"{base}/functions/{fid}", timeout=HTTP_TIMEOUT)
     assert r.status_code == 200 and r.json().get("name") == "inc", r.text
-    after = [result_body(base, t, timeout=10, procs=[up]) for t in tids]
+    after = [wait_result_body(base, t, timeout=10, procs=[up], long_poll=True) for t in tids]
     for b, a in zip(before, after):
         assert {k: a[k] for k in ("status", "result", "finished_at", "worker", "attempts")} == \
             {k: b[k] for k in ("status", "result", "finished_at", "worker", "attempts")}
-    assert outcome(base, submit(base, fid, 41), timeout=30, procs=[up]) == ("COMPLETED", 42)
-    new_fid = register_fn(base, inc)
-    assert outcome(base, submit(base, new_fid, 1), timeout=30, procs=[up]) == ("COMPLETED", 2)
+    assert wait_result(base, execute(base, fid, 41), timeout=30, procs=[up], long_poll=True) == ("COMPLETED", 42)
+    new_fid = register(base, inc)
+    assert wait_result(base, execute(base, new_fid, 1), timeout=30, procs=[up], long_poll=True) == ("COMPLETED", 2)
     assert up.running
     print(f"\nrecovered {recovered:.1f}s after Redis restarted")
 
@@ -655,8 +425,8 @@ def test_queued_tasks_survive_redis_restart(redis_factory, launch):
     def triple(x):
         return x * 3
 
-    fid = register_fn(base, triple)
-    tids = [submit(base, fid, x) for x in range(10)]
+    fid = register(base, triple)
+    tids = [execute(base, fid, x) for x in range(10)]
     assert [requests.get(f"{base}/status/{t}", timeout=HTTP_TIMEOUT).json()["status"] for t in tids] \
         == ["QUEUED"] * 10
     assert redis.cli("XLEN", PREFIX + "queue") == "10"
@@ -670,7 +440,7 @@ def test_queued_tasks_survive_redis_restart(redis_factory, launch):
 
     dispatcher = launch("dispatcher-local", "dispatcher", "-m", "local", "-w", SLOTS, "--redis", redis.url)
     procs = [api, dispatcher]
-    results = [outcome(base, t, timeout=120, procs=procs) for t in tids]
+    results = [wait_result(base, t, timeout=120, procs=procs, long_poll=True) for t in tids]
     assert results == [("COMPLETED", x * 3) for x in range(10)]
     assert redis.cli("XLEN", PREFIX + "queue") == "0"
 
@@ -687,10 +457,10 @@ def test_push_mode_survives_redis_outage(redis_factory, launch):
         time.sleep(0.2)
         return x * 2
 
-    fid = register_fn(base, nap_double)
+    fid = register(base, nap_double)
     expected = {}
     for x in range(30):
-        expected[submit(base, fid, x)] = x * 2
+        expected[execute(base, fid, x)] = x * 2
 
     def completed():
         r = http().post(base + "/results", json={"task_ids": list(expected)}, timeout=HTTP_TIMEOUT)
@@ -703,7 +473,7 @@ def test_push_mode_survives_redis_outage(redis_factory, launch):
     killed_at = time.monotonic()
     refused = []
     for x in range(100, 105):
-        r = submit_request(base, fid, (x,))
+        r = execute_request(base, fid, (x,))
         if r.status_code == 201:
             expected[r.json()["task_id"]] = x * 2
         else:
@@ -716,7 +486,7 @@ def test_push_mode_survives_redis_outage(redis_factory, launch):
     deadline = time.monotonic() + 15
     for x in refused:
         while True:
-            r = submit_request(base, fid, (x,))
+            r = execute_request(base, fid, (x,))
             if r.status_code == 201:
                 expected[r.json()["task_id"]] = x * 2
                 break
@@ -725,7 +495,7 @@ def test_push_mode_survives_redis_outage(redis_factory, launch):
             time.sleep(0.1)
 
     with ThreadPoolExecutor(max_workers=16) as pool:
-        results = list(pool.map(lambda t: outcome(base, t, timeout=90, procs=plat.procs), expected))
+        results = list(pool.map(lambda t: wait_result(base, t, timeout=90, procs=plat.procs, long_poll=True), expected))
     assert results == [("COMPLETED", v) for v in expected.values()]
     assert [p.proc.pid for p in plat.procs] == pids and all(p.running for p in plat.procs)
     attempts = [int(redis.hget(f"{PREFIX}task:{t}", "attempts")) for t in expected]
@@ -753,14 +523,14 @@ def test_api_key(fresh_redis, launch):
         assert_json_error(r, 401)
     assert requests.get(base + "/health", timeout=HTTP_TIMEOUT).status_code == 200
 
-    fid = register_fn(base, add, headers=good)
-    tid = submit(base, fid, 2, 3, headers=good)
+    fid = register(base, add, headers=good)
+    tid = execute(base, fid, 2, 3, headers=good)
     for path in (f"/status/{tid}", f"/result/{tid}", "/functions", f"/functions/{fid}", "/workers"):
         assert_json_error(requests.get(base + path, timeout=HTTP_TIMEOUT), 401)
         assert_json_error(requests.get(base + path, headers={"Authorization": "Bearer nope"},
                                        timeout=HTTP_TIMEOUT), 401)
-    assert_json_error(submit_request(base, fid, (1, 1)), 401)
-    assert outcome(base, tid, timeout=60, procs=[up], headers=good) == ("COMPLETED", 5)
+    assert_json_error(execute_request(base, fid, (1, 1)), 401)
+    assert wait_result(base, tid, timeout=60, procs=[up], headers=good, long_poll=True) == ("COMPLETED", 5)
 
 
 def test_user_code_sees_a_clean_environment(redis_factory, launch, monkeypatch):
@@ -787,8 +557,9 @@ def test_user_code_sees_a_clean_environment(redis_factory, launch, monkeypatch):
         import os
         return dict(os.environ)
 
-    fid = register_fn(base, environment, headers=headers)
-    status, env = outcome(base, submit(base, fid, headers=headers), timeout=60, procs=[up], headers=headers)
+    fid = register(base, environment, headers=headers)
+    status, env = wait_result(base, execute(base, fid, headers=headers), timeout=60, procs=[up], headers=headers,
+                              long_poll=True)
     assert status == "COMPLETED", env
     assert isinstance(env, dict) and env, env
     for name in ("FAAS_API_KEY", "FAAS_WORKER_TOKEN", "REDIS_URL"):
@@ -817,8 +588,8 @@ def test_worker_token(fresh_redis, launch):
     def square(x):
         return x * x
 
-    fid = register_fn(base, square)
-    tids = [submit(base, fid, x) for x in range(4)]
+    fid = register(base, square)
+    tids = [execute(base, fid, x) for x in range(4)]
     stay_until = time.monotonic() + 3
     while time.monotonic() < stay_until:
         statuses = [http().get(f"{base}/status/{t}", timeout=HTTP_TIMEOUT).json()["status"] for t in tids]
@@ -831,7 +602,7 @@ def test_worker_token(fresh_redis, launch):
     worker = launch("push-worker-right", "push-worker", 2, f"tcp://127.0.0.1:{zport}", "--worker-token", "right",
                     *HEARTBEAT)
     procs.append(worker)
-    bodies = [result_body(base, t, timeout=90, procs=procs) for t in tids]
+    bodies = [wait_result_body(base, t, timeout=90, procs=procs, long_poll=True) for t in tids]
     assert [(b["status"], deserialize(b["result"])) for b in bodies] == [("COMPLETED", x * x) for x in range(4)]
     assert {b["worker"].split("@")[0] for b in bodies} == {str(worker.proc.pid)}, bodies
     wait_until(lambda: [w["id"].split("@")[0] for w in live_workers(base)] == [str(worker.proc.pid)], 10,
@@ -857,8 +628,8 @@ def test_concurrent_readers_see_one_consistent_task(fresh_redis, launch):
         time.sleep(1.5)
         return {"x": x, "pid": os.getpid(), "at": time.time(), "nonce": os.urandom(8).hex()}
 
-    fid = register_fn(base, slow_token)
-    tid = submit(base, fid, 7)
+    fid = register(base, slow_token)
+    tid = execute(base, fid, 7)
     wait_until(lambda: http().get(f"{base}/status/{tid}", timeout=HTTP_TIMEOUT).json()["status"] == "RUNNING",
                60, "the task to run", procs=procs, interval=0.01)
 
@@ -926,9 +697,9 @@ def test_stored_results_never_change(redis_factory, launch, tmp_path):
         open(os.path.join(d, f"{x}-{os.getpid()}-{time.time_ns()}"), "w").close()
         return x * x
 
-    fid = register_fn(base, mark_square)
-    tids = [submit(base, fid, x, str(runs)) for x in range(10)]
-    assert [outcome(base, t, timeout=60, procs=[api, dispatcher]) for t in tids] == \
+    fid = register(base, mark_square)
+    tids = [execute(base, fid, x, str(runs)) for x in range(10)]
+    assert [wait_result(base, t, timeout=60, procs=[api, dispatcher], long_poll=True) for t in tids] == \
         [("COMPLETED", x * x) for x in range(10)]
     fields = ("status", "result", "error", "finished_at", "started_at", "attempts", "worker")
 
@@ -960,7 +731,8 @@ def test_stored_results_never_change(redis_factory, launch, tmp_path):
         per_task[int(f.split("-")[0])] = per_task.get(int(f.split("-")[0]), 0) + 1
     assert per_task == {x: 1 for x in range(10)}, f"finished tasks ran again: {per_task}"
     # Still working normally.
-    assert outcome(base, submit(base, fid, 12, str(runs)), timeout=60, procs=procs) == ("COMPLETED", 144)
+    assert wait_result(base, execute(base, fid, 12, str(runs)), timeout=60, procs=procs, long_poll=True) == \
+        ("COMPLETED", 144)
 
 
 def test_tasks_queued_before_the_dispatcher_starts_run_once(fresh_redis, launch, tmp_path):
@@ -982,12 +754,12 @@ def test_tasks_queued_before_the_dispatcher_starts_run_once(fresh_redis, launch,
         time.sleep(1)
         return x
 
-    fid = register_fn(base, nap_mark)
-    tids = [submit(base, fid, x, str(runs)) for x in range(6)]
+    fid = register(base, nap_mark)
+    tids = [execute(base, fid, x, str(runs)) for x in range(6)]
     dispatcher = launch("dispatcher-push", "dispatcher", "-m", "push", "-p", zport, "--redis", fresh_redis,
                         *HEARTBEAT)
     procs = [api, worker, dispatcher]
-    bodies = [result_body(base, t, timeout=120, procs=procs) for t in tids]
+    bodies = [wait_result_body(base, t, timeout=120, procs=procs, long_poll=True) for t in tids]
     assert [(b["status"], deserialize(b["result"])) for b in bodies] == [("COMPLETED", x) for x in range(6)]
     per_task = {}
     for f in os.listdir(runs):

@@ -20,15 +20,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import HTTP_TIMEOUT, deserialize, free_port, http, serialize
-from test_hardening import (
-    live_workers,
-    register_fn,
-    runner_children,
-    wait_dispatcher_ready,
-    wait_healthy,
-    wait_until,
-)
+from conftest import HTTP_TIMEOUT, deserialize, free_port, http, register, serialize, wait_healthy, wait_until
+from test_hardening import live_workers, runner_children, wait_dispatcher_ready
 
 pytestmark = pytest.mark.skipif(os.environ.get("FAAS_SOAK") != "1",
                                 reason="long soak: run ./faas test --soak")
@@ -85,8 +78,8 @@ def test_soak(fresh_redis, faas_launcher):
         import os
         os._exit(3 + x % 5)
 
-    fids = {"good": register_fn(base, good), "sleepy": register_fn(base, sleepy),
-            "bad": register_fn(base, bad), "crash": register_fn(base, crash)}
+    fids = {"good": register(base, good), "sleepy": register(base, sleepy),
+            "bad": register(base, bad), "crash": register(base, crash)}
     kinds = list(MIX)
     weights = [MIX[k] for k in kinds]
     rng = random.Random(20240601)

@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
@@ -64,6 +65,11 @@ public final class TestRedis implements AutoCloseable {
       }
     }
     throw new IllegalStateException("no free port");
+  }
+
+  /** Eight random hex digits, for a key prefix or a name that no other test on the shared server uses. */
+  public static String randomTag() {
+    return UUID.randomUUID().toString().substring(0, 8);
   }
 
   public String url() {

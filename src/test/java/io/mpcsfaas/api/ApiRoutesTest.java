@@ -10,15 +10,14 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mpcsfaas.Py;
+import io.mpcsfaas.RedisAndVertx;
 import io.mpcsfaas.TestRedis;
 import io.mpcsfaas.dispatch.DispatcherVerticle;
 import io.mpcsfaas.store.Keys;
 import io.mpcsfaas.store.QueueEntry;
 import io.mpcsfaas.store.TaskQueue;
 import io.mpcsfaas.store.TaskStatus;
-import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
-import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
@@ -26,11 +25,9 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpRequest;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
-import io.vertx.ext.web.client.WebClientOptions;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Response;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -40,13 +37,12 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The API's routes beyond the four original ones, and long-polling, against a real Redis. No dispatcher
@@ -59,10 +55,8 @@ class ApiRoutesTest {
   /** The long-poll answer must follow the finish within this (the goal is 50 ms; the machine is shared). */
   private static final long WAKE_UP_BOUND_MILLIS = 250;
 
-  @TempDir
-  static Path dir;
-  static TestRedis server;
-  static Vertx vertx;
+  @RegisterExtension
+  static final RedisAndVertx shared = new RedisAndVertx(false);
   static JsonObject payloads;
 
   Redis redis;
@@ -77,32 +71,20 @@ class ApiRoutesTest {
         "out['fn'] = enc(lambda x: x * 2)",
         "out['args'] = [enc(((i,), {})) for i in range(10)]",
         "out['results'] = [enc(2 * i) for i in range(10)]"));
-    server = TestRedis.start(dir, false);
-    vertx = Vertx.vertx();
-  }
-
-  @AfterAll
-  static void tearDown() {
-    if (vertx != null) {
-      await(vertx.close());
-    }
-    if (server != null) {
-      server.close();
-    }
   }
 
   @BeforeEach
   void freshApi() {
-    redis = server.client(vertx);
-    keys = new Keys("r" + UUID.randomUUID().toString().substring(0, 8) + ":");
-    queue = new TaskQueue(redis, keys, "routes-test");
-    http = client(deployApi(new JsonObject()));
+    redis = shared.client();
+    keys = new Keys("r" + TestRedis.randomTag() + ":");
+    queue = new TaskQueue(redis, keys, "routes-test", 0);
+    http = shared.webClient(deployApi(new JsonObject()));
   }
 
   @AfterEach
   void cleanUp() {
     for (String id : deployments) {
-      await(vertx.undeploy(id));
+      shared.undeploy(id);
     }
     http.close();
     await(redis.close());
@@ -362,9 +344,9 @@ class ApiRoutesTest {
     assertEquals(new JsonObject().put("workers", new JsonArray()), none.bodyAsJsonObject());
 
     String name = "routes-" + keys.prefix().replace(":", "");
-    deployments.add(await(vertx.deployVerticle(new DispatcherVerticle(), new DeploymentOptions().setConfig(
-        new JsonObject().put("redis.url", server.url()).put("redis.prefix", keys.prefix()).put("mode", "local")
-            .put("workers", 1).put("python", Py.python()).put("dispatcher.name", name)))));
+    deployments.add(shared.deploy(new DispatcherVerticle(), new JsonObject()
+        .put("redis.url", shared.server().url()).put("redis.prefix", keys.prefix()).put("mode", "local")
+        .put("workers", 1).put("python", Py.python()).put("dispatcher.name", name)));
 
     List<HttpResponse<Buffer>> health = new ArrayList<>(List.of(unhealthy));
     TestRedis.eventually(Duration.ofSeconds(15), "/health turns 200", () -> {
@@ -391,7 +373,7 @@ class ApiRoutesTest {
   @Test
   void anApiKeyGuardsEveryRouteButHealth() {
     String key = "k3y-" + UUID.randomUUID();
-    WebClient guarded = client(deployApi(new JsonObject().put("api.key", key)));
+    WebClient guarded = shared.webClient(deployApi(new JsonObject().put("api.key", key)));
     try {
       String functionId = register("double");
       String taskId = execute(functionId, 1);
@@ -463,16 +445,10 @@ class ApiRoutesTest {
 
   /** Deploys an API on a free port with this test's prefix (plus {@code extra}); returns its port. */
   private int deployApi(JsonObject extra) {
-    ApiVerticle api = new ApiVerticle();
-    JsonObject config = new JsonObject().put("redis.url", server.url()).put("redis.prefix", keys.prefix())
-        .put("api.port", 0).put("api.host", "127.0.0.1").mergeIn(extra);
-    deployments.add(await(vertx.deployVerticle(api, new DeploymentOptions().setConfig(config))));
+    RedisAndVertx.DeployedApi api =
+        shared.deployApi(new JsonObject().put("redis.prefix", keys.prefix()).mergeIn(extra));
+    deployments.add(api.deploymentId());
     return api.port();
-  }
-
-  private static WebClient client(int port) {
-    return WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(port)
-        .setKeepAlive(false));
   }
 
   private HttpResponse<Buffer> post(String path, JsonObject body) {

@@ -10,14 +10,13 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mpcsfaas.Py;
+import io.mpcsfaas.RedisAndVertx;
 import io.mpcsfaas.TestRedis;
 import io.mpcsfaas.store.Keys;
 import io.mpcsfaas.store.Presence;
 import io.mpcsfaas.store.QueueEntry;
 import io.mpcsfaas.store.TaskQueue;
 import io.mpcsfaas.store.TaskStatus;
-import io.vertx.core.DeploymentOptions;
-import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
@@ -25,18 +24,16 @@ import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
 import io.vertx.redis.client.Redis;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -47,10 +44,8 @@ class ApiVerticleTest {
   private static final String JSON = "application/json";
   private static final int BODY_LIMIT = 1024;
 
-  @TempDir
-  static Path dir;
-  static TestRedis server;
-  static Vertx vertx;
+  @RegisterExtension
+  static final RedisAndVertx shared = new RedisAndVertx(true);
   static Redis redis;
   static WebClient http;
   static int port;
@@ -65,29 +60,10 @@ class ApiVerticleTest {
         "out['args'] = enc(((21,), {}))",
         "out['result'] = enc(42)",
         "out['error'] = enc(ZeroDivisionError('division by zero'))"));
-    server = TestRedis.start(dir, true);
-    vertx = Vertx.vertx();
-    redis = server.client(vertx);
-    ApiVerticle api = new ApiVerticle();
-    await(vertx.deployVerticle(api, new DeploymentOptions().setConfig(new JsonObject()
-        .put("redis.url", server.url())
-        .put("api.port", 0)
-        .put("api.host", "127.0.0.1")
-        .put("api.body_limit", BODY_LIMIT))));
-    port = api.port();
-    http = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(port)
-        .setKeepAlive(false));
+    redis = shared.client();
+    port = shared.deployApi(new JsonObject().put("api.body_limit", BODY_LIMIT)).port();
+    http = shared.webClient(port);
     knownFunction = register().getString("function_id");
-  }
-
-  @AfterAll
-  static void tearDown() {
-    if (vertx != null) {
-      await(vertx.close());
-    }
-    if (server != null) {
-      server.close();
-    }
   }
 
   // ---------------------------------------------------------------- HTTP helpers
@@ -261,7 +237,7 @@ class ApiVerticleTest {
     assertNull(queued.getValue("finished_at"));
 
     // Play the dispatcher's part through the store.
-    TaskQueue queue = new TaskQueue(redis, new Keys("faas:"), "api-test");
+    TaskQueue queue = new TaskQueue(redis, new Keys("faas:"), "api-test", 0);
     Map<String, QueueEntry> entries = claim(queue, ok, bad);
     await(queue.start(entries.get(ok), "api-test", 3, "x", "y"));
     assertEquals("RUNNING", get("/status/" + ok).bodyAsJsonObject().getString("status"));
@@ -292,7 +268,7 @@ class ApiVerticleTest {
   void resultWithWaitAnswersAsSoonAsTheTaskEnds() {
     String functionId = register().getString("function_id");
     String taskId = execute(functionId, null);
-    TaskQueue queue = new TaskQueue(redis, new Keys("faas:"), "api-wait-test");
+    TaskQueue queue = new TaskQueue(redis, new Keys("faas:"), "api-wait-test", 0);
     QueueEntry entry = claim(queue, taskId).get(taskId);
     await(queue.start(entry, "api-wait-test", 3, "x", "y"));
 
@@ -337,10 +313,8 @@ class ApiVerticleTest {
 
   @Test
   void anApiKeyGuardsEveryRouteButHealth() {
-    ApiVerticle guarded = new ApiVerticle();
-    String deployment = await(vertx.deployVerticle(guarded, new DeploymentOptions().setConfig(new JsonObject()
-        .put("redis.url", server.url()).put("api.port", 0).put("api.host", "127.0.0.1").put("api.key", "s3cret"))));
-    WebClient client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")
+    RedisAndVertx.DeployedApi guarded = shared.deployApi(new JsonObject().put("api.key", "s3cret"));
+    WebClient client = WebClient.create(shared.vertx(), new WebClientOptions().setDefaultHost("127.0.0.1")
         .setDefaultPort(guarded.port()));
     try {
       String taskId = execute(knownFunction, null);
@@ -369,7 +343,7 @@ class ApiVerticleTest {
       assertEquals(200, get("/status/" + taskId).statusCode());
     } finally {
       client.close();
-      await(vertx.undeploy(deployment));
+      shared.undeploy(guarded.deploymentId());
     }
   }
 
@@ -428,7 +402,7 @@ class ApiVerticleTest {
     String taskId = post("/execute_function", new JsonObject().put("function_id", functionId)
         .put("payload", payloads.getString("args"))).bodyAsJsonObject().getString("task_id");
 
-    server.kill();
+    shared.server().kill();
     try {
       long started = System.nanoTime();
       assertError(503, post("/register_function",
@@ -445,7 +419,7 @@ class ApiVerticleTest {
       // Refusals that need no Redis still get their own status.
       assertError(400, post("/register_function", new JsonObject().put("name", "f")));
     } finally {
-      server.restart();
+      shared.server().restart();
     }
 
     HttpResponse<Buffer> status = get("/status/" + taskId);
@@ -461,7 +435,7 @@ class ApiVerticleTest {
   @Test
   void manyConcurrentRequestsAllSucceed() {
     String functionId = register().getString("function_id");
-    WebClient pooled = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")
+    WebClient pooled = WebClient.create(shared.vertx(), new WebClientOptions().setDefaultHost("127.0.0.1")
         .setDefaultPort(port), new io.vertx.core.http.PoolOptions().setHttp1MaxSize(20));
     var futures = new java.util.ArrayList<io.vertx.core.Future<HttpResponse<Buffer>>>();
     for (int i = 0; i < 200; i++) {

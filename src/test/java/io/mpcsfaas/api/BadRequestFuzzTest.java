@@ -7,14 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mpcsfaas.Py;
+import io.mpcsfaas.RedisAndVertx;
 import io.mpcsfaas.TestRedis;
 import io.mpcsfaas.store.Keys;
 import io.mpcsfaas.store.QueueEntry;
 import io.mpcsfaas.store.TaskQueue;
 import io.mpcsfaas.store.TaskStatus;
-import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
-import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientOptions;
@@ -41,11 +40,10 @@ import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -72,10 +70,8 @@ class BadRequestFuzzTest {
   private static final Set<Integer> S415 = Set.of(415);
   private static final Set<Integer> S400_404 = Set.of(400, 404);
 
-  @TempDir
-  static Path dir;
-  static TestRedis server;
-  static Vertx vertx;
+  @RegisterExtension
+  static final RedisAndVertx shared = new RedisAndVertx(false);
   static Redis redis;
   static HttpClientAgent http;
   static int port;
@@ -124,18 +120,11 @@ class BadRequestFuzzTest {
         "out['result'] = enc(42)"));
     fnPayload = payloads.getString("fn");
     argsPayload = payloads.getString("args");
-    server = TestRedis.start(dir, false);
-    vertx = Vertx.vertx();
-    redis = server.client(vertx);
-    ApiVerticle api = new ApiVerticle();
-    await(vertx.deployVerticle(api, new DeploymentOptions().setConfig(new JsonObject()
-        .put("redis.url", server.url())
-        .put("api.port", 0)
-        .put("api.host", "127.0.0.1")
-        .put("api.body_limit", BODY_LIMIT))));
-    port = api.port();
-    http = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setDefaultHost("127.0.0.1")
-        .setDefaultPort(port), new io.vertx.core.http.PoolOptions().setHttp1MaxSize(PARALLEL));
+    redis = shared.client();
+    port = shared.deployApi(new JsonObject().put("api.body_limit", BODY_LIMIT)).port();
+    http = shared.vertx().createHttpClient(
+        new HttpClientOptions().setKeepAlive(true).setDefaultHost("127.0.0.1").setDefaultPort(port),
+        new io.vertx.core.http.PoolOptions().setHttp1MaxSize(PARALLEL));
 
     // What is stored before the fuzzing: functions, and tasks QUEUED, RUNNING and COMPLETED.
     for (String name : List.of("double", "twice", "again")) {
@@ -150,7 +139,7 @@ class BadRequestFuzzTest {
       assertEquals(201, r.status(), r.body().toString());
       tasks.add(r.body().toJsonObject().getString("task_id"));
     }
-    TaskQueue queue = new TaskQueue(redis, new Keys("faas:"), "fuzz");
+    TaskQueue queue = new TaskQueue(redis, new Keys("faas:"), "fuzz", 0);
     await(queue.ensureGroup());
     Map<String, QueueEntry> entries = new LinkedHashMap<>();
     TestRedis.eventually(java.time.Duration.ofSeconds(10), "claimed the tasks", () -> {
@@ -161,16 +150,6 @@ class BadRequestFuzzTest {
     await(queue.start(entries.get(tasks.get(1)), "fuzz", 3, "x", "y"));
     assertTrue(await(queue.finish(tasks.get(1), entries.get(tasks.get(1)).entryId(), TaskStatus.COMPLETED,
         payloads.getString("result"), null, "fuzz")));
-  }
-
-  @AfterAll
-  static void tearDown() {
-    if (vertx != null) {
-      await(vertx.close());
-    }
-    if (server != null) {
-      server.close();
-    }
   }
 
   // ---------------------------------------------------------------- the test

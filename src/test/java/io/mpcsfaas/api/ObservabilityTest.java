@@ -5,16 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mpcsfaas.Py;
+import io.mpcsfaas.RedisAndVertx;
 import io.mpcsfaas.TestRedis;
 import io.mpcsfaas.dispatch.DispatcherVerticle;
-import io.vertx.core.DeploymentOptions;
-import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Route;
 import io.vertx.ext.web.client.WebClient;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -24,35 +22,30 @@ import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The OpenAPI document against the real router, and the Prometheus figures against tasks really run. */
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
 class ObservabilityTest {
   private static final Pattern SAMPLE = Pattern.compile("^([a-z_]+(?:\\{[^}]*})?) (\\S+)$", Pattern.MULTILINE);
 
-  @TempDir
-  static Path dir;
-  static TestRedis server;
-  static Vertx vertx;
+  @RegisterExtension
+  static final RedisAndVertx shared = new RedisAndVertx(false);
   static WebClient http;
   static ApiVerticle api;
   static JsonObject payloads;
 
   @BeforeAll
   static void start() throws Exception {
-    server = TestRedis.start(dir, false);
-    vertx = Vertx.vertx();
-    JsonObject conf = new JsonObject().put("redis.url", server.url()).put("api.port", 0)
+    JsonObject conf = new JsonObject().put("redis.url", shared.server().url()).put("api.port", 0)
         .put("mode", "local").put("workers", 1);
     api = new ApiVerticle();
-    await(vertx.deployVerticle(api, new DeploymentOptions().setConfig(conf)));
-    await(vertx.deployVerticle(new DispatcherVerticle(), new DeploymentOptions().setConfig(conf)));
-    http = WebClient.create(vertx);
+    shared.deploy(api, conf);
+    shared.deploy(new DispatcherVerticle(), conf);
+    http = WebClient.create(shared.vertx());
     payloads = Py.payloads(String.join("\n",
         "def check(x):",
         "    if x < 0:",
@@ -61,12 +54,6 @@ class ObservabilityTest {
         "out['fn'] = enc(check)",
         "out['ok'] = enc(((1,), {}))",
         "out['bad'] = enc(((-1,), {}))"));
-  }
-
-  @AfterAll
-  static void stop() {
-    await(vertx.close());
-    server.close();
   }
 
   @Test

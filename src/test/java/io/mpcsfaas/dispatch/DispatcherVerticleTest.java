@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mpcsfaas.Py;
+import io.mpcsfaas.RedisAndVertx;
 import io.mpcsfaas.TestRedis;
 import io.mpcsfaas.store.Keys;
 import io.mpcsfaas.store.QueueEntry;
@@ -14,8 +15,6 @@ import io.mpcsfaas.store.TaskQueue;
 import io.mpcsfaas.store.TaskRecord;
 import io.mpcsfaas.store.TaskStatus;
 import io.mpcsfaas.store.TaskStore;
-import io.vertx.core.DeploymentOptions;
-import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Redis;
@@ -24,23 +23,20 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The dispatcher end to end in local mode: Redis queue -> real Python interpreters -> outcome in Redis. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class DispatcherVerticleTest {
-  @TempDir
-  static Path dir;
-  static TestRedis server;
-  static Vertx vertx;
+  @RegisterExtension
+  static final RedisAndVertx shared = new RedisAndVertx(false);
   static JsonObject payloads;
 
   Redis redis;
@@ -51,8 +47,6 @@ class DispatcherVerticleTest {
 
   @BeforeAll
   static void setUp() throws Exception {
-    server = TestRedis.start(dir, false);
-    vertx = Vertx.vertx();
     payloads = Py.payloads(String.join("\n",
         "out['double'] = enc(lambda x: x * 2)",
         "out['args'] = [enc(((i,), {})) for i in range(30)]",
@@ -75,20 +69,10 @@ class DispatcherVerticleTest {
         "out['sleep30'] = enc(sleep30)"));
   }
 
-  @AfterAll
-  static void tearDown() {
-    if (vertx != null) {
-      await(vertx.close());
-    }
-    if (server != null) {
-      server.close();
-    }
-  }
-
   @BeforeEach
   void freshKeySpace() {
-    redis = server.client(vertx);
-    String tag = UUID.randomUUID().toString().substring(0, 8);
+    redis = shared.client();
+    String tag = TestRedis.randomTag();
     keys = new Keys("d" + tag + ":");
     store = new TaskStore(redis, keys);
     name = "dispatcher-" + tag;
@@ -104,7 +88,7 @@ class DispatcherVerticleTest {
 
   private JsonObject config() {
     return new JsonObject()
-        .put("redis.url", server.url())
+        .put("redis.url", shared.server().url())
         .put("redis.prefix", keys.prefix())
         .put("mode", "local")
         .put("workers", 2)
@@ -116,14 +100,14 @@ class DispatcherVerticleTest {
   }
 
   private String deploy(JsonObject config) {
-    String id = await(vertx.deployVerticle(new DispatcherVerticle(), new DeploymentOptions().setConfig(config)));
+    String id = shared.deploy(new DispatcherVerticle(), config);
     deployments.add(id);
     return id;
   }
 
   private void undeploy(String id) {
     deployments.remove(id);
-    await(vertx.undeploy(id));
+    shared.undeploy(id);
   }
 
   private String register(String function) {
@@ -189,7 +173,7 @@ class DispatcherVerticleTest {
     String taskId = submit(fid, 21, null);
 
     // The "crashed" dispatcher: claimed and started the task, never finished it.
-    TaskQueue crashed = new TaskQueue(redis, keys, name);
+    TaskQueue crashed = new TaskQueue(redis, keys, name, 0);
     await(crashed.ensureGroup());
     List<QueueEntry> claimed = await(crashed.claim(10, 100, false));
     assertEquals(1, claimed.size());
@@ -210,7 +194,7 @@ class DispatcherVerticleTest {
   void aTaskLostTooOftenFailsWithoutRunning() {
     String fid = register("double");
     String taskId = submit(fid, 21, null);
-    TaskQueue crashed = new TaskQueue(redis, keys, name);
+    TaskQueue crashed = new TaskQueue(redis, keys, name, 0);
     await(crashed.ensureGroup());
     QueueEntry entry = await(crashed.claim(10, 100, false)).get(0);
     await(crashed.start(entry, name, 1, "x", "y"));
@@ -300,7 +284,7 @@ class DispatcherVerticleTest {
   @Test
   void aRedisRestartDoesNotStopTheDispatcher(@TempDir Path ownDir) throws Exception {
     try (TestRedis own = TestRedis.start(ownDir, true)) {
-      Redis ownClient = own.client(vertx);
+      Redis ownClient = own.client(shared.vertx());
       try {
         TaskStore ownStore = new TaskStore(ownClient, keys);
         String fid = await(ownStore.registerFunction("double", payloads.getString("double")));
@@ -330,7 +314,7 @@ class DispatcherVerticleTest {
   void aRedisRestartThatLostItsDataDoesNotStopTheDispatcher(@TempDir Path ownDir) throws Exception {
     // A Redis without persistence restarts empty: the queue stream and its consumer group are gone.
     try (TestRedis own = TestRedis.start(ownDir, false)) {
-      Redis ownClient = own.client(vertx);
+      Redis ownClient = own.client(shared.vertx());
       try {
         TaskStore ownStore = new TaskStore(ownClient, keys);
         deploy(config().put("redis.url", own.url()));

@@ -8,29 +8,25 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mpcsfaas.Py;
+import io.mpcsfaas.RedisAndVertx;
 import io.mpcsfaas.TestRedis;
 import io.mpcsfaas.store.Keys;
 import io.mpcsfaas.store.TaskStore;
-import io.vertx.core.DeploymentOptions;
-import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Redis;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.zeromq.SocketType;
 import org.zeromq.ZContext;
 import org.zeromq.ZMQ;
@@ -48,10 +44,8 @@ class ZmqSecurityTest {
   private static final long TIMEOUT_MILLIS = 1000;
   private static final int HANDSHAKE_MILLIS = 750;
 
-  @TempDir
-  static Path dir;
-  static TestRedis server;
-  static Vertx vertx;
+  @RegisterExtension
+  static final RedisAndVertx shared = new RedisAndVertx(false);
   static JsonObject payloads;
 
   Redis redis;
@@ -64,8 +58,6 @@ class ZmqSecurityTest {
 
   @BeforeAll
   static void setUp() throws Exception {
-    server = TestRedis.start(dir, false);
-    vertx = Vertx.vertx();
     payloads = Py.payloads(String.join("\n",
         "out['fn'] = enc(lambda x: x * 2)",
         "out['args'] = enc(((21,), {}))",
@@ -75,34 +67,23 @@ class ZmqSecurityTest {
         "out['second'] = enc('a second result for an ended task')"));
   }
 
-  @AfterAll
-  static void tearDown() {
-    if (vertx != null) {
-      await(vertx.close());
-    }
-    if (server != null) {
-      server.close();
-    }
-  }
-
   @BeforeEach
   void deployDispatcher() {
-    redis = server.client(vertx);
-    String tag = UUID.randomUUID().toString().substring(0, 8);
+    redis = shared.client();
+    String tag = TestRedis.randomTag();
     keys = new Keys("z" + tag + ":");
     store = new TaskStore(redis, keys);
     port = TestRedis.freePort();
-    deployment = await(vertx.deployVerticle(new DispatcherVerticle(), new DeploymentOptions().setConfig(
-        new JsonObject()
-            .put("redis.url", server.url())
-            .put("redis.prefix", keys.prefix())
-            .put("dispatcher.name", "zmq-" + tag)
-            .put("mode", "push")
-            .put("dispatcher.port", port)
-            .put("dispatcher.bind", "127.0.0.1")
-            .put("worker.token", TOKEN)
-            .put("heartbeat.interval_ms", HEARTBEAT_MILLIS)
-            .put("heartbeat.timeout_ms", TIMEOUT_MILLIS))));
+    deployment = shared.deploy(new DispatcherVerticle(), new JsonObject()
+        .put("redis.url", shared.server().url())
+        .put("redis.prefix", keys.prefix())
+        .put("dispatcher.name", "zmq-" + tag)
+        .put("mode", "push")
+        .put("dispatcher.port", port)
+        .put("dispatcher.bind", "127.0.0.1")
+        .put("worker.token", TOKEN)
+        .put("heartbeat.interval_ms", HEARTBEAT_MILLIS)
+        .put("heartbeat.timeout_ms", TIMEOUT_MILLIS));
     zmq = new ZContext();
   }
 
@@ -115,7 +96,7 @@ class ZmqSecurityTest {
       zmq.close();
     }
     if (deployment != null) {
-      await(vertx.undeploy(deployment));
+      shared.undeploy(deployment);
     }
     await(redis.close());
   }

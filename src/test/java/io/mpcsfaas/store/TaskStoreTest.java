@@ -11,8 +11,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mpcsfaas.Py;
+import io.mpcsfaas.RedisAndVertx;
 import io.mpcsfaas.TestRedis;
-import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
@@ -20,26 +20,22 @@ import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 import io.vertx.redis.client.ResponseType;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The client-facing Redis model, checked with raw Redis commands against a real redis-server. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class TaskStoreTest {
-  @TempDir
-  static Path dir;
-  static TestRedis server;
-  static Vertx vertx;
+  @RegisterExtension
+  static final RedisAndVertx shared = new RedisAndVertx(false);
   static Redis redis;
   static JsonObject payloads;
 
@@ -48,9 +44,7 @@ class TaskStoreTest {
 
   @BeforeAll
   static void setUp() throws Exception {
-    server = TestRedis.start(dir, false);
-    vertx = Vertx.vertx();
-    redis = server.client(vertx);
+    redis = shared.client();
     payloads = Py.payloads(String.join("\n",
         "out['fn'] = enc(lambda x: x * 2)",
         "out['args'] = enc(((21,), {}))",
@@ -58,20 +52,10 @@ class TaskStoreTest {
         "out['error'] = enc(ValueError('bad'))"));
   }
 
-  @AfterAll
-  static void tearDown() {
-    if (vertx != null) {
-      await(vertx.close());
-    }
-    if (server != null) {
-      server.close();
-    }
-  }
-
   @BeforeEach
   void freshPrefix() {
     // Each test has its own key space on the shared server.
-    keys = new Keys("t" + UUID.randomUUID().toString().substring(0, 8) + ":");
+    keys = new Keys("t" + TestRedis.randomTag() + ":");
     store = new TaskStore(redis, keys);
   }
 
@@ -173,7 +157,7 @@ class TaskStoreTest {
     assertNull(queued.finishedAt());
     assertEquals(TaskStatus.QUEUED, await(store.status(ok)));
 
-    TaskQueue queue = new TaskQueue(redis, keys, "store-test");
+    TaskQueue queue = new TaskQueue(redis, keys, "store-test", 0);
     await(queue.ensureGroup());
     List<QueueEntry> entries = await(queue.claim(10, 100, false));
     assertEquals(List.of(ok, bad), entries.stream().map(QueueEntry::taskId).toList());
