@@ -3,6 +3,8 @@ package io.mpcsfaas.transport;
 import io.vertx.core.Context;
 import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -27,6 +29,8 @@ public final class ZmqEndpoint implements MessageLink {
   private static final int HIGH_WATER_MARK = 100_000;
 
   private record Outgoing(String peer, JsonObject message) {}
+
+  private record Incoming(String peer, JsonObject message) {}
 
   private final ZContext zmq = new ZContext(1);
   private final ConcurrentLinkedQueue<Outgoing> outbox = new ConcurrentLinkedQueue<>();
@@ -174,7 +178,12 @@ public final class ZmqEndpoint implements MessageLink {
     }
   }
 
+  /**
+   * Reads every message waiting on the socket and hands them to the context in one task: waking an event
+   * loop costs more than handling a message, so under load one wake-up carries many.
+   */
   private void receiveAll(Context context, ZMQ.Socket socket, Handler handler) {
+    List<Incoming> batch = new ArrayList<>();
     byte[] frame;
     while ((frame = socket.recv(ZMQ.DONTWAIT)) != null) {
       String peer = null;
@@ -188,15 +197,14 @@ public final class ZmqEndpoint implements MessageLink {
       if (frame == null) {
         continue;
       }
-      JsonObject message;
       try {
-        message = new JsonObject(new String(frame, StandardCharsets.UTF_8));
+        batch.add(new Incoming(peer, new JsonObject(new String(frame, StandardCharsets.UTF_8))));
       } catch (RuntimeException e) {
         LOG.debug("ignoring a message that is not a JSON object from {}", peer);
-        continue;
       }
-      String from = peer;
-      context.runOnContext(v -> handler.onMessage(from, message));
+    }
+    if (!batch.isEmpty()) {
+      context.runOnContext(v -> batch.forEach(in -> handler.onMessage(in.peer(), in.message())));
     }
   }
 }
