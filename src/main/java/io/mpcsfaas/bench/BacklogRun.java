@@ -142,7 +142,7 @@ final class BacklogRun {
       } else {
         completed++;
         Double at = body.getDouble("finished_at");
-        finishedAt[index] = at != null ? at : System.currentTimeMillis() / 1000.0;
+        finishedAt[index] = at != null ? at : BenchRun.wallSeconds();
       }
       if (++answered % Math.max(1, taskIds.length / 10) == 0) {
         System.out.printf(Locale.ROOT, "backlog: %d of %d results read (%.0f s)%n", answered, taskIds.length,

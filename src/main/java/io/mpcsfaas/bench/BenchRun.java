@@ -58,6 +58,12 @@ final class BenchRun {
     submitTime = new double[capacity];
   }
 
+  /** Now, in seconds since the epoch with microseconds, to compare with the server's timestamps. */
+  static double wallSeconds() {
+    java.time.Instant now = java.time.Instant.now();
+    return now.getEpochSecond() + now.getNano() / 1e9;
+  }
+
   /** A client of the measured server with one kept-alive connection per bench client. */
   static WebClient webClient(Vertx vertx, Options options) {
     URI uri = URI.create(options.url());
@@ -136,7 +142,7 @@ final class BenchRun {
   }
 
   private void record(int index, long submitted, double submitMillis, JsonObject body) {
-    double observedAt = System.currentTimeMillis() / 1000.0;
+    double observedAt = wallSeconds();
     String expected = workload.expected().get(index % workload.expected().size());
     if (!"COMPLETED".equals(body.getString("status")) || !expected.equals(body.getString("result"))) {
       fail("task " + body.getString("task_id") + " ended " + body.getString("status") + " with a wrong result"

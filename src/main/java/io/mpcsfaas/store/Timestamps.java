@@ -8,6 +8,7 @@ public final class Timestamps {
 
   public static String now() {
     Instant t = Instant.now();
-    return String.format("%d.%06d", t.getEpochSecond(), t.getNano() / 1000);
+    String micros = Integer.toString(1_000_000 + t.getNano() / 1000); // "1" and six digits, zero-padded
+    return t.getEpochSecond() + "." + micros.substring(1);
   }
 }
