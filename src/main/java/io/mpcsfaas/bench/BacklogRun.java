@@ -63,13 +63,8 @@ final class BacklogRun {
   }
 
   private void begin() {
-    JsonObject body = new JsonObject().put("name", "backlog-" + workload.name()).put("payload", workload.function());
-    client.post("/register_function").sendJsonObject(body).onComplete(ar -> {
-      if (ar.failed() || ar.result().statusCode() != 201) {
-        done.fail("could not register the function: " + (ar.failed() ? ar.cause() : ar.result().bodyAsString()));
-        return;
-      }
-      functionId = ar.result().bodyAsJsonObject().getString("function_id");
+    BenchRun.register(client, workload, "backlog-" + workload.name()).onFailure(done::fail).onSuccess(id -> {
+      functionId = id;
       startNanos = System.nanoTime();
       active = options.concurrency();
       for (int c = 0; c < options.concurrency(); c++) {
@@ -94,18 +89,15 @@ final class BacklogRun {
     }
     int index = next++;
     long sent = System.nanoTime();
-    String args = workload.args().get(index % workload.args().size());
-    client.post("/execute_function")
-        .sendJsonObject(new JsonObject().put("function_id", functionId).put("payload", args))
-        .onComplete(ar -> {
-          submitMillis[index] = (System.nanoTime() - sent) / 1e6;
-          if (ar.failed() || ar.result().statusCode() != 201) {
-            fail("submit: " + (ar.failed() ? ar.cause() : ar.result().bodyAsString()));
-          } else {
-            taskIds[index] = ar.result().bodyAsJsonObject().getString("task_id");
-          }
-          submitNext();
-        });
+    BenchRun.submit(client, functionId, workload, index).onComplete(ar -> {
+      submitMillis[index] = (System.nanoTime() - sent) / 1e6;
+      if (ar.failed()) {
+        fail("submit: " + ar.cause().getMessage());
+      } else {
+        taskIds[index] = ar.result();
+      }
+      submitNext();
+    });
   }
 
   private void readNext() {

@@ -80,19 +80,31 @@ final class BenchRun {
   }
 
   private void begin() {
-    JsonObject body = new JsonObject().put("name", "bench-" + workload.name()).put("payload", workload.function());
-    client.post("/register_function").sendJsonObject(body).onComplete(ar -> {
-      if (ar.failed() || ar.result().statusCode() != 201) {
-        done.fail("could not register the function: " + describe(ar.failed() ? null : ar.result(), ar.cause()));
-        return;
-      }
-      functionId = ar.result().bodyAsJsonObject().getString("function_id");
+    register(client, workload, "bench-" + workload.name()).onFailure(done::fail).onSuccess(id -> {
+      functionId = id;
       startNanos = System.nanoTime();
       activeClients = options.concurrency();
       for (int c = 0; c < options.concurrency(); c++) {
         next();
       }
     });
+  }
+
+  /** Submits the workload's {@code index}-th input; the task id, or a failure saying why not. */
+  static Future<String> submit(WebClient client, String functionId, Workload workload, int index) {
+    String args = workload.args().get(index % workload.args().size());
+    return client.post("/execute_function")
+        .sendJsonObject(new JsonObject().put("function_id", functionId).put("payload", args))
+        .compose(r -> r.statusCode() == 201 ? Future.succeededFuture(r.bodyAsJsonObject().getString("task_id"))
+            : Future.failedFuture(describe(r, null)));
+  }
+
+  /** Registers the workload's function under {@code name}; its id, or a failure saying why not. */
+  static Future<String> register(WebClient client, Workload workload, String name) {
+    JsonObject body = new JsonObject().put("name", name).put("payload", workload.function());
+    return client.post("/register_function").sendJsonObject(body).compose(r -> r.statusCode() == 201
+        ? Future.succeededFuture(r.bodyAsJsonObject().getString("function_id"))
+        : Future.failedFuture("could not register the function: " + describe(r, null)));
   }
 
   private boolean moreToStart() {
@@ -111,17 +123,13 @@ final class BenchRun {
     }
     int index = started++;
     long submitted = System.nanoTime();
-    String args = workload.args().get(index % workload.args().size());
-    client.post("/execute_function")
-        .sendJsonObject(new JsonObject().put("function_id", functionId).put("payload", args))
-        .onComplete(ar -> {
-          if (ar.failed() || ar.result().statusCode() != 201) {
-            fail("submit: " + describe(ar.failed() ? null : ar.result(), ar.cause()));
-            return;
-          }
-          double submitMillis = (System.nanoTime() - submitted) / 1e6;
-          poll(ar.result().bodyAsJsonObject().getString("task_id"), index, submitted, submitMillis);
-        });
+    submit(client, functionId, workload, index).onComplete(ar -> {
+      if (ar.failed()) {
+        fail("submit: " + ar.cause().getMessage());
+        return;
+      }
+      poll(ar.result(), index, submitted, (System.nanoTime() - submitted) / 1e6);
+    });
   }
 
   private void poll(String taskId, int index, long submitted, double submitMillis) {
