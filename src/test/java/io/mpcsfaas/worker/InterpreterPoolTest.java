@@ -104,7 +104,10 @@ class InterpreterPoolTest {
         "    return seconds",
         "out['nap'] = enc(nap)",
         "out['args3'] = enc(((3,), {}))",
-        "out['args_half'] = enc(((0.5,), {}))"));
+        "out['args_half'] = enc(((0.5,), {}))",
+        "out['length'] = enc(lambda s: len(s))",
+        "out['big'] = enc((('x' * 300000,), {}))",
+        "out['small'] = enc((('xyz',), {}))"));
   }
 
   @BeforeEach
@@ -174,6 +177,28 @@ class InterpreterPoolTest {
   private void learnThatDoubleIsQuick(InterpreterPool pool) {
     for (int i = 0; i < 20; i++) {
       assertValue("42", run(pool, "double", "args21", null));
+    }
+  }
+
+  @Test
+  void framesTooBigForThePipeAndSmallOnesArriveInOrder() {
+    InterpreterPool pool = pool(1, 30, 0);
+    List<TaskOutcome> outcomes = on(() -> {
+      List<Future<TaskOutcome>> runs = new ArrayList<>();
+      for (String args : List.of("big", "small", "big", "small", "small")) {
+        runs.add(pool.run(task("length", args, null)));
+      }
+      return Future.all(runs).map(all -> all.<TaskOutcome>list());
+    });
+    List<String> lengths = new ArrayList<>();
+    for (TaskOutcome outcome : outcomes) {
+      assertTrue(outcome.ok(), outcome.error());
+      lengths.add(outcome.result());
+    }
+    JsonArray decoded = Py.describeAll(lengths);
+    List<String> expected = List.of("300000", "3", "300000", "3", "3");
+    for (int i = 0; i < expected.size(); i++) {
+      assertEquals(expected.get(i), decoded.getJsonObject(i).getString("repr"), "task " + i);
     }
   }
 
