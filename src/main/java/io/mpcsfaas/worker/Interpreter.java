@@ -160,9 +160,11 @@ final class Interpreter {
       return;
     }
     runTimes.record(head.task().functionId(), System.nanoTime() - headStartedNanos);
+    // The next task in the pipe runs from now on. Its timer is armed before the outcome is delivered: the
+    // pool's listeners run inside tryComplete and may hand this interpreter its next task at once.
+    armTimeout();
     head.promise().tryComplete(new TaskOutcome(reply.getBoolean("ok"), reply.getString("result"),
         reply.getString("error")));
-    armTimeout();
   }
 
   private void onProcessExit(int exitCode) {
@@ -180,7 +182,7 @@ final class Interpreter {
 
   private void armTimeout() {
     Handoff head = inFlight.peekFirst();
-    if (head == null) {
+    if (head == null || headTimer >= 0) {
       return;
     }
     headStartedNanos = System.nanoTime();

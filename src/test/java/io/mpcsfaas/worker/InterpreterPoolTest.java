@@ -203,6 +203,21 @@ class InterpreterPoolTest {
   }
 
   @Test
+  void theTimeoutOfATaskThatEndedNeverStopsTheNextOne() {
+    InterpreterPool pool = pool(1, 30, 0);
+    List<TaskOutcome> outcomes = on(() -> {
+      Future<TaskOutcome> first = pool.run(task("nap", "args_half", 2));
+      Future<TaskOutcome> second = pool.run(task("nap", "args_half", 2)); // waits in the pool
+      // Runs from about 1 s to 4 s: a timer of the second task's 2 s left running would stop it at 2.5 s.
+      Future<TaskOutcome> third = pool.run(task("nap", "args3", 10));
+      return Future.all(first, second, third).map(all -> all.<TaskOutcome>list());
+    });
+    assertValue("0.5", outcomes.get(0));
+    assertValue("0.5", outcomes.get(1));
+    assertValue("3", outcomes.get(2));
+  }
+
+  @Test
   void aQuickTaskIsNotQueuedBehindASlowOne() {
     InterpreterPool pool = pool(2, 30, 0);
     learnThatDoubleIsQuick(pool);
