@@ -204,7 +204,16 @@ public final class ZmqEndpoint implements MessageLink {
       }
     }
     if (!batch.isEmpty()) {
-      context.runOnContext(v -> batch.forEach(in -> handler.onMessage(in.peer(), in.message())));
+      context.runOnContext(v -> batch.forEach(in -> deliver(handler, in)));
+    }
+  }
+
+  /** Hands over one message; one the handler chokes on must not cost the others of its batch. */
+  private static void deliver(Handler handler, Incoming in) {
+    try {
+      handler.onMessage(in.peer(), in.message());
+    } catch (RuntimeException e) {
+      LOG.warn("ignoring a message from {} that could not be handled: {}", in.peer(), e.toString());
     }
   }
 }

@@ -273,6 +273,20 @@ class ZmqSecurityTest {
     }
   }
 
+  /** A message the dispatcher chokes on (a mistyped field) must not cost the ones that came with it. */
+  @Test
+  void aMalformedMessageDoesNotCostTheResultBehindIt() {
+    String taskId = newTask();
+    Peer worker = peer("worker-x");
+    worker.join(TOKEN);
+    pumpUntil(Duration.ofSeconds(10), "the task reaches the worker", () -> worker.has("task"));
+    for (int i = 0; i < 20; i++) {
+      worker.send(message("ask").put("n", "many"));
+    }
+    worker.send(result(taskId, true, payloads.getString("r42"), null));
+    pumpUntil(Duration.ofSeconds(5), "the result is stored", () -> "COMPLETED".equals(hash(taskId).get("status")));
+  }
+
   // ---------------------------------------------------------------- wire helpers
 
   /** One DEALER socket with a fixed identity, and everything it received. */
