@@ -23,6 +23,7 @@ final class BacklogRun {
 
   private static final int WAIT_SECONDS = 30;
 
+  private final Vertx vertx;
   private final BenchRun.Options options;
   private final Workload workload;
   private final WebClient client;
@@ -41,6 +42,7 @@ final class BacklogRun {
   private String firstFailure;
 
   private BacklogRun(Vertx vertx, BenchRun.Options options, Workload workload) {
+    this.vertx = vertx;
     this.options = options;
     this.workload = workload;
     this.client = BenchRun.webClient(vertx, options);
@@ -107,9 +109,12 @@ final class BacklogRun {
       }
       return;
     }
+    while (next < taskIds.length - 1 && taskIds[next] == null) {
+      next++; // its submit failed, counted already
+    }
     int index = next++;
     if (taskIds[index] == null) {
-      readNext(); // its submit failed, counted already
+      readNext();
       return;
     }
     read(index);
@@ -122,10 +127,10 @@ final class BacklogRun {
         readNext();
         return;
       }
-      JsonObject body = ar.result().bodyAsJsonObject();
-      String status = body.getString("status");
-      if (!"COMPLETED".equals(status) && !"FAILED".equals(status)) {
-        read(index); // still queued: a server without ?wait answers at once
+      JsonObject body = BenchRun.jsonBody(ar.result());
+      String status = body == null ? null : body.getString("status");
+      if (body != null && !"COMPLETED".equals(status) && !"FAILED".equals(status)) {
+        vertx.setTimer(1, t -> read(index)); // still queued: a server without ?wait answers at once
         return;
       }
       String expected = workload.expected().get(index % workload.expected().size());

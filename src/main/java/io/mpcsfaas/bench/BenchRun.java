@@ -99,6 +99,15 @@ final class BenchRun {
             : Future.failedFuture(describe(r, null)));
   }
 
+  /** The response's body as a JSON object; null when it is not one. */
+  static JsonObject jsonBody(HttpResponse<Buffer> response) {
+    try {
+      return response.bodyAsJsonObject();
+    } catch (RuntimeException e) {
+      return null;
+    }
+  }
+
   /** Registers the workload's function under {@code name}; its id, or a failure saying why not. */
   static Future<String> register(WebClient client, Workload workload, String name) {
     JsonObject body = new JsonObject().put("name", name).put("payload", workload.function());
@@ -138,7 +147,11 @@ final class BenchRun {
         fail("result: " + describe(ar.failed() ? null : ar.result(), ar.cause()));
         return;
       }
-      JsonObject body = ar.result().bodyAsJsonObject();
+      JsonObject body = jsonBody(ar.result());
+      if (body == null) {
+        fail("result: not a JSON object: " + ar.result().bodyAsString());
+        return;
+      }
       String status = body.getString("status");
       if (!status.equals("COMPLETED") && !status.equals("FAILED")) {
         // A server without ?wait answers at once: poll again shortly rather than in a tight loop.
