@@ -421,10 +421,10 @@ def faas_launcher():
             _report_stop(p, p.stop())
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def built_jar():
-    """Builds the jar up front if it is stale (``./faas`` does, under a lock), for tests that start several
-    ./faas at once: otherwise they all wait for one build, within their start-up timeouts.
+    """Builds the jar up front if it is stale (``./faas`` does, under a lock), once per session, for tests
+    that start several ./faas at once: otherwise they all wait for one build, within their start-up timeouts.
 
     A build may fail because someone else runs ``mvn package`` in the same
     tree at the same moment (the shade plugin then cannot replace the jar):
