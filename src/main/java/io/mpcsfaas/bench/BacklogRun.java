@@ -103,27 +103,20 @@ final class BacklogRun {
   }
 
   private void readNext() {
-    if (next >= taskIds.length) {
-      if (--active == 0) {
-        finish();
-      }
-      return;
-    }
-    while (next < taskIds.length - 1 && taskIds[next] == null) {
+    while (next < taskIds.length && taskIds[next] == null) {
       next++; // its submit failed, counted already
     }
-    int index = next++;
-    if (taskIds[index] == null) {
-      readNext();
-      return;
+    if (next < taskIds.length) {
+      read(next++);
+    } else if (--active == 0) {
+      finish();
     }
-    read(index);
   }
 
   private void read(int index) {
     client.get("/result/" + taskIds[index] + "?wait=" + WAIT_SECONDS).send().onComplete(ar -> {
       if (ar.failed() || ar.result().statusCode() != 200) {
-        fail("result: " + (ar.failed() ? ar.cause() : ar.result().bodyAsString()));
+        fail("result: " + BenchRun.describe(ar.failed() ? null : ar.result(), ar.cause()));
         readNext();
         return;
       }

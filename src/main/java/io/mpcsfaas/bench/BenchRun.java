@@ -206,7 +206,7 @@ final class BenchRun {
     return new Stats(java.util.Arrays.copyOf(values, finished));
   }
 
-  private static String describe(HttpResponse<Buffer> response, Throwable cause) {
+  static String describe(HttpResponse<Buffer> response, Throwable cause) {
     if (response == null) {
       return cause == null ? "no response" : cause.toString();
     }

@@ -22,7 +22,7 @@ final class OutcomeWriter {
 
   private final TaskQueue queue;
   private final BiConsumer<Throwable, Runnable> retryLater;
-  private List<FinishedTask> gathering = new ArrayList<>();
+  private final List<FinishedTask> gathering = new ArrayList<>();
   private boolean writing;
 
   /** {@code retryLater} runs its action again after a backoff, when the write failed. */

@@ -10,7 +10,7 @@ import java.util.Map;
  */
 final class RunTimes {
   /** Behind a task expected to run longer, the round trip that pipelining saves no longer matters. */
-  static final long QUICK_NANOS = 5_000_000;
+  private static final long QUICK_NANOS = 5_000_000;
   private static final int MAX_FUNCTIONS = 4096;
   private static final double WEIGHT_OF_NEWEST = 0.25;
 
