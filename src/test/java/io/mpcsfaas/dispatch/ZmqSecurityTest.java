@@ -160,9 +160,7 @@ class ZmqSecurityTest {
   void aRegisteredWorkerGetsTheTaskAndItsResultIsStoredOnce() {
     String functionId = await(store.registerFunction("double", payloads.getString("fn")));
     String taskId = await(store.createTask(functionId, payloads.getString("args"), null));
-    Peer worker = peer("worker-1");
-    worker.join(TOKEN);
-    pumpUntil(Duration.ofSeconds(10), "the task reaches the worker", () -> worker.has("task"));
+    Peer worker = joinedWithATask("worker-1");
     JsonObject welcome = worker.first("welcome");
     assertNotNull(welcome, "welcomed: " + worker.inbox);
     assertEquals(HEARTBEAT_MILLIS, welcome.getLong("heartbeat_ms"));
@@ -257,9 +255,7 @@ class ZmqSecurityTest {
   @Test
   void aResultWithoutItsResultFieldDoesNotStrandTheTask() {
     String taskId = newTask();
-    Peer worker = peer("worker-m");
-    worker.join(TOKEN);
-    pumpUntil(Duration.ofSeconds(10), "the task reaches the worker", () -> worker.has("task"));
+    Peer worker = joinedWithATask("worker-m");
 
     worker.send(message("result").put("task", taskId).put("ok", true).put("error", (String) null));
     worker.send(result(taskId, true, payloads.getString("r42"), null));
@@ -277,9 +273,7 @@ class ZmqSecurityTest {
   @Test
   void aMalformedMessageDoesNotCostTheResultBehindIt() {
     String taskId = newTask();
-    Peer worker = peer("worker-x");
-    worker.join(TOKEN);
-    pumpUntil(Duration.ofSeconds(10), "the task reaches the worker", () -> worker.has("task"));
+    Peer worker = joinedWithATask("worker-x");
     for (int i = 0; i < 20; i++) {
       worker.send(message("ask").put("n", "many"));
     }
@@ -362,6 +356,14 @@ class ZmqSecurityTest {
       socket.setLinger(0);
       socket.close();
     }
+  }
+
+  /** A worker that joined with the right token and has been sent a task. */
+  private Peer joinedWithATask(String id) {
+    Peer worker = peer(id);
+    worker.join(TOKEN);
+    pumpUntil(Duration.ofSeconds(10), "the task reaches the worker", () -> worker.has("task"));
+    return worker;
   }
 
   private Peer peer(String id) {

@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -146,6 +147,17 @@ class InterpreterPoolTest {
         payloads.getString(args), timeout);
   }
 
+  /** Hands all the tasks to the pool at once, in order, on its context; their outcomes in the same order. */
+  private List<TaskOutcome> runTogether(InterpreterPool pool, List<TaskSpec> tasks) {
+    return on(() -> {
+      List<Future<TaskOutcome>> runs = new ArrayList<>();
+      for (TaskSpec task : tasks) {
+        runs.add(pool.run(task));
+      }
+      return Future.all(runs).map(all -> all.<TaskOutcome>list());
+    });
+  }
+
   private TaskOutcome run(InterpreterPool pool, String function, String args, Integer timeout) {
     return on(() -> pool.run(task(function, args, timeout)));
   }
@@ -183,13 +195,8 @@ class InterpreterPoolTest {
   @Test
   void framesTooBigForThePipeAndSmallOnesArriveInOrder() {
     InterpreterPool pool = pool(1, 30, 0);
-    List<TaskOutcome> outcomes = on(() -> {
-      List<Future<TaskOutcome>> runs = new ArrayList<>();
-      for (String args : List.of("big", "small", "big", "small", "small")) {
-        runs.add(pool.run(task("length", args, null)));
-      }
-      return Future.all(runs).map(all -> all.<TaskOutcome>list());
-    });
+    List<TaskOutcome> outcomes = runTogether(pool, Stream.of("big", "small", "big", "small", "small")
+        .map(args -> task("length", args, null)).toList());
     List<String> lengths = new ArrayList<>();
     for (TaskOutcome outcome : outcomes) {
       assertTrue(outcome.ok(), outcome.error());
@@ -205,13 +212,11 @@ class InterpreterPoolTest {
   @Test
   void theTimeoutOfATaskThatEndedNeverStopsTheNextOne() {
     InterpreterPool pool = pool(1, 30, 0);
-    List<TaskOutcome> outcomes = on(() -> {
-      Future<TaskOutcome> first = pool.run(task("nap", "args_half", 2));
-      Future<TaskOutcome> second = pool.run(task("nap", "args_half", 2)); // waits in the pool
-      // Runs from about 1 s to 4 s: a timer of the second task's 2 s left running would stop it at 2.5 s.
-      Future<TaskOutcome> third = pool.run(task("nap", "args3", 10));
-      return Future.all(first, second, third).map(all -> all.<TaskOutcome>list());
-    });
+    List<TaskOutcome> outcomes = runTogether(pool, List.of(
+        task("nap", "args_half", 2),
+        task("nap", "args_half", 2), // waits in the pool
+        // Runs from about 1 s to 4 s: a timer of the second task's 2 s left running would stop it at 2.5 s.
+        task("nap", "args3", 10)));
     assertValue("0.5", outcomes.get(0));
     assertValue("0.5", outcomes.get(1));
     assertValue("3", outcomes.get(2));
@@ -247,14 +252,12 @@ class InterpreterPoolTest {
   void runsAHundredTasksInParallel() {
     InterpreterPool pool = pool(2, 30, 0);
     JsonArray many = payloads.getJsonArray("many");
-    List<TaskOutcome> outcomes = on(() -> {
-      List<Future<TaskOutcome>> runs = new ArrayList<>();
-      for (int i = 0; i < many.size(); i++) {
-        runs.add(pool.run(new TaskSpec(UUID.randomUUID().toString(), "fid-double", payloads.getString("double"),
-            many.getString(i), null)));
-      }
-      return Future.all(runs).map(all -> all.<TaskOutcome>list());
-    });
+    List<TaskSpec> tasks = new ArrayList<>();
+    for (int i = 0; i < many.size(); i++) {
+      tasks.add(new TaskSpec(UUID.randomUUID().toString(), "fid-double", payloads.getString("double"),
+          many.getString(i), null));
+    }
+    List<TaskOutcome> outcomes = runTogether(pool, tasks);
     assertEquals(100, outcomes.size());
     List<String> results = new ArrayList<>();
     for (TaskOutcome outcome : outcomes) {
@@ -301,12 +304,10 @@ class InterpreterPoolTest {
   @Test
   void tasksQueuedBehindACrashRunOnTheReplacement() {
     InterpreterPool pool = pool(1, 30, 0);
-    List<TaskOutcome> outcomes = on(() -> {
-      Future<TaskOutcome> crash = pool.run(task("exit3", "args21", null));
-      Future<TaskOutcome> behind = pool.run(task("double", "args21", null));
-      Future<TaskOutcome> waiting = pool.run(task("double", "args1", null)); // waiting in the pool
-      return Future.all(crash, behind, waiting).map(all -> all.<TaskOutcome>list());
-    });
+    List<TaskOutcome> outcomes = runTogether(pool, List.of(
+        task("exit3", "args21", null),
+        task("double", "args21", null),
+        task("double", "args1", null))); // waiting in the pool
     assertFalse(outcomes.get(0).ok());
     assertValue("42", outcomes.get(1));
     assertValue("2", outcomes.get(2));
@@ -329,11 +330,8 @@ class InterpreterPoolTest {
   void aPerTaskTimeoutOverridesThePoolDefault() {
     InterpreterPool pool = pool(1, 30, 0);
     long started = System.nanoTime();
-    List<TaskOutcome> outcomes = on(() -> {
-      Future<TaskOutcome> slow = pool.run(task("sleep30", "args21", 1));
-      Future<TaskOutcome> behind = pool.run(task("double", "args21", null));
-      return Future.all(slow, behind).map(all -> all.<TaskOutcome>list());
-    });
+    List<TaskOutcome> outcomes = runTogether(pool, List.of(task("sleep30", "args21", 1),
+        task("double", "args21", null)));
     assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(5));
     assertFailure("TimeoutError", outcomes.get(0));
     assertValue("42", outcomes.get(1));
