@@ -6,7 +6,10 @@
 -- "<name>:count").
 -- ARGV[1] consumer group, ARGV[2] done channel, ARGV[3] finished_at, ARGV[4] seconds to keep a finished task,
 -- ARGV[5] task key prefix, then groups of six: task id, stream entry id, status, result, error, worker.
+-- Each stored task is announced on the done channel: as "<id>\n<its fields as JSON>" when its result and error
+-- are small (INLINE bytes), so that a waiting request needs no read of its own, else as its id alone.
 -- Returns, per task, 1 when stored, 0 when ignored.
+local INLINE = 16384
 local BUCKETS = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300}
 local function observe(name, seconds)
   local bucket = '+Inf'
@@ -24,7 +27,7 @@ local finished = tonumber(ARGV[3])
 local keep = tonumber(ARGV[4])
 local function finish(id, entry, status, result, error, worker)
   local key = ARGV[5] .. id
-  local t = redis.call('HMGET', key, 'status', 'created_at', 'started_at')
+  local t = redis.call('HMGET', key, 'status', 'created_at', 'started_at', 'attempts')
   redis.call('XACK', KEYS[1], ARGV[1], entry)
   redis.call('XDEL', KEYS[1], entry)
   if not t[1] or t[1] == 'COMPLETED' or t[1] == 'FAILED' then
@@ -42,7 +45,13 @@ local function finish(id, entry, status, result, error, worker)
     observe('run', math.max(0, finished - started))
     observe('latency', math.max(0, finished - created))
   end
-  redis.call('PUBLISH', ARGV[2], id)
+  if #result + #error <= INLINE then
+    redis.call('PUBLISH', ARGV[2], id .. '\n' .. cjson.encode({status = status, result = result, error = error,
+      worker = worker, attempts = t[4] or '0', created_at = t[2] or '', started_at = t[3] or '',
+      finished_at = ARGV[3]}))
+  else
+    redis.call('PUBLISH', ARGV[2], id)
+  end
   return 1
 end
 local out = {}

@@ -172,7 +172,7 @@ public final class ApiVerticle extends VerticleBase {
       throw ApiError.badRequest("'return_when' must be ALL_COMPLETED or FIRST_COMPLETED");
     }
     boolean any = "FIRST_COMPLETED".equals(returnWhen);
-    List<Future<Void>> ended = waitMillis == 0 ? List.of() : ids.stream().map(id -> waiter.await(id, waitMillis)).toList();
+    List<Future<TaskRecord>> ended = waitMillis == 0 ? List.of() : ids.stream().map(id -> waiter.await(id, waitMillis)).toList();
     Future<List<TaskRecord>> tasks = guard(store.tasks(ids)).compose(first -> {
       long done = first.stream().filter(t -> t == null || t.status().isTerminal()).count();
       if (ended.isEmpty() || done == ids.size() || (any && done > 0)) {
@@ -215,10 +215,11 @@ public final class ApiVerticle extends VerticleBase {
     if (waitMillis == 0) {
       task = guard(store.task(id));
     } else {
-      Future<Void> ended = waiter.await(id, waitMillis);
+      Future<TaskRecord> ended = waiter.await(id, waitMillis);
       task = guard(store.task(id)).compose(first -> first.status().isTerminal()
           ? Future.succeededFuture(first)
-          : ended.compose(v -> guard(store.task(id))));
+          : ended.compose(announced -> announced != null ? Future.succeededFuture(announced)
+              : guard(store.task(id))));
       task.onComplete(done -> waiter.cancel(id, ended));
     }
     respond(ctx, task.map(ApiVerticle::resultJson), 200);

@@ -1,6 +1,8 @@
 package io.mpcsfaas.api;
 
+import io.mpcsfaas.store.DoneMessage;
 import io.mpcsfaas.store.Keys;
+import io.mpcsfaas.store.TaskRecord;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -18,7 +20,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Lets requests wait for tasks to end without polling Redis: one subscription to the channel where every
- * finished task id is published wakes the requests waiting for it. If the subscription is down, waits
+ * finished task is announced wakes the requests waiting for it, handing them the task itself when the
+ * announcement carries it (a small outcome), so that they need not read it back. If the subscription is down, waits
  * simply run to their limit and the caller reads the task then. Single-threaded (the API's context).
  */
 final class CompletionWaiter {
@@ -27,7 +30,7 @@ final class CompletionWaiter {
   private final Vertx vertx;
   private final Redis redis;
   private final String channel;
-  private final Map<String, List<Promise<Void>>> waiting = new HashMap<>();
+  private final Map<String, List<Promise<TaskRecord>>> waiting = new HashMap<>();
   private RedisConnection subscription;
   private boolean closed;
   private long backoffMillis;
@@ -57,15 +60,16 @@ final class CompletionWaiter {
 
   /**
    * A future completed when {@code taskId} is announced as ended, or after {@code millis}, whichever is
-   * first. Register before reading the task, so that an end between the read and the wait is not missed.
+   * first: with the ended task when the announcement carried it, else with null (read it then). Register
+   * before reading the task, so that an end between the read and the wait is not missed.
    */
-  Future<Void> await(String taskId, long millis) {
-    Promise<Void> promise = Promise.promise();
+  Future<TaskRecord> await(String taskId, long millis) {
+    Promise<TaskRecord> promise = Promise.promise();
     waiting.computeIfAbsent(taskId, id -> new ArrayList<>(1)).add(promise);
     long timer = vertx.setTimer(millis, t -> promise.tryComplete());
     promise.future().onComplete(done -> {
       vertx.cancelTimer(timer);
-      List<Promise<Void>> list = waiting.get(taskId);
+      List<Promise<TaskRecord>> list = waiting.get(taskId);
       if (list != null && list.remove(promise) && list.isEmpty()) {
         waiting.remove(taskId);
       }
@@ -74,10 +78,10 @@ final class CompletionWaiter {
   }
 
   /** Ends a wait early (the task was found ended, or the request is done). */
-  void cancel(String taskId, Future<Void> wait) {
-    List<Promise<Void>> list = waiting.get(taskId);
+  void cancel(String taskId, Future<TaskRecord> wait) {
+    List<Promise<TaskRecord>> list = waiting.get(taskId);
     if (list != null) {
-      for (Promise<Void> promise : list) {
+      for (Promise<TaskRecord> promise : list) {
         if (promise.future() == wait) {
           promise.tryComplete();
           return;
@@ -87,12 +91,24 @@ final class CompletionWaiter {
   }
 
   private void onPush(Response push) {
-    // RESP3 push: [message, channel, task id]
+    // RESP3 push: [message, channel, done message]
     if (push.size() == 3 && "message".equals(push.get(0).toString())) {
-      List<Promise<Void>> list = waiting.remove(push.get(2).toString());
+      String message = push.get(2).toString();
+      List<Promise<TaskRecord>> list = waiting.remove(DoneMessage.taskId(message));
       if (list != null) {
-        new ArrayList<>(list).forEach(Promise::tryComplete);
+        TaskRecord task = readable(message);
+        new ArrayList<>(list).forEach(promise -> promise.tryComplete(task));
       }
+    }
+  }
+
+  /** The task the message carries; null when it carries only the id or cannot be read (then Redis is read). */
+  private static TaskRecord readable(String message) {
+    try {
+      return DoneMessage.record(message);
+    } catch (RuntimeException e) {
+      LOG.debug("unreadable done message, reading the task instead: {}", e.toString());
+      return null;
     }
   }
 
