@@ -2,6 +2,7 @@ package io.mpcsfaas.bench;
 
 import io.mpcsfaas.worker.PythonLocator;
 import io.vertx.core.Vertx;
+import io.vertx.ext.web.client.WebClient;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -138,15 +139,16 @@ public final class Bench {
       double duration) throws Exception {
     Vertx vertx = Vertx.vertx();
     try {
+      BenchRun.Options measured = new BenchRun.Options(url, workload.name(), tasks, concurrency, duration);
+      WebClient client = BenchRun.webClient(vertx, measured);
       if (warmup > 0) {
-        BenchRun.Result warm = BenchRun.start(vertx, new BenchRun.Options(url, workload.name(), warmup, concurrency,
-            0), workload).await();
+        BenchRun.Result warm = BenchRun.start(vertx, client, new BenchRun.Options(url, workload.name(), warmup,
+            concurrency, 0), workload).await();
         if (warm.failed() > 0) {
           return warm;
         }
       }
-      return BenchRun.start(vertx, new BenchRun.Options(url, workload.name(), tasks, concurrency, duration), workload)
-          .await();
+      return BenchRun.start(vertx, client, measured, workload).await();
     } finally {
       vertx.close().await();
     }
