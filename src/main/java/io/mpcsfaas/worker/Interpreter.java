@@ -42,15 +42,18 @@ final class Interpreter {
   private final ArrayDeque<Handoff> inFlight = new ArrayDeque<>();
   private final BiConsumer<Interpreter, List<Handoff>> onExit;
   private final RunTimes runTimes;
+  private final Runnable mayTakeMore;
   private long headTimer = -1;
+  private long lookaheadTimer = -1;
   private long headStartedNanos;
   private boolean alive = true;
   private volatile boolean killed;
 
   private Interpreter(int number, Context context, PoolOptions options, Process process, RunTimes runTimes,
-      BiConsumer<Interpreter, List<Handoff>> onExit) {
+      Runnable mayTakeMore, BiConsumer<Interpreter, List<Handoff>> onExit) {
     this.number = number;
     this.runTimes = runTimes;
+    this.mayTakeMore = mayTakeMore;
     this.context = context;
     this.options = options;
     this.process = process;
@@ -62,12 +65,13 @@ final class Interpreter {
   }
 
   /**
-   * Starts a runner process (blocking: call off the event loop). {@code onExit} runs on {@code context} when
-   * the process ends, with the tasks it had been given but not started, for the pool to run elsewhere; the
-   * task it was running has been failed by then.
+   * Starts a runner process (blocking: call off the event loop). {@code mayTakeMore} runs on {@code context}
+   * when the running task comes close to its expected end, so that the next one can be handed over ahead.
+   * {@code onExit} runs on {@code context} when the process ends, with the tasks it had been given but not
+   * started, for the pool to run elsewhere; the task it was running has been failed by then.
    */
   static Interpreter start(int number, Context context, PoolOptions options, Path runner, RunTimes runTimes,
-      BiConsumer<Interpreter, List<Handoff>> onExit) throws IOException {
+      Runnable mayTakeMore, BiConsumer<Interpreter, List<Handoff>> onExit) throws IOException {
     ProcessBuilder builder = new ProcessBuilder(options.python(), "-u", runner.toString())
         .redirectError(ProcessBuilder.Redirect.DISCARD);
     Map<String, String> env = builder.environment();
@@ -79,7 +83,7 @@ final class Interpreter {
       }
     });
     env.put("FAAS_MEMORY_LIMIT_MB", Integer.toString(options.memoryLimitMb()));
-    return new Interpreter(number, context, options, builder.start(), runTimes, onExit);
+    return new Interpreter(number, context, options, builder.start(), runTimes, mayTakeMore, onExit);
   }
 
   int load() {
@@ -194,12 +198,23 @@ final class Interpreter {
           "the task ran longer than its timeout of " + seconds + " s; its interpreter was stopped"));
       kill();
     });
+    long untilEndsSoon = runTimes.untilEndsSoon(head.task().functionId(), 0);
+    if (untilEndsSoon > 1_000_000 && options.depth() > 1) {
+      lookaheadTimer = context.owner().setTimer(untilEndsSoon / 1_000_000, id -> {
+        lookaheadTimer = -1;
+        mayTakeMore.run();
+      });
+    }
   }
 
   private void cancelTimeout() {
     if (headTimer >= 0) {
       context.owner().cancelTimer(headTimer);
       headTimer = -1;
+    }
+    if (lookaheadTimer >= 0) {
+      context.owner().cancelTimer(lookaheadTimer);
+      lookaheadTimer = -1;
     }
   }
 

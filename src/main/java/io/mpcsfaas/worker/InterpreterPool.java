@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
  * A fixed number of long-lived Python interpreters that run tasks. A task goes to the least loaded
  * interpreter that can take it: an idle one, or one whose current task will likely end soon, which is then
  * given up to {@link PoolOptions#depth()} tasks at once so it never waits for the next one (see
- * {@link RunTimes}); otherwise it waits in the pool for the first interpreter to free up. An interpreter that
+ * {@link RunTimes}; for a longer task of known length, a timer announces the room shortly before its
+ * expected end); otherwise it waits in the pool for the first interpreter to free up. An interpreter that
  * exits (a crash, a timeout) fails only the task it was running and is replaced; the tasks queued behind it
  * move to the others. All methods run on the pool's context.
  */
@@ -104,10 +105,7 @@ public final class InterpreterPool {
       failShutDown(handoff);
       return promise.future();
     }
-    promise.future().onComplete(done -> {
-      drainWaiting();
-      capacityListener.run();
-    });
+    promise.future().onComplete(done -> roomMayHaveGrown());
     assign(handoff);
     return promise.future();
   }
@@ -149,17 +147,22 @@ public final class InterpreterPool {
   private Future<Void> startInterpreter() {
     int number = ++started;
     return vertx.executeBlocking(() ->
-            Interpreter.start(number, context, options, runner, runTimes, this::onExit))
+            Interpreter.start(number, context, options, runner, runTimes, this::roomMayHaveGrown, this::onExit))
         .onSuccess(interpreter -> {
           if (closed) {
             interpreter.kill();
             return;
           }
           interpreters.add(interpreter);
-          drainWaiting();
-          capacityListener.run();
+          roomMayHaveGrown();
         })
         .mapEmpty();
+  }
+
+  /** A task ended, an interpreter started, or a task nears its end: waiting tasks may go, and more may come. */
+  private void roomMayHaveGrown() {
+    drainWaiting();
+    capacityListener.run();
   }
 
   private void onExit(Interpreter interpreter, List<Handoff> notStarted) {

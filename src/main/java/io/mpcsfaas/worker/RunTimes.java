@@ -5,30 +5,56 @@ import java.util.Map;
 
 /**
  * How long each function's tasks usually run, learned from the tasks that ended. The pool queues a task in
- * the pipe of a busy interpreter only behind a task that will end soon: behind a slow one it would wait
- * while another interpreter may free up first. A function never seen counts as slow. Used on one context.
+ * the pipe of a busy interpreter only behind a task that will end soon (within {@link #LEAD_NANOS}): then the
+ * interpreter starts it the moment it is free, without waiting for a round trip to Redis. Behind any other
+ * task it could wait while another interpreter frees up first. A function counts as predictable only after
+ * a few runs of steady length, and a task that has run past its usual time is no longer expected to end
+ * soon. Used on one context.
  */
 final class RunTimes {
-  /** Behind a task expected to run longer, the round trip that pipelining saves no longer matters. */
-  private static final long QUICK_NANOS = 5_000_000;
+  /** How far ahead of a task's expected end the next one is handed over: a few round trips to Redis. */
+  private static final long LEAD_NANOS = 3_000_000;
+  /** Timers tick in milliseconds: a task this close to the lead already counts as ending soon. */
+  private static final long TIMER_TICK_NANOS = 1_000_000;
+  private static final int MIN_SAMPLES = 3;
   private static final int MAX_FUNCTIONS = 4096;
   private static final double WEIGHT_OF_NEWEST = 0.25;
 
-  private final Map<String, Double> averageNanos = new LinkedHashMap<>(256, 0.75f, true) {
+  /** Moving average and moving mean absolute deviation of the run time. */
+  private record Learned(double averageNanos, double deviationNanos, int samples) {}
+
+  private final Map<String, Learned> learned = new LinkedHashMap<>(256, 0.75f, true) {
     @Override
-    protected boolean removeEldestEntry(Map.Entry<String, Double> eldest) {
+    protected boolean removeEldestEntry(Map.Entry<String, Learned> eldest) {
       return size() > MAX_FUNCTIONS;
     }
   };
 
   void record(String functionId, long nanos) {
-    Double average = averageNanos.get(functionId);
-    averageNanos.put(functionId, average == null ? nanos : average + WEIGHT_OF_NEWEST * (nanos - average));
+    Learned l = learned.get(functionId);
+    learned.put(functionId, l == null ? new Learned(nanos, 0, 1) : new Learned(
+        l.averageNanos() + WEIGHT_OF_NEWEST * (nanos - l.averageNanos()),
+        l.deviationNanos() + WEIGHT_OF_NEWEST * (Math.abs(nanos - l.averageNanos()) - l.deviationNanos()),
+        Math.min(MIN_SAMPLES, l.samples() + 1)));
   }
 
   /** Whether a task of {@code functionId} that has run {@code runningNanos} so far will likely end soon. */
   boolean endsSoon(String functionId, long runningNanos) {
-    Double average = averageNanos.get(functionId);
-    return average != null && average < QUICK_NANOS && runningNanos < QUICK_NANOS;
+    long until = untilEndsSoon(functionId, runningNanos);
+    return until >= 0 && until <= TIMER_TICK_NANOS;
+  }
+
+  /**
+   * Nanoseconds until a task of {@code functionId} that has run {@code runningNanos} will likely end soon:
+   * 0 when it already will, -1 when that cannot be told (a function not seen running steadily, or a task
+   * running past its usual time).
+   */
+  long untilEndsSoon(String functionId, long runningNanos) {
+    Learned l = learned.get(functionId);
+    if (l == null || l.samples() < MIN_SAMPLES || l.deviationNanos() > Math.max(LEAD_NANOS / 2, l.averageNanos() / 4)
+        || runningNanos > l.averageNanos() + LEAD_NANOS) {
+      return -1;
+    }
+    return Math.max(0, (long) (l.averageNanos() - LEAD_NANOS) - runningNanos);
   }
 }
