@@ -18,6 +18,7 @@ import io.vertx.redis.client.RedisOptions;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,6 +32,8 @@ public final class DispatcherVerticle extends VerticleBase {
   private static final long BLOCK_MILLIS = 2000;
   private static final long MAX_BACKOFF_MILLIS = 5000;
   private static final long ANNOUNCE_MILLIS = 1000;
+  /** How stale the latency histograms of /metrics may be; each flush is one round trip for all tasks. */
+  private static final long HISTOGRAM_FLUSH_MILLIS = 1000;
 
   private Redis redis;
   private TaskQueue queue;
@@ -38,6 +41,7 @@ public final class DispatcherVerticle extends VerticleBase {
   private Presence presence;
   private String mode;
   private long announcer;
+  private long histogramFlusher;
   private ExecutionBackend backend;
   private int maxAttempts;
   private String exhaustedResult;
@@ -76,6 +80,7 @@ public final class DispatcherVerticle extends VerticleBase {
       backend.onCapacity(this::fill);
       connect();
       caretaker = vertx.setPeriodic(takeoverMillis / 3, t -> keepClaims());
+      histogramFlusher = vertx.setPeriodic(HISTOGRAM_FLUSH_MILLIS, t -> flushHistograms());
     });
   }
 
@@ -84,8 +89,10 @@ public final class DispatcherVerticle extends VerticleBase {
     stopped = true;
     vertx.cancelTimer(announcer);
     vertx.cancelTimer(caretaker);
+    vertx.cancelTimer(histogramFlusher);
     Future<Void> closing = backend == null ? Future.succeededFuture() : backend.close();
-    return closing.eventually(() -> redis.close());
+    return closing.eventually(() -> queue.flushHistograms().timeout(2, TimeUnit.SECONDS))
+        .eventually(() -> redis.close());
   }
 
   /** Tells the API (health, GET /workers) that this dispatcher is alive and what its workers do. */
@@ -94,6 +101,11 @@ public final class DispatcherVerticle extends VerticleBase {
         .put("workers", backend.workers());
     presence.announce(queue.consumer(), description, 3 * ANNOUNCE_MILLIS)
         .onFailure(err -> LOG.debug("could not announce: {}", err.getMessage()));
+  }
+
+  private void flushHistograms() {
+    queue.flushHistograms().onFailure(err -> LOG.debug("could not store the latency histograms: {}",
+        err.getMessage()));
   }
 
   /**

@@ -7,6 +7,7 @@ import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
+import io.vertx.redis.client.ResponseType;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -25,6 +26,7 @@ public final class TaskQueue {
   private final Keys keys;
   private final String consumer;
   private final long keepFinishedSeconds;
+  private final TaskHistograms histograms = new TaskHistograms();
   /** Blocking reads hold a connection for their whole wait, so they get one of their own. */
   private Future<RedisConnection> blockingConnection;
 
@@ -127,10 +129,12 @@ public final class TaskQueue {
 
   /**
    * Stores the outcomes in one round trip, each unless its task has one already, and releases their queue
-   * entries; each element of the answer tells whether that outcome was stored.
+   * entries; each element of the answer tells whether that outcome was stored. Stored ones count in the
+   * latency histograms from the next {@link #flushHistograms}.
    */
   public Future<List<Boolean>> finish(List<FinishedTask> outcomes) {
-    List<String> args = new ArrayList<>(List.of(Keys.DISPATCHERS_GROUP, keys.doneChannel(), Timestamps.now(),
+    String finishedAt = Timestamps.now();
+    List<String> args = new ArrayList<>(List.of(Keys.DISPATCHERS_GROUP, keys.doneChannel(), finishedAt,
         Long.toString(keepFinishedSeconds), keys.task("")));
     for (FinishedTask outcome : outcomes) {
       args.add(outcome.taskId());
@@ -142,11 +146,22 @@ public final class TaskQueue {
     }
     return FINISH_TASKS.run(redis, List.of(keys.queue(), keys.stats()), args).map(replies -> {
       List<Boolean> stored = new ArrayList<>(outcomes.size());
+      double finished = Double.parseDouble(finishedAt);
       for (Response reply : replies) {
-        stored.add(reply.toInteger() == 1);
+        boolean isStored = reply.type() == ResponseType.MULTI;
+        stored.add(isStored);
+        if (isStored && !reply.get(0).toString().isEmpty() && !reply.get(1).toString().isEmpty()) {
+          histograms.observe(Double.parseDouble(reply.get(0).toString()), Double.parseDouble(reply.get(1).toString()),
+              finished);
+        }
       }
       return stored;
     });
+  }
+
+  /** Adds the latency histograms gathered since the last call to the platform's stats, in one round trip. */
+  public Future<Void> flushHistograms() {
+    return histograms.flush(redis, keys.stats());
   }
 
   private Future<RedisConnection> connection() {

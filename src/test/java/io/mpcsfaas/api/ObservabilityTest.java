@@ -95,11 +95,14 @@ class ObservabilityTest {
     assertEquals(7, delta(before, after, "faas_tasks_submitted_total"));
     assertEquals(5, delta(before, after, "faas_tasks_completed_total"));
     assertEquals(2, delta(before, after, "faas_tasks_failed_total"));
-    for (String histogram : List.of("queue_wait", "run", "latency")) {
-      String name = "faas_task_" + histogram + "_seconds";
-      assertEquals(7, delta(before, after, name + "_count"), name);
-      assertEquals(7, delta(before, after, name + "_bucket{le=\"+Inf\"}"), name);
-    }
+    // The dispatcher adds the histograms once a second.
+    TestRedis.eventually(Duration.ofSeconds(5), "the latency histograms counting the 7 tasks", () -> {
+      Map<String, Double> flushed = metrics();
+      return List.of("queue_wait", "run", "latency").stream().map(h -> "faas_task_" + h + "_seconds")
+          .allMatch(name -> delta(before, flushed, name + "_count") == 7
+              && delta(before, flushed, name + "_bucket{le=\"+Inf\"}") == 7
+              && delta(before, flushed, name + "_sum") > 0);
+    });
     assertEquals(0, after.get("faas_queue_depth"));
     TestRedis.eventually(Duration.ofSeconds(5), "the worker's slots in /metrics",
         () -> metrics().keySet().stream().anyMatch(k -> k.startsWith("faas_worker_slots{")));
