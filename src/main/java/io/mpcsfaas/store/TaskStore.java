@@ -12,14 +12,14 @@ import java.util.UUID;
 
 /** The client-facing half of the Redis model: functions, task creation and task lookups. */
 public final class TaskStore {
+  private static final Scripts CREATE_TASKS = Scripts.load("create_tasks.lua");
+
   private final Redis redis;
   private final Keys keys;
-  private final Submissions submissions;
 
   public TaskStore(Redis redis, Keys keys) {
     this.redis = redis;
     this.keys = keys;
-    this.submissions = new Submissions(redis, keys);
   }
 
   public Future<String> registerFunction(String name, String payload) {
@@ -81,18 +81,27 @@ public final class TaskStore {
   }
 
   /**
-   * Creates one task per payload, all or none, in one round trip (shared with other submissions made
-   * meanwhile); fails with {@link NotFoundException} for an unknown function. Ids are in the order of the
-   * payloads.
+   * Creates one task per payload, all or none, in one round trip; fails with {@link NotFoundException} for
+   * an unknown function. Ids are in the order of the payloads.
    */
   public Future<List<String>> createTasks(String functionId, List<String> payloads, Integer timeoutSeconds) {
     List<String> ids = new ArrayList<>(payloads.size());
-    for (int i = 0; i < payloads.size(); i++) {
-      ids.add(UUID.randomUUID().toString());
+    List<String> args = new ArrayList<>(5 + 2 * payloads.size());
+    args.add(Timestamps.now());
+    args.add(Keys.TASKS_CHANNEL);
+    args.add(timeoutSeconds == null ? "" : timeoutSeconds.toString());
+    args.add(functionId);
+    args.add(keys.task(""));
+    for (String payload : payloads) {
+      String id = UUID.randomUUID().toString();
+      ids.add(id);
+      args.add(id);
+      args.add(payload);
     }
-    return submissions.create(functionId, timeoutSeconds, ids, payloads).compose(created -> created
-        ? Future.succeededFuture(ids)
-        : Future.failedFuture(new NotFoundException("function " + functionId + " not found")));
+    return CREATE_TASKS.run(redis, List.of(keys.function(functionId), keys.queue(), keys.stats()), args)
+        .compose(created -> created.toInteger() == payloads.size()
+            ? Future.succeededFuture(ids)
+            : Future.failedFuture(new NotFoundException("function " + functionId + " not found")));
   }
 
   public Future<TaskRecord> task(String id) {

@@ -13,7 +13,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.mpcsfaas.Py;
 import io.mpcsfaas.RedisAndVertx;
 import io.mpcsfaas.TestRedis;
-import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
@@ -21,7 +20,6 @@ import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 import io.vertx.redis.client.ResponseType;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -140,71 +138,6 @@ class TaskStoreTest {
     assertEquals(queueBefore, TestRedis.xlen(redis, keys.queue()), "no queue entry");
     assertEquals(tasksBefore, TestRedis.countKeys(redis, keys.prefix() + "task:*"), "no task hash");
     assertEquals(keysBefore, TestRedis.dbsize(redis), "no key at all");
-  }
-
-  @Test
-  void submissionsMadeTogetherShareOneCallAndEachStaysAllOrNone() {
-    String fid = await(store.registerFunction("double", payloads.getString("fn")));
-    String args = payloads.getString("args");
-    long callsBefore = evalshaCalls();
-    List<Future<List<String>>> submitted = new ArrayList<>();
-    for (int i = 0; i < 40; i++) {
-      // every fifth one names a function that does not exist
-      String function = i % 5 == 4 ? UUID.randomUUID().toString() : fid;
-      submitted.add(store.createTasks(function, List.of(args, args, args), i % 2 == 0 ? null : 9));
-    }
-    await(Future.join(submitted).otherwiseEmpty());
-
-    int created = 0;
-    for (int i = 0; i < submitted.size(); i++) {
-      Future<List<String>> f = submitted.get(i);
-      if (i % 5 == 4) {
-        assertInstanceOf(NotFoundException.class, f.cause(), "submission " + i);
-        continue;
-      }
-      assertEquals(3, f.result().size());
-      for (String id : f.result()) {
-        Map<String, String> task = TestRedis.hash(redis, keys.task(id));
-        assertEquals("QUEUED", task.get("status"));
-        assertEquals(fid, task.get("function_id"));
-        assertEquals(i % 2 == 0 ? null : "9", task.get("timeout"), "submission " + i + " keeps its own timeout");
-        created++;
-      }
-    }
-    assertEquals(96, created);
-    assertEquals(96, TestRedis.xlen(redis, keys.queue()), "one queue entry per created task, none for the others");
-    assertEquals(96, TestRedis.countKeys(redis, keys.prefix() + "task:*"));
-    long calls = evalshaCalls() - callsBefore;
-    assertTrue(calls < 20, "40 submissions made at once went out in " + calls + " script calls");
-  }
-
-  @Test
-  void theDoneAnnouncementCarriesTheEndedTaskAsStored() throws Exception {
-    String fid = await(store.registerFunction("double", payloads.getString("fn")));
-    String id = await(store.createTask(fid, payloads.getString("args"), null));
-    TaskQueue queue = new TaskQueue(redis, keys, "store-test", 0);
-    await(queue.ensureGroup());
-    QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
-    await(queue.start(entry, "w1", 3, "x", "y"));
-
-    LinkedBlockingQueue<Response> messages = new LinkedBlockingQueue<>();
-    RedisConnection subscriber = await(redis.connect());
-    try {
-      subscriber.handler(messages::add);
-      await(subscriber.send(Request.cmd(Command.SUBSCRIBE).arg(keys.doneChannel())));
-      await(queue.finish(id, entry.entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null, "w1"));
-      String message = waitForMessage(messages).get(2).toString();
-      assertEquals(id, DoneMessage.taskId(message));
-      assertEquals(await(store.task(id)), DoneMessage.record(message));
-    } finally {
-      subscriber.close();
-    }
-  }
-
-  private static long evalshaCalls() {
-    String stats = cmd(redis, Command.INFO, "commandstats").toString();
-    java.util.regex.Matcher m = java.util.regex.Pattern.compile("cmdstat_evalsha:calls=(\\d+)").matcher(stats);
-    return m.find() ? Long.parseLong(m.group(1)) : 0;
   }
 
   @Test
