@@ -110,7 +110,7 @@ final class Interpreter {
   void run(Handoff handoff) {
     inFlight.addLast(handoff);
     if (inFlight.size() == 1) {
-      armTimeout();
+      armHeadTimers();
     }
     writer.execute(() -> send(handoff.task()));
   }
@@ -157,7 +157,7 @@ final class Interpreter {
 
   private void onReply(JsonObject reply) {
     Handoff head = inFlight.pollFirst();
-    cancelTimeout();
+    cancelHeadTimers();
     if (head == null || !head.task().taskId().equals(reply.getString("task"))) {
       LOG.warn("interpreter {}: reply out of order, stopping it", number);
       process.destroyForcibly();
@@ -166,14 +166,14 @@ final class Interpreter {
     runTimes.record(head.task().functionId(), System.nanoTime() - headStartedNanos);
     // The next task in the pipe runs from now on. Its timer is armed before the outcome is delivered: the
     // pool's listeners run inside tryComplete and may hand this interpreter its next task at once.
-    armTimeout();
+    armHeadTimers();
     head.promise().tryComplete(new TaskOutcome(reply.getBoolean("ok"), reply.getString("result"),
         reply.getString("error")));
   }
 
   private void onProcessExit(int exitCode) {
     alive = false;
-    cancelTimeout();
+    cancelHeadTimers();
     writer.shutdownNow();
     Handoff head = inFlight.pollFirst();
     if (head != null) {
@@ -184,7 +184,7 @@ final class Interpreter {
     onExit.accept(this, notStarted);
   }
 
-  private void armTimeout() {
+  private void armHeadTimers() {
     Handoff head = inFlight.peekFirst();
     if (head == null || headTimer >= 0) {
       return;
@@ -198,16 +198,17 @@ final class Interpreter {
           "the task ran longer than its timeout of " + seconds + " s; its interpreter was stopped"));
       kill();
     });
+    // A steady longer task: announce the room for its successor shortly before its expected end.
     long untilEndsSoon = runTimes.untilEndsSoon(head.task().functionId(), 0);
-    if (untilEndsSoon > 1_000_000 && options.depth() > 1) {
-      lookaheadTimer = context.owner().setTimer(untilEndsSoon / 1_000_000, id -> {
+    if (untilEndsSoon > RunTimes.TIMER_TICK_NANOS && options.depth() > 1) {
+      lookaheadTimer = context.owner().setTimer(untilEndsSoon / RunTimes.TIMER_TICK_NANOS, id -> {
         lookaheadTimer = -1;
         mayTakeMore.run();
       });
     }
   }
 
-  private void cancelTimeout() {
+  private void cancelHeadTimers() {
     if (headTimer >= 0) {
       context.owner().cancelTimer(headTimer);
       headTimer = -1;

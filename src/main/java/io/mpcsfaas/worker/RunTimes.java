@@ -15,7 +15,7 @@ final class RunTimes {
   /** How far ahead of a task's expected end the next one is handed over: a few round trips to Redis. */
   private static final long LEAD_NANOS = 3_000_000;
   /** Timers tick in milliseconds: a task this close to the lead already counts as ending soon. */
-  private static final long TIMER_TICK_NANOS = 1_000_000;
+  static final long TIMER_TICK_NANOS = 1_000_000;
   private static final int MIN_SAMPLES = 3;
   private static final int MAX_FUNCTIONS = 4096;
   private static final double WEIGHT_OF_NEWEST = 0.25;
