@@ -18,7 +18,8 @@ final class RunTimes {
   static final long TIMER_TICK_NANOS = 1_000_000;
   private static final int MIN_SAMPLES = 3;
   private static final int MAX_FUNCTIONS = 4096;
-  private static final double WEIGHT_OF_NEWEST = 0.25;
+  /** Heavy, so that a function's first, cold run (unpickling it, a fresh interpreter) is soon forgotten. */
+  private static final double WEIGHT_OF_NEWEST = 0.5;
 
   /** Moving average and moving mean absolute deviation of the run time. */
   private record Learned(double averageNanos, double deviationNanos, int samples) {}

@@ -35,6 +35,16 @@ class RunTimesTest {
   }
 
   @Test
+  void aSlowFirstRunIsSoonForgotten() {
+    RunTimes times = new RunTimes();
+    times.record("double", 500 * MS); // the first run unpickles the function in a fresh interpreter
+    for (int i = 0; i < 20; i++) {
+      times.record("double", MS / 2);
+    }
+    assertTrue(times.endsSoon("double", 0), "20 quick runs after a cold one make it quick");
+  }
+
+  @Test
   void aFunctionOfUnsteadyLengthIsNotPredictable() {
     RunTimes times = new RunTimes();
     for (int i = 0; i < 10; i++) {
