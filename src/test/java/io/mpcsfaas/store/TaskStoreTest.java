@@ -141,6 +141,29 @@ class TaskStoreTest {
   }
 
   @Test
+  void theDoneAnnouncementCarriesTheEndedTaskAsStored() throws Exception {
+    String fid = await(store.registerFunction("double", payloads.getString("fn")));
+    String id = await(store.createTask(fid, payloads.getString("args"), null));
+    TaskQueue queue = new TaskQueue(redis, keys, "store-test", 0);
+    await(queue.ensureGroup());
+    QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
+    await(queue.start(entry, "w1", 3, "x", "y"));
+
+    LinkedBlockingQueue<Response> messages = new LinkedBlockingQueue<>();
+    RedisConnection subscriber = await(redis.connect());
+    try {
+      subscriber.handler(messages::add);
+      await(subscriber.send(Request.cmd(Command.SUBSCRIBE).arg(keys.doneChannel())));
+      await(queue.finish(id, entry.entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null, "w1"));
+      String message = waitForMessage(messages).get(2).toString();
+      assertEquals(id, DoneMessage.taskId(message));
+      assertEquals(await(store.task(id)), DoneMessage.record(message));
+    } finally {
+      subscriber.close();
+    }
+  }
+
+  @Test
   void taskReportsEachStateItGoesThrough() {
     String fid = await(store.registerFunction("double", payloads.getString("fn")));
     String ok = await(store.createTask(fid, payloads.getString("args"), null));
