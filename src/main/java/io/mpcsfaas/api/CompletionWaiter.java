@@ -21,8 +21,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Lets requests wait for tasks to end without polling Redis: one subscription to the channel where every
  * finished task is announced wakes the requests waiting for it, handing them the task itself when the
- * announcement carries it (a small outcome), so that they need not read it back. If the subscription is down, waits
- * simply run to their limit and the caller reads the task then. Single-threaded (the API's context).
+ * announcement carries it (a small outcome), so that they need not read it back. If the subscription is
+ * down, waits simply run to their limit and the caller reads the task then. Single-threaded (the API's
+ * context).
  */
 final class CompletionWaiter {
   private static final Logger LOG = LoggerFactory.getLogger(CompletionWaiter.class);

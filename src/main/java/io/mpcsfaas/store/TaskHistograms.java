@@ -5,6 +5,7 @@ import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -16,10 +17,11 @@ import java.util.List;
  */
 final class TaskHistograms {
   private static final String[] NAMES = {"queue_wait", "run", "latency"};
-  private static final double[] BOUNDS = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
-      10, 30, 60, 300};
+  /** Bucket upper bounds as they appear in the field names (as the earlier Lua scripts wrote them). */
   private static final String[] LABELS = {"0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25",
       "0.5", "1", "2.5", "5", "10", "30", "60", "300", "+Inf"};
+  private static final double[] BOUNDS = Arrays.stream(LABELS, 0, LABELS.length - 1)
+      .mapToDouble(Double::parseDouble).toArray();
 
   /** Per histogram: the count in each bucket, the last one unbounded. */
   private long[][] buckets = new long[NAMES.length][LABELS.length];

@@ -150,9 +150,10 @@ public final class TaskQueue {
       for (Response reply : replies) {
         boolean isStored = reply.type() == ResponseType.MULTI;
         stored.add(isStored);
-        if (isStored && !reply.get(0).toString().isEmpty() && !reply.get(1).toString().isEmpty()) {
-          histograms.observe(Double.parseDouble(reply.get(0).toString()), Double.parseDouble(reply.get(1).toString()),
-              finished);
+        String created = isStored ? reply.get(0).toString() : "";
+        String started = isStored ? reply.get(1).toString() : "";
+        if (!created.isEmpty() && !started.isEmpty()) {
+          histograms.observe(Double.parseDouble(created), Double.parseDouble(started), finished);
         }
       }
       return stored;
