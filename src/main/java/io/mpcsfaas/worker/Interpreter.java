@@ -26,9 +26,17 @@ import org.slf4j.LoggerFactory;
  * One long-lived Python runner process. Its pipes are blocking, so a writer thread and a reader thread own
  * them; everything else (the queue of tasks handed to it, timeouts, the exit) happens on the owning Vert.x
  * context. Tasks are answered in the order they were sent; the head of {@link #inFlight} is the one running.
+ * It takes more tasks while it is idle or while everything handed to it will likely have run within the
+ * lookahead (see {@link RunTimes}).
  */
 final class Interpreter {
   private static final Logger LOG = LoggerFactory.getLogger(Interpreter.class);
+  /** Most tasks in one interpreter's pipe, however quick: bounds the frames written ahead. */
+  static final int MAX_PIPELINED = 64;
+  /** Timers tick in milliseconds: this close to the lookahead already counts as within it. */
+  private static final long TIMER_TICK_NANOS = 1_000_000;
+  /** Planning never counts a task as quicker than this, so a tiny average cannot ask for a flood. */
+  private static final long MIN_PLANNED_NANOS = 50_000;
   /** Variables user code may see; everything else (API keys, tokens, Redis passwords) is withheld. */
   private static final List<String> INHERITED_ENV =
       List.of("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "PYTHONPATH");
@@ -39,13 +47,16 @@ final class Interpreter {
   private final Process process;
   private final DataOutputStream toPython;
   private final ExecutorService writer;
-  private final ArrayDeque<Handoff> inFlight = new ArrayDeque<>();
+  private final ArrayDeque<Queued> inFlight = new ArrayDeque<>();
   private final BiConsumer<Interpreter, List<Handoff>> onExit;
   private final RunTimes runTimes;
   private final Runnable mayTakeMore;
   private long headTimer = -1;
   private long lookaheadTimer = -1;
   private long headStartedNanos;
+  /** Sum of the expected run times of the tasks behind the head, and how many of those have none. */
+  private long queuedNanos;
+  private int queuedUnknown;
   private boolean alive = true;
   private volatile boolean killed;
 
@@ -66,7 +77,7 @@ final class Interpreter {
 
   /**
    * Starts a runner process (blocking: call off the event loop). {@code mayTakeMore} runs on {@code context}
-   * when the running task comes close to its expected end, so that the next one can be handed over ahead.
+   * when the tasks it holds come within the lookahead of their expected end, so that more can be handed over.
    * {@code onExit} runs on {@code context} when the process ends, with the tasks it had been given but not
    * started, for the pool to run elsewhere; the task it was running has been failed by then.
    */
@@ -86,6 +97,9 @@ final class Interpreter {
     return new Interpreter(number, context, options, builder.start(), runTimes, mayTakeMore, onExit);
   }
 
+  /** A task handed to this interpreter, with the run time expected of it then (-1: unknown). */
+  private record Queued(Handoff handoff, long expectedNanos) {}
+
   int load() {
     return inFlight.size();
   }
@@ -94,24 +108,57 @@ final class Interpreter {
     return alive;
   }
 
-  /**
-   * Whether this interpreter can take another task now: it is idle, or its pipe has room and the task it
-   * runs will likely end soon (see {@link RunTimes}).
-   */
+  /** Whether this interpreter can take another task now: it is idle, or what it holds will end soon. */
   boolean canTake() {
-    if (!alive || inFlight.size() >= options.depth()) {
-      return false;
+    return room() > 0;
+  }
+
+  /**
+   * How many more tasks this interpreter can take now: one when idle; behind tasks that will likely all have
+   * run within the lookahead, as many more like the last one as fit in it; otherwise none.
+   */
+  int room() {
+    if (!alive || inFlight.size() >= MAX_PIPELINED) {
+      return 0;
     }
-    Handoff head = inFlight.peekFirst();
-    return head == null || runTimes.endsSoon(head.task().functionId(), System.nanoTime() - headStartedNanos);
+    if (inFlight.isEmpty()) {
+      return 1;
+    }
+    long untilIdle = nanosUntilIdle();
+    if (options.lookaheadNanos() == 0 || untilIdle < 0 || untilIdle > options.lookaheadNanos() + TIMER_TICK_NANOS) {
+      return 0;
+    }
+    long each = Math.max(MIN_PLANNED_NANOS, inFlight.peekLast().expectedNanos());
+    long more = 1 + Math.max(0, options.lookaheadNanos() - untilIdle) / each;
+    return (int) Math.min(MAX_PIPELINED - inFlight.size(), more);
+  }
+
+  /**
+   * Expected nanoseconds until everything handed to this interpreter has run; -1 when that cannot be told
+   * (a task of unknown length, or one running well past its usual time).
+   */
+  long nanosUntilIdle() {
+    Queued head = inFlight.peekFirst();
+    if (head == null) {
+      return 0;
+    }
+    long running = System.nanoTime() - headStartedNanos;
+    if (head.expectedNanos() < 0 || queuedUnknown > 0 || running > head.expectedNanos() + options.lookaheadNanos()) {
+      return -1;
+    }
+    return Math.max(0, head.expectedNanos() - running) + queuedNanos;
   }
 
   /** Hands a task to this interpreter; call on the owning context. */
   void run(Handoff handoff) {
-    inFlight.addLast(handoff);
+    Queued queued = new Queued(handoff, runTimes.expectedNanos(handoff.task().functionId()));
+    inFlight.addLast(queued);
     if (inFlight.size() == 1) {
-      armHeadTimers();
+      startHead();
+    } else {
+      countBehindHead(queued, 1);
     }
+    armLookahead();
     writer.execute(() -> send(handoff.task()));
   }
 
@@ -156,39 +203,53 @@ final class Interpreter {
   }
 
   private void onReply(JsonObject reply) {
-    Handoff head = inFlight.pollFirst();
-    cancelHeadTimers();
-    if (head == null || !head.task().taskId().equals(reply.getString("task"))) {
+    Queued head = inFlight.pollFirst();
+    cancelTimers();
+    if (head == null || !head.handoff().task().taskId().equals(reply.getString("task"))) {
       LOG.warn("interpreter {}: reply out of order, stopping it", number);
       process.destroyForcibly();
       return;
     }
-    runTimes.record(head.task().functionId(), System.nanoTime() - headStartedNanos);
-    // The next task in the pipe runs from now on. Its timer is armed before the outcome is delivered: the
+    runTimes.record(head.handoff().task().functionId(), System.nanoTime() - headStartedNanos);
+    // The next task in the pipe runs from now on. Its timers are armed before the outcome is delivered: the
     // pool's listeners run inside tryComplete and may hand this interpreter its next task at once.
-    armHeadTimers();
-    head.promise().tryComplete(new TaskOutcome(reply.getBoolean("ok"), reply.getString("result"),
+    Queued next = inFlight.peekFirst();
+    if (next != null) {
+      countBehindHead(next, -1);
+      startHead();
+      armLookahead();
+    }
+    head.handoff().promise().tryComplete(new TaskOutcome(reply.getBoolean("ok"), reply.getString("result"),
         reply.getString("error")));
   }
 
   private void onProcessExit(int exitCode) {
     alive = false;
-    cancelHeadTimers();
+    cancelTimers();
     writer.shutdownNow();
-    Handoff head = inFlight.pollFirst();
+    Queued head = inFlight.pollFirst();
     if (head != null) {
-      head.promise().tryComplete(TaskOutcome.platformFailure("RuntimeError", crashMessage(exitCode)));
+      head.handoff().promise().tryComplete(TaskOutcome.platformFailure("RuntimeError", crashMessage(exitCode)));
     }
-    List<Handoff> notStarted = new ArrayList<>(inFlight);
+    List<Handoff> notStarted = new ArrayList<>();
+    inFlight.forEach(queued -> notStarted.add(queued.handoff()));
     inFlight.clear();
+    queuedNanos = 0;
+    queuedUnknown = 0;
     onExit.accept(this, notStarted);
   }
 
-  private void armHeadTimers() {
-    Handoff head = inFlight.peekFirst();
-    if (head == null || headTimer >= 0) {
-      return;
+  private void countBehindHead(Queued queued, int sign) {
+    if (queued.expectedNanos() < 0) {
+      queuedUnknown += sign;
+    } else {
+      queuedNanos += sign * queued.expectedNanos();
     }
+  }
+
+  /** The head of the pipe runs from now on: its timeout starts. */
+  private void startHead() {
+    Handoff head = inFlight.getFirst().handoff();
     headStartedNanos = System.nanoTime();
     Integer requested = head.task().timeoutSeconds();
     long seconds = requested != null ? requested : options.defaultTimeoutSeconds();
@@ -198,17 +259,27 @@ final class Interpreter {
           "the task ran longer than its timeout of " + seconds + " s; its interpreter was stopped"));
       kill();
     });
-    // A steady longer task: announce the room for its successor shortly before its expected end.
-    long untilEndsSoon = runTimes.untilEndsSoon(head.task().functionId(), 0);
-    if (untilEndsSoon > RunTimes.TIMER_TICK_NANOS && options.depth() > 1) {
-      lookaheadTimer = context.owner().setTimer(untilEndsSoon / RunTimes.TIMER_TICK_NANOS, id -> {
+  }
+
+  /** Tasks of steady length: announce the room for more shortly before the pipe's expected end. */
+  private void armLookahead() {
+    if (lookaheadTimer >= 0) {
+      context.owner().cancelTimer(lookaheadTimer);
+      lookaheadTimer = -1;
+    }
+    if (options.lookaheadNanos() == 0 || inFlight.size() >= MAX_PIPELINED) {
+      return;
+    }
+    long untilRoom = nanosUntilIdle() - options.lookaheadNanos();
+    if (untilRoom > TIMER_TICK_NANOS) {
+      lookaheadTimer = context.owner().setTimer(untilRoom / TIMER_TICK_NANOS, id -> {
         lookaheadTimer = -1;
         mayTakeMore.run();
       });
     }
   }
 
-  private void cancelHeadTimers() {
+  private void cancelTimers() {
     if (headTimer >= 0) {
       context.owner().cancelTimer(headTimer);
       headTimer = -1;

@@ -15,13 +15,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A fixed number of long-lived Python interpreters that run tasks. A task goes to the least loaded
- * interpreter that can take it: an idle one, or one whose current task will likely end soon, which is then
- * given up to {@link PoolOptions#depth()} tasks at once so it never waits for the next one (see
- * {@link RunTimes}; for a longer task of known length, a timer announces the room shortly before its
- * expected end); otherwise it waits in the pool for the first interpreter to free up. An interpreter that
- * exits (a crash, a timeout) fails only the task it was running and is replaced; the tasks queued behind it
- * move to the others. All methods run on the pool's context.
+ * A fixed number of long-lived Python interpreters that run tasks. A task goes to the interpreter that will
+ * be free soonest among those that can take it: an idle one, or one whose tasks will likely all have run
+ * within the lookahead (see {@link RunTimes}), which then finds it in its pipe the moment it is free;
+ * otherwise it waits in the pool for the first interpreter to free up. An interpreter that exits (a crash, a
+ * timeout) fails only the task it was running and is replaced; the tasks queued behind it move to the
+ * others. All methods run on the pool's context.
  */
 public final class InterpreterPool {
   private static final Logger LOG = LoggerFactory.getLogger(InterpreterPool.class);
@@ -32,27 +31,28 @@ public final class InterpreterPool {
   private final Path runner;
   private final List<Interpreter> interpreters = new ArrayList<>();
   private final ArrayDeque<Handoff> waiting = new ArrayDeque<>();
-  private final RunTimes runTimes = new RunTimes();
+  private final RunTimes runTimes;
   private Runnable capacityListener = () -> {};
   private int started;
   private boolean closed;
 
-  private InterpreterPool(Vertx vertx, PoolOptions options, Path runner) {
+  private InterpreterPool(Vertx vertx, PoolOptions options, Path runner, RunTimes runTimes) {
     this.vertx = vertx;
     this.context = vertx.getOrCreateContext();
     this.options = options;
     this.runner = runner;
+    this.runTimes = runTimes;
   }
 
   /**
-   * Starts a pool configured by {@code conf} ("workers", "worker.depth", "task.timeout",
+   * Starts a pool configured by {@code conf} ("workers", "worker.lookahead_ms", "task.timeout",
    * "worker.memory_limit_mb", "python"); finding Python runs processes, so it happens off the event loop.
    */
   public static Future<InterpreterPool> start(Vertx vertx, JsonObject conf) {
     return vertx.executeBlocking(() -> new PoolOptions(
         conf.getInteger("workers", Runtime.getRuntime().availableProcessors()),
         PythonLocator.find(conf.getString("python")),
-        conf.getInteger("worker.depth", 2),
+        conf.getInteger("worker.lookahead_ms", 5),
         conf.getInteger("task.timeout", 300),
         conf.getInteger("worker.memory_limit_mb", 2048)))
         .compose(options -> start(vertx, options));
@@ -60,7 +60,12 @@ public final class InterpreterPool {
 
   /** Starts the pool's interpreters; call on the context that will use the pool. */
   public static Future<InterpreterPool> start(Vertx vertx, PoolOptions options) {
-    InterpreterPool pool = new InterpreterPool(vertx, options, PythonLocator.extractRunner());
+    return start(vertx, options, new RunTimes());
+  }
+
+  /** Starts a pool that plans with {@code runTimes} (which it goes on learning). */
+  static Future<InterpreterPool> start(Vertx vertx, PoolOptions options, RunTimes runTimes) {
+    InterpreterPool pool = new InterpreterPool(vertx, options, PythonLocator.extractRunner(), runTimes);
     List<Future<Void>> starts = new ArrayList<>();
     for (int i = 0; i < options.size(); i++) {
       starts.add(pool.startInterpreter());
@@ -68,13 +73,11 @@ public final class InterpreterPool {
     return Future.all(starts).map(pool);
   }
 
-  /** Tasks the pool can start now or queue behind a task that will end soon, without making them wait. */
+  /** Tasks the pool can start now or queue behind tasks that will end soon, without making them wait. */
   public int capacity() {
     int free = 0;
     for (Interpreter interpreter : interpreters) {
-      if (interpreter.canTake()) {
-        free += interpreter.load() == 0 ? 1 : options.depth() - interpreter.load();
-      }
+      free += interpreter.room();
     }
     return Math.max(0, free - waiting.size());
   }
@@ -119,7 +122,7 @@ public final class InterpreterPool {
   }
 
   private void assign(Handoff handoff) {
-    Interpreter target = leastLoaded();
+    Interpreter target = freeSoonest();
     if (target == null) {
       waiting.addLast(handoff);
     } else {
@@ -127,11 +130,17 @@ public final class InterpreterPool {
     }
   }
 
-  private Interpreter leastLoaded() {
+  /** The interpreter that can take a task and will be free soonest; null if none can. */
+  private Interpreter freeSoonest() {
     Interpreter best = null;
+    long bestUntilIdle = Long.MAX_VALUE;
     for (Interpreter interpreter : interpreters) {
-      if (interpreter.canTake() && (best == null || interpreter.load() < best.load())) {
-        best = interpreter;
+      if (interpreter.canTake()) {
+        long untilIdle = interpreter.nanosUntilIdle();
+        if (untilIdle < bestUntilIdle) {
+          best = interpreter;
+          bestUntilIdle = untilIdle;
+        }
       }
     }
     return best;
@@ -139,7 +148,7 @@ public final class InterpreterPool {
 
   private void drainWaiting() {
     Interpreter target;
-    while (!waiting.isEmpty() && (target = leastLoaded()) != null) {
+    while (!waiting.isEmpty() && (target = freeSoonest()) != null) {
       target.run(waiting.pollFirst());
     }
   }

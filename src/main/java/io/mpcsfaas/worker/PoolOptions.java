@@ -5,9 +5,14 @@ package io.mpcsfaas.worker;
  *
  * @param size number of interpreter processes
  * @param python interpreter command that can import dill
- * @param depth tasks handed to one interpreter at once: the one it runs and those waiting in its pipe, so
- *     that it never idles between tasks
+ * @param lookaheadMillis a busy interpreter is handed more tasks while what it holds will likely have run
+ *     within this time, so that it never idles waiting for its next task (0: one task per interpreter)
  * @param defaultTimeoutSeconds a task running longer is failed with TimeoutError and its interpreter replaced
  * @param memoryLimitMb address-space cap per interpreter (0 for none)
  */
-public record PoolOptions(int size, String python, int depth, int defaultTimeoutSeconds, int memoryLimitMb) {}
+public record PoolOptions(int size, String python, int lookaheadMillis, int defaultTimeoutSeconds, int memoryLimitMb) {
+
+  long lookaheadNanos() {
+    return lookaheadMillis * 1_000_000L;
+  }
+}

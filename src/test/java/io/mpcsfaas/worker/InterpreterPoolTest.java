@@ -106,6 +106,7 @@ class InterpreterPoolTest {
         "out['nap'] = enc(nap)",
         "out['args3'] = enc(((3,), {}))",
         "out['args_half'] = enc(((0.5,), {}))",
+        "out['args_40ms'] = enc(((0.04,), {}))",
         "out['length'] = enc(lambda s: len(s))",
         "out['big'] = enc((('x' * 300000,), {}))",
         "out['small'] = enc((('xyz',), {}))"));
@@ -136,10 +137,24 @@ class InterpreterPoolTest {
   }
 
   private InterpreterPool pool(int size, int defaultTimeout, int memoryLimitMb) {
-    InterpreterPool pool = on(() -> InterpreterPool.start(vertx, new PoolOptions(size, python, 2, defaultTimeout,
-        memoryLimitMb)));
+    return pool(size, defaultTimeout, memoryLimitMb, 5, new RunTimes());
+  }
+
+  private InterpreterPool pool(int size, int defaultTimeout, int memoryLimitMb, int lookaheadMillis,
+      RunTimes runTimes) {
+    InterpreterPool pool = on(() -> InterpreterPool.start(vertx, new PoolOptions(size, python, lookaheadMillis,
+        defaultTimeout, memoryLimitMb), runTimes));
     pools.add(pool);
     return pool;
+  }
+
+  /** Run times as the pool would have learned them from three runs of {@code millis} each. */
+  private static RunTimes knowing(String function, double millis) {
+    RunTimes runTimes = new RunTimes();
+    for (int i = 0; i < 3; i++) {
+      runTimes.record("fid-" + function, (long) (millis * 1_000_000));
+    }
+    return runTimes;
   }
 
   private static TaskSpec task(String function, String args, Integer timeout) {
@@ -239,13 +254,63 @@ class InterpreterPoolTest {
 
   @Test
   void quickTasksArePipelinedBehindEachOther() {
-    InterpreterPool pool = pool(1, 30, 0);
-    learnThatDoubleIsQuick(pool);
+    InterpreterPool pool = pool(1, 30, 0, 5, knowing("double", 0.2));
     int capacity = on(() -> {
       pool.run(task("double", "args21", null));
       return Future.succeededFuture(pool.capacity());
     });
-    assertEquals(1, capacity, "room for one more in the pipe behind a quick task");
+    // 5 ms of lookahead behind a task of 0.2 ms: about 24 more fit.
+    assertTrue(capacity > 10 && capacity < Interpreter.MAX_PIPELINED, "room behind a quick task: " + capacity);
+    List<TaskSpec> tasks = new ArrayList<>();
+    for (int i = 0; i < 2 * Interpreter.MAX_PIPELINED; i++) {
+      tasks.add(task("double", "args21", null));
+    }
+    for (TaskOutcome outcome : runTogether(pool, tasks)) {
+      assertValue("42", outcome);
+    }
+  }
+
+  @Test
+  void withoutLookaheadAnInterpreterTakesOneTaskAtATime() {
+    InterpreterPool pool = pool(1, 30, 0, 0, knowing("double", 0.2));
+    int capacity = on(() -> {
+      pool.run(task("double", "args21", null));
+      return Future.succeededFuture(pool.capacity());
+    });
+    assertEquals(0, capacity);
+  }
+
+  @Test
+  void theSuccessorOfASteadyLongTaskIsHandedOverShortlyBeforeItEnds() {
+    InterpreterPool pool = pool(1, 30, 0, 5, knowing("nap", 500));
+    List<Integer> roomWhileRunning = new ArrayList<>();
+    TaskOutcome outcome = on(() -> {
+      Future<TaskOutcome> nap = pool.run(task("nap", "args_half", null));
+      roomWhileRunning.add(pool.capacity());
+      // The lookahead timer announces the room about 5 ms before the expected end of the 500 ms task.
+      pool.onCapacity(() -> {
+        if (!nap.isComplete()) {
+          roomWhileRunning.add(pool.capacity());
+        }
+      });
+      return nap;
+    });
+    assertValue("0.5", outcome);
+    assertEquals(0, roomWhileRunning.get(0), "no room at the start of a 500 ms task");
+    assertTrue(roomWhileRunning.size() > 1 && roomWhileRunning.get(1) >= 1,
+        "room announced before the task ended: " + roomWhileRunning);
+  }
+
+  @Test
+  void thePoolLearnsASteadyFunctionsRunTime() {
+    RunTimes runTimes = new RunTimes();
+    InterpreterPool pool = pool(1, 30, 0, 5, runTimes);
+    // The first run also unpickles the function; a dozen steady runs make it predictable.
+    for (int i = 0; i < 12; i++) {
+      assertValue("0.04", run(pool, "nap", "args_40ms", null));
+    }
+    long expected = on(() -> Future.succeededFuture(runTimes.expectedNanos("fid-nap")));
+    assertTrue(expected >= 40_000_000 && expected < 80_000_000, "a 40 ms nap expected to take " + expected + " ns");
   }
 
   @Test

@@ -1,37 +1,31 @@
 package io.mpcsfaas.worker;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
-/** When the pool may hand a busy interpreter its next task: only shortly before a predictable end. */
+/** Which functions the pool may plan with, and the run time it then expects of them. */
 class RunTimesTest {
   private static final long MS = 1_000_000;
 
   @Test
   void aFunctionNeverSeenOrSeenTooRarelyIsNotPredictable() {
     RunTimes times = new RunTimes();
-    assertEquals(-1, times.untilEndsSoon("f", 0));
+    assertEquals(-1, times.expectedNanos("f"));
     times.record("f", MS);
     times.record("f", MS);
-    assertEquals(-1, times.untilEndsSoon("f", 0), "two runs are not enough to call it steady");
+    assertEquals(-1, times.expectedNanos("f"), "two runs are not enough to call it steady");
     times.record("f", MS);
-    assertTrue(times.endsSoon("f", 0), "a steady 1 ms function ends soon from its start");
+    assertEquals(MS, times.expectedNanos("f"));
   }
 
   @Test
-  void aSteadyLongerTaskEndsSoonOnlyNearItsExpectedEnd() {
+  void aSteadyLongerTaskIsExpectedToRunItsUsualTime() {
     RunTimes times = new RunTimes();
     for (int i = 0; i < 5; i++) {
       times.record("sleep", 10 * MS);
     }
-    assertEquals(7 * MS, times.untilEndsSoon("sleep", 0), "3 ms ahead of its 10 ms");
-    assertFalse(times.endsSoon("sleep", 2 * MS));
-    assertTrue(times.endsSoon("sleep", 6 * MS), "within a timer tick of the lead");
-    assertTrue(times.endsSoon("sleep", 9 * MS));
-    assertEquals(-1, times.untilEndsSoon("sleep", 14 * MS), "running past its usual time: no longer predictable");
+    assertEquals(10 * MS, times.expectedNanos("sleep"));
   }
 
   @Test
@@ -41,7 +35,8 @@ class RunTimesTest {
     for (int i = 0; i < 20; i++) {
       times.record("double", MS / 2);
     }
-    assertTrue(times.endsSoon("double", 0), "20 quick runs after a cold one make it quick");
+    long expected = times.expectedNanos("double");
+    assertEquals(MS / 2, expected, MS / 100, "20 quick runs after a cold one make it quick");
   }
 
   @Test
@@ -50,7 +45,15 @@ class RunTimesTest {
     for (int i = 0; i < 10; i++) {
       times.record("erratic", (i % 2 == 0 ? 2 : 60) * MS);
     }
-    assertEquals(-1, times.untilEndsSoon("erratic", 0));
-    assertFalse(times.endsSoon("erratic", 30 * MS));
+    assertEquals(-1, times.expectedNanos("erratic"));
+  }
+
+  @Test
+  void aSmallJitterOnAQuickFunctionKeepsItPredictable() {
+    RunTimes times = new RunTimes();
+    for (int i = 0; i < 10; i++) {
+      times.record("noop", (i % 2 == 0 ? 100_000 : 900_000));
+    }
+    assertEquals(true, times.expectedNanos("noop") > 0, "within 1.5 ms of each other: steady enough");
   }
 }
