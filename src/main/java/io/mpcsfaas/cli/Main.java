@@ -3,6 +3,7 @@ package io.mpcsfaas.cli;
 import io.mpcsfaas.api.ApiVerticle;
 import io.mpcsfaas.bench.Bench;
 import io.mpcsfaas.dispatch.DispatcherVerticle;
+import io.mpcsfaas.transport.Protocol;
 import io.mpcsfaas.worker.RemoteWorkerVerticle;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -117,7 +118,8 @@ public final class Main {
     EnumSet<Component> components = EnumSet.of(Component.API, Component.DISPATCHER);
     if (!config.getString("mode").equals("local")) {
       components.add(Component.WORKER);
-      config.put("dispatcher.url", "tcp://127.0.0.1:" + config.getInteger("dispatcher.port"));
+      // The embedded worker shares the dispatcher's JVM: in-process ZeroMQ, no TCP.
+      config.put("dispatcher.url", Protocol.inprocAddress(config.getString("dispatcher.name")));
     }
     run(config, startRedisIfAbsent(config), components);
   }

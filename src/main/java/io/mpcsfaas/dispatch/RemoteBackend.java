@@ -11,6 +11,7 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,8 +19,9 @@ import org.slf4j.LoggerFactory;
  * The distributed modes, one scheduler over two transports. Pull and push: workers connect to the
  * dispatcher's ZeroMQ ROUTER socket; cluster: workers in other JVMs of a Vert.x cluster talk to it over the
  * event bus. In push and cluster mode the dispatcher sends each task to the registered worker with the most
- * free slots; in pull mode only to workers that asked for tasks. Heartbeats go both ways; a worker silent
- * past the timeout is dropped and its tasks run again elsewhere.
+ * free slots (the tasks it last said it can hold, minus those sent and not answered); in pull mode only to
+ * workers that asked for tasks. Heartbeats go both ways; a worker silent past the timeout is dropped and its
+ * tasks run again elsewhere.
  */
 final class RemoteBackend implements ExecutionBackend {
   private static final Logger LOG = LoggerFactory.getLogger(RemoteBackend.class);
@@ -54,8 +56,10 @@ final class RemoteBackend implements ExecutionBackend {
       link = EventBusLink.dispatcher(vertx, conf.getString("dispatcher.name", "dispatcher"), backend::onMessage);
     } else {
       where = "tcp://" + conf.getString("dispatcher.bind", "*") + ":" + conf.getInteger("dispatcher.port", 5555);
-      // Binding waits for the socket's thread: off the event loop.
-      link = vertx.executeBlocking(() -> ZmqEndpoint.bind(context, where, backend::onMessage));
+      // Workers in this JVM (./faas up) connect in-process, without TCP and JeroMQ's I/O thread.
+      List<String> addresses = List.of(where, Protocol.inprocAddress(conf.getString("dispatcher.name", "dispatcher")));
+      // Binding opens sockets: off the event loop.
+      link = vertx.executeBlocking(() -> ZmqEndpoint.bind(context, addresses, backend::onMessage));
     }
     return link.map(endpoint -> {
       backend.endpoint = endpoint;
@@ -79,7 +83,7 @@ final class RemoteBackend implements ExecutionBackend {
   public Future<Execution> run(TaskSpec task) {
     WorkerRegistry.Worker worker = registry.choose();
     if (worker == null) {
-      return Future.failedFuture(new WorkerLostException("no worker has a free slot"));
+      return Future.failedFuture(new WorkerLostException("no worker can take it"));
     }
     Promise<Execution> promise = Promise.promise();
     registry.assign(worker, task.taskId(), promise);
@@ -130,13 +134,19 @@ final class RemoteBackend implements ExecutionBackend {
         worker.asked += Math.max(0, message.getInteger("n", 1));
         capacityListener.run();
       }
+      case Protocol.HEARTBEAT -> {
+        if (message.getValue("hold") instanceof Number hold && hold.intValue() != worker.hold) {
+          worker.hold = Math.max(0, hold.intValue());
+          capacityListener.run();
+        }
+      }
       case Protocol.DRAIN -> worker.draining = true;
       case Protocol.BYE -> {
         registry.remove(worker, "left");
         LOG.info("worker {} left", worker.id);
       }
       default -> {
-        // heartbeats only refresh lastSeen
+        // other messages only refresh lastSeen
       }
     }
   }

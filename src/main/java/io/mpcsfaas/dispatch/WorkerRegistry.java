@@ -11,8 +11,9 @@ import java.util.Map;
 
 /**
  * The remote workers a dispatcher knows, their free slots and the tasks each is running. Pure bookkeeping,
- * shared by every transport: in push mode a worker's free slots are its slots minus its running tasks; in
- * pull mode they are the tasks it asked for and has not received. Single-threaded (the dispatcher's context).
+ * shared by every transport: in push mode a worker's free slots are the tasks it last said it can hold (at
+ * first its slots) minus those sent and not answered; in pull mode they are the tasks it asked for and has
+ * not received. Single-threaded (the dispatcher's context).
  */
 final class WorkerRegistry {
   /** One worker as the dispatcher sees it. */
@@ -22,6 +23,8 @@ final class WorkerRegistry {
     final String session;
     final int slots;
     final Map<String, Promise<Execution>> running = new LinkedHashMap<>();
+    /** Push: tasks the worker last said it can hold, running and queued in its interpreters' pipes. */
+    int hold;
     int asked;
     boolean draining;
     long lastSeen;
@@ -32,6 +35,7 @@ final class WorkerRegistry {
       this.id = id;
       this.session = session;
       this.slots = slots;
+      this.hold = slots;
       this.lastSeen = now;
     }
   }
@@ -76,7 +80,7 @@ final class WorkerRegistry {
     if (worker.draining) {
       return 0;
     }
-    return pull ? worker.asked : Math.max(0, worker.slots - worker.running.size());
+    return pull ? worker.asked : Math.max(0, worker.hold - worker.running.size());
   }
 
   int capacity() {
@@ -87,14 +91,22 @@ final class WorkerRegistry {
     return total;
   }
 
-  /** The worker with the most free slots (least loaded); ties go to the one idle longest. Null if none. */
+  /**
+   * The worker to send a task to: the one with the most free slots, ties going to the one idle longest. A
+   * push worker's room may have shrunk while the task was being claimed; the task then still goes to the
+   * least overcommitted worker, which queues it. Null if no worker can take it.
+   */
   Worker choose() {
     Worker best = null;
+    int bestFree = 0;
     for (Worker worker : byPeer.values()) {
-      int free = free(worker);
-      if (free > 0 && (best == null || free > free(best)
-          || (free == free(best) && worker.lastAssigned < best.lastAssigned))) {
+      if (worker.draining || (pull && worker.asked <= 0)) {
+        continue;
+      }
+      int free = pull ? worker.asked : worker.hold - worker.running.size();
+      if (best == null || free > bestFree || (free == bestFree && worker.lastAssigned < best.lastAssigned)) {
         best = worker;
+        bestFree = free;
       }
     }
     return best;

@@ -25,6 +25,11 @@ public final class Protocol {
 
   private Protocol() {}
 
+  /** Where workers in a pull or push dispatcher's own JVM reach it, besides its TCP address. */
+  public static String inprocAddress(String dispatcherName) {
+    return "inproc://dispatcher-" + dispatcherName;
+  }
+
   public static JsonObject message(String type) {
     return new JsonObject().put("v", VERSION).put("type", type);
   }
@@ -70,8 +75,9 @@ public final class Protocol {
     return message(REFUSED).put("reason", reason);
   }
 
-  public static JsonObject heartbeat(int busy) {
-    return message(HEARTBEAT).put("busy", busy);
+  /** A worker's heartbeat: the tasks it runs, and how many it wants to hold (push mode). */
+  public static JsonObject heartbeat(int busy, int hold) {
+    return message(HEARTBEAT).put("busy", busy).put("hold", hold);
   }
 
   /** True when the message speaks this protocol version. */

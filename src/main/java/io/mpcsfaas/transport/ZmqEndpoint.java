@@ -2,14 +2,12 @@ package io.mpcsfaas.transport;
 
 import io.vertx.core.Context;
 import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.zeromq.SocketType;
@@ -18,105 +16,33 @@ import org.zeromq.ZMQ;
 import org.zeromq.ZMQException;
 
 /**
- * A JeroMQ socket owned by one thread and bridged to a Vert.x context: a dispatcher's ROUTER (messages carry
- * the peer's identity) or a worker's DEALER (one peer). Outgoing messages wait in a queue and an inproc
- * "doorbell" wakes the socket's thread, so the event loop never blocks on ZeroMQ; incoming messages are
- * decoded on that thread and handed to the context.
+ * A JeroMQ socket bridged to a Vert.x context: a dispatcher's ROUTER (messages carry the peer's identity) or
+ * a worker's DEALER (one peer). A ZeroMQ socket is not thread-safe, but any thread may use it in turn: every
+ * use here holds the endpoint's lock. A sender (an event loop) writes into the socket itself, which only
+ * queues the message for JeroMQ's I/O thread and never blocks; the endpoint's own thread sleeps on the
+ * socket's signal descriptor and, when messages arrive, reads all of them and hands them to the context in
+ * one task. So a message costs no thread wake-up to go out, and one to come in however many arrive together.
  */
 public final class ZmqEndpoint implements MessageLink {
   private static final Logger LOG = LoggerFactory.getLogger(ZmqEndpoint.class);
-  private static final AtomicInteger SEQUENCE = new AtomicInteger();
+  /** One ZeroMQ context (and I/O thread) for the process; inproc:// peers must share it. */
+  private static final ZContext ZMQ_CONTEXT = new ZContext(1);
   private static final int HIGH_WATER_MARK = 100_000;
 
-  private record Outgoing(String peer, JsonObject message) {}
+  private record Frame(String peer, byte[] body) {}
 
   private record Incoming(String peer, JsonObject message) {}
 
-  private final ZContext zmq = new ZContext(1);
-  private final ConcurrentLinkedQueue<Outgoing> outbox = new ConcurrentLinkedQueue<>();
-  private final AtomicBoolean doorbellRung = new AtomicBoolean();
-  private final CountDownLatch ready = new CountDownLatch(1);
-  private final ZMQ.Socket doorbell;
+  private final Object lock = new Object();
+  private final ZMQ.Socket socket;
+  private final Selector selector;
   private final boolean router;
-  private final Thread thread;
+  private final Thread receiver;
   private volatile boolean closed;
-  private volatile RuntimeException startFailure;
 
-  private ZmqEndpoint(Context context, SocketType type, String address, String identity, Handler handler) {
+  private ZmqEndpoint(Context context, SocketType type, List<String> addresses, String identity, Handler handler) {
     this.router = type == SocketType.ROUTER;
-    String bell = "inproc://doorbell-" + SEQUENCE.incrementAndGet();
-    ZMQ.Socket bellIn = zmq.createSocket(SocketType.PAIR);
-    bellIn.bind(bell);
-    doorbell = zmq.createSocket(SocketType.PAIR);
-    doorbell.connect(bell);
-    thread = new Thread(() -> loop(context, type, address, identity, handler, bellIn),
-        (router ? "zmq-router-" : "zmq-dealer-") + address);
-    thread.setDaemon(true);
-    thread.start();
-    awaitReady();
-  }
-
-  /** Binds a ROUTER socket, e.g. {@code tcp://*:5555}; fails at once if the address is taken. */
-  public static ZmqEndpoint bind(Context context, String address, Handler handler) {
-    return new ZmqEndpoint(context, SocketType.ROUTER, address, null, handler);
-  }
-
-  /** Connects a DEALER socket with a stable identity; ZeroMQ reconnects by itself if the peer restarts. */
-  public static ZmqEndpoint connect(Context context, String address, String identity, Handler handler) {
-    return new ZmqEndpoint(context, SocketType.DEALER, address, identity, handler);
-  }
-
-  /** Queues a message for {@code peer} (ignored on a DEALER); callable from any thread. */
-  @Override
-  public void send(String peer, JsonObject message) {
-    if (closed) {
-      return;
-    }
-    outbox.add(new Outgoing(peer, message));
-    if (doorbellRung.compareAndSet(false, true)) {
-      synchronized (doorbell) {
-        doorbell.send(new byte[0], ZMQ.DONTWAIT);
-      }
-    }
-  }
-
-  /** Closes the socket and its thread; queued messages not yet sent are dropped. */
-  @Override
-  public void close() {
-    if (closed) {
-      return;
-    }
-    closed = true;
-    synchronized (doorbell) {
-      doorbell.send(new byte[0], ZMQ.DONTWAIT);
-    }
-    try {
-      thread.join(2000);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    synchronized (doorbell) {
-      doorbell.setLinger(0);
-      doorbell.close();
-    }
-    zmq.close();
-  }
-
-  private void awaitReady() {
-    try {
-      ready.await(10, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    if (startFailure != null) {
-      close();
-      throw startFailure;
-    }
-  }
-
-  private void loop(Context context, SocketType type, String address, String identity, Handler handler,
-      ZMQ.Socket bellIn) {
-    ZMQ.Socket socket = zmq.createSocket(type);
+    socket = ZMQ_CONTEXT.createSocket(type);
     try {
       socket.setLinger(0);
       socket.setHWM(HIGH_WATER_MARK);
@@ -125,65 +51,111 @@ public final class ZmqEndpoint implements MessageLink {
       if (router) {
         // A worker that reconnects under the same identity takes it over from its dead connection.
         socket.setRouterHandover(true);
-        socket.bind(address);
+        addresses.forEach(socket::bind);
       } else {
         socket.setIdentity(identity.getBytes(StandardCharsets.UTF_8));
         socket.setReconnectIVL(100);
         socket.setReconnectIVLMax(1000);
-        socket.connect(address);
+        addresses.forEach(socket::connect);
       }
-    } catch (ZMQException | IllegalArgumentException e) {
-      startFailure = new IllegalStateException("cannot " + (router ? "bind " : "connect ") + address + ": "
+      selector = Selector.open();
+      socket.getFD().register(selector, SelectionKey.OP_READ);
+    } catch (ZMQException | IllegalArgumentException | IOException e) {
+      ZMQ_CONTEXT.destroySocket(socket);
+      throw new IllegalStateException("cannot " + (router ? "bind " : "connect ") + addresses + ": "
           + e.getMessage(), e);
-      ready.countDown();
-      socket.close();
-      bellIn.close();
-      return;
     }
-    ready.countDown();
-    ZMQ.Poller poller = zmq.createPoller(2);
-    int socketIndex = poller.register(socket, ZMQ.Poller.POLLIN);
-    int bellIndex = poller.register(bellIn, ZMQ.Poller.POLLIN);
-    try {
-      while (!closed) {
-        poller.poll(1000);
-        if (poller.pollin(bellIndex)) {
-          while (bellIn.recv(ZMQ.DONTWAIT) != null) {
-            // drain the doorbell; the outbox holds the messages
-          }
-        }
-        if (closed) {
-          break;
-        }
-        doorbellRung.set(false);
-        Outgoing out;
-        while ((out = outbox.poll()) != null) {
-          if (router) {
-            socket.sendMore(out.peer().getBytes(StandardCharsets.ISO_8859_1));
-          }
-          socket.send(out.message().toBuffer().getBytes(), ZMQ.DONTWAIT);
-        }
-        if (poller.pollin(socketIndex)) {
-          receiveAll(context, socket, handler);
-        }
+    receiver = new Thread(() -> receive(context, handler),
+        (router ? "zmq-router-" : "zmq-dealer-") + addresses.get(0));
+    receiver.setDaemon(true);
+    receiver.start();
+  }
+
+  /** Binds a ROUTER socket to each address, e.g. {@code tcp://*:5555}; fails at once if one is taken. */
+  public static ZmqEndpoint bind(Context context, List<String> addresses, Handler handler) {
+    return new ZmqEndpoint(context, SocketType.ROUTER, addresses, null, handler);
+  }
+
+  /** Connects a DEALER socket with a stable identity; ZeroMQ reconnects by itself if the peer restarts. */
+  public static ZmqEndpoint connect(Context context, String address, String identity, Handler handler) {
+    return new ZmqEndpoint(context, SocketType.DEALER, List.of(address), identity, handler);
+  }
+
+  /** Queues a message for {@code peer} (ignored on a DEALER); callable from any thread, never blocks long. */
+  @Override
+  public void send(String peer, JsonObject message) {
+    byte[] body = message.toBuffer().getBytes();
+    boolean arrived;
+    synchronized (lock) {
+      if (closed) {
+        return;
       }
-    } catch (RuntimeException e) {
-      if (!closed) {
-        LOG.error("ZeroMQ endpoint {} stopped", address, e);
+      if (router) {
+        socket.sendMore(peer.getBytes(StandardCharsets.ISO_8859_1));
       }
-    } finally {
-      poller.close();
-      socket.close();
-      bellIn.close();
+      socket.send(body, ZMQ.DONTWAIT);
+      // Sending also takes in the socket's pending commands, among them the news of arrived messages that
+      // the receiving thread, asleep on the socket's signal, would then not hear of.
+      arrived = (socket.getEvents() & ZMQ.Poller.POLLIN) != 0;
+    }
+    if (arrived) {
+      selector.wakeup();
     }
   }
 
-  /**
-   * Reads every message waiting on the socket and hands them to the context in one task: waking an event
-   * loop costs more than handling a message, so under load one wake-up carries many.
-   */
-  private void receiveAll(Context context, ZMQ.Socket socket, Handler handler) {
-    List<Incoming> batch = new ArrayList<>();
+  /** Closes the socket and its thread; messages not yet sent are dropped. */
+  @Override
+  public void close() {
+    synchronized (lock) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+    }
+    selector.wakeup();
+    try {
+      receiver.join(2000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    synchronized (lock) {
+      ZMQ_CONTEXT.destroySocket(socket);
+    }
+    try {
+      selector.close();
+    } catch (IOException e) {
+      LOG.debug("closing a selector: {}", e.getMessage());
+    }
+  }
+
+  private void receive(Context context, Handler handler) {
+    try {
+      while (!closed) {
+        List<Frame> frames;
+        synchronized (lock) {
+          if (closed) {
+            break;
+          }
+          frames = receiveAll();
+        }
+        List<Incoming> batch = decode(frames);
+        if (!batch.isEmpty()) {
+          // Waking an event loop costs more than handling a message: one wake-up carries all that came.
+          context.runOnContext(v -> batch.forEach(in -> deliver(handler, in)));
+        }
+        selector.select(1000);
+        selector.selectedKeys().clear();
+      }
+    } catch (IOException | RuntimeException e) {
+      if (!closed) {
+        LOG.error("ZeroMQ endpoint {} stopped", receiver.getName(), e);
+      }
+    }
+  }
+
+  /** Reads every message waiting on the socket; call holding the lock. */
+  private List<Frame> receiveAll() {
+    List<Frame> batch = new ArrayList<>();
     byte[] frame;
     while ((frame = socket.recv(ZMQ.DONTWAIT)) != null) {
       String peer = null;
@@ -194,18 +166,23 @@ public final class ZmqEndpoint implements MessageLink {
       while (socket.hasReceiveMore()) {
         socket.recv(ZMQ.DONTWAIT);
       }
-      if (frame == null) {
-        continue;
+      if (frame != null) {
+        batch.add(new Frame(peer, frame));
       }
+    }
+    return batch;
+  }
+
+  private static List<Incoming> decode(List<Frame> frames) {
+    List<Incoming> batch = new ArrayList<>(frames.size());
+    for (Frame frame : frames) {
       try {
-        batch.add(new Incoming(peer, new JsonObject(new String(frame, StandardCharsets.UTF_8))));
+        batch.add(new Incoming(frame.peer(), new JsonObject(new String(frame.body(), StandardCharsets.UTF_8))));
       } catch (RuntimeException e) {
-        LOG.debug("ignoring a message that is not a JSON object from {}", peer);
+        LOG.debug("ignoring a message that is not a JSON object from {}", frame.peer());
       }
     }
-    if (!batch.isEmpty()) {
-      context.runOnContext(v -> batch.forEach(in -> deliver(handler, in)));
-    }
+    return batch;
   }
 
   /** Hands over one message; one the handler chokes on must not cost the others of its batch. */

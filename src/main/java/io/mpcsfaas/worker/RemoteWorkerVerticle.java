@@ -17,10 +17,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A pull, push or cluster worker: runs the tasks a dispatcher sends (over ZeroMQ, or over the clustered
- * event bus in cluster mode) on its own interpreter pool, one task per interpreter, and needs no Redis. It registers again and again until welcomed (so it may start before
- * the dispatcher), heartbeats, and reconnects when the dispatcher falls silent. In pull mode it asks for one
- * task per free interpreter; in push mode the dispatcher counts its free slots. Stopping it (SIGTERM)
- * first finishes the tasks it holds and sends their results.
+ * event bus in cluster mode) on its own interpreter pool, and needs no Redis. It registers again and again
+ * until welcomed (so it may start before the dispatcher), heartbeats, and reconnects when the dispatcher
+ * falls silent. It takes as many tasks as its pool can run without making them wait: one per idle
+ * interpreter, and more behind tasks that will end within the lookahead. In pull mode it asks for them; in
+ * push mode it tells the dispatcher how many it wants to hold, and the dispatcher counts what it sent.
+ * Stopping it (SIGTERM) first finishes the tasks it holds and sends their results.
  */
 public final class RemoteWorkerVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(RemoteWorkerVerticle.class);
@@ -43,6 +45,8 @@ public final class RemoteWorkerVerticle extends VerticleBase {
   private long lastHeard;
   private int running;
   private int asked;
+  private int reportedHold;
+  private boolean reportScheduled;
   private long timer;
   private Promise<Void> drained;
 
@@ -61,9 +65,9 @@ public final class RemoteWorkerVerticle extends VerticleBase {
     id = configuredId.isBlank()
         ? ManagementFactory.getRuntimeMXBean().getName() + "-" + UUID.randomUUID().toString().substring(0, 8)
         : configuredId;
-    // One task per interpreter: a worker never holds more tasks than it can run.
-    return InterpreterPool.start(vertx, conf.copy().put("worker.depth", 1)).compose(p -> {
+    return InterpreterPool.start(vertx, conf).compose(p -> {
       pool = p;
+      pool.onCapacity(this::scheduleReport);
       return connect();
     }).onSuccess(v -> {
       timer = vertx.setPeriodic(heartbeatMillis, t -> tick());
@@ -100,6 +104,7 @@ public final class RemoteWorkerVerticle extends VerticleBase {
   private Future<Void> connect() {
     state = State.REGISTERING;
     asked = 0;
+    reportedHold = slots;
     session = UUID.randomUUID().toString(); // a new connection: the dispatcher forgets what it sent the old one
     Context context = vertx.getOrCreateContext();
     MessageLink.Handler handler = (peer, message) -> onMessage(message);
@@ -129,7 +134,7 @@ public final class RemoteWorkerVerticle extends VerticleBase {
         if (state == State.REGISTERING) {
           state = State.ACTIVE;
           LOG.info("registered with dispatcher {}", dispatcherUrl);
-          askForWork();
+          report();
         }
       }
       case Protocol.TASK -> run(Protocol.taskSpec(message));
@@ -138,6 +143,7 @@ public final class RemoteWorkerVerticle extends VerticleBase {
           LOG.info("dispatcher {} does not know us (it restarted?); registering again", dispatcherUrl);
           state = State.REGISTERING;
           asked = 0;
+          reportedHold = slots;
           register();
         }
       }
@@ -162,20 +168,44 @@ public final class RemoteWorkerVerticle extends VerticleBase {
           drained.tryComplete();
         }
       } else {
-        askForWork();
+        scheduleReport();
       }
     });
+    scheduleReport(); // a task of known, short length leaves room behind it
   }
 
-  /** Pull mode: asks for as many tasks as there are interpreters neither busy nor already promised a task. */
-  private void askForWork() {
-    if (!mode.equals("pull") || state != State.ACTIVE) {
+  /** Reports the pool's room once for everything that happened in this turn of the event loop. */
+  private void scheduleReport() {
+    if (!reportScheduled) {
+      reportScheduled = true;
+      context.runOnContext(v -> {
+        reportScheduled = false;
+        report();
+      });
+    }
+  }
+
+  /**
+   * Pull mode: asks for as many tasks as the pool has room for and were not asked for yet. Push mode: tells
+   * the dispatcher how many tasks this worker wants to hold, when that changed by more than a little (the
+   * dispatcher keeps sending while it has fewer out with us).
+   */
+  private void report() {
+    if (state != State.ACTIVE) {
       return;
     }
-    int wanted = slots - running - asked;
-    if (wanted > 0) {
-      asked += wanted;
-      endpoint.send(Protocol.ask(wanted));
+    if (mode.equals("pull")) {
+      int wanted = pool.capacity() - asked;
+      if (wanted > 0) {
+        asked += wanted;
+        endpoint.send(Protocol.ask(wanted));
+      }
+      return;
+    }
+    int hold = running + pool.capacity();
+    if (Math.abs(hold - reportedHold) > reportedHold / 8) {
+      reportedHold = hold;
+      endpoint.send(Protocol.heartbeat(running, hold));
     }
   }
 
@@ -194,7 +224,8 @@ public final class RemoteWorkerVerticle extends VerticleBase {
     if (state == State.REGISTERING) {
       register();
     } else {
-      endpoint.send(Protocol.heartbeat(running));
+      reportedHold = running + pool.capacity();
+      endpoint.send(Protocol.heartbeat(running, reportedHold));
     }
   }
 }

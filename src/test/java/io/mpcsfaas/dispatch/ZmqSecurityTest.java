@@ -196,6 +196,29 @@ class ZmqSecurityTest {
   }
 
   @Test
+  void aPushWorkerGetsAsManyTasksAsItSaysItCanHold() {
+    List<String> taskIds = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      taskIds.add(newTask());
+    }
+    Peer worker = joinedWithATask("worker-1");
+    holdFor(Duration.ofMillis(500), "one task for its one slot", () -> worker.count("task") == 1);
+
+    worker.hold = 4;
+    worker.send(worker.heartbeat());
+    pumpUntil(Duration.ofSeconds(5), "three more tasks once it says it can hold 4", () -> worker.count("task") == 4);
+    holdFor(Duration.ofMillis(500), "no more than it can hold", () -> worker.count("task") == 4);
+
+    worker.hold = 2;
+    worker.send(worker.heartbeat());
+    String first = worker.first("task").getString("task");
+    worker.send(result(first, true, payloads.getString("r42"), null));
+    pumpUntil(Duration.ofSeconds(5), "the result is stored", () -> "COMPLETED".equals(hash(first).get("status")));
+    holdFor(Duration.ofMillis(500), "no new task while it holds more than it can now", () -> worker.count("task") == 4);
+    assertTrue(taskIds.contains(first));
+  }
+
+  @Test
   void aSilentWorkerIsDroppedItsTaskRunsElsewhereAndItsLateResultIsIgnored() {
     String taskId = newTask();
     Peer first = peer("worker-a");
@@ -289,6 +312,8 @@ class ZmqSecurityTest {
     final ZMQ.Socket socket;
     final List<JsonObject> inbox = new ArrayList<>();
     boolean beating;
+    /** The tasks its heartbeats say it can hold (push mode); null: not said, its slots count. */
+    Integer hold;
     long lastSent;
     /** While set and no new welcome came, the peer registers again every interval (as workers do). */
     String joiningWith;
@@ -331,8 +356,13 @@ class ZmqSecurityTest {
       receiveAll();
       if (beating && System.nanoTime() - lastSent >= TimeUnit.MILLISECONDS.toNanos(HEARTBEAT_MILLIS)) {
         boolean welcome = count("welcome") > welcomesBeforeJoining;
-        send(joiningWith != null && !welcome ? register(id, joiningWith) : message("heartbeat").put("busy", 0));
+        send(joiningWith != null && !welcome ? register(id, joiningWith) : heartbeat());
       }
+    }
+
+    JsonObject heartbeat() {
+      JsonObject heartbeat = message("heartbeat").put("busy", 0);
+      return hold == null ? heartbeat : heartbeat.put("hold", hold);
     }
 
     /** What it received, without the dispatcher's heartbeats. */
