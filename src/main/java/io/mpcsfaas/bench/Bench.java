@@ -36,8 +36,9 @@ public final class Bench {
         --python PATH      Python with dill, to serialize the workload [$FAAS_PYTHON, python3, /usr/bin/python3]
 
       usage: ./faas bench --sweep [--out DIR] [--modes local,pull,push] [--slots 1,2,4,8] [--workloads noop,sleep]
-        starts the platform for each mode and number of interpreter slots (tasks and clients proportional
-        to slots), and writes DIR/bench.csv, DIR/results.md, DIR/throughput.png, DIR/latency.png
+        starts the platform for each mode and number of interpreter slots, warms it up (15 s of no-ops),
+        runs each workload (tasks and clients proportional to slots), and writes DIR/bench.csv,
+        DIR/results.md, DIR/throughput.png, DIR/latency.png
         [DIR: bench-results]
       """;
 

@@ -20,9 +20,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * {@code ./faas bench --sweep}: the original evaluation as one command. For each mode and each total of
- * interpreter slots it starts the platform ({@code ./faas up}, its own JVM, on a Redis of its own), runs each
- * workload with tasks and clients proportional to the slots (weak scaling), stops it, and writes a CSV of
- * every run, a Markdown table and PNG plots.
+ * interpreter slots it starts the platform ({@code ./faas up}, its own JVM, on a Redis of its own), warms it
+ * up, runs each workload with tasks and clients proportional to the slots (weak scaling), stops it, and
+ * writes a CSV of every run, a Markdown table and PNG plots.
  */
 final class Sweep {
   record Row(String mode, int slots, BenchRun.Result result) {}
@@ -30,8 +30,13 @@ final class Sweep {
   private record Platform(Process process, String url) {}
 
   /** Tasks per slot, and clients per slot, of each workload. */
-  private static final Map<String, int[]> SCALE = Map.of("noop", new int[] {400, 8}, "sleep", new int[] {60, 2},
-      "cpu", new int[] {30, 2});
+  private static final Map<String, int[]> SCALE = Map.of("noop", new int[] {2000, 8}, "sleep", new int[] {100, 2},
+      "cpu", new int[] {50, 2});
+  /**
+   * Seconds of no-op load a fresh platform gets before it is measured: until its JIT compiler has caught up,
+   * a JVM measures the compiler rather than the code (see docs/performance.md).
+   */
+  private static final double WARMUP_SECONDS = 15;
 
   private Sweep() {}
 
@@ -43,6 +48,7 @@ final class Sweep {
     for (String name : workloadNames) {
       workloads.add(Workload.generate(python, name));
     }
+    Workload warmup = Workload.generate(python, "noop");
     int total = modes.size() * slotCounts.size() * workloads.size();
     long begin = System.nanoTime();
     List<Row> rows = new ArrayList<>();
@@ -54,14 +60,19 @@ final class Sweep {
           Platform platform = startPlatform(mode, slots, redis.url(), "sweep" + done + ":");
           try {
             String url = awaitReady(platform, slots);
+            System.out.printf(Locale.ROOT, "%s, %d slots: warming up for %.0f s (%.0f s elapsed)%n", mode, slots,
+                WARMUP_SECONDS, (System.nanoTime() - begin) / 1e9);
+            BenchRun.Result warm = Bench.measure(url, warmup, 0, 0, SCALE.get("noop")[1] * slots, WARMUP_SECONDS);
+            if (warm.failed() > 0) {
+              return Bench.report(mode + "/" + slots + " warm-up", warm, null);
+            }
             for (Workload workload : workloads) {
               int[] scale = SCALE.get(workload.name());
               done++;
               System.out.printf(Locale.ROOT, "[%d/%d] %s, %d slots, %s: %d tasks, %d clients (%.0f s elapsed)%n",
                   done, total, mode, slots, workload.name(), scale[0] * slots, scale[1] * slots,
                   (System.nanoTime() - begin) / 1e9);
-              BenchRun.Result result = Bench.measure(url, workload, scale[0] * slots / 2, scale[0] * slots,
-                  scale[1] * slots, 0);
+              BenchRun.Result result = Bench.measure(url, workload, 0, scale[0] * slots, scale[1] * slots, 0);
               if (Bench.report(mode + "/" + slots, result, out) != 0) {
                 return 1;
               }

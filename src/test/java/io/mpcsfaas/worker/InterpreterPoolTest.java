@@ -255,10 +255,7 @@ class InterpreterPoolTest {
   @Test
   void quickTasksArePipelinedBehindEachOther() {
     InterpreterPool pool = pool(1, 30, 0, 5, knowing("double", 0.2));
-    int capacity = on(() -> {
-      pool.run(task("double", "args21", null));
-      return Future.succeededFuture(pool.capacity());
-    });
+    int capacity = capacityOnceHanded(pool, task("double", "args21", null));
     // 5 ms of lookahead behind a task of 0.2 ms: about 24 more fit.
     assertTrue(capacity > 10 && capacity < Interpreter.MAX_PIPELINED, "room behind a quick task: " + capacity);
     List<TaskSpec> tasks = new ArrayList<>();
@@ -273,11 +270,15 @@ class InterpreterPoolTest {
   @Test
   void withoutLookaheadAnInterpreterTakesOneTaskAtATime() {
     InterpreterPool pool = pool(1, 30, 0, 0, knowing("double", 0.2));
-    int capacity = on(() -> {
-      pool.run(task("double", "args21", null));
+    assertEquals(0, capacityOnceHanded(pool, task("double", "args21", null)));
+  }
+
+  /** The pool's capacity right after it was handed {@code task}. */
+  private int capacityOnceHanded(InterpreterPool pool, TaskSpec task) {
+    return on(() -> {
+      pool.run(task);
       return Future.succeededFuture(pool.capacity());
     });
-    assertEquals(0, capacity);
   }
 
   @Test
