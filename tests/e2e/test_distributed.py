@@ -439,7 +439,9 @@ def test_push_worker_sigkill(fresh_redis, redis_client, launch, markers):
         assert hashes[x]["attempts"] == "2", f"task {x} (lost with {a.name}): {hashes[x]}"
         assert hashes[x]["worker"] == b.wid, f"task {x} (lost with {a.name}): {hashes[x]}"
     retried = [x for x, h in enumerate(hashes) if h["attempts"] != "1"]
-    assert len(retried) <= 2, f"more tasks retried than {a.name} could hold: {retried}"
+    # Each of A's 2 interpreters runs one task and, shortly before its expected end (a steady 1 s task,
+    # once learned), is handed the next: A holds at most 4.
+    assert len(retried) <= 4, f"more tasks retried than {a.name} could hold: {retried}"
     assert all(hashes[x]["attempts"] == "2" and hashes[x]["worker"] == b.wid for x in retried), \
         [hashes[x] for x in retried]
 

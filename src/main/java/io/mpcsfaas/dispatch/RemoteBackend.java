@@ -20,7 +20,7 @@ import org.slf4j.LoggerFactory;
  * dispatcher's ZeroMQ ROUTER socket; cluster: workers in other JVMs of a Vert.x cluster talk to it over the
  * event bus. In push and cluster mode the dispatcher sends each task to the registered worker with the most
  * free slots (the tasks it last said it can hold, minus those sent and not answered); in pull mode only to
- * workers that asked for tasks. Heartbeats go both ways; a worker silent past the timeout is dropped and its
+ * workers that asked for tasks (the same count, from their asks). Heartbeats go both ways; a worker silent past the timeout is dropped and its
  * tasks run again elsewhere.
  */
 final class RemoteBackend implements ExecutionBackend {
@@ -131,12 +131,13 @@ final class RemoteBackend implements ExecutionBackend {
         }
       }
       case Protocol.ASK -> {
-        worker.asked += Math.max(0, message.getInteger("n", 1));
+        if (!takeHold(worker, message)) {
+          worker.asked += Math.max(0, message.getInteger("n", 1));
+        }
         capacityListener.run();
       }
       case Protocol.HEARTBEAT -> {
-        if (message.getValue("hold") instanceof Number hold && hold.intValue() != worker.hold) {
-          worker.hold = Math.max(0, hold.intValue());
+        if (takeHold(worker, message)) {
           capacityListener.run();
         }
       }
@@ -149,6 +150,15 @@ final class RemoteBackend implements ExecutionBackend {
         // other messages only refresh lastSeen
       }
     }
+  }
+
+  /** Takes the number of tasks the worker says it can hold, if the message says it; true if so. */
+  private static boolean takeHold(WorkerRegistry.Worker worker, JsonObject message) {
+    if (!(message.getValue("hold") instanceof Number hold)) {
+      return false;
+    }
+    worker.hold = Math.max(0, hold.intValue());
+    return true;
   }
 
   private void register(String peer, JsonObject message) {

@@ -11,9 +11,9 @@ import java.util.Map;
 
 /**
  * The remote workers a dispatcher knows, their free slots and the tasks each is running. Pure bookkeeping,
- * shared by every transport: in push mode a worker's free slots are the tasks it last said it can hold (at
- * first its slots) minus those sent and not answered; in pull mode they are the tasks it asked for and has
- * not received. Single-threaded (the dispatcher's context).
+ * shared by every transport: a worker's free slots are the tasks it last said it can hold minus those sent
+ * and not answered. Until it says, a push worker can hold its slots; a pull worker nothing, or, if its asks
+ * carry only a count, the tasks it asked for and has not received. Single-threaded (the dispatcher's context).
  */
 final class WorkerRegistry {
   /** One worker as the dispatcher sees it. */
@@ -23,19 +23,20 @@ final class WorkerRegistry {
     final String session;
     final int slots;
     final Map<String, Promise<Execution>> running = new LinkedHashMap<>();
-    /** Push: tasks the worker last said it can hold, running and queued in its interpreters' pipes. */
+    /** Tasks the worker last said it can hold, running and queued; -1 for a pull worker that never said. */
     int hold;
+    /** A pull worker whose asks carry only a count: tasks asked for and not sent. */
     int asked;
     boolean draining;
     long lastSeen;
     long lastAssigned;
 
-    Worker(String peer, String id, String session, int slots, long now) {
+    Worker(String peer, String id, String session, int slots, boolean pull, long now) {
       this.peer = peer;
       this.id = id;
       this.session = session;
       this.slots = slots;
-      this.hold = slots;
+      this.hold = pull ? -1 : slots;
       this.lastSeen = now;
     }
   }
@@ -63,7 +64,7 @@ final class WorkerRegistry {
     if (old != null) {
       remove(old, "reconnected");
     }
-    Worker worker = new Worker(peer, id, session, slots, now);
+    Worker worker = new Worker(peer, id, session, slots, pull, now);
     byPeer.put(peer, worker);
     return worker;
   }
@@ -80,7 +81,12 @@ final class WorkerRegistry {
     if (worker.draining) {
       return 0;
     }
-    return pull ? worker.asked : Math.max(0, worker.hold - worker.running.size());
+    return Math.max(0, room(worker));
+  }
+
+  /** Tasks the worker can still be sent; below zero when it holds more than it now can. */
+  private static int room(Worker worker) {
+    return worker.hold >= 0 ? worker.hold - worker.running.size() : worker.asked;
   }
 
   int capacity() {
@@ -100,10 +106,10 @@ final class WorkerRegistry {
     Worker best = null;
     int bestFree = 0;
     for (Worker worker : byPeer.values()) {
-      if (worker.draining || (pull && worker.asked <= 0)) {
+      if (worker.draining || (worker.hold < 0 && worker.asked <= 0)) {
         continue;
       }
-      int free = pull ? worker.asked : worker.hold - worker.running.size();
+      int free = room(worker);
       if (best == null || free > bestFree || (free == bestFree && worker.lastAssigned < best.lastAssigned)) {
         best = worker;
         bestFree = free;
@@ -115,7 +121,7 @@ final class WorkerRegistry {
   void assign(Worker worker, String taskId, Promise<Execution> promise) {
     worker.running.put(taskId, promise);
     worker.lastAssigned = ++assignments;
-    if (pull) {
+    if (worker.hold < 0) {
       worker.asked--;
     }
   }

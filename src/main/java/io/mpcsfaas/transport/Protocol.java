@@ -39,8 +39,9 @@ public final class Protocol {
         .put("busy", busy).put("token", token == null ? "" : token);
   }
 
-  public static JsonObject ask(int count) {
-    return message(ASK).put("n", count);
+  /** Pull mode: up to {@code count} more tasks, or, for a dispatcher that reads it, {@code hold} in all. */
+  public static JsonObject ask(int count, int hold) {
+    return message(ASK).put("n", count).put("hold", hold);
   }
 
   public static JsonObject task(TaskSpec task) {
@@ -75,7 +76,7 @@ public final class Protocol {
     return message(REFUSED).put("reason", reason);
   }
 
-  /** A worker's heartbeat: the tasks it runs, and how many it wants to hold (push mode). */
+  /** A worker's heartbeat: the tasks it runs, and how many it wants to hold (running and queued). */
   public static JsonObject heartbeat(int busy, int hold) {
     return message(HEARTBEAT).put("busy", busy).put("hold", hold);
   }

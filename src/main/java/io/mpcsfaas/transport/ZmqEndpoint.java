@@ -28,6 +28,8 @@ public final class ZmqEndpoint implements MessageLink {
   /** One ZeroMQ context (and I/O thread) for the process; inproc:// peers must share it. */
   private static final ZContext ZMQ_CONTEXT = new ZContext(1);
   private static final int HIGH_WATER_MARK = 100_000;
+  /** Messages read per hold of the lock, so that a sender never waits long behind a flood. */
+  private static final int READ_BATCH = 256;
 
   private record Frame(String peer, byte[] body) {}
 
@@ -58,8 +60,7 @@ public final class ZmqEndpoint implements MessageLink {
         socket.setReconnectIVLMax(1000);
         addresses.forEach(socket::connect);
       }
-      selector = Selector.open();
-      socket.getFD().register(selector, SelectionKey.OP_READ);
+      selector = openSelector(socket);
     } catch (ZMQException | IllegalArgumentException | IOException e) {
       ZMQ_CONTEXT.destroySocket(socket);
       throw new IllegalStateException("cannot " + (router ? "bind " : "connect ") + addresses + ": "
@@ -76,7 +77,7 @@ public final class ZmqEndpoint implements MessageLink {
     return new ZmqEndpoint(context, SocketType.ROUTER, addresses, null, handler);
   }
 
-  /** Connects a DEALER socket with a stable identity; ZeroMQ reconnects by itself if the peer restarts. */
+  /** Connects a DEALER socket with a stable identity; over TCP, ZeroMQ reconnects by itself if the peer restarts. */
   public static ZmqEndpoint connect(Context context, String address, String identity, Handler handler) {
     return new ZmqEndpoint(context, SocketType.DEALER, List.of(address), identity, handler);
   }
@@ -128,36 +129,60 @@ public final class ZmqEndpoint implements MessageLink {
     }
   }
 
-  private void receive(Context context, Handler handler) {
+  private static Selector openSelector(ZMQ.Socket socket) throws IOException {
+    Selector selector = Selector.open();
     try {
-      while (!closed) {
+      socket.getFD().register(selector, SelectionKey.OP_READ);
+      return selector;
+    } catch (IOException | RuntimeException e) {
+      selector.close();
+      throw e;
+    }
+  }
+
+  private void receive(Context context, Handler handler) {
+    while (!closed) {
+      try {
         List<Frame> frames;
         synchronized (lock) {
           if (closed) {
             break;
           }
-          frames = receiveAll();
+          frames = receiveSome();
         }
         List<Incoming> batch = decode(frames);
         if (!batch.isEmpty()) {
           // Waking an event loop costs more than handling a message: one wake-up carries all that came.
           context.runOnContext(v -> batch.forEach(in -> deliver(handler, in)));
         }
-        selector.select(1000);
-        selector.selectedKeys().clear();
-      }
-    } catch (IOException | RuntimeException e) {
-      if (!closed) {
-        LOG.error("ZeroMQ endpoint {} stopped", receiver.getName(), e);
+        if (frames.size() < READ_BATCH) {
+          selector.select(1000);
+          selector.selectedKeys().clear();
+        }
+      } catch (IOException | RuntimeException e) {
+        if (closed) {
+          break;
+        }
+        // The endpoint must outlive one bad turn: a dispatcher has no other way to hear its workers.
+        LOG.error("ZeroMQ endpoint {}: receiving failed; going on", receiver.getName(), e);
+        pauseAfterFailure();
       }
     }
   }
 
-  /** Reads every message waiting on the socket; call holding the lock. */
-  private List<Frame> receiveAll() {
+  private static void pauseAfterFailure() {
+    try {
+      Thread.sleep(100);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Reads the messages waiting on the socket, up to {@link #READ_BATCH}; call holding the lock. */
+  private List<Frame> receiveSome() {
     List<Frame> batch = new ArrayList<>();
     byte[] frame;
-    while ((frame = socket.recv(ZMQ.DONTWAIT)) != null) {
+    while (batch.size() < READ_BATCH && (frame = socket.recv(ZMQ.DONTWAIT)) != null) {
       String peer = null;
       if (router) {
         peer = new String(frame, StandardCharsets.ISO_8859_1); // identities are bytes: keep them exact

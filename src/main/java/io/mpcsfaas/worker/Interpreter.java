@@ -18,21 +18,23 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * One long-lived Python runner process. Its pipes are blocking, so a writer thread and a reader thread own
- * them; everything else (the queue of tasks handed to it, timeouts, the exit) happens on the owning Vert.x
- * context. Tasks are answered in the order they were sent; the head of {@link #inFlight} is the one running.
+ * them; everything else (the tasks handed to it, timeouts, the exit) happens on the owning Vert.x context.
  * It takes more tasks while it is idle or while everything handed to it will likely have run within the
- * lookahead (see {@link RunTimes}).
+ * lookahead (see {@link RunTimes}). Of those, at most {@link #WRITE_AHEAD} are written to its pipe, where
+ * Python answers them in order (the first is the one running); the others wait here, and go back to the
+ * pool if the running task overruns its usual time, so that a task that hangs strands no more than two.
  */
 final class Interpreter {
   private static final Logger LOG = LoggerFactory.getLogger(Interpreter.class);
-  /** Most tasks in one interpreter's pipe, however quick: bounds the frames written ahead. */
+  /** Most tasks one interpreter holds, however quick: bounds what the dispatcher claims ahead. */
   static final int MAX_PIPELINED = 64;
+  /** Tasks written to the pipe at once: the one running and two more, so Python never waits for a write. */
+  static final int WRITE_AHEAD = 3;
   /** Timers tick in milliseconds: this close to the lookahead already counts as within it. */
   private static final long TIMER_TICK_NANOS = 1_000_000;
   /** Planning never counts a task as quicker than this, so a tiny average cannot ask for a flood. */
@@ -41,48 +43,59 @@ final class Interpreter {
   private static final List<String> INHERITED_ENV =
       List.of("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "PYTHONPATH");
 
+  /** What the pool hears from an interpreter, on the interpreter's context. */
+  interface Listener {
+    /** A task ended, or those held came within the lookahead of their end: there may be room for more. */
+    void mayTakeMore();
+
+    /** Tasks handed over but not started come back to run elsewhere: the one running overran. */
+    void giveBack(List<Handoff> notStarted);
+
+    /** The process ended; the task it was running has been failed, those not started come back. */
+    void exited(Interpreter interpreter, List<Handoff> notStarted);
+  }
+
+  /** A task handed to this interpreter, with the run time expected of it then (-1: unknown). */
+  private record Queued(Handoff handoff, long expectedNanos) {}
+
   private final int number;
   private final Context context;
   private final PoolOptions options;
   private final Process process;
   private final DataOutputStream toPython;
   private final ExecutorService writer;
-  private final ArrayDeque<Queued> inFlight = new ArrayDeque<>();
-  private final BiConsumer<Interpreter, List<Handoff>> onExit;
   private final RunTimes runTimes;
-  private final Runnable mayTakeMore;
+  private final Listener listener;
+  /** Written to Python, in order; the first is running. */
+  private final ArrayDeque<Queued> inPipe = new ArrayDeque<>();
+  /** Handed over but not written yet, in order. */
+  private final ArrayDeque<Queued> held = new ArrayDeque<>();
   private long headTimer = -1;
-  private long lookaheadTimer = -1;
+  private long planTimer = -1;
   private long headStartedNanos;
-  /** Sum of the expected run times of the tasks behind the head, and how many of those have none. */
+  /** Sum of the expected run times of the tasks behind the running one, and how many of those have none. */
   private long queuedNanos;
   private int queuedUnknown;
   private boolean alive = true;
   private volatile boolean killed;
 
   private Interpreter(int number, Context context, PoolOptions options, Process process, RunTimes runTimes,
-      Runnable mayTakeMore, BiConsumer<Interpreter, List<Handoff>> onExit) {
+      Listener listener) {
     this.number = number;
-    this.runTimes = runTimes;
-    this.mayTakeMore = mayTakeMore;
     this.context = context;
     this.options = options;
     this.process = process;
-    this.onExit = onExit;
+    this.runTimes = runTimes;
+    this.listener = listener;
     this.toPython = new DataOutputStream(new BufferedOutputStream(process.getOutputStream(), 1 << 16));
     this.writer = Executors.newSingleThreadExecutor(r -> daemon(r, "interpreter-" + number + "-writer"));
     Thread reader = daemon(this::readReplies, "interpreter-" + number + "-reader");
     reader.start();
   }
 
-  /**
-   * Starts a runner process (blocking: call off the event loop). {@code mayTakeMore} runs on {@code context}
-   * when the tasks it holds come within the lookahead of their expected end, so that more can be handed over.
-   * {@code onExit} runs on {@code context} when the process ends, with the tasks it had been given but not
-   * started, for the pool to run elsewhere; the task it was running has been failed by then.
-   */
+  /** Starts a runner process (blocking: call off the event loop); {@code listener} hears from it on {@code context}. */
   static Interpreter start(int number, Context context, PoolOptions options, Path runner, RunTimes runTimes,
-      Runnable mayTakeMore, BiConsumer<Interpreter, List<Handoff>> onExit) throws IOException {
+      Listener listener) throws IOException {
     ProcessBuilder builder = new ProcessBuilder(options.python(), "-u", runner.toString())
         .redirectError(ProcessBuilder.Redirect.DISCARD);
     Map<String, String> env = builder.environment();
@@ -94,18 +107,12 @@ final class Interpreter {
       }
     });
     env.put("FAAS_MEMORY_LIMIT_MB", Integer.toString(options.memoryLimitMb()));
-    return new Interpreter(number, context, options, builder.start(), runTimes, mayTakeMore, onExit);
+    return new Interpreter(number, context, options, builder.start(), runTimes, listener);
   }
 
-  /** A task handed to this interpreter, with the run time expected of it then (-1: unknown). */
-  private record Queued(Handoff handoff, long expectedNanos) {}
-
+  /** Tasks handed to this interpreter and not answered. */
   int load() {
-    return inFlight.size();
-  }
-
-  boolean alive() {
-    return alive;
+    return inPipe.size() + held.size();
   }
 
   /** Whether this interpreter can take another task now: it is idle, or what it holds will end soon. */
@@ -118,19 +125,20 @@ final class Interpreter {
    * run within the lookahead, as many more like the last one as fit in it; otherwise none.
    */
   int room() {
-    if (!alive || inFlight.size() >= MAX_PIPELINED) {
+    int load = load();
+    if (!alive || load >= MAX_PIPELINED) {
       return 0;
     }
-    if (inFlight.isEmpty()) {
+    if (load == 0) {
       return 1;
     }
     long untilIdle = nanosUntilIdle();
     if (options.lookaheadNanos() == 0 || untilIdle < 0 || untilIdle > options.lookaheadNanos() + TIMER_TICK_NANOS) {
       return 0;
     }
-    long each = Math.max(MIN_PLANNED_NANOS, inFlight.peekLast().expectedNanos());
-    long more = 1 + Math.max(0, options.lookaheadNanos() - untilIdle) / each;
-    return (int) Math.min(MAX_PIPELINED - inFlight.size(), more);
+    Queued last = held.isEmpty() ? inPipe.getLast() : held.getLast();
+    long more = 1 + Math.max(0, options.lookaheadNanos() - untilIdle) / Math.max(MIN_PLANNED_NANOS, last.expectedNanos());
+    return (int) Math.min(MAX_PIPELINED - load, more);
   }
 
   /**
@@ -138,34 +146,47 @@ final class Interpreter {
    * (a task of unknown length, or one running well past its usual time).
    */
   long nanosUntilIdle() {
-    Queued head = inFlight.peekFirst();
+    Queued head = inPipe.peekFirst();
     if (head == null) {
       return 0;
     }
-    long running = System.nanoTime() - headStartedNanos;
-    if (head.expectedNanos() < 0 || queuedUnknown > 0 || running > head.expectedNanos() + options.lookaheadNanos()) {
+    if (head.expectedNanos() < 0 || queuedUnknown > 0 || overran(head)) {
       return -1;
     }
-    return Math.max(0, head.expectedNanos() - running) + queuedNanos;
+    return Math.max(0, head.expectedNanos() - (System.nanoTime() - headStartedNanos)) + queuedNanos;
   }
 
   /** Hands a task to this interpreter; call on the owning context. */
   void run(Handoff handoff) {
     Queued queued = new Queued(handoff, runTimes.expectedNanos(handoff.task().functionId()));
-    inFlight.addLast(queued);
-    if (inFlight.size() == 1) {
+    if (inPipe.isEmpty()) {
+      write(queued);
       startHead();
     } else {
       countBehindHead(queued, 1);
+      held.addLast(queued);
+      writeHeld();
     }
-    armLookahead();
-    writer.execute(() -> send(handoff.task()));
+    armPlanTimer();
   }
 
-  /** Stops the process; its tasks are reported through the exit callback like any other exit. */
+  /** Stops the process; its tasks are settled when its exit is seen, like any other exit. */
   void kill() {
+    alive = false;
     killed = true;
     process.destroyForcibly();
+  }
+
+  private void write(Queued queued) {
+    inPipe.addLast(queued);
+    writer.execute(() -> send(queued.handoff().task()));
+  }
+
+  /** Moves held tasks into the pipe while it has fewer than {@link #WRITE_AHEAD}. */
+  private void writeHeld() {
+    while (inPipe.size() < WRITE_AHEAD && !held.isEmpty()) {
+      write(held.pollFirst());
+    }
   }
 
   private void send(TaskSpec task) {
@@ -203,21 +224,29 @@ final class Interpreter {
   }
 
   private void onReply(JsonObject reply) {
-    Queued head = inFlight.pollFirst();
-    cancelTimers();
+    if (!alive) {
+      return; // stopped: its exit settles what it held
+    }
+    Queued head = inPipe.pollFirst();
     if (head == null || !head.handoff().task().taskId().equals(reply.getString("task"))) {
       LOG.warn("interpreter {}: reply out of order, stopping it", number);
-      process.destroyForcibly();
+      if (head != null) {
+        head.handoff().promise().tryComplete(TaskOutcome.platformFailure("RuntimeError",
+            "the interpreter running this task answered out of order and was stopped"));
+      }
+      kill();
       return;
     }
+    cancelTimers();
     runTimes.record(head.handoff().task().functionId(), System.nanoTime() - headStartedNanos);
+    writeHeld();
     // The next task in the pipe runs from now on. Its timers are armed before the outcome is delivered: the
     // pool's listeners run inside tryComplete and may hand this interpreter its next task at once.
-    Queued next = inFlight.peekFirst();
+    Queued next = inPipe.peekFirst();
     if (next != null) {
       countBehindHead(next, -1);
       startHead();
-      armLookahead();
+      armPlanTimer();
     }
     head.handoff().promise().tryComplete(new TaskOutcome(reply.getBoolean("ok"), reply.getString("result"),
         reply.getString("error")));
@@ -227,16 +256,18 @@ final class Interpreter {
     alive = false;
     cancelTimers();
     writer.shutdownNow();
-    Queued head = inFlight.pollFirst();
+    Queued head = inPipe.pollFirst();
     if (head != null) {
       head.handoff().promise().tryComplete(TaskOutcome.platformFailure("RuntimeError", crashMessage(exitCode)));
     }
     List<Handoff> notStarted = new ArrayList<>();
-    inFlight.forEach(queued -> notStarted.add(queued.handoff()));
-    inFlight.clear();
+    inPipe.forEach(queued -> notStarted.add(queued.handoff()));
+    held.forEach(queued -> notStarted.add(queued.handoff()));
+    inPipe.clear();
+    held.clear();
     queuedNanos = 0;
     queuedUnknown = 0;
-    onExit.accept(this, notStarted);
+    listener.exited(this, notStarted);
   }
 
   private void countBehindHead(Queued queued, int sign) {
@@ -247,9 +278,14 @@ final class Interpreter {
     }
   }
 
+  /** Whether the running task has run past its usual time by more than the lookahead. */
+  private boolean overran(Queued head) {
+    return System.nanoTime() - headStartedNanos > head.expectedNanos() + options.lookaheadNanos();
+  }
+
   /** The head of the pipe runs from now on: its timeout starts. */
   private void startHead() {
-    Handoff head = inFlight.getFirst().handoff();
+    Handoff head = inPipe.getFirst().handoff();
     headStartedNanos = System.nanoTime();
     Integer requested = head.task().timeoutSeconds();
     long seconds = requested != null ? requested : options.defaultTimeoutSeconds();
@@ -261,22 +297,50 @@ final class Interpreter {
     });
   }
 
-  /** Tasks of steady length: announce the room for more shortly before the pipe's expected end. */
-  private void armLookahead() {
-    if (lookaheadTimer >= 0) {
-      context.owner().cancelTimer(lookaheadTimer);
-      lookaheadTimer = -1;
+  /**
+   * One timer for the next thing the plan foresees, for a running task of known length: what this
+   * interpreter holds comes within the lookahead of its end (room to announce), or the running task
+   * overruns while tasks are held behind it (they go back to the pool).
+   */
+  private void armPlanTimer() {
+    if (planTimer >= 0) {
+      context.owner().cancelTimer(planTimer);
+      planTimer = -1;
     }
-    if (options.lookaheadNanos() == 0 || inFlight.size() >= MAX_PIPELINED) {
+    Queued head = inPipe.peekFirst();
+    if (head == null || head.expectedNanos() < 0 || options.lookaheadNanos() == 0) {
       return;
     }
+    long next = Long.MAX_VALUE;
     long untilRoom = nanosUntilIdle() - options.lookaheadNanos();
-    if (untilRoom > TIMER_TICK_NANOS) {
-      lookaheadTimer = context.owner().setTimer(untilRoom / TIMER_TICK_NANOS, id -> {
-        lookaheadTimer = -1;
-        mayTakeMore.run();
+    if (untilRoom > TIMER_TICK_NANOS && load() < MAX_PIPELINED) {
+      next = untilRoom;
+    }
+    if (!held.isEmpty()) {
+      long running = System.nanoTime() - headStartedNanos;
+      next = Math.min(next, head.expectedNanos() + options.lookaheadNanos() - running + TIMER_TICK_NANOS);
+    }
+    if (next != Long.MAX_VALUE) {
+      planTimer = context.owner().setTimer(Math.max(1, next / TIMER_TICK_NANOS), id -> {
+        planTimer = -1;
+        onPlanTimer();
       });
     }
+  }
+
+  private void onPlanTimer() {
+    Queued head = inPipe.peekFirst();
+    if (head != null && !held.isEmpty() && overran(head)) {
+      List<Handoff> back = new ArrayList<>();
+      held.forEach(queued -> {
+        countBehindHead(queued, -1);
+        back.add(queued.handoff());
+      });
+      held.clear();
+      listener.giveBack(back);
+    }
+    armPlanTimer();
+    listener.mayTakeMore();
   }
 
   private void cancelTimers() {
@@ -284,9 +348,9 @@ final class Interpreter {
       context.owner().cancelTimer(headTimer);
       headTimer = -1;
     }
-    if (lookaheadTimer >= 0) {
-      context.owner().cancelTimer(lookaheadTimer);
-      lookaheadTimer = -1;
+    if (planTimer >= 0) {
+      context.owner().cancelTimer(planTimer);
+      planTimer = -1;
     }
   }
 

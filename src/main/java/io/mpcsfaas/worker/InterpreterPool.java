@@ -52,7 +52,7 @@ public final class InterpreterPool {
     return vertx.executeBlocking(() -> new PoolOptions(
         conf.getInteger("workers", Runtime.getRuntime().availableProcessors()),
         PythonLocator.find(conf.getString("python")),
-        conf.getInteger("worker.lookahead_ms", 5),
+        Math.max(0, conf.getInteger("worker.lookahead_ms", 5)),
         conf.getInteger("task.timeout", 300),
         conf.getInteger("worker.memory_limit_mb", 2048)))
         .compose(options -> start(vertx, options));
@@ -155,8 +155,7 @@ public final class InterpreterPool {
 
   private Future<Void> startInterpreter() {
     int number = ++started;
-    return vertx.executeBlocking(() ->
-            Interpreter.start(number, context, options, runner, runTimes, this::roomMayHaveGrown, this::onExit))
+    return vertx.executeBlocking(() -> Interpreter.start(number, context, options, runner, runTimes, listener))
         .onSuccess(interpreter -> {
           if (closed) {
             interpreter.kill();
@@ -174,16 +173,36 @@ public final class InterpreterPool {
     capacityListener.run();
   }
 
-  private void onExit(Interpreter interpreter, List<Handoff> notStarted) {
-    interpreters.remove(interpreter);
-    if (closed) {
-      notStarted.forEach(InterpreterPool::failShutDown);
-      return;
+  private final Interpreter.Listener listener = new Interpreter.Listener() {
+    @Override
+    public void mayTakeMore() {
+      roomMayHaveGrown();
     }
+
+    @Override
+    public void giveBack(List<Handoff> notStarted) {
+      waitFirst(notStarted);
+      roomMayHaveGrown();
+    }
+
+    @Override
+    public void exited(Interpreter interpreter, List<Handoff> notStarted) {
+      interpreters.remove(interpreter);
+      if (closed) {
+        notStarted.forEach(InterpreterPool::failShutDown);
+        return;
+      }
+      waitFirst(notStarted);
+      roomMayHaveGrown();
+      replaceInterpreter();
+    }
+  };
+
+  /** Tasks that were handed to an interpreter and did not start go first, in their order. */
+  private void waitFirst(List<Handoff> notStarted) {
     for (int i = notStarted.size() - 1; i >= 0; i--) {
       waiting.addFirst(notStarted.get(i));
     }
-    replaceInterpreter();
   }
 
   private void replaceInterpreter() {

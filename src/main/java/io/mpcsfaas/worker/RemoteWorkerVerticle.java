@@ -20,8 +20,9 @@ import org.slf4j.LoggerFactory;
  * event bus in cluster mode) on its own interpreter pool, and needs no Redis. It registers again and again
  * until welcomed (so it may start before the dispatcher), heartbeats, and reconnects when the dispatcher
  * falls silent. It takes as many tasks as its pool can run without making them wait: one per idle
- * interpreter, and more behind tasks that will end within the lookahead. In pull mode it asks for them; in
- * push mode it tells the dispatcher how many it wants to hold, and the dispatcher counts what it sent.
+ * interpreter, and more behind tasks that will end within the lookahead. It tells the dispatcher how many
+ * tasks it wants to hold in all (in an {@code ask} in pull mode, a heartbeat in push mode), and the
+ * dispatcher counts what it sent: a number that is absolute, so a lost message costs nothing.
  * Stopping it (SIGTERM) first finishes the tasks it holds and sends their results.
  */
 public final class RemoteWorkerVerticle extends VerticleBase {
@@ -44,7 +45,7 @@ public final class RemoteWorkerVerticle extends VerticleBase {
   private State state = State.REGISTERING;
   private long lastHeard;
   private int running;
-  private int asked;
+  /** What the dispatcher takes this worker to want to hold: what it last said, or the default. */
   private int reportedHold;
   private boolean reportScheduled;
   private long timer;
@@ -92,7 +93,7 @@ public final class RemoteWorkerVerticle extends VerticleBase {
         .recover(err -> Future.succeededFuture())
         .compose(v -> {
           endpoint.send(Protocol.message(Protocol.BYE));
-          return vertx.timer(200); // lets the socket thread send the last messages
+          return vertx.timer(200); // lets JeroMQ send the last messages before the socket closes
         })
         .compose(v -> vertx.executeBlocking(() -> {
           endpoint.close();
@@ -103,8 +104,7 @@ public final class RemoteWorkerVerticle extends VerticleBase {
 
   private Future<Void> connect() {
     state = State.REGISTERING;
-    asked = 0;
-    reportedHold = slots;
+    reportedHold = holdBeforeReport();
     session = UUID.randomUUID().toString(); // a new connection: the dispatcher forgets what it sent the old one
     Context context = vertx.getOrCreateContext();
     MessageLink.Handler handler = (peer, message) -> onMessage(message);
@@ -142,8 +142,7 @@ public final class RemoteWorkerVerticle extends VerticleBase {
         if (state == State.ACTIVE) {
           LOG.info("dispatcher {} does not know us (it restarted?); registering again", dispatcherUrl);
           state = State.REGISTERING;
-          asked = 0;
-          reportedHold = slots;
+          reportedHold = holdBeforeReport();
           register();
         }
       }
@@ -157,9 +156,6 @@ public final class RemoteWorkerVerticle extends VerticleBase {
 
   private void run(TaskSpec task) {
     running++;
-    if (asked > 0) {
-      asked--;
-    }
     pool.run(task).onComplete(ar -> {
       running--;
       endpoint.send(Protocol.result(task.taskId(), ar.result()));
@@ -186,27 +182,24 @@ public final class RemoteWorkerVerticle extends VerticleBase {
   }
 
   /**
-   * Pull mode: asks for as many tasks as the pool has room for and were not asked for yet. Push mode: tells
-   * the dispatcher how many tasks this worker wants to hold, when that changed by more than a little (the
-   * dispatcher keeps sending while it has fewer out with us).
+   * Tells the dispatcher how many tasks this worker wants to hold (running, and queued in its pool), when
+   * that changed by more than a little: the dispatcher keeps sending while it has fewer out with us.
    */
   private void report() {
     if (state != State.ACTIVE) {
       return;
     }
-    if (mode.equals("pull")) {
-      int wanted = pool.capacity() - asked;
-      if (wanted > 0) {
-        asked += wanted;
-        endpoint.send(Protocol.ask(wanted));
-      }
-      return;
-    }
-    int hold = running + pool.capacity();
+    int room = pool.capacity();
+    int hold = running + room;
     if (Math.abs(hold - reportedHold) > reportedHold / 8) {
       reportedHold = hold;
-      endpoint.send(Protocol.heartbeat(running, hold));
+      endpoint.send(mode.equals("pull") ? Protocol.ask(room, hold) : Protocol.heartbeat(running, hold));
     }
+  }
+
+  /** What a dispatcher assumes of a worker that has not said how many tasks it can hold. */
+  private int holdBeforeReport() {
+    return mode.equals("pull") ? 0 : slots;
   }
 
   private void tick() {

@@ -6,20 +6,33 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 
 import io.vertx.core.Promise;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Free slots as the dispatcher counts them, and which worker gets the next task. */
 class WorkerRegistryTest {
 
   @Test
-  void aPushWorkersFreeSlotsAreWhatItCanHoldMinusWhatItWasSent() {
-    WorkerRegistry registry = new WorkerRegistry(false);
+  void untilItSaysAPushWorkerCanHoldItsSlotsAndAPullWorkerNothing() {
+    WorkerRegistry push = new WorkerRegistry(false);
+    push.register("p1", "w1", "s1", 2, 0);
+    assertEquals(2, push.capacity());
+    WorkerRegistry pull = new WorkerRegistry(true);
+    pull.register("p1", "w1", "s1", 2, 0);
+    assertEquals(0, pull.capacity());
+  }
+
+  @ParameterizedTest(name = "pull: {0}")
+  @ValueSource(booleans = {false, true})
+  void freeSlotsAreWhatAWorkerSaysItCanHoldMinusWhatItWasSent(boolean pull) {
+    WorkerRegistry registry = new WorkerRegistry(pull);
     WorkerRegistry.Worker worker = registry.register("p1", "w1", "s1", 2, 0);
-    assertEquals(2, registry.capacity(), "at first, its slots");
+    worker.asked = 5; // a count from an earlier ask no longer matters once the worker says what it can hold
     worker.hold = 10;
     registry.assign(worker, "t1", Promise.promise());
     assertEquals(9, registry.capacity());
     worker.hold = 0;
-    assertEquals(0, registry.capacity(), "never below zero");
+    assertEquals(0, registry.capacity(), "never below zero; the next number said replaces a stale one");
   }
 
   @Test
@@ -37,7 +50,7 @@ class WorkerRegistryTest {
   }
 
   @Test
-  void aPullWorkerGetsOnlyWhatItAskedFor() {
+  void aPullWorkerWhoseAsksCarryOnlyACountGetsWhatItAskedFor() {
     WorkerRegistry registry = new WorkerRegistry(true);
     WorkerRegistry.Worker worker = registry.register("p1", "w1", "s1", 2, 0);
     assertNull(registry.choose(), "nothing asked yet");

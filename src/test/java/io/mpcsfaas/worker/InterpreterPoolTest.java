@@ -107,6 +107,7 @@ class InterpreterPoolTest {
         "out['args3'] = enc(((3,), {}))",
         "out['args_half'] = enc(((0.5,), {}))",
         "out['args_40ms'] = enc(((0.04,), {}))",
+        "out['args_1ms'] = enc(((0.001,), {}))",
         "out['length'] = enc(lambda s: len(s))",
         "out['big'] = enc((('x' * 300000,), {}))",
         "out['small'] = enc((('xyz',), {}))"));
@@ -264,6 +265,32 @@ class InterpreterPoolTest {
     }
     for (TaskOutcome outcome : runTogether(pool, tasks)) {
       assertValue("42", outcome);
+    }
+  }
+
+  @Test
+  void tasksHeldBehindATaskThatOverrunsGoBackToThePool() {
+    // Naps known to take 20 ms, a lookahead of 200 ms: several fit behind one, and one of 3 s overruns.
+    InterpreterPool pool = pool(2, 30, 0, 200, knowing("nap", 20));
+    List<String> endings = new ArrayList<>();
+    on(() -> {
+      List<Future<TaskOutcome>> runs = new ArrayList<>();
+      // "double" is not known: its interpreter takes nothing behind it, so the rest queue behind the nap.
+      runs.add(pool.run(task("double", "args21", null)).andThen(ar -> endings.add("double")));
+      runs.add(pool.run(task("nap", "args3", null)).andThen(ar -> endings.add("overrunning")));
+      for (int i = 0; i < Interpreter.WRITE_AHEAD + 2; i++) {
+        String name = (i < Interpreter.WRITE_AHEAD - 1 ? "in the pipe " : "held ") + i;
+        runs.add(pool.run(task("nap", "args_1ms", null)).andThen(ar -> endings.add(name)));
+      }
+      return Future.all(runs);
+    });
+    int overran = endings.indexOf("overrunning");
+    for (String ending : endings) {
+      if (ending.startsWith("held")) {
+        assertTrue(endings.indexOf(ending) < overran, "a held task ran elsewhere: " + endings);
+      } else if (ending.startsWith("in the pipe")) {
+        assertTrue(endings.indexOf(ending) > overran, "written to the pipe, it waited: " + endings);
+      }
     }
   }
 
