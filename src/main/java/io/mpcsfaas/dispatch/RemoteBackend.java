@@ -20,8 +20,8 @@ import org.slf4j.LoggerFactory;
  * dispatcher's ZeroMQ ROUTER socket; cluster: workers in other JVMs of a Vert.x cluster talk to it over the
  * event bus. In push and cluster mode the dispatcher sends each task to the registered worker with the most
  * free slots (the tasks it last said it can hold, minus those sent and not answered); in pull mode only to
- * workers that asked for tasks (the same count, from their asks). Heartbeats go both ways; a worker silent past the timeout is dropped and its
- * tasks run again elsewhere.
+ * workers that asked for tasks (the same count, from their asks). Heartbeats go both ways; a worker silent
+ * past the timeout is dropped and its tasks run again elsewhere.
  */
 final class RemoteBackend implements ExecutionBackend {
   private static final Logger LOG = LoggerFactory.getLogger(RemoteBackend.class);

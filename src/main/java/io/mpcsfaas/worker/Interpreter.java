@@ -137,7 +137,8 @@ final class Interpreter {
       return 0;
     }
     Queued last = held.isEmpty() ? inPipe.getLast() : held.getLast();
-    long more = 1 + Math.max(0, options.lookaheadNanos() - untilIdle) / Math.max(MIN_PLANNED_NANOS, last.expectedNanos());
+    long each = Math.max(MIN_PLANNED_NANOS, last.expectedNanos());
+    long more = 1 + Math.max(0, options.lookaheadNanos() - untilIdle) / each;
     return (int) Math.min(MAX_PIPELINED - load, more);
   }
 
