@@ -159,6 +159,16 @@ class Client:
             raise MPCSFaaSError("the batch of %d tasks returned %d task ids" % (len(payloads), len(ids)))
         return ids
 
+    def call(self, function_id, /, *args, **kwargs):
+        """Runs function ``function_id`` with ``args`` and ``kwargs`` and returns its value, or raises the
+        remote exception: one request (``POST /execute_function?wait=``) when the task ends within
+        ``MAX_WAIT`` seconds, and long polls for its result after that."""
+        body = {"function_id": function_id, "payload": serialize_by_value((args, kwargs))}
+        reply = self.request("POST", "/execute_function", json=body, params={"wait": MAX_WAIT}, wait=MAX_WAIT)
+        if reply.get("status") in TERMINAL_STATUSES:
+            return _value(reply)
+        return self.result(reply["task_id"])
+
     def status(self, task_id):
         """The task's status: ``QUEUED``, ``RUNNING``, ``COMPLETED`` or ``FAILED``."""
         return self.request("GET", "/status/%s" % task_id)["status"]
@@ -189,10 +199,7 @@ class Client:
             wait = MAX_WAIT if deadline is None else max(0.0, min(MAX_WAIT, deadline - time.monotonic()))
             body = self.result_body(task_id, wait)
             if body.get("status") in TERMINAL_STATUSES:
-                ok, value = outcome(body)
-                if ok:
-                    return value
-                raise value
+                return _value(body)
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError("task %s has not ended after %s s (status %s)"
                                    % (task_id, timeout, body.get("status")))
@@ -206,6 +213,14 @@ class Client:
             if len(page) < 1000:
                 return out
             offset += len(page)
+
+
+def _value(body):
+    """The return value of an ended task's ``/result`` body; raises the remote exception of a failed one."""
+    ok, value = outcome(body)
+    if ok:
+        return value
+    raise value
 
 
 def _seconds(value):

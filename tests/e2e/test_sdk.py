@@ -208,6 +208,27 @@ def test_module_level_function_runs_by_value(platform, client, executor):
         [scaled(2), hypot_plus_offset(5) - OFFSET, False, 3.0, 81, 5.0]
 
 
+def test_client_call_runs_in_one_request(platform, client, monkeypatch):
+    fid = client.register(hypot_plus_offset)
+    sent = []
+    session_request = client.session.request
+    monkeypatch.setattr(client.session, "request",
+                        lambda method, url, **kw: sent.append((method, url)) or session_request(method, url, **kw))
+    assert client.call(fid, 3, y=4) == hypot_plus_offset(3, y=4)
+    assert sent == [("POST", platform + "/execute_function")], "a call is one request"
+    with pytest.raises(ValueError, match="^boom 7$") as info:
+        client.call(client.register(explode_with_boom), 7)
+    assert isinstance(info.value.__cause__, RemoteTraceback)
+
+    # On the wire: the waited submit answers with what /result says.
+    reply = requests.post(f"{platform}/execute_function", params={"wait": 30}, timeout=40,
+                          json={"function_id": fid, "payload": serialize(((6,), {"y": 8}))})
+    assert reply.status_code == 201
+    body = reply.json()
+    assert body["status"] == "COMPLETED" and deserialize(body["result"]) == hypot_plus_offset(6, y=8)
+    assert requests.get(f"{platform}/result/{body['task_id']}", timeout=10).json()["result"] == body["result"]
+
+
 def test_client_result_timeout(client):
     fid = client.register(nap)
     tid = client.submit(fid, 5, "rested")

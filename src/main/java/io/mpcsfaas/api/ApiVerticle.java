@@ -118,13 +118,28 @@ public final class ApiVerticle extends VerticleBase {
         201);
   }
 
+  /**
+   * Creates a task: {@code {task_id}}. With {@code ?wait=S}, answers when the task ends or S seconds pass,
+   * with what {@code /result} would say then (a call in one round trip instead of a submit and a poll).
+   */
   private void executeFunction(RoutingContext ctx) {
     JsonObject body = jsonBody(ctx);
     String functionId = uuid(requiredString(body, "function_id"), "function_id");
     String payload = pickle(body);
     Integer timeout = optionalTimeout(body);
-    respond(ctx, guard(store.createTask(functionId, payload, timeout))
-        .map(id -> new JsonObject().put("task_id", id)), 201);
+    long waitMillis = waitMillis(ctx);
+    if (waitMillis == 0) {
+      respond(ctx, guard(store.createTask(functionId, payload, timeout))
+          .map(id -> new JsonObject().put("task_id", id)), 201);
+      return;
+    }
+    String id = TaskStore.newTaskId();
+    Future<TaskRecord> ended = waiter.await(id, waitMillis); // before the task exists: its end cannot be missed
+    Future<TaskRecord> task = guard(store.createTaskWithId(id, functionId, payload, timeout))
+        .compose(created -> ended)
+        .compose(announced -> announced != null ? Future.succeededFuture(announced) : guard(store.task(id)));
+    task.onComplete(done -> waiter.cancel(id, ended));
+    respond(ctx, task.map(ApiVerticle::resultJson), 201);
   }
 
   /** Many tasks of one function in one request, all or none. */

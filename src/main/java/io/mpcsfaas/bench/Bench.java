@@ -27,6 +27,9 @@ public final class Bench {
         --tasks N          tasks to run [2000]
         --concurrency N    clients, each with one task in flight [16]
         --duration S       run for S seconds instead of --tasks [0: off]
+        --two-step         submit, then ask for the result (GET /result?wait=), as the original clients do;
+                           by default a submit waits for its task (POST /execute_function?wait=) where the
+                           server can, which saves a request per task
         --backlog          overload: submit all --tasks first without waiting, then read every result;
                            prints submit latency under that load and the drain rate at start and end
         --warmup N         tasks run first and not measured, so that both JVMs have compiled their hot
@@ -36,6 +39,7 @@ public final class Bench {
         --python PATH      Python with dill, to serialize the workload [$FAAS_PYTHON, python3, /usr/bin/python3]
 
       usage: ./faas bench --sweep [--out DIR] [--modes local,pull,push] [--slots 1,2,4,8] [--workloads noop,sleep]
+                                  [--two-step]
         starts the platform for each mode and number of interpreter slots, warms it up (15 s of no-ops),
         runs each workload (tasks and clients proportional to slots), and writes DIR/bench.csv,
         DIR/results.md, DIR/throughput.png, DIR/latency.png
@@ -57,13 +61,15 @@ public final class Bench {
     double duration = 0;
     boolean sweep = false;
     boolean backlog = false;
+    boolean twoStep = false;
     List<String> modes = List.of("local", "pull", "push");
     List<Integer> slots = List.of(1, 2, 4, 8);
     List<String> workloads = List.of("noop", "sleep");
     for (int i = 0; i < args.length; i++) {
-      if (args[i].equals("--sweep") || args[i].equals("--backlog")) {
+      if (args[i].equals("--sweep") || args[i].equals("--backlog") || args[i].equals("--two-step")) {
         sweep |= args[i].equals("--sweep");
         backlog |= args[i].equals("--backlog");
+        twoStep |= args[i].equals("--two-step");
         continue;
       }
       String value = i + 1 < args.length ? args[i + 1] : null;
@@ -90,14 +96,14 @@ public final class Bench {
     }
     if (sweep) {
       return Sweep.run(Path.of(out == null ? "bench-results" : out), modes, slots, workloads,
-          PythonLocator.find(python));
+          PythonLocator.find(python), twoStep);
     }
     Workload workload = Workload.generate(PythonLocator.find(python), workloadName);
     if (backlog) {
       return reportBacklog(measureBacklog(url, workload, tasks, concurrency));
     }
-    return report(label, measure(url, workload, warmup, tasks, concurrency, duration),
-        out == null ? null : Path.of(out));
+    BenchRun.Options options = new BenchRun.Options(url, workloadName, tasks, concurrency, duration, twoStep);
+    return report(label, measure(options, workload, warmup), out == null ? null : Path.of(out));
   }
 
   /** Prints a run and appends it to {@code out}/bench.csv, unless a task failed: such a run is refused (1). */
@@ -118,8 +124,8 @@ public final class Bench {
       throws Exception {
     Vertx vertx = Vertx.vertx();
     try {
-      return BacklogRun.start(vertx, new BenchRun.Options(url, workload.name(), tasks, concurrency, 0), workload)
-          .await();
+      return BacklogRun.start(vertx, new BenchRun.Options(url, workload.name(), tasks, concurrency, 0, true),
+          workload).await();
     } finally {
       vertx.close().await();
     }
@@ -136,15 +142,14 @@ public final class Bench {
   }
 
   /** Runs {@code warmup} tasks, then measures a run; a warm-up in which a task failed is the result. */
-  static BenchRun.Result measure(String url, Workload workload, int warmup, int tasks, int concurrency,
-      double duration) throws Exception {
+  static BenchRun.Result measure(BenchRun.Options measured, Workload workload, int warmup) throws Exception {
     Vertx vertx = Vertx.vertx();
     try {
-      BenchRun.Options measured = new BenchRun.Options(url, workload.name(), tasks, concurrency, duration);
       WebClient client = BenchRun.webClient(vertx, measured);
       if (warmup > 0) {
-        BenchRun.Result warm = BenchRun.start(vertx, client, new BenchRun.Options(url, workload.name(), warmup,
-            concurrency, 0), workload).await();
+        BenchRun.Options warmupRun = new BenchRun.Options(measured.url(), measured.workload(), warmup,
+            measured.concurrency(), 0, measured.twoStep());
+        BenchRun.Result warm = BenchRun.start(vertx, client, warmupRun, workload).await();
         if (warm.failed() > 0) {
           return warm;
         }
@@ -156,11 +161,12 @@ public final class Bench {
   }
 
   static String summary(String label, BenchRun.Result r) {
+    String submit = Double.isNaN(r.submitP50()) ? "one request per task (the submit waits)"
+        : String.format(Locale.ROOT, "submit answered %.2f", r.submitP50());
     return String.format(Locale.ROOT, "%s %s: %d tasks, %d clients: %.0f tasks/s in %.2f s; latency ms p50 %.2f"
-        + " p90 %.2f p99 %.2f max %.2f; p50 ms: submit answered %.2f; server: queue wait %.2f, run %.2f,"
-        + " result seen after %.2f",
+        + " p90 %.2f p99 %.2f max %.2f; p50 ms: %s; server: queue wait %.2f, run %.2f, result seen after %.2f",
         label, r.options().workload(), r.completed(), r.options().concurrency(), r.tasksPerSecond(), r.seconds(),
-        r.p50(), r.p90(), r.p99(), r.max(), r.submitP50(), r.queueWaitP50(), r.runP50(), r.resultP50());
+        r.p50(), r.p90(), r.p99(), r.max(), submit, r.queueWaitP50(), r.runP50(), r.resultP50());
   }
 
   static void appendCsv(Path dir, String label, BenchRun.Result r) throws IOException {

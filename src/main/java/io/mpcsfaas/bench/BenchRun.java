@@ -13,19 +13,28 @@ import java.net.URI;
 
 /**
  * One bench run against any server with the four original endpoints: {@code concurrency} clients, each
- * submitting a task and waiting for its result before the next. Every result is checked against the value
- * the workload must return. Runs on one event loop, so its counters need no locks.
+ * submitting a task and waiting for its result before the next. A client asks the submit itself to wait
+ * ({@code POST /execute_function?wait=}): a server that answers with the task's end saves the result request;
+ * one that answers with the task id alone gets {@code GET /result} requests as the original clients send.
+ * {@code twoStep} always submits first and then asks for the result. Every result is checked against the
+ * value the workload must return. Runs on one event loop, so its counters need no locks.
  */
 final class BenchRun {
   /** What to run. {@code durationSeconds} > 0 runs for that long instead of {@code tasks} tasks. */
-  record Options(String url, String workload, int tasks, int concurrency, double durationSeconds) {}
+  record Options(String url, String workload, int tasks, int concurrency, double durationSeconds,
+      boolean twoStep) {}
 
-  /** What a run measured; latencies in milliseconds, breakdown medians from the server's timestamps. */
+  /**
+   * What a run measured; latencies in milliseconds, breakdown medians from the server's timestamps.
+   * {@code submitP50} is the time to the task id of the submits answered before their task ended (NaN: none).
+   */
   record Result(Options options, int completed, int failed, String firstFailure, double seconds,
       double tasksPerSecond, double p50, double p90, double p99, double max,
       double submitP50, double queueWaitP50, double runP50, double resultP50) {}
 
   private static final int WAIT_SECONDS = 30;
+  /** A request unanswered this long counts as failed, so that a server that hangs cannot hang the bench. */
+  private static final long REQUEST_TIMEOUT_MILLIS = (WAIT_SECONDS + 30) * 1000L;
 
   private final Vertx vertx;
   private final Options options;
@@ -42,6 +51,7 @@ final class BenchRun {
   private int started;
   private int finished;
   private int failed;
+  private int idOnlySubmits;
   private int activeClients;
   private String firstFailure;
 
@@ -96,11 +106,20 @@ final class BenchRun {
 
   /** Submits the workload's {@code index}-th input; the task id, or a failure saying why not. */
   static Future<String> submit(WebClient client, String functionId, Workload workload, int index) {
+    return submit(client, functionId, workload, index, "/execute_function").map(body -> body.getString("task_id"));
+  }
+
+  /** Submits to {@code path}; the 201 answer's JSON body, or a failure saying why not. */
+  private static Future<JsonObject> submit(WebClient client, String functionId, Workload workload, int index,
+      String path) {
     String args = workload.args().get(index % workload.args().size());
-    return client.post("/execute_function")
+    return client.post(path).timeout(REQUEST_TIMEOUT_MILLIS)
         .sendJsonObject(new JsonObject().put("function_id", functionId).put("payload", args))
-        .compose(r -> r.statusCode() == 201 ? Future.succeededFuture(r.bodyAsJsonObject().getString("task_id"))
-            : Future.failedFuture(describe(r, null)));
+        .compose(r -> {
+          JsonObject body = r.statusCode() == 201 ? jsonBody(r) : null;
+          return body != null && body.getString("task_id") != null ? Future.succeededFuture(body)
+              : Future.failedFuture(describe(r, null));
+        });
   }
 
   /** The response's body as a JSON object; null when it is not one. */
@@ -136,17 +155,28 @@ final class BenchRun {
     }
     int index = started++;
     long submitted = System.nanoTime();
-    submit(client, functionId, workload, index).onComplete(ar -> {
+    String path = options.twoStep() ? "/execute_function" : "/execute_function?wait=" + WAIT_SECONDS;
+    submit(client, functionId, workload, index, path).onComplete(ar -> {
       if (ar.failed()) {
         fail("submit: " + ar.cause().getMessage());
         return;
       }
-      poll(ar.result(), index, submitted, (System.nanoTime() - submitted) / 1e6);
+      JsonObject body = ar.result();
+      if (isEnd(body.getString("status"))) {
+        record(index, submitted, body);
+        return;
+      }
+      submitTime[idOnlySubmits++] = (System.nanoTime() - submitted) / 1e6;
+      poll(body.getString("task_id"), index, submitted);
     });
   }
 
-  private void poll(String taskId, int index, long submitted, double submitMillis) {
-    client.get("/result/" + taskId + "?wait=" + WAIT_SECONDS).send().onComplete(ar -> {
+  private static boolean isEnd(String status) {
+    return "COMPLETED".equals(status) || "FAILED".equals(status);
+  }
+
+  private void poll(String taskId, int index, long submitted) {
+    client.get("/result/" + taskId + "?wait=" + WAIT_SECONDS).timeout(REQUEST_TIMEOUT_MILLIS).send().onComplete(ar -> {
       if (ar.failed() || ar.result().statusCode() != 200) {
         fail("result: " + describe(ar.failed() ? null : ar.result(), ar.cause()));
         return;
@@ -156,17 +186,16 @@ final class BenchRun {
         fail("result: not a JSON object: " + ar.result().bodyAsString());
         return;
       }
-      String status = body.getString("status");
-      if (!status.equals("COMPLETED") && !status.equals("FAILED")) {
+      if (!isEnd(body.getString("status"))) {
         // A server without ?wait answers at once: poll again shortly rather than in a tight loop.
-        vertx.setTimer(1, t -> poll(taskId, index, submitted, submitMillis));
+        vertx.setTimer(1, t -> poll(taskId, index, submitted));
         return;
       }
-      record(index, submitted, submitMillis, body);
+      record(index, submitted, body);
     });
   }
 
-  private void record(int index, long submitted, double submitMillis, JsonObject body) {
+  private void record(int index, long submitted, JsonObject body) {
     double observedAt = wallSeconds();
     String expected = workload.expected().get(index % workload.expected().size());
     if (!"COMPLETED".equals(body.getString("status")) || !expected.equals(body.getString("result"))) {
@@ -176,7 +205,6 @@ final class BenchRun {
     }
     int slot = finished++;
     latency[slot] = (System.nanoTime() - submitted) / 1e6;
-    submitTime[slot] = submitMillis;
     Double created = body.getDouble("created_at");
     Double startedAt = body.getDouble("started_at");
     Double finishedAt = body.getDouble("finished_at");
@@ -200,14 +228,15 @@ final class BenchRun {
 
   private void finish() {
     double seconds = (System.nanoTime() - startNanos) / 1e9;
-    Stats lat = stats(latency);
+    Stats lat = stats(latency, finished);
     done.complete(new Result(options, finished, failed, firstFailure, seconds, finished / seconds,
-        lat.percentile(50), lat.percentile(90), lat.percentile(99), lat.max(), stats(submitTime).percentile(50),
-        stats(queueWait).percentile(50), stats(run).percentile(50), stats(resultTime).percentile(50)));
+        lat.percentile(50), lat.percentile(90), lat.percentile(99), lat.max(),
+        stats(submitTime, idOnlySubmits).percentile(50), stats(queueWait, finished).percentile(50),
+        stats(run, finished).percentile(50), stats(resultTime, finished).percentile(50)));
   }
 
-  private Stats stats(double[] values) {
-    return new Stats(java.util.Arrays.copyOf(values, finished));
+  private static Stats stats(double[] values, int count) {
+    return new Stats(java.util.Arrays.copyOf(values, count));
   }
 
   static String describe(HttpResponse<Buffer> response, Throwable cause) {

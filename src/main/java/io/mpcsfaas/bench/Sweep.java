@@ -40,8 +40,8 @@ final class Sweep {
 
   private Sweep() {}
 
-  static int run(Path out, List<String> modes, List<Integer> slotCounts, List<String> workloadNames, String python)
-      throws Exception {
+  static int run(Path out, List<String> modes, List<Integer> slotCounts, List<String> workloadNames, String python,
+      boolean twoStep) throws Exception {
     Files.createDirectories(out);
     Files.deleteIfExists(out.resolve("bench.csv"));
     List<Workload> workloads = new ArrayList<>();
@@ -62,7 +62,8 @@ final class Sweep {
             String url = awaitReady(platform, slots);
             System.out.printf(Locale.ROOT, "%s, %d slots: warming up for %.0f s (%.0f s elapsed)%n", mode, slots,
                 WARMUP_SECONDS, (System.nanoTime() - begin) / 1e9);
-            BenchRun.Result warm = Bench.measure(url, warmup, 0, 0, SCALE.get("noop")[1] * slots, WARMUP_SECONDS);
+            BenchRun.Result warm = Bench.measure(new BenchRun.Options(url, "noop", 0, SCALE.get("noop")[1] * slots,
+                WARMUP_SECONDS, twoStep), warmup, 0);
             if (warm.failed() > 0) {
               return Bench.report(mode + "/" + slots + " warm-up", warm, null);
             }
@@ -72,7 +73,8 @@ final class Sweep {
               System.out.printf(Locale.ROOT, "[%d/%d] %s, %d slots, %s: %d tasks, %d clients (%.0f s elapsed)%n",
                   done, total, mode, slots, workload.name(), scale[0] * slots, scale[1] * slots,
                   (System.nanoTime() - begin) / 1e9);
-              BenchRun.Result result = Bench.measure(url, workload, 0, scale[0] * slots, scale[1] * slots, 0);
+              BenchRun.Result result = Bench.measure(new BenchRun.Options(url, workload.name(), scale[0] * slots,
+                  scale[1] * slots, 0, twoStep), workload, 0);
               if (Bench.report(mode + "/" + slots, result, out) != 0) {
                 return 1;
               }

@@ -75,9 +75,20 @@ public final class TaskStore {
     });
   }
 
+  /** A new task id, for a caller that must watch the task before it exists (a submit that waits for its end). */
+  public static String newTaskId() {
+    return UUID.randomUUID().toString();
+  }
+
   /** Creates a task and queues it atomically; fails with {@link NotFoundException} for an unknown function. */
   public Future<String> createTask(String functionId, String payload, Integer timeoutSeconds) {
-    return createTasks(functionId, List.of(payload), timeoutSeconds).map(ids -> ids.get(0));
+    String id = newTaskId();
+    return createTaskWithId(id, functionId, payload, timeoutSeconds).map(id);
+  }
+
+  /** {@link #createTask} under an id the caller took from {@link #newTaskId}. */
+  public Future<Void> createTaskWithId(String taskId, String functionId, String payload, Integer timeoutSeconds) {
+    return create(functionId, List.of(taskId), List.of(payload), timeoutSeconds).mapEmpty();
   }
 
   /**
@@ -86,17 +97,23 @@ public final class TaskStore {
    */
   public Future<List<String>> createTasks(String functionId, List<String> payloads, Integer timeoutSeconds) {
     List<String> ids = new ArrayList<>(payloads.size());
+    for (int i = 0; i < payloads.size(); i++) {
+      ids.add(newTaskId());
+    }
+    return create(functionId, ids, payloads, timeoutSeconds);
+  }
+
+  private Future<List<String>> create(String functionId, List<String> ids, List<String> payloads,
+      Integer timeoutSeconds) {
     List<String> args = new ArrayList<>(5 + 2 * payloads.size());
     args.add(Timestamps.now());
     args.add(Keys.TASKS_CHANNEL);
     args.add(timeoutSeconds == null ? "" : timeoutSeconds.toString());
     args.add(functionId);
     args.add(keys.task(""));
-    for (String payload : payloads) {
-      String id = UUID.randomUUID().toString();
-      ids.add(id);
-      args.add(id);
-      args.add(payload);
+    for (int i = 0; i < ids.size(); i++) {
+      args.add(ids.get(i));
+      args.add(payloads.get(i));
     }
     return CREATE_TASKS.run(redis, List.of(keys.function(functionId), keys.queue(), keys.stats()), args)
         .compose(created -> created.toInteger() == payloads.size()

@@ -149,6 +149,12 @@ class ApiVerticleTest {
             obj("function_id", "KNOWN", "payload", args, "timeout", "5"), JSON, 400),
         bad("unknown function", "POST", "/execute_function", obj("function_id", unknownFunction, "payload", args),
             JSON, 404),
+        bad("wait=abc on a submit", "POST", "/execute_function?wait=abc", obj("function_id", "KNOWN", "payload", args),
+            JSON, 400),
+        bad("wait=61 on a submit", "POST", "/execute_function?wait=61", obj("function_id", "KNOWN", "payload", args),
+            JSON, 400),
+        bad("waited submit of an unknown function", "POST", "/execute_function?wait=5",
+            obj("function_id", unknownFunction, "payload", args), JSON, 404),
         bad("status of unknown task", "GET", "/status/" + randomTask, null, null, 404),
         bad("result of unknown task", "GET", "/result/" + randomTask, null, null, 404),
         bad("status of a non-UUID", "GET", "/status/not-a-uuid", null, null, 400),
@@ -291,6 +297,47 @@ class ApiVerticleTest {
   }
 
   @Test
+  void aSubmitWithWaitAnswersWithTheResultWhenTheTaskEnds() {
+    String functionId = register().getString("function_id");
+    JsonObject body = new JsonObject().put("function_id", functionId).put("payload", payloads.getString("args"));
+    long started = System.nanoTime();
+    var waiting = http.post("/execute_function?wait=20").timeout(30_000).sendJsonObject(body);
+    TaskQueue queue = new TaskQueue(redis, new Keys("faas:"), "api-submit-wait-test", 0);
+    QueueEntry entry = claimAny(queue, functionId);
+    await(queue.start(entry, "api-submit-wait-test", 3, "x", "y"));
+    TestRedis.pause(300);
+    assertFalse(waiting.isComplete(), "the submit waits for its task");
+    await(queue.finish(entry.taskId(), entry.entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null,
+        "w"));
+    HttpResponse<Buffer> response = await(waiting);
+    long elapsedMillis = (System.nanoTime() - started) / 1_000_000;
+    assertEquals(201, response.statusCode(), response.bodyAsString());
+    JsonObject done = response.bodyAsJsonObject();
+    assertEquals(entry.taskId(), done.getString("task_id"));
+    assertEquals("COMPLETED", done.getString("status"));
+    assertEquals(payloads.getString("result"), done.getString("result"));
+    assertEquals("w", done.getString("worker"));
+    assertTrue(elapsedMillis < 5000, "woken by the completion, not by the 20 s limit: " + elapsedMillis + " ms");
+    assertEquals(done.getMap(), get("/result/" + entry.taskId()).bodyAsJsonObject().getMap(), "what /result says");
+  }
+
+  @Test
+  void aSubmitWithWaitGivesUpAtItsLimitWithTheTaskQueued() {
+    JsonObject body = new JsonObject().put("function_id", register().getString("function_id"))
+        .put("payload", payloads.getString("args"));
+    long started = System.nanoTime();
+    HttpResponse<Buffer> response = await(http.post("/execute_function?wait=0.5").timeout(10_000)
+        .sendJsonObject(body));
+    long elapsedMillis = (System.nanoTime() - started) / 1_000_000;
+    assertEquals(201, response.statusCode(), response.bodyAsString());
+    JsonObject queued = response.bodyAsJsonObject();
+    assertEquals("QUEUED", queued.getString("status"));
+    assertNull(queued.getValue("result"));
+    assertEquals("QUEUED", get("/status/" + queued.getString("task_id")).bodyAsJsonObject().getString("status"));
+    assertTrue(elapsedMillis >= 450 && elapsedMillis < 3000, "waited about 0.5 s: " + elapsedMillis + " ms");
+  }
+
+  @Test
   void resultWithWaitGivesUpAtItsLimit() {
     String taskId = execute(register().getString("function_id"), null);
     long started = System.nanoTime();
@@ -372,6 +419,20 @@ class ApiVerticleTest {
     }
     assertEquals(wanted.size(), found.size(), "queue entries of " + wanted);
     return found;
+  }
+
+  /** Claims queue entries until one of a task of {@code functionId} is found (its id is not known yet). */
+  private static QueueEntry claimAny(TaskQueue queue, String functionId) {
+    await(queue.ensureGroup());
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (System.nanoTime() < deadline) {
+      for (QueueEntry entry : await(queue.claim(10_000, 100, false))) {
+        if (functionId.equals(TestRedis.hash(redis, "faas:task:" + entry.taskId()).get("function_id"))) {
+          return entry;
+        }
+      }
+    }
+    throw new AssertionError("no queue entry of a task of " + functionId);
   }
 
   @Test

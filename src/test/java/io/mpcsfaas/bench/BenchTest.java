@@ -12,7 +12,10 @@ import io.mpcsfaas.api.ApiVerticle;
 import io.mpcsfaas.dispatch.DispatcherVerticle;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.WebClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -55,11 +58,34 @@ class BenchTest {
     url = "http://127.0.0.1:" + api.port();
   }
 
+  private BenchRun.Result measure(Workload workload, int warmup, int tasks, int concurrency, boolean twoStep)
+      throws Exception {
+    return Bench.measure(new BenchRun.Options(url, workload.name(), tasks, concurrency, 0, twoStep), workload,
+        warmup);
+  }
+
+  /**
+   * Serves the platform's API as a server of the original four endpoints would: a submit answers with the
+   * task id alone, whatever its {@code ?wait}. Returns the stand-in's URL.
+   */
+  private String withoutWaitingSubmits() {
+    WebClient platform = WebClient.create(vertx);
+    String platformUrl = url;
+    HttpServer server = vertx.createHttpServer().requestHandler(req -> req.body().onSuccess(body -> {
+      String path = req.path().equals("/execute_function") ? req.path() : req.uri();
+      platform.requestAbs(req.method(), platformUrl + path).putHeader("content-type", "application/json").sendBuffer(body)
+          .onSuccess(r -> req.response().setStatusCode(r.statusCode()).putHeader("content-type", "application/json")
+              .end(r.body() == null ? Buffer.buffer() : r.body()))
+          .onFailure(err -> req.response().setStatusCode(502).end());
+    }));
+    return "http://127.0.0.1:" + await(server.listen(0, "127.0.0.1")).actualPort();
+  }
+
   @Test
   void aCleanRunCountsEveryTaskAndAWrongValueIsAFailure() throws Exception {
     platform(new JsonObject());
     Workload noop = Workload.generate(Py.python(), "noop");
-    BenchRun.Result clean = Bench.measure(url, noop, 10, 60, 4, 0);
+    BenchRun.Result clean = measure(noop, 10, 60, 4, false);
     assertEquals(60, clean.completed());
     assertEquals(0, clean.failed());
     assertTrue(clean.tasksPerSecond() > 0 && clean.p50() > 0 && clean.p99() >= clean.p50());
@@ -68,15 +94,34 @@ class BenchTest {
     List<String> wrong = new ArrayList<>(noop.expected());
     Collections.rotate(wrong, 1); // every task now "should" return its neighbour's value
     Workload wrongValues = new Workload("noop", noop.function(), noop.args(), wrong);
-    BenchRun.Result checked = Bench.measure(url, wrongValues, 0, 30, 3, 0);
+    BenchRun.Result checked = measure(wrongValues, 0, 30, 3, false);
     assertEquals(30, checked.failed());
     assertEquals(0, checked.completed());
     assertNotNull(checked.firstFailure());
     assertTrue(checked.firstFailure().contains("wrong result"), checked.firstFailure());
 
-    BenchRun.Result failedWarmup = Bench.measure(url, wrongValues, 5, 30, 3, 0);
+    BenchRun.Result failedWarmup = measure(wrongValues, 5, 30, 3, false);
     assertEquals(5, failedWarmup.failed(), "a warm-up with failures is the result, not skipped");
     assertEquals(0, failedWarmup.completed());
+  }
+
+  @Test
+  void submitsWaitForTheirTaskWhereTheServerCanAndPollOtherwise() throws Exception {
+    platform(new JsonObject());
+    Workload noop = Workload.generate(Py.python(), "noop");
+    BenchRun.Result oneRequest = measure(noop, 0, 40, 4, false);
+    assertEquals(40, oneRequest.completed());
+    assertTrue(Double.isNaN(oneRequest.submitP50()), "every submit answered with its task's end");
+
+    BenchRun.Result twoSteps = measure(noop, 0, 40, 4, true);
+    assertEquals(40, twoSteps.completed());
+    assertTrue(twoSteps.submitP50() > 0, "--two-step: each submit answered with a task id");
+
+    url = withoutWaitingSubmits();
+    BenchRun.Result original = measure(noop, 0, 40, 4, false);
+    assertEquals(40, original.completed(), "a server without waiting submits gets result requests");
+    assertEquals(0, original.failed(), original.firstFailure());
+    assertTrue(original.submitP50() > 0);
   }
 
   @Test
@@ -99,8 +144,7 @@ class BenchTest {
     Workload noop = Workload.generate(Py.python(), "noop");
     List<String> wrong = new ArrayList<>(noop.expected());
     wrong.set(3, wrong.get(4)); // one task of the run returns a value it should not
-    BenchRun.Result result = Bench.measure(url, new Workload("noop", noop.function(), noop.args(), wrong),
-        0, 10, 2, 0);
+    BenchRun.Result result = measure(new Workload("noop", noop.function(), noop.args(), wrong), 0, 10, 2, false);
     assertEquals(1, result.failed());
     Path out = dir.resolve("results");
     assertEquals(1, Bench.report("t", result, out));
@@ -109,7 +153,7 @@ class BenchTest {
 
   @Test
   void theSweepTableHasARowPerRun() {
-    BenchRun.Options options = new BenchRun.Options("http://x", "noop", 10, 2, 0);
+    BenchRun.Options options = new BenchRun.Options("http://x", "noop", 10, 2, 0, false);
     BenchRun.Result result = new BenchRun.Result(options, 10, 0, null, 1.0, 10.0, 1, 2, 3, 4, 0.5, 0.1, 0.2, 0.3);
     String table = Sweep.table(List.of(new Sweep.Row("local", 1, result), new Sweep.Row("push", 2, result)));
     assertEquals(4, table.strip().split("\n").length, table);
