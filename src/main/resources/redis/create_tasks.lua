@@ -1,25 +1,34 @@
--- Creates one or more tasks of one function atomically: for each, the hash, its queue entry and the
--- announcement on the tasks channel happen together, and either all tasks are created or none.
--- KEYS[1] function hash, KEYS[2] queue stream
--- ARGV[1] created_at, ARGV[2] announce channel, ARGV[3] timeout seconds ('' for the default),
--- ARGV[4] function id, ARGV[5] task key prefix, then pairs ARGV[6 + 2i] task id, ARGV[7 + 2i] args payload
--- KEYS[3] stats hash (counts tasks submitted)
--- Returns 0 when the function does not exist (nothing created), else the number of tasks created.
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  return 0
-end
+-- Creates tasks, each of its own function, in one round trip: for each, the hash, its queue entry and the
+-- announcement on the tasks channel happen together, unless its function does not exist (then nothing of it).
+-- Tasks of one function are thus all created or none.
+-- KEYS[1] queue stream, KEYS[2] stats hash (counts tasks submitted)
+-- ARGV[1] created_at, ARGV[2] announce channel, ARGV[3] task key prefix, ARGV[4] function key prefix,
+-- then groups of four: task id, function id, timeout seconds ('' for the default), args payload.
+-- Returns, per task, 1 when created, 0 when its function does not exist.
+local known = {}
+local out = {}
 local count = 0
-for i = 6, #ARGV, 2 do
-  local id = ARGV[i]
-  local key = ARGV[5] .. id
-  redis.call('HSET', key, 'function_id', ARGV[4], 'payload', ARGV[i + 1], 'status', 'QUEUED',
-    'created_at', ARGV[1], 'attempts', 0)
-  if ARGV[3] ~= '' then
-    redis.call('HSET', key, 'timeout', ARGV[3])
+for i = 5, #ARGV, 4 do
+  local id, fid, timeout, payload = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  if known[fid] == nil then
+    known[fid] = redis.call('EXISTS', ARGV[4] .. fid) == 1
   end
-  redis.call('XADD', KEYS[2], '*', 'task', id)
-  redis.call('PUBLISH', ARGV[2], id)
-  count = count + 1
+  if known[fid] then
+    local key = ARGV[3] .. id
+    redis.call('HSET', key, 'function_id', fid, 'payload', payload, 'status', 'QUEUED', 'created_at', ARGV[1],
+      'attempts', 0)
+    if timeout ~= '' then
+      redis.call('HSET', key, 'timeout', timeout)
+    end
+    redis.call('XADD', KEYS[1], '*', 'task', id)
+    redis.call('PUBLISH', ARGV[2], id)
+    count = count + 1
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
 end
-redis.call('HINCRBY', KEYS[3], 'submitted', count)
-return count
+if count > 0 then
+  redis.call('HINCRBY', KEYS[2], 'submitted', count)
+end
+return out

@@ -15,6 +15,7 @@ import io.mpcsfaas.store.PlatformStats;
 import io.mpcsfaas.store.Presence;
 import io.mpcsfaas.store.TaskRecord;
 import io.mpcsfaas.store.TaskStore;
+import io.mpcsfaas.store.TaskStore.NewTask;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
@@ -47,6 +48,7 @@ public final class ApiVerticle extends VerticleBase {
   private Redis redis;
   private Keys keys;
   private TaskStore store;
+  private TaskCreator creator;
   private Presence presence;
   private CompletionWaiter waiter;
   private HttpServer server;
@@ -62,6 +64,7 @@ public final class ApiVerticle extends VerticleBase {
     Keys keys = new Keys(conf.getString("redis.prefix", "faas:"));
     this.keys = keys;
     store = new TaskStore(redis, keys);
+    creator = new TaskCreator(store, STORE_TIMEOUT_MILLIS);
     presence = new Presence(redis, keys);
     waiter = new CompletionWaiter(vertx, redis, keys);
     waiter.start();
@@ -128,14 +131,14 @@ public final class ApiVerticle extends VerticleBase {
     String payload = pickle(body);
     Integer timeout = optionalTimeout(body);
     long waitMillis = waitMillis(ctx);
+    String id = TaskStore.newTaskId();
     if (waitMillis == 0) {
-      respond(ctx, guard(store.createTask(functionId, payload, timeout))
-          .map(id -> new JsonObject().put("task_id", id)), 201);
+      respond(ctx, creator.create(new NewTask(id, functionId, payload, timeout))
+          .map(created -> new JsonObject().put("task_id", id)), 201);
       return;
     }
-    String id = TaskStore.newTaskId();
     Future<TaskRecord> ended = waiter.await(id, waitMillis); // before the task exists: its end cannot be missed
-    Future<TaskRecord> task = guard(store.createTaskWithId(id, functionId, payload, timeout))
+    Future<TaskRecord> task = creator.create(new NewTask(id, functionId, payload, timeout))
         .compose(created -> ended)
         .compose(announced -> announced != null ? Future.succeededFuture(announced) : guard(store.task(id)));
     task.onComplete(done -> waiter.cancel(id, ended));

@@ -39,7 +39,7 @@ public final class TaskStore {
     }
     return redis.send(hmget).compose(f -> {
       if (f.get(0) == null) {
-        return Future.failedFuture(new NotFoundException("function " + id + " not found"));
+        return Future.failedFuture(unknownFunction(id));
       }
       JsonObject out = new JsonObject().put("function_id", id).put("name", f.get(0).toString())
           .put("created_at", Double.valueOf(f.get(1).toString()));
@@ -75,6 +75,9 @@ public final class TaskStore {
     });
   }
 
+  /** A task to create: its id (from {@link #newTaskId}), function, {@code (args, kwargs)} payload and timeout. */
+  public record NewTask(String id, String functionId, String payload, Integer timeoutSeconds) {}
+
   /** A new task id, for a caller that must watch the task before it exists (a submit that waits for its end). */
   public static String newTaskId() {
     return UUID.randomUUID().toString();
@@ -82,13 +85,7 @@ public final class TaskStore {
 
   /** Creates a task and queues it atomically; fails with {@link NotFoundException} for an unknown function. */
   public Future<String> createTask(String functionId, String payload, Integer timeoutSeconds) {
-    String id = newTaskId();
-    return createTaskWithId(id, functionId, payload, timeoutSeconds).map(id);
-  }
-
-  /** {@link #createTask} under an id the caller took from {@link #newTaskId}. */
-  public Future<Void> createTaskWithId(String taskId, String functionId, String payload, Integer timeoutSeconds) {
-    return create(functionId, List.of(taskId), List.of(payload), timeoutSeconds).mapEmpty();
+    return createTasks(functionId, List.of(payload), timeoutSeconds).map(ids -> ids.get(0));
   }
 
   /**
@@ -96,29 +93,38 @@ public final class TaskStore {
    * an unknown function. Ids are in the order of the payloads.
    */
   public Future<List<String>> createTasks(String functionId, List<String> payloads, Integer timeoutSeconds) {
-    List<String> ids = new ArrayList<>(payloads.size());
-    for (int i = 0; i < payloads.size(); i++) {
-      ids.add(newTaskId());
-    }
-    return create(functionId, ids, payloads, timeoutSeconds);
+    List<NewTask> tasks = payloads.stream().map(p -> new NewTask(newTaskId(), functionId, p, timeoutSeconds))
+        .toList();
+    return create(tasks).compose(created -> created.get(0)
+        ? Future.succeededFuture(tasks.stream().map(NewTask::id).toList())
+        : Future.failedFuture(unknownFunction(functionId)));
   }
 
-  private Future<List<String>> create(String functionId, List<String> ids, List<String> payloads,
-      Integer timeoutSeconds) {
-    List<String> args = new ArrayList<>(5 + 2 * payloads.size());
+  /**
+   * Creates tasks of any functions in one round trip, each atomically; per task, whether it was created
+   * (false: its function does not exist, and nothing of it was stored).
+   */
+  public Future<List<Boolean>> create(List<NewTask> tasks) {
+    List<String> args = new ArrayList<>(4 + 4 * tasks.size());
     args.add(Timestamps.now());
     args.add(Keys.TASKS_CHANNEL);
-    args.add(timeoutSeconds == null ? "" : timeoutSeconds.toString());
-    args.add(functionId);
     args.add(keys.task(""));
-    for (int i = 0; i < ids.size(); i++) {
-      args.add(ids.get(i));
-      args.add(payloads.get(i));
+    args.add(keys.function(""));
+    for (NewTask task : tasks) {
+      args.add(task.id());
+      args.add(task.functionId());
+      args.add(task.timeoutSeconds() == null ? "" : task.timeoutSeconds().toString());
+      args.add(task.payload());
     }
-    return CREATE_TASKS.run(redis, List.of(keys.function(functionId), keys.queue(), keys.stats()), args)
-        .compose(created -> created.toInteger() == payloads.size()
-            ? Future.succeededFuture(ids)
-            : Future.failedFuture(new NotFoundException("function " + functionId + " not found")));
+    return CREATE_TASKS.run(redis, List.of(keys.queue(), keys.stats()), args).map(reply -> {
+      List<Boolean> created = new ArrayList<>(tasks.size());
+      reply.forEach(r -> created.add(r.toInteger() == 1));
+      return created;
+    });
+  }
+
+  public static NotFoundException unknownFunction(String functionId) {
+    return new NotFoundException("function " + functionId + " not found");
   }
 
   public Future<TaskRecord> task(String id) {

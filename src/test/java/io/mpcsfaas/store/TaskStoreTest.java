@@ -141,6 +141,29 @@ class TaskStoreTest {
   }
 
   @Test
+  void oneCreationCallCreatesTasksOfSeveralFunctionsEachOnItsOwn() {
+    String first = await(store.registerFunction("double", payloads.getString("fn")));
+    String second = await(store.registerFunction("double too", payloads.getString("fn")));
+    String unknown = UUID.randomUUID().toString();
+    long queueBefore = TestRedis.xlen(redis, keys.queue());
+    List<TaskStore.NewTask> tasks = List.of(
+        new TaskStore.NewTask(TaskStore.newTaskId(), first, payloads.getString("args"), null),
+        new TaskStore.NewTask(TaskStore.newTaskId(), unknown, payloads.getString("args"), null),
+        new TaskStore.NewTask(TaskStore.newTaskId(), second, payloads.getString("args"), 9),
+        new TaskStore.NewTask(TaskStore.newTaskId(), unknown, payloads.getString("args"), 9));
+
+    assertEquals(List.of(true, false, true, false), await(store.create(tasks)));
+
+    assertEquals(queueBefore + 2, TestRedis.xlen(redis, keys.queue()), "a queue entry per created task");
+    Map<String, String> created = TestRedis.hash(redis, keys.task(tasks.get(2).id()));
+    assertEquals(second, created.get("function_id"));
+    assertEquals("QUEUED", created.get("status"));
+    assertEquals("9", created.get("timeout"));
+    assertEquals(TaskStatus.QUEUED, await(store.task(tasks.get(0).id())).status());
+    assertTrue(TestRedis.hash(redis, keys.task(tasks.get(1).id())).isEmpty(), "nothing of a task of no function");
+  }
+
+  @Test
   void theDoneAnnouncementCarriesTheEndedTaskAsStored() throws Exception {
     String fid = await(store.registerFunction("double", payloads.getString("fn")));
     String id = await(store.createTask(fid, payloads.getString("args"), null));
