@@ -195,14 +195,20 @@ class Client:
         keeps running: ask again later).
         """
         deadline = None if timeout is None else time.monotonic() + timeout
+        pause = 0.05
         while True:
             wait = MAX_WAIT if deadline is None else max(0.0, min(MAX_WAIT, deadline - time.monotonic()))
+            asked = time.monotonic()
             body = self.result_body(task_id, wait)
             if body.get("status") in TERMINAL_STATUSES:
                 return _value(body)
-            if deadline is not None and time.monotonic() >= deadline:
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
                 raise TimeoutError("task %s has not ended after %s s (status %s)"
                                    % (task_id, timeout, body.get("status")))
+            if now - asked < wait / 2:  # a server that does not hold requests: poll, but not in a tight loop
+                time.sleep(pause if deadline is None else min(pause, max(0.0, deadline - now)))
+                pause = min(1.0, pause * 2)
 
     def functions(self):
         """Every registered function: ``[{"function_id", "name", ...}]``."""

@@ -229,6 +229,46 @@ def test_client_call_runs_in_one_request(platform, client, monkeypatch):
     assert requests.get(f"{platform}/result/{body['task_id']}", timeout=10).json()["result"] == body["result"]
 
 
+def test_client_polls_a_server_that_does_not_hold_requests_without_a_tight_loop():
+    """Against a server of the original four endpoints (no ?wait), call() and result() poll with a backoff."""
+    import http.server
+    import json
+
+    asked = []
+    started = time.monotonic()
+
+    class OriginalServer(http.server.BaseHTTPRequestHandler):
+        def _answer(self, status, body):
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self._answer(201, {"task_id": "t1"})  # the id alone, whatever the ?wait
+
+        def do_GET(self):
+            asked.append(self.path)
+            done = time.monotonic() - started > 0.6
+            self._answer(200, {"task_id": "t1", "status": "COMPLETED" if done else "RUNNING",
+                               "result": serialize(42) if done else None})
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), OriginalServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with Client("http://127.0.0.1:%d" % server.server_address[1]) as original:
+            assert original.call("f1", 1) == 42
+    finally:
+        server.shutdown()
+    assert 2 <= len(asked) <= 12, "polled with a backoff, not in a tight loop: %d requests" % len(asked)
+
+
 def test_client_result_timeout(client):
     fid = client.register(nap)
     tid = client.submit(fid, 5, "rested")

@@ -3,6 +3,7 @@ package io.mpcsfaas.api;
 import io.mpcsfaas.store.DoneMessage;
 import io.mpcsfaas.store.Keys;
 import io.mpcsfaas.store.TaskRecord;
+import io.mpcsfaas.store.TaskStatus;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -30,6 +31,7 @@ final class CompletionWaiter {
 
   private final Vertx vertx;
   private final Redis redis;
+  private final Keys keys;
   private final String channel;
   private final Map<String, List<Promise<TaskRecord>>> waiting = new HashMap<>();
   private RedisConnection subscription;
@@ -39,6 +41,7 @@ final class CompletionWaiter {
   CompletionWaiter(Vertx vertx, Redis redis, Keys keys) {
     this.vertx = vertx;
     this.redis = redis;
+    this.keys = keys;
     this.channel = keys.doneChannel();
   }
 
@@ -49,7 +52,33 @@ final class CompletionWaiter {
       conn.exceptionHandler(err -> lost(conn));
       conn.endHandler(v -> lost(conn));
       return conn.send(Request.cmd(Command.SUBSCRIBE).arg(channel));
-    }).onSuccess(r -> backoffMillis = 0).onFailure(err -> retry());
+    }).onSuccess(r -> {
+      backoffMillis = 0;
+      wakeThoseThatEnded();
+    }).onFailure(err -> retry());
+  }
+
+  /**
+   * After (re)subscribing: a task that ended while no subscription was up was announced to no one, so the
+   * requests waiting for it are woken (they read the task) rather than held to their limit.
+   */
+  private void wakeThoseThatEnded() {
+    List<String> ids = new ArrayList<>(waiting.keySet());
+    if (ids.isEmpty()) {
+      return;
+    }
+    List<Request> reads = ids.stream().map(id -> Request.cmd(Command.HGET).arg(keys.task(id)).arg("status")).toList();
+    redis.batch(reads).onSuccess(statuses -> {
+      for (int i = 0; i < ids.size(); i++) {
+        Response status = statuses.get(i);
+        if (status != null && TaskStatus.valueOf(status.toString()).isTerminal()) {
+          List<Promise<TaskRecord>> list = waiting.remove(ids.get(i));
+          if (list != null) {
+            new ArrayList<>(list).forEach(Promise::tryComplete);
+          }
+        }
+      }
+    });
   }
 
   void close() {

@@ -12,7 +12,9 @@ import java.util.concurrent.TimeUnit;
  * Creates the tasks of single submits by group commit: while one creation call is on its way to Redis, the
  * submits that arrive meanwhile gather into the next, so under load one script call creates many tasks
  * (fewer Lua calls and socket writes on both sides) and when idle a task is created at once. Each task is
- * still created atomically and answered on its own. Used on the API's context only.
+ * still created atomically and answered on its own. When a call fails or times out, Redis counts as down:
+ * the submits gathered behind it fail with it rather than queue for another timeout each. Used on the
+ * API's context only.
  */
 final class TaskCreator {
   /** Bound the time one script call holds Redis, and the size of one request. */
@@ -51,22 +53,35 @@ final class TaskCreator {
     List<Pending> batch = new ArrayList<>(gathering.subList(0, size));
     gathering.subList(0, size).clear();
     creating = true;
-    store.create(batch.stream().map(Pending::task).toList()).timeout(timeoutMillis, TimeUnit.MILLISECONDS)
-        .onComplete(ar -> {
-          for (int i = 0; i < batch.size(); i++) {
-            Pending pending = batch.get(i);
-            if (ar.failed()) {
-              pending.created().fail(ar.cause());
-            } else if (ar.result().get(i)) {
-              pending.created().complete();
-            } else {
-              pending.created().fail(TaskStore.unknownFunction(pending.task().functionId()));
-            }
+    Future<List<Boolean>> call;
+    try {
+      call = store.create(batch.stream().map(Pending::task).toList());
+    } catch (RuntimeException e) {
+      call = Future.failedFuture(e);
+    }
+    call.timeout(timeoutMillis, TimeUnit.MILLISECONDS).onComplete(ar -> {
+      List<Pending> failing = new ArrayList<>();
+      if (ar.succeeded() && ar.result().size() == batch.size()) {
+        for (int i = 0; i < batch.size(); i++) {
+          if (ar.result().get(i)) {
+            batch.get(i).created().complete();
+          } else {
+            batch.get(i).created().fail(TaskStore.unknownFunction(batch.get(i).task().functionId()));
           }
-          creating = false;
-          if (!gathering.isEmpty()) {
-            createGathered();
-          }
-        });
+        }
+      } else {
+        failing.addAll(batch);
+        failing.addAll(gathering);
+        gathering.clear();
+      }
+      creating = false;
+      Throwable cause = ar.failed() ? ar.cause()
+          : new IllegalStateException("the creation script answered for " + ar.result().size() + " of "
+              + batch.size() + " tasks");
+      failing.forEach(pending -> pending.created().fail(cause));
+      if (!creating && !gathering.isEmpty()) {
+        createGathered();
+      }
+    });
   }
 }

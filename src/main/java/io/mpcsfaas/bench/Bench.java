@@ -175,11 +175,11 @@ public final class Bench {
     if (!Files.exists(csv)) {
       Files.writeString(csv, CSV_HEADER + "\n", StandardCharsets.UTF_8);
     }
-    String row = String.format(Locale.ROOT, "%s,%s,%d,%d,%d,%d,%.3f,%.1f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f%n",
+    String row = String.format(Locale.ROOT, "%s,%s,%d,%d,%d,%d,%.3f,%.1f,%.3f,%.3f,%.3f,%.3f,%s,%.3f,%.3f,%.3f%n",
         label, r.options().workload(), r.options().tasks(), r.options().concurrency(), r.completed(), r.failed(),
-        r.seconds(), r.tasksPerSecond(), r.p50(), r.p90(), r.p99(), r.max(), r.submitP50(), r.queueWaitP50(),
-        r.runP50(),
-        r.resultP50());
+        r.seconds(), r.tasksPerSecond(), r.p50(), r.p90(), r.p99(), r.max(),
+        Double.isNaN(r.submitP50()) ? "" : String.format(Locale.ROOT, "%.3f", r.submitP50()), r.queueWaitP50(),
+        r.runP50(), r.resultP50());
     Files.writeString(csv, row, StandardCharsets.UTF_8, StandardOpenOption.APPEND);
   }
 }

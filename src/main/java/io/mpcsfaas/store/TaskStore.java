@@ -95,6 +95,9 @@ public final class TaskStore {
   public Future<List<String>> createTasks(String functionId, List<String> payloads, Integer timeoutSeconds) {
     List<NewTask> tasks = payloads.stream().map(p -> new NewTask(newTaskId(), functionId, p, timeoutSeconds))
         .toList();
+    if (tasks.isEmpty()) {
+      return Future.succeededFuture(List.of());
+    }
     return create(tasks).compose(created -> created.get(0)
         ? Future.succeededFuture(tasks.stream().map(NewTask::id).toList())
         : Future.failedFuture(unknownFunction(functionId)));

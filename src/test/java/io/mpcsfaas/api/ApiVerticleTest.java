@@ -322,6 +322,28 @@ class ApiVerticleTest {
   }
 
   @Test
+  void aTaskThatEndsWhileTheCompletionSubscriptionIsDownStillWakesItsWaiters() {
+    String taskId = execute(register().getString("function_id"), null);
+    TaskQueue queue = new TaskQueue(redis, new Keys("faas:"), "api-resubscribe-test", 0);
+    QueueEntry entry = claim(queue, taskId).get(taskId);
+    await(queue.start(entry, "api-resubscribe-test", 3, "x", "y"));
+    long started = System.nanoTime();
+    var waiting = http.get("/result/" + taskId + "?wait=20").timeout(30_000).send();
+    TestRedis.pause(300);
+    assertFalse(waiting.isComplete(), "the request waits for the task");
+
+    // The API's subscription drops and the task ends before it can subscribe again (it waits 100 ms first):
+    // the announcement reaches no one.
+    TestRedis.cmd(redis, io.vertx.redis.client.Command.CLIENT, "KILL", "TYPE", "pubsub");
+    await(queue.finish(taskId, entry.entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null, "w"));
+
+    HttpResponse<Buffer> response = await(waiting);
+    long elapsedMillis = (System.nanoTime() - started) / 1_000_000;
+    assertEquals("COMPLETED", response.bodyAsJsonObject().getString("status"));
+    assertTrue(elapsedMillis < 10_000, "woken after subscribing again, not at the 20 s limit: " + elapsedMillis);
+  }
+
+  @Test
   void aSubmitWithWaitGivesUpAtItsLimitWithTheTaskQueued() {
     JsonObject body = new JsonObject().put("function_id", register().getString("function_id"))
         .put("payload", payloads.getString("args"));

@@ -92,11 +92,16 @@ class TaskCreatorTest {
     Context context = shared.vertx().getOrCreateContext();
     TaskCreator creator = new TaskCreator(store, 300);
     TestRedis.cmd(redis, Command.CLIENT, "PAUSE", 1500, "ALL"); // the creation call gets no answer
+    NewTask sent = task(function);
+    NewTask gathered = task(function);
     List<Future<Void>> stalled = await(callOn(context,
-        () -> Future.succeededFuture(List.of(creator.create(task(function)), creator.create(task(function))))));
+        () -> Future.succeededFuture(List.of(creator.create(sent), creator.create(gathered)))));
     await(Future.join(stalled).otherwiseEmpty());
     stalled.forEach(f -> assertTrue(f.failed(), "a submit without an answer fails (503), it does not hang"));
     TestRedis.cmd(redis, Command.PING); // answered when the pause is over
+    assertEquals(TaskStatus.QUEUED, await(store.task(sent.id())).status(), "the call ran late: a 503 may be created");
+    assertTrue(TestRedis.hash(redis, "faas:task:" + gathered.id()).isEmpty(),
+        "a submit gathered behind a call that timed out failed with it and was never sent");
     NewTask later = task(function);
     await(callOn(context, () -> creator.create(later)));
     assertEquals(TaskStatus.QUEUED, await(store.task(later.id())).status());
