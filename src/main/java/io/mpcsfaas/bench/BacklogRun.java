@@ -3,9 +3,10 @@ package io.mpcsfaas.bench;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.web.client.WebClient;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -21,17 +22,15 @@ final class BacklogRun {
       double submitP50, double submitP99, double submitMax, double drainSeconds, double drainRateFirstFifth,
       double drainRateLastFifth) {}
 
-  private static final int WAIT_SECONDS = 30;
-
   private final Vertx vertx;
   private final BenchRun.Options options;
   private final Workload workload;
-  private final WebClient client;
+  private final BenchHttp client;
   private final Promise<Result> done = Promise.promise();
   private final String[] taskIds;
   private final double[] submitMillis;
   private final double[] finishedAt;
-  private String functionId;
+  private List<Buffer> submits;
   private long startNanos;
   private double submitSeconds;
   private int next;
@@ -45,7 +44,7 @@ final class BacklogRun {
     this.vertx = vertx;
     this.options = options;
     this.workload = workload;
-    this.client = BenchRun.webClient(vertx, options);
+    this.client = BenchRun.http(vertx, options);
     taskIds = new String[options.tasks()];
     submitMillis = new double[options.tasks()];
     finishedAt = new double[options.tasks()];
@@ -66,7 +65,7 @@ final class BacklogRun {
 
   private void begin() {
     BenchRun.register(client, workload, "backlog-" + workload.name()).onFailure(done::fail).onSuccess(id -> {
-      functionId = id;
+      submits = BenchRun.submitBodies(id, workload);
       startNanos = System.nanoTime();
       active = options.concurrency();
       for (int c = 0; c < options.concurrency(); c++) {
@@ -91,12 +90,12 @@ final class BacklogRun {
     }
     int index = next++;
     long sent = System.nanoTime();
-    BenchRun.submit(client, functionId, workload, index).onComplete(ar -> {
+    BenchRun.submit(client, "/execute_function", submits.get(index % submits.size())).onComplete(ar -> {
       submitMillis[index] = (System.nanoTime() - sent) / 1e6;
       if (ar.failed()) {
         fail("submit: " + ar.cause().getMessage());
       } else {
-        taskIds[index] = ar.result();
+        taskIds[index] = ar.result().getString("task_id");
       }
       submitNext();
     });
@@ -114,13 +113,13 @@ final class BacklogRun {
   }
 
   private void read(int index) {
-    client.get("/result/" + taskIds[index] + "?wait=" + WAIT_SECONDS).send().onComplete(ar -> {
-      if (ar.failed() || ar.result().statusCode() != 200) {
-        fail("result: " + BenchRun.describe(ar.failed() ? null : ar.result(), ar.cause()));
+    client.get("/result/" + taskIds[index] + "?wait=" + BenchRun.WAIT_SECONDS).onComplete(ar -> {
+      if (ar.failed() || ar.result().status() != 200) {
+        fail("result: " + (ar.failed() ? ar.cause() : ar.result()));
         readNext();
         return;
       }
-      JsonObject body = BenchRun.jsonBody(ar.result());
+      JsonObject body = ar.result().json();
       String status = body == null ? null : body.getString("status");
       if (body != null && !"COMPLETED".equals(status) && !"FAILED".equals(status)) {
         vertx.setTimer(1, t -> read(index)); // still queued: a server without ?wait answers at once

@@ -2,7 +2,6 @@ package io.mpcsfaas.bench;
 
 import io.mpcsfaas.worker.PythonLocator;
 import io.vertx.core.Vertx;
-import io.vertx.ext.web.client.WebClient;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -145,7 +144,7 @@ public final class Bench {
   static BenchRun.Result measure(BenchRun.Options measured, Workload workload, int warmup) throws Exception {
     Vertx vertx = Vertx.vertx();
     try {
-      WebClient client = BenchRun.webClient(vertx, measured);
+      BenchHttp client = BenchRun.http(vertx, measured);
       if (warmup > 0) {
         BenchRun.Options warmupRun = new BenchRun.Options(measured.url(), measured.workload(), warmup,
             measured.concurrency(), 0, measured.twoStep());

@@ -4,12 +4,8 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.PoolOptions;
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.web.client.HttpResponse;
-import io.vertx.ext.web.client.WebClient;
-import io.vertx.ext.web.client.WebClientOptions;
-import java.net.URI;
+import java.util.List;
 
 /**
  * One bench run against any server with the four original endpoints: {@code concurrency} clients, each
@@ -32,21 +28,21 @@ final class BenchRun {
       double tasksPerSecond, double p50, double p90, double p99, double max,
       double submitP50, double queueWaitP50, double runP50, double resultP50) {}
 
-  private static final int WAIT_SECONDS = 30;
+  static final int WAIT_SECONDS = 30;
   /** A request unanswered this long counts as failed, so that a server that hangs cannot hang the bench. */
-  private static final long REQUEST_TIMEOUT_MILLIS = (WAIT_SECONDS + 30) * 1000L;
+  static final long REQUEST_TIMEOUT_MILLIS = (WAIT_SECONDS + 30) * 1000L;
 
   private final Vertx vertx;
   private final Options options;
   private final Workload workload;
-  private final WebClient client;
+  private final BenchHttp client;
   private final Promise<Result> done = Promise.promise();
   private final double[] latency;
   private final double[] queueWait;
   private final double[] run;
   private final double[] resultTime;
   private final double[] submitTime;
-  private String functionId;
+  private List<Buffer> submits;
   private long startNanos;
   private int started;
   private int finished;
@@ -55,7 +51,7 @@ final class BenchRun {
   private int activeClients;
   private String firstFailure;
 
-  private BenchRun(Vertx vertx, WebClient client, Options options, Workload workload) {
+  private BenchRun(Vertx vertx, BenchHttp client, Options options, Workload workload) {
     this.vertx = vertx;
     this.options = options;
     this.workload = workload;
@@ -75,19 +71,15 @@ final class BenchRun {
   }
 
   /** A client of the measured server with one kept-alive connection per bench client. */
-  static WebClient webClient(Vertx vertx, Options options) {
-    URI uri = URI.create(options.url());
-    return WebClient.create(vertx, new WebClientOptions()
-        .setDefaultHost(uri.getHost()).setDefaultPort(uri.getPort() < 0 ? 80 : uri.getPort())
-        .setKeepAlive(true).setTcpNoDelay(true).setIdleTimeout(0),
-        new PoolOptions().setHttp1MaxSize(options.concurrency()));
+  static BenchHttp http(Vertx vertx, Options options) {
+    return new BenchHttp(vertx, options.url(), options.concurrency(), REQUEST_TIMEOUT_MILLIS);
   }
 
   /**
    * Runs on {@code client}, which a warm-up run may have used before: its connections are then open and
    * warm, so that the measured run does not time 64 TCP handshakes.
    */
-  static Future<Result> start(Vertx vertx, WebClient client, Options options, Workload workload) {
+  static Future<Result> start(Vertx vertx, BenchHttp client, Options options, Workload workload) {
     BenchRun bench = new BenchRun(vertx, client, options, workload);
     vertx.runOnContext(v -> bench.begin());
     return bench.done.future();
@@ -95,7 +87,7 @@ final class BenchRun {
 
   private void begin() {
     register(client, workload, "bench-" + workload.name()).onFailure(done::fail).onSuccess(id -> {
-      functionId = id;
+      submits = submitBodies(id, workload);
       startNanos = System.nanoTime();
       activeClients = options.concurrency();
       for (int c = 0; c < options.concurrency(); c++) {
@@ -104,39 +96,29 @@ final class BenchRun {
     });
   }
 
-  /** Submits the workload's {@code index}-th input; the task id, or a failure saying why not. */
-  static Future<String> submit(WebClient client, String functionId, Workload workload, int index) {
-    return submit(client, functionId, workload, index, "/execute_function").map(body -> body.getString("task_id"));
+  /** The body of a submit of each of the workload's inputs, encoded once for the whole run. */
+  static List<Buffer> submitBodies(String functionId, Workload workload) {
+    return workload.args().stream()
+        .map(args -> new JsonObject().put("function_id", functionId).put("payload", args).toBuffer()).toList();
   }
 
-  /** Submits to {@code path}; the 201 answer's JSON body, or a failure saying why not. */
-  private static Future<JsonObject> submit(WebClient client, String functionId, Workload workload, int index,
-      String path) {
-    String args = workload.args().get(index % workload.args().size());
-    return client.post(path).timeout(REQUEST_TIMEOUT_MILLIS)
-        .sendJsonObject(new JsonObject().put("function_id", functionId).put("payload", args))
-        .compose(r -> {
-          JsonObject body = r.statusCode() == 201 ? jsonBody(r) : null;
-          return body != null && body.getString("task_id") != null ? Future.succeededFuture(body)
-              : Future.failedFuture(describe(r, null));
-        });
-  }
-
-  /** The response's body as a JSON object; null when it is not one. */
-  static JsonObject jsonBody(HttpResponse<Buffer> response) {
-    try {
-      return response.bodyAsJsonObject();
-    } catch (RuntimeException e) {
-      return null;
-    }
+  /** Submits {@code body} to {@code path}; the 201 answer's JSON body, or a failure saying why not. */
+  static Future<JsonObject> submit(BenchHttp client, String path, Buffer body) {
+    return client.post(path, body).compose(r -> {
+      JsonObject json = r.status() == 201 ? r.json() : null;
+      return json != null && json.getString("task_id") != null ? Future.succeededFuture(json)
+          : Future.failedFuture(r.toString());
+    });
   }
 
   /** Registers the workload's function under {@code name}; its id, or a failure saying why not. */
-  static Future<String> register(WebClient client, Workload workload, String name) {
+  static Future<String> register(BenchHttp client, Workload workload, String name) {
     JsonObject body = new JsonObject().put("name", name).put("payload", workload.function());
-    return client.post("/register_function").sendJsonObject(body).compose(r -> r.statusCode() == 201
-        ? Future.succeededFuture(r.bodyAsJsonObject().getString("function_id"))
-        : Future.failedFuture("could not register the function: " + describe(r, null)));
+    return client.post("/register_function", body).compose(r -> {
+      JsonObject json = r.status() == 201 ? r.json() : null;
+      return json != null ? Future.succeededFuture(json.getString("function_id"))
+          : Future.failedFuture("could not register the function: " + r);
+    });
   }
 
   private boolean moreToStart() {
@@ -156,7 +138,7 @@ final class BenchRun {
     int index = started++;
     long submitted = System.nanoTime();
     String path = options.twoStep() ? "/execute_function" : "/execute_function?wait=" + WAIT_SECONDS;
-    submit(client, functionId, workload, index, path).onComplete(ar -> {
+    submit(client, path, submits.get(index % submits.size())).onComplete(ar -> {
       if (ar.failed()) {
         fail("submit: " + ar.cause().getMessage());
         return;
@@ -178,14 +160,10 @@ final class BenchRun {
   }
 
   private void poll(String taskId, int index, long submitted) {
-    client.get("/result/" + taskId + "?wait=" + WAIT_SECONDS).timeout(REQUEST_TIMEOUT_MILLIS).send().onComplete(ar -> {
-      if (ar.failed() || ar.result().statusCode() != 200) {
-        fail("result: " + describe(ar.failed() ? null : ar.result(), ar.cause()));
-        return;
-      }
-      JsonObject body = jsonBody(ar.result());
+    client.get("/result/" + taskId + "?wait=" + WAIT_SECONDS).onComplete(ar -> {
+      JsonObject body = ar.succeeded() && ar.result().status() == 200 ? ar.result().json() : null;
       if (body == null) {
-        fail("result: not a JSON object: " + ar.result().bodyAsString());
+        fail("result: " + (ar.failed() ? ar.cause() : ar.result()));
         return;
       }
       if (!isEnd(body.getString("status"))) {
@@ -239,12 +217,5 @@ final class BenchRun {
 
   private static Stats stats(double[] values, int count) {
     return new Stats(java.util.Arrays.copyOf(values, count));
-  }
-
-  static String describe(HttpResponse<Buffer> response, Throwable cause) {
-    if (response == null) {
-      return cause == null ? "no response" : cause.toString();
-    }
-    return "HTTP " + response.statusCode() + " " + response.bodyAsString();
   }
 }
