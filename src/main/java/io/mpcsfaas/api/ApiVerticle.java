@@ -132,13 +132,13 @@ public final class ApiVerticle extends VerticleBase {
     Integer timeout = optionalTimeout(body);
     long waitMillis = waitMillis(ctx);
     String id = TaskStore.newTaskId();
+    NewTask newTask = new NewTask(id, functionId, payload, timeout);
     if (waitMillis == 0) {
-      respond(ctx, creator.create(new NewTask(id, functionId, payload, timeout))
-          .map(created -> new JsonObject().put("task_id", id)), 201);
+      respond(ctx, creator.create(newTask).map(created -> new JsonObject().put("task_id", id)), 201);
       return;
     }
     Future<TaskRecord> ended = waiter.await(id, waitMillis); // before the task exists: its end cannot be missed
-    Future<TaskRecord> task = creator.create(new NewTask(id, functionId, payload, timeout))
+    Future<TaskRecord> task = creator.create(newTask)
         .compose(created -> ended)
         .compose(announced -> announced != null ? Future.succeededFuture(announced) : guard(store.task(id)));
     task.onComplete(done -> waiter.cancel(id, ended));

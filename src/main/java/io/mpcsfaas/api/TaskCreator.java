@@ -60,8 +60,11 @@ final class TaskCreator {
       call = Future.failedFuture(e);
     }
     call.timeout(timeoutMillis, TimeUnit.MILLISECONDS).onComplete(ar -> {
+      Throwable failure = ar.failed() ? ar.cause() : ar.result().size() == batch.size() ? null
+          : new IllegalStateException("the creation script answered for " + ar.result().size() + " of "
+              + batch.size() + " tasks");
       List<Pending> failing = new ArrayList<>();
-      if (ar.succeeded() && ar.result().size() == batch.size()) {
+      if (failure == null) {
         for (int i = 0; i < batch.size(); i++) {
           if (ar.result().get(i)) {
             batch.get(i).created().complete();
@@ -75,11 +78,8 @@ final class TaskCreator {
         gathering.clear();
       }
       creating = false;
-      Throwable cause = ar.failed() ? ar.cause()
-          : new IllegalStateException("the creation script answered for " + ar.result().size() + " of "
-              + batch.size() + " tasks");
-      failing.forEach(pending -> pending.created().fail(cause));
-      if (!creating && !gathering.isEmpty()) {
+      failing.forEach(pending -> pending.created().fail(failure));
+      if (!creating && !gathering.isEmpty()) { // a failed submit's listener may have started a call already
         createGathered();
       }
     });

@@ -121,7 +121,7 @@ final class BacklogRun {
       }
       JsonObject body = ar.result().json();
       String status = body == null ? null : body.getString("status");
-      if (body != null && !"COMPLETED".equals(status) && !"FAILED".equals(status)) {
+      if (body != null && !BenchRun.isEnd(status)) {
         vertx.setTimer(1, t -> read(index)); // still queued: a server without ?wait answers at once
         return;
       }

@@ -155,7 +155,8 @@ final class BenchRun {
     });
   }
 
-  private static boolean isEnd(String status) {
+  /** Whether a task in {@code status} has ended. */
+  static boolean isEnd(String status) {
     return "COMPLETED".equals(status) || "FAILED".equals(status);
   }
 
