@@ -9,13 +9,16 @@ import static io.mpcsfaas.api.RequestParsing.requiredString;
 import static io.mpcsfaas.api.RequestParsing.uuid;
 import static io.mpcsfaas.api.RequestParsing.waitMillis;
 
+import io.mpcsfaas.config.ApiConfig;
+import io.mpcsfaas.config.RedisConfig;
 import io.mpcsfaas.store.Keys;
 import io.mpcsfaas.store.NotFoundException;
 import io.mpcsfaas.store.PlatformStats;
 import io.mpcsfaas.store.Presence;
+import io.mpcsfaas.store.RedisClients;
 import io.mpcsfaas.store.TaskRecord;
-import io.mpcsfaas.store.TaskStore;
 import io.mpcsfaas.store.TaskStore.NewTask;
+import io.mpcsfaas.store.TaskStore;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
@@ -25,7 +28,6 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.redis.client.Redis;
-import io.vertx.redis.client.RedisOptions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -56,12 +58,10 @@ public final class ApiVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    JsonObject conf = config();
-    redis = Redis.createClient(vertx, new RedisOptions()
-        .setConnectionString(conf.getString("redis.url", "redis://127.0.0.1:6379"))
-        .setMaxPoolSize(conf.getInteger("redis.pool_size", 16)).setMaxPoolWaiting(10_000)
-        .setMaxWaitingHandlers(4 * MAX_BATCH)); // a batch read pipelines one command per task
-    Keys keys = new Keys(conf.getString("redis.prefix", "faas:"));
+    ApiConfig conf = ApiConfig.from(config());
+    RedisConfig redisConf = RedisConfig.from(config());
+    redis = RedisClients.create(vertx, redisConf);
+    Keys keys = new Keys(redisConf.prefix());
     this.keys = keys;
     store = new TaskStore(redis, keys);
     creator = new TaskCreator(store, STORE_TIMEOUT_MILLIS);
@@ -72,13 +72,12 @@ public final class ApiVerticle extends VerticleBase {
     router = Router.router(vertx);
     router.get("/health").handler(this::health);
     ApiDocs.install(router);
-    String apiKey = conf.getString("api.key", "");
-    if (!apiKey.isEmpty()) {
-      router.route().handler(new BearerKeyHandler(apiKey));
+    if (!conf.key().isEmpty()) {
+      router.route().handler(new BearerKeyHandler(conf.key()));
     }
     // Bodies are JSON: anything else is refused before the body handler would try to decode a form.
     router.route().handler(RequestParsing::requireJsonContentType);
-    router.route().handler(BodyHandler.create(false).setBodyLimit(conf.getLong("api.body_limit", 16L << 20)));
+    router.route().handler(BodyHandler.create(false).setBodyLimit(conf.bodyLimit()));
     router.post("/register_function").handler(this::registerFunction);
     router.post("/execute_function").handler(this::executeFunction);
     router.post("/execute_function/batch").handler(this::executeBatch);
@@ -93,7 +92,9 @@ public final class ApiVerticle extends VerticleBase {
     ErrorResponses.install(router);
 
     server = vertx.createHttpServer();
-    return server.requestHandler(router).listen(conf.getInteger("api.port", 8000), conf.getString("api.host", "0.0.0.0"))
+    return server.requestHandler(router).listen(conf.port(), conf.host())
+        .recover(err -> Future.failedFuture("the API cannot listen on " + conf.host() + ":" + conf.port() + ": "
+            + err.getMessage()))
         .onSuccess(s -> LOG.info("API listening on port {}", s.actualPort()));
   }
 

@@ -3,7 +3,7 @@ package io.mpcsfaas.api;
 import io.mpcsfaas.store.DoneMessage;
 import io.mpcsfaas.store.Keys;
 import io.mpcsfaas.store.TaskRecord;
-import io.mpcsfaas.store.TaskStatus;
+import io.mpcsfaas.task.TaskStatus;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;

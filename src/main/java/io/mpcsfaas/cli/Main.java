@@ -2,6 +2,8 @@ package io.mpcsfaas.cli;
 
 import io.mpcsfaas.api.ApiVerticle;
 import io.mpcsfaas.bench.Bench;
+import io.mpcsfaas.config.Conf;
+import io.mpcsfaas.config.Mode;
 import io.mpcsfaas.dispatch.DispatcherVerticle;
 import io.mpcsfaas.transport.Protocol;
 import io.mpcsfaas.worker.RemoteWorkerVerticle;
@@ -15,9 +17,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -105,7 +107,7 @@ public final class Main {
     try {
       JsonObject config = options.config.put("mode", mode)
           .put("workers", Integer.parseInt(options.positional.get(0)));
-      return cluster ? config : config.put("dispatcher.url", options.positional.get(1));
+      return cluster ? config : Conf.put(config, "dispatcher.url", options.positional.get(1));
     } catch (NumberFormatException e) {
       throw new UsageException("num_worker_processors must be a number, got " + options.positional.get(0));
     }
@@ -116,10 +118,10 @@ public final class Main {
   /** The whole platform: Redis if none answers, the API, a dispatcher, and in pull/push mode one worker. */
   private static void up(JsonObject config) throws IOException, InterruptedException {
     EnumSet<Component> components = EnumSet.of(Component.API, Component.DISPATCHER);
-    if (!config.getString("mode").equals("local")) {
+    if (Conf.mode(config) != Mode.LOCAL) {
       components.add(Component.WORKER);
       // The embedded worker shares the dispatcher's JVM: in-process ZeroMQ, no TCP.
-      config.put("dispatcher.url", Protocol.inprocAddress(config.getString("dispatcher.name")));
+      Conf.put(config, "dispatcher.url", Protocol.inprocAddress(Conf.string(config, "dispatcher.name")));
     }
     run(config, startRedisIfAbsent(config), components);
   }
@@ -127,7 +129,7 @@ public final class Main {
   /** Deploys the components and blocks until the JVM is asked to stop (Ctrl-C, SIGTERM). */
   private static void run(JsonObject config, RedisServer redis, Set<Component> components)
       throws InterruptedException {
-    Vertx vertx = config.getString("mode").equals("cluster") ? Cluster.join(config) : Vertx.vertx();
+    Vertx vertx = Conf.mode(config) == Mode.CLUSTER ? Cluster.join(config) : Vertx.vertx();
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       LOG.info("stopping");
@@ -159,21 +161,22 @@ public final class Main {
       LOG.error("could not start: {}", e.getMessage());
       System.exit(1);
     }
-    LOG.info("MPCSFaaS running: {} in {} mode", components, config.getString("mode"));
+    LOG.info("MPCSFaaS running: {} in {} mode", components, Conf.string(config, "mode"));
     stopped.await();
   }
 
   /** Starts an append-only redis-server when nothing answers at a loopback Redis URL. */
   private static RedisServer startRedisIfAbsent(JsonObject config) throws IOException {
-    InetSocketAddress address = RedisServer.address(config.getString("redis.url"));
+    String url = Conf.string(config, "redis.url");
+    InetSocketAddress address = RedisServer.address(url);
     String host = address.getHostString();
     boolean loopback = host.equals("127.0.0.1") || host.equals("localhost") || host.equals("::1");
     if (!loopback || RedisServer.answers(host, address.getPort())) {
       return null;
     }
-    Path dir = Path.of(config.getString("redis.data_dir", "data/redis"));
-    LOG.info("no Redis at {}; starting redis-server on port {} with data in {}",
-        config.getString("redis.url"), address.getPort(), dir.toAbsolutePath());
+    Path dir = Path.of(Conf.string(config, "redis.data_dir"));
+    LOG.info("no Redis at {}; starting redis-server on port {} with data in {}", url, address.getPort(),
+        dir.toAbsolutePath());
     return RedisServer.start(address.getPort(), dir, true);
   }
 }

@@ -1,5 +1,7 @@
 package io.mpcsfaas.cli;
 
+import io.mpcsfaas.config.Conf;
+import io.mpcsfaas.config.Setting;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -22,6 +24,7 @@ final class Options {
     }
   }
 
+  /** The config, nested ({@code {"api": {"port": 8000}}}). */
   final JsonObject config;
   final List<String> positional;
 
@@ -62,7 +65,7 @@ final class Options {
       }
     }
     config.mergeIn(flags);
-    return new Options(config, positional);
+    return new Options(Conf.nest(config), positional);
   }
 
   /** The options of {@code command}, one per line, with their defaults. */
@@ -96,9 +99,22 @@ final class Options {
     }
   }
 
+  /** A nested config with its keys flattened, so that flags and environment variables override it key by key. */
+  private static JsonObject flat(JsonObject nested, String prefix) {
+    JsonObject flat = new JsonObject();
+    nested.forEach(e -> {
+      if (e.getValue() instanceof JsonObject inner) {
+        flat.mergeIn(flat(inner, prefix + e.getKey() + "."));
+      } else {
+        flat.put(prefix + e.getKey(), e.getValue());
+      }
+    });
+    return flat;
+  }
+
   private static JsonObject readConf(String file) {
     try {
-      return new JsonObject(Files.readString(Path.of(file)));
+      return flat(new JsonObject(Files.readString(Path.of(file))), "");
     } catch (IOException e) {
       throw new UsageException("cannot read config " + file + ": " + e.getMessage());
     } catch (RuntimeException e) {

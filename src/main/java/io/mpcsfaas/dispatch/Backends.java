@@ -1,5 +1,8 @@
 package io.mpcsfaas.dispatch;
 
+import io.mpcsfaas.config.Conf;
+import io.mpcsfaas.config.DispatcherConfig;
+import io.mpcsfaas.config.LinkConfig;
 import io.mpcsfaas.worker.InterpreterPool;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -10,12 +13,10 @@ final class Backends {
   private Backends() {}
 
   static Future<ExecutionBackend> create(Vertx vertx, JsonObject conf) {
-    String mode = conf.getString("mode", "local");
-    return switch (mode) {
-      case "local" -> InterpreterPool.start(vertx, conf)
-          .map(pool -> new LocalBackend(pool, conf.getString("dispatcher.name", "dispatcher") + "/local"));
-      case "pull", "push", "cluster" -> RemoteBackend.start(vertx, conf);
-      default -> Future.failedFuture("unknown dispatch mode '" + mode + "' (expected local, pull, push or cluster)");
+    return switch (Conf.mode(conf)) {
+      case LOCAL -> InterpreterPool.start(vertx, conf)
+          .map(pool -> new LocalBackend(pool, Conf.string(conf, "dispatcher.name") + "/local"));
+      case PULL, PUSH, CLUSTER -> RemoteBackend.start(vertx, LinkConfig.from(conf), DispatcherConfig.from(conf));
     };
   }
 }

@@ -1,20 +1,23 @@
 package io.mpcsfaas.dispatch;
 
+import io.mpcsfaas.config.DispatcherConfig;
+import io.mpcsfaas.config.Mode;
+import io.mpcsfaas.config.RedisConfig;
 import io.mpcsfaas.store.FinishedTask;
 import io.mpcsfaas.store.Keys;
 import io.mpcsfaas.store.Presence;
 import io.mpcsfaas.store.QueueEntry;
+import io.mpcsfaas.store.RedisClients;
 import io.mpcsfaas.store.StartedTask;
 import io.mpcsfaas.store.TaskQueue;
-import io.mpcsfaas.store.TaskStatus;
-import io.mpcsfaas.transport.PickledException;
-import io.mpcsfaas.transport.TaskOutcome;
-import io.mpcsfaas.transport.TaskSpec;
+import io.mpcsfaas.task.PickledException;
+import io.mpcsfaas.task.TaskOutcome;
+import io.mpcsfaas.task.TaskSpec;
+import io.mpcsfaas.task.TaskStatus;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Redis;
-import io.vertx.redis.client.RedisOptions;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,7 +42,7 @@ public final class DispatcherVerticle extends VerticleBase {
   private TaskQueue queue;
   private OutcomeWriter outcomes;
   private Presence presence;
-  private String mode;
+  private Mode mode;
   private long announcer;
   private long histogramFlusher;
   private ExecutionBackend backend;
@@ -59,25 +62,23 @@ public final class DispatcherVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    JsonObject conf = config();
-    redis = Redis.createClient(vertx, new RedisOptions()
-        .setConnectionString(conf.getString("redis.url", "redis://127.0.0.1:6379"))
-        .setMaxPoolSize(8).setMaxPoolWaiting(10_000).setMaxWaitingHandlers(16_384));
-    Keys keys = new Keys(conf.getString("redis.prefix", "faas:"));
-    queue = new TaskQueue(redis, keys, conf.getString("dispatcher.name", "dispatcher"),
-        conf.getLong("task.result_ttl", 86_400L));
+    DispatcherConfig conf = DispatcherConfig.from(config());
+    RedisConfig redisConf = RedisConfig.from(config());
+    redis = RedisClients.create(vertx, redisConf);
+    Keys keys = new Keys(redisConf.prefix());
+    queue = new TaskQueue(redis, keys, conf.name(), conf.resultTtlSeconds());
     outcomes = new OutcomeWriter(queue, this::retryLater);
-    maxAttempts = conf.getInteger("dispatcher.max_attempts", 3);
+    maxAttempts = conf.maxAttempts();
     String message = "the task was lost with its worker " + maxAttempts + " times (max_attempts); giving up";
     exhaustedResult = PickledException.encode("RuntimeError", message);
     exhaustedError = "RuntimeError: " + message;
     presence = new Presence(redis, keys);
-    mode = conf.getString("mode", "local");
-    takeoverMillis = conf.getLong("dispatcher.takeover_ms", 15_000L);
-    prefetch = conf.getInteger("dispatcher.prefetch", 32);
-    return Backends.create(vertx, conf).onSuccess(b -> {
+    mode = conf.mode();
+    takeoverMillis = conf.takeoverMillis();
+    prefetch = conf.prefetch();
+    return Backends.create(vertx, config()).onSuccess(b -> {
       backend = b;
-      backend.onCapacity(this::fill);
+      backend.onRoom(this::fill);
       connect();
       caretaker = vertx.setPeriodic(takeoverMillis / 3, t -> keepClaims());
       histogramFlusher = vertx.setPeriodic(HISTOGRAM_FLUSH_MILLIS, t -> flushHistograms());
@@ -97,7 +98,7 @@ public final class DispatcherVerticle extends VerticleBase {
 
   /** Tells the API (health, GET /workers) that this dispatcher is alive and what its workers do. */
   private void announce() {
-    JsonObject description = new JsonObject().put("name", queue.consumer()).put("mode", mode)
+    JsonObject description = new JsonObject().put("name", queue.consumer()).put("mode", mode.word())
         .put("workers", backend.workers());
     presence.announce(queue.consumer(), description, 3 * ANNOUNCE_MILLIS)
         .onFailure(err -> LOG.debug("could not announce: {}", err.getMessage()));
@@ -195,7 +196,7 @@ public final class DispatcherVerticle extends VerticleBase {
   }
 
   private int room() {
-    return backend.capacity() - starting;
+    return backend.room() - starting;
   }
 
   /** Moves the tasks to RUNNING in one round trip, then hands those that will run to the backend. */
@@ -221,13 +222,11 @@ public final class DispatcherVerticle extends VerticleBase {
   }
 
   private void run(QueueEntry entry, StartedTask task) {
-    TaskSpec spec = new TaskSpec(task.id(), task.functionId(), task.functionPayload(), task.argsPayload(),
-        task.timeoutSeconds());
-    backend.run(spec).onComplete(ar -> {
+    backend.run(task.spec()).onComplete(ar -> {
       if (ar.succeeded()) {
         store(entry, ar.result());
       } else {
-        LOG.info("task {} lost its worker ({}); it will run again", task.id(), ar.cause().getMessage());
+        LOG.info("task {} lost its worker ({}); it will run again", entry.taskId(), ar.cause().getMessage());
         backlog.addLast(entry);
         fill();
       }
@@ -235,10 +234,7 @@ public final class DispatcherVerticle extends VerticleBase {
   }
 
   private void store(QueueEntry entry, Execution execution) {
-    TaskOutcome outcome = execution.outcome();
-    TaskStatus status = outcome.ok() ? TaskStatus.COMPLETED : TaskStatus.FAILED;
-    outcomes.store(new FinishedTask(entry.taskId(), entry.entryId(), status, outcome.result(), outcome.error(),
-        execution.worker()));
+    outcomes.store(new FinishedTask(entry, execution.outcome(), execution.worker()));
   }
 
   private void retryLater(Throwable err, Runnable action) {

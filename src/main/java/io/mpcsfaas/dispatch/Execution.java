@@ -1,6 +1,6 @@
 package io.mpcsfaas.dispatch;
 
-import io.mpcsfaas.transport.TaskOutcome;
+import io.mpcsfaas.task.TaskOutcome;
 
 /** A task's outcome and the worker that produced it. */
 public record Execution(String worker, TaskOutcome outcome) {}

@@ -1,21 +1,21 @@
 package io.mpcsfaas.dispatch;
 
-import io.mpcsfaas.transport.TaskSpec;
+import io.mpcsfaas.task.TaskSpec;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 
 /**
  * Where a dispatcher's tasks run: one implementation per dispatch mode. The dispatcher takes only as many
- * tasks from the queue as {@link #capacity()} allows, so tasks nobody can run yet stay in Redis.
+ * tasks from the queue as {@link #room()} allows, so tasks nobody can run yet stay in Redis.
  * All methods are called on the dispatcher's context.
  */
 public interface ExecutionBackend {
 
   /** Tasks that can be handed over now. */
-  int capacity();
+  int room();
 
-  /** Registers the listener called whenever {@link #capacity()} may have grown. */
-  void onCapacity(Runnable listener);
+  /** Registers the listener called whenever {@link #room()} may have grown. */
+  void onRoom(Runnable listener);
 
   /**
    * Runs a task. The future completes with the task's outcome, user errors included; it fails with

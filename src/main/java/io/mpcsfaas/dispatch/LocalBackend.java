@@ -1,6 +1,7 @@
 package io.mpcsfaas.dispatch;
 
-import io.mpcsfaas.transport.TaskSpec;
+import io.mpcsfaas.config.Mode;
+import io.mpcsfaas.task.TaskSpec;
 import io.mpcsfaas.worker.InterpreterPool;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
@@ -17,13 +18,13 @@ final class LocalBackend implements ExecutionBackend {
   }
 
   @Override
-  public int capacity() {
-    return pool.capacity();
+  public int room() {
+    return pool.room();
   }
 
   @Override
-  public void onCapacity(Runnable listener) {
-    pool.onCapacity(listener);
+  public void onRoom(Runnable listener) {
+    pool.onRoom(listener);
   }
 
   @Override
@@ -33,7 +34,7 @@ final class LocalBackend implements ExecutionBackend {
 
   @Override
   public JsonArray workers() {
-    return new JsonArray().add(new JsonObject().put("id", worker).put("mode", "local").put("slots", pool.size())
+    return new JsonArray().add(new JsonObject().put("id", worker).put("mode", Mode.LOCAL.word()).put("slots", pool.size())
         .put("busy", pool.busy()).put("last_heartbeat", System.currentTimeMillis() / 1000.0));
   }
 

@@ -46,7 +46,8 @@ final class OutcomeWriter {
     long bytes = 0;
     while (size < gathering.size() && size < MAX_BATCH && (size == 0 || bytes < MAX_BATCH_BYTES)) {
       FinishedTask outcome = gathering.get(size++);
-      bytes += outcome.result().length() + (outcome.error() == null ? 0 : outcome.error().length());
+      bytes += outcome.outcome().result().length()
+          + (outcome.outcome().error() == null ? 0 : outcome.outcome().error().length());
     }
     List<FinishedTask> batch = new ArrayList<>(gathering.subList(0, size));
     gathering.subList(0, size).clear();

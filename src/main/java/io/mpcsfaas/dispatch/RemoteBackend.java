@@ -1,9 +1,12 @@
 package io.mpcsfaas.dispatch;
 
+import io.mpcsfaas.config.DispatcherConfig;
+import io.mpcsfaas.config.LinkConfig;
+import io.mpcsfaas.config.Mode;
+import io.mpcsfaas.task.TaskSpec;
 import io.mpcsfaas.transport.EventBusLink;
 import io.mpcsfaas.transport.MessageLink;
 import io.mpcsfaas.transport.Protocol;
-import io.mpcsfaas.transport.TaskSpec;
 import io.mpcsfaas.transport.ZmqEndpoint;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -27,56 +30,56 @@ final class RemoteBackend implements ExecutionBackend {
   private static final Logger LOG = LoggerFactory.getLogger(RemoteBackend.class);
 
   private final Vertx vertx;
-  private final String mode;
+  private final Mode mode;
   private final String token;
   private final long heartbeatMillis;
   private final long timeoutMillis;
   private final WorkerRegistry registry;
   private MessageLink endpoint;
   private long timer;
-  private Runnable capacityListener = () -> {};
+  private Runnable roomListener = () -> {};
 
-  private RemoteBackend(Vertx vertx, JsonObject conf) {
+  private RemoteBackend(Vertx vertx, LinkConfig link) {
     this.vertx = vertx;
-    this.mode = conf.getString("mode");
-    this.token = conf.getString("worker.token", "");
-    this.heartbeatMillis = conf.getLong("heartbeat.interval_ms", 1000L);
-    this.timeoutMillis = conf.getLong("heartbeat.timeout_ms", 3000L);
-    this.registry = new WorkerRegistry(mode.equals("pull"));
+    this.mode = link.mode();
+    this.token = link.token();
+    this.heartbeatMillis = link.heartbeatMillis();
+    this.timeoutMillis = link.heartbeatTimeoutMillis();
+    this.registry = new WorkerRegistry(mode == Mode.PULL);
   }
 
   /** Opens the workers' link and starts the heartbeat; call on the dispatcher's context. */
-  static Future<ExecutionBackend> start(Vertx vertx, JsonObject conf) {
-    RemoteBackend backend = new RemoteBackend(vertx, conf);
+  static Future<ExecutionBackend> start(Vertx vertx, LinkConfig link, DispatcherConfig conf) {
+    RemoteBackend backend = new RemoteBackend(vertx, link);
     Context context = vertx.getOrCreateContext();
     String where;
-    Future<MessageLink> link;
-    if (backend.mode.equals("cluster")) {
-      where = "the event bus at " + EventBusLink.dispatcherAddress(conf.getString("dispatcher.name", "dispatcher"));
-      link = EventBusLink.dispatcher(vertx, conf.getString("dispatcher.name", "dispatcher"), backend::onMessage);
+    Future<MessageLink> opened;
+    if (backend.mode == Mode.CLUSTER) {
+      where = "the event bus at " + EventBusLink.dispatcherAddress(conf.name());
+      opened = EventBusLink.dispatcher(vertx, conf.name(), backend::onMessage);
     } else {
-      where = "tcp://" + conf.getString("dispatcher.bind", "*") + ":" + conf.getInteger("dispatcher.port", 5555);
+      where = "tcp://" + conf.bind() + ":" + conf.port();
       // Workers in this JVM (./faas up) connect in-process, without TCP and JeroMQ's I/O thread.
-      List<String> addresses = List.of(where, Protocol.inprocAddress(conf.getString("dispatcher.name", "dispatcher")));
+      List<String> addresses = List.of(where, Protocol.inprocAddress(conf.name()));
       // Binding opens sockets: off the event loop.
-      link = vertx.executeBlocking(() -> ZmqEndpoint.bind(context, addresses, backend::onMessage));
+      opened = vertx.executeBlocking(() -> ZmqEndpoint.bind(context, addresses, backend::onMessage));
     }
-    return link.map(endpoint -> {
+    return opened.map(endpoint -> {
       backend.endpoint = endpoint;
       backend.timer = vertx.setPeriodic(backend.heartbeatMillis, id -> backend.beat());
-      LOG.info("{} dispatcher listening for workers on {}", backend.mode, where);
+      LOG.info("{} dispatcher listening for workers on {}", backend.mode.word(), where);
       return backend;
     });
   }
 
   @Override
-  public int capacity() {
-    return registry.capacity();
+  public int room() {
+    return registry.room();
   }
 
   @Override
-  public void onCapacity(Runnable listener) {
-    this.capacityListener = listener;
+  public void onRoom(Runnable listener) {
+    this.roomListener = listener;
   }
 
   @Override
@@ -94,7 +97,7 @@ final class RemoteBackend implements ExecutionBackend {
   @Override
   public JsonArray workers() {
     JsonArray out = new JsonArray();
-    registry.workers().forEach(w -> out.add(new JsonObject().put("id", w.id).put("mode", mode)
+    registry.workers().forEach(w -> out.add(new JsonObject().put("id", w.id).put("mode", mode.word())
         .put("slots", w.slots).put("busy", w.running.size()).put("last_heartbeat", w.lastSeen / 1000.0)));
     return out;
   }
@@ -127,18 +130,18 @@ final class RemoteBackend implements ExecutionBackend {
     switch (type) {
       case Protocol.RESULT -> {
         if (registry.complete(worker, message.getString("task"), Protocol.outcome(message))) {
-          capacityListener.run();
+          roomListener.run();
         }
       }
       case Protocol.ASK -> {
         if (!takeHold(worker, message)) {
           worker.asked += Math.max(0, message.getInteger("n", 1));
         }
-        capacityListener.run();
+        roomListener.run();
       }
       case Protocol.HEARTBEAT -> {
         if (takeHold(worker, message)) {
-          capacityListener.run();
+          roomListener.run();
         }
       }
       case Protocol.DRAIN -> worker.draining = true;
@@ -167,8 +170,8 @@ final class RemoteBackend implements ExecutionBackend {
       endpoint.send(peer, Protocol.refused("wrong worker token"));
       return;
     }
-    if (!mode.equals(message.getString("mode"))) {
-      endpoint.send(peer, Protocol.refused("this dispatcher runs in " + mode + " mode"));
+    if (!mode.word().equals(message.getString("mode"))) {
+      endpoint.send(peer, Protocol.refused("this dispatcher runs in " + mode.word() + " mode"));
       return;
     }
     if (!(message.getValue("slots") instanceof Number declared)) {
@@ -180,7 +183,7 @@ final class RemoteBackend implements ExecutionBackend {
         message.getString("session", ""), slots, System.currentTimeMillis());
     endpoint.send(peer, Protocol.welcome(heartbeatMillis, timeoutMillis));
     LOG.info("worker {} registered with {} slots", worker.id, slots);
-    capacityListener.run();
+    roomListener.run();
   }
 
   private void beat() {

@@ -1,6 +1,6 @@
 package io.mpcsfaas.dispatch;
 
-import io.mpcsfaas.transport.TaskOutcome;
+import io.mpcsfaas.task.TaskOutcome;
 import io.vertx.core.Promise;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -10,8 +10,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The remote workers a dispatcher knows, their free slots and the tasks each is running. Pure bookkeeping,
- * shared by every transport: a worker's free slots are the tasks it last said it can hold minus those sent
+ * The remote workers a dispatcher knows, the room they have and the tasks each is running. Pure bookkeeping,
+ * shared by every transport: a worker's room is the tasks it last said it can hold minus those sent
  * and not answered. Until it says, a push worker can hold its slots; a pull worker nothing, or, if its asks
  * carry only a count, the tasks it asked for and has not received. Single-threaded (the dispatcher's context).
  */
@@ -77,42 +77,43 @@ final class WorkerRegistry {
     return byPeer.values();
   }
 
-  int free(Worker worker) {
+  /** Tasks the worker can be sent now. */
+  int room(Worker worker) {
     if (worker.draining) {
       return 0;
     }
-    return Math.max(0, room(worker));
+    return Math.max(0, signedRoom(worker));
   }
 
   /** Tasks the worker can still be sent; below zero when it holds more than it now can. */
-  private static int room(Worker worker) {
+  private static int signedRoom(Worker worker) {
     return worker.hold >= 0 ? worker.hold - worker.running.size() : worker.asked;
   }
 
-  int capacity() {
+  int room() {
     int total = 0;
     for (Worker worker : byPeer.values()) {
-      total += free(worker);
+      total += room(worker);
     }
     return total;
   }
 
   /**
-   * The worker to send a task to: the one with the most free slots, ties going to the one idle longest. A
+   * The worker to send a task to: the one with the most room, ties going to the one idle longest. A
    * push worker's room may have shrunk while the task was being claimed; the task then still goes to the
    * least overcommitted worker, which queues it. Null if no worker can take it.
    */
   Worker choose() {
     Worker best = null;
-    int bestFree = 0;
+    int bestRoom = 0;
     for (Worker worker : byPeer.values()) {
       if (worker.draining || (worker.hold < 0 && worker.asked <= 0)) {
         continue;
       }
-      int free = room(worker);
-      if (best == null || free > bestFree || (free == bestFree && worker.lastAssigned < best.lastAssigned)) {
+      int room = signedRoom(worker);
+      if (best == null || room > bestRoom || (room == bestRoom && worker.lastAssigned < best.lastAssigned)) {
         best = worker;
-        bestFree = free;
+        bestRoom = room;
       }
     }
     return best;

@@ -1,5 +1,6 @@
 package io.mpcsfaas.store;
 
+import io.mpcsfaas.task.TaskStatus;
 import io.vertx.core.json.JsonObject;
 
 /**

@@ -1,5 +1,12 @@
 package io.mpcsfaas.store;
 
-/** A task's terminal outcome on its way to Redis, with the queue entry it releases. */
-public record FinishedTask(String taskId, String entryId, TaskStatus status, String result, String error,
-    String worker) {}
+import io.mpcsfaas.task.TaskOutcome;
+import io.mpcsfaas.task.TaskStatus;
+
+/** A task's terminal outcome on its way to Redis, with the queue entry it releases and the worker that ran it. */
+public record FinishedTask(QueueEntry entry, TaskOutcome outcome, String worker) {
+
+  public TaskStatus status() {
+    return outcome.ok() ? TaskStatus.COMPLETED : TaskStatus.FAILED;
+  }
+}

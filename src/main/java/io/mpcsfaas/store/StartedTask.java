@@ -1,8 +1,6 @@
 package io.mpcsfaas.store;
 
-/**
- * A task the dispatcher just moved to RUNNING, with everything a worker needs to run it.
- * {@code timeoutSeconds} is null when the client did not ask for one.
- */
-public record StartedTask(String id, String entryId, String functionId, String functionPayload,
-    String argsPayload, int attempts, Integer timeoutSeconds) {}
+import io.mpcsfaas.task.TaskSpec;
+
+/** A task the dispatcher just moved to RUNNING: its queue entry, what a worker needs to run it, and its run count. */
+public record StartedTask(QueueEntry entry, TaskSpec spec, int attempts) {}

@@ -1,5 +1,8 @@
 package io.mpcsfaas.store;
 
+import io.mpcsfaas.task.TaskOutcome;
+import io.mpcsfaas.task.TaskSpec;
+import io.mpcsfaas.task.TaskStatus;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.redis.client.Command;
@@ -116,14 +119,16 @@ public final class TaskQueue {
       return null;
     }
     String timeout = r.get(5).toString();
-    return new StartedTask(entry.taskId(), entry.entryId(), r.get(1).toString(), r.get(3).toString(),
-        r.get(2).toString(), r.get(4).toInteger(), timeout.isEmpty() ? null : Integer.valueOf(timeout));
+    TaskSpec spec = new TaskSpec(entry.taskId(), r.get(1).toString(), r.get(3).toString(), r.get(2).toString(),
+        timeout.isEmpty() ? null : Integer.valueOf(timeout));
+    return new StartedTask(entry, spec, r.get(4).toInteger());
   }
 
   /** Stores a terminal outcome from {@code worker} unless one is already stored; true when this call stored it. */
   public Future<Boolean> finish(String taskId, String entryId, TaskStatus status, String result, String error,
       String worker) {
-    return finish(List.of(new FinishedTask(taskId, entryId, status, result, error, worker)))
+    TaskOutcome outcome = new TaskOutcome(status == TaskStatus.COMPLETED, result, error);
+    return finish(List.of(new FinishedTask(new QueueEntry(entryId, taskId), outcome, worker)))
         .map(stored -> stored.get(0));
   }
 
@@ -137,11 +142,11 @@ public final class TaskQueue {
     List<String> args = new ArrayList<>(List.of(Keys.DISPATCHERS_GROUP, keys.doneChannel(), finishedAt,
         Long.toString(keepFinishedSeconds), keys.task("")));
     for (FinishedTask outcome : outcomes) {
-      args.add(outcome.taskId());
-      args.add(outcome.entryId());
+      args.add(outcome.entry().taskId());
+      args.add(outcome.entry().entryId());
       args.add(outcome.status().name());
-      args.add(outcome.result());
-      args.add(outcome.error() == null ? "" : outcome.error());
+      args.add(outcome.outcome().result());
+      args.add(outcome.outcome().error() == null ? "" : outcome.outcome().error());
       args.add(outcome.worker());
     }
     return FINISH_TASKS.run(redis, List.of(keys.queue(), keys.stats()), args).map(replies -> {

@@ -1,5 +1,7 @@
 package io.mpcsfaas.store;
 
+import io.mpcsfaas.task.TaskStatus;
+
 /**
  * What a client may see of a task. {@code result} and {@code error} are null until it ends; the timestamps
  * (seconds since the epoch, as text) are null until reached; {@code worker} ran it last.

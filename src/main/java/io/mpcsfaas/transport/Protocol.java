@@ -1,5 +1,7 @@
 package io.mpcsfaas.transport;
 
+import io.mpcsfaas.task.TaskOutcome;
+import io.mpcsfaas.task.TaskSpec;
 import io.vertx.core.json.JsonObject;
 
 /**

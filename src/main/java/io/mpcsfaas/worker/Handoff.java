@@ -1,7 +1,7 @@
 package io.mpcsfaas.worker;
 
-import io.mpcsfaas.transport.TaskOutcome;
-import io.mpcsfaas.transport.TaskSpec;
+import io.mpcsfaas.task.TaskOutcome;
+import io.mpcsfaas.task.TaskSpec;
 import io.vertx.core.Promise;
 
 /** A task given to the pool and the promise of its outcome, which survives a move to another interpreter. */

@@ -1,7 +1,7 @@
 package io.mpcsfaas.worker;
 
-import io.mpcsfaas.transport.TaskOutcome;
-import io.mpcsfaas.transport.TaskSpec;
+import io.mpcsfaas.task.TaskOutcome;
+import io.mpcsfaas.task.TaskSpec;
 import io.vertx.core.Context;
 import io.vertx.core.json.JsonObject;
 import java.io.BufferedInputStream;
@@ -111,7 +111,7 @@ final class Interpreter {
   }
 
   /** Tasks handed to this interpreter and not answered. */
-  int load() {
+  int inHand() {
     return inPipe.size() + held.size();
   }
 
@@ -125,11 +125,11 @@ final class Interpreter {
    * run within the lookahead, as many more like the last one as fit in it; otherwise none.
    */
   int room() {
-    int load = load();
-    if (!alive || load >= MAX_PIPELINED) {
+    int inHand = inHand();
+    if (!alive || inHand >= MAX_PIPELINED) {
       return 0;
     }
-    if (load == 0) {
+    if (inHand == 0) {
       return 1;
     }
     long untilIdle = nanosUntilIdle();
@@ -139,7 +139,7 @@ final class Interpreter {
     Queued last = held.isEmpty() ? inPipe.getLast() : held.getLast();
     long each = Math.max(MIN_PLANNED_NANOS, last.expectedNanos());
     long more = 1 + Math.max(0, options.lookaheadNanos() - untilIdle) / each;
-    return (int) Math.min(MAX_PIPELINED - load, more);
+    return (int) Math.min(MAX_PIPELINED - inHand, more);
   }
 
   /**
@@ -314,7 +314,7 @@ final class Interpreter {
     }
     long next = Long.MAX_VALUE;
     long untilRoom = nanosUntilIdle() - options.lookaheadNanos();
-    if (untilRoom > TIMER_TICK_NANOS && load() < MAX_PIPELINED) {
+    if (untilRoom > TIMER_TICK_NANOS && inHand() < MAX_PIPELINED) {
       next = untilRoom;
     }
     if (!held.isEmpty()) {

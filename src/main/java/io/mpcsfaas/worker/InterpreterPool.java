@@ -1,7 +1,7 @@
 package io.mpcsfaas.worker;
 
-import io.mpcsfaas.transport.TaskOutcome;
-import io.mpcsfaas.transport.TaskSpec;
+import io.mpcsfaas.task.TaskOutcome;
+import io.mpcsfaas.task.TaskSpec;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -32,7 +32,7 @@ public final class InterpreterPool {
   private final List<Interpreter> interpreters = new ArrayList<>();
   private final ArrayDeque<Handoff> waiting = new ArrayDeque<>();
   private final RunTimes runTimes;
-  private Runnable capacityListener = () -> {};
+  private Runnable roomListener = () -> {};
   private int started;
   private boolean closed;
 
@@ -45,17 +45,11 @@ public final class InterpreterPool {
   }
 
   /**
-   * Starts a pool configured by {@code conf} ("workers", "worker.lookahead_ms", "task.timeout",
-   * "worker.memory_limit_mb", "python"); finding Python runs processes, so it happens off the event loop.
+   * Starts a pool configured by {@code conf} (see {@link PoolOptions#from}); finding Python runs processes,
+   * so it happens off the event loop.
    */
   public static Future<InterpreterPool> start(Vertx vertx, JsonObject conf) {
-    return vertx.executeBlocking(() -> new PoolOptions(
-        conf.getInteger("workers", Runtime.getRuntime().availableProcessors()),
-        PythonLocator.find(conf.getString("python")),
-        Math.max(0, conf.getInteger("worker.lookahead_ms", 5)),
-        conf.getInteger("task.timeout", 300),
-        conf.getInteger("worker.memory_limit_mb", 2048)))
-        .compose(options -> start(vertx, options));
+    return vertx.executeBlocking(() -> PoolOptions.from(conf)).compose(options -> start(vertx, options));
   }
 
   /** Starts the pool's interpreters; call on the context that will use the pool. */
@@ -74,19 +68,19 @@ public final class InterpreterPool {
   }
 
   /** Tasks the pool can start now or queue behind tasks that will end soon, without making them wait. */
-  public int capacity() {
-    int free = 0;
+  public int room() {
+    int room = 0;
     for (Interpreter interpreter : interpreters) {
-      free += interpreter.room();
+      room += interpreter.room();
     }
-    return Math.max(0, free - waiting.size());
+    return Math.max(0, room - waiting.size());
   }
 
   /** Interpreters running a task now. */
   public int busy() {
     int busy = 0;
     for (Interpreter interpreter : interpreters) {
-      busy += interpreter.load() > 0 ? 1 : 0;
+      busy += interpreter.inHand() > 0 ? 1 : 0;
     }
     return busy;
   }
@@ -96,9 +90,9 @@ public final class InterpreterPool {
     return options.size();
   }
 
-  /** Called whenever {@link #capacity()} may have grown. */
-  public void onCapacity(Runnable listener) {
-    this.capacityListener = listener;
+  /** Called whenever {@link #room()} may have grown. */
+  public void onRoom(Runnable listener) {
+    this.roomListener = listener;
   }
 
   public Future<TaskOutcome> run(TaskSpec task) {
@@ -170,7 +164,7 @@ public final class InterpreterPool {
   /** A task ended, an interpreter started, or a task nears its end: waiting tasks may go, and more may come. */
   private void roomMayHaveGrown() {
     drainWaiting();
-    capacityListener.run();
+    roomListener.run();
   }
 
   private final Interpreter.Listener listener = new Interpreter.Listener() {

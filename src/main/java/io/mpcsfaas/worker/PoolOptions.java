@@ -1,5 +1,8 @@
 package io.mpcsfaas.worker;
 
+import io.mpcsfaas.config.Conf;
+import io.vertx.core.json.JsonObject;
+
 /**
  * How an {@link InterpreterPool} runs its interpreters.
  *
@@ -11,6 +14,13 @@ package io.mpcsfaas.worker;
  * @param memoryLimitMb address-space cap per interpreter (0 for none)
  */
 public record PoolOptions(int size, String python, int lookaheadMillis, int defaultTimeoutSeconds, int memoryLimitMb) {
+
+  /** The pool's settings ("workers", "python", "worker.lookahead_ms", "task.timeout", "worker.memory_limit_mb"). */
+  static PoolOptions from(JsonObject conf) {
+    return new PoolOptions(Conf.integer(conf, "workers"), PythonLocator.find(Conf.string(conf, "python")),
+        Math.max(0, Conf.integer(conf, "worker.lookahead_ms")), Conf.integer(conf, "task.timeout"),
+        Conf.integer(conf, "worker.memory_limit_mb"));
+  }
 
   long lookaheadNanos() {
     return lookaheadMillis * 1_000_000L;

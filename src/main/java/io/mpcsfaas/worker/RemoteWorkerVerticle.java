@@ -1,9 +1,12 @@
 package io.mpcsfaas.worker;
 
+import io.mpcsfaas.config.Conf;
+import io.mpcsfaas.config.LinkConfig;
+import io.mpcsfaas.config.Mode;
+import io.mpcsfaas.task.TaskSpec;
 import io.mpcsfaas.transport.EventBusLink;
 import io.mpcsfaas.transport.MessageLink;
 import io.mpcsfaas.transport.Protocol;
-import io.mpcsfaas.transport.TaskSpec;
 import io.mpcsfaas.transport.ZmqEndpoint;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -32,7 +35,7 @@ public final class RemoteWorkerVerticle extends VerticleBase {
   private enum State { REGISTERING, ACTIVE, DRAINING }
 
   private String id;
-  private String mode;
+  private Mode mode;
   private String dispatcherUrl;
   private String dispatcherName;
   private String session;
@@ -54,25 +57,25 @@ public final class RemoteWorkerVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     JsonObject conf = config();
-    mode = conf.getString("mode");
-    dispatcherName = conf.getString("dispatcher.name", "dispatcher");
-    dispatcherUrl = mode.equals("cluster") ? EventBusLink.dispatcherAddress(dispatcherName)
-        : conf.getString("dispatcher.url", "tcp://127.0.0.1:5555");
-    token = conf.getString("worker.token", "");
-    slots = conf.getInteger("workers", 1);
-    heartbeatMillis = conf.getLong("heartbeat.interval_ms", 1000L);
-    timeoutMillis = conf.getLong("heartbeat.timeout_ms", 3000L);
-    String configuredId = conf.getString("worker.id", "");
+    LinkConfig link = LinkConfig.from(conf);
+    mode = link.mode();
+    dispatcherName = link.dispatcherName();
+    dispatcherUrl = mode == Mode.CLUSTER ? EventBusLink.dispatcherAddress(dispatcherName) : link.dispatcherUrl();
+    token = link.token();
+    slots = Conf.integer(conf, "workers");
+    heartbeatMillis = link.heartbeatMillis();
+    timeoutMillis = link.heartbeatTimeoutMillis();
+    String configuredId = Conf.string(conf, "worker.id");
     id = configuredId.isBlank()
         ? ManagementFactory.getRuntimeMXBean().getName() + "-" + UUID.randomUUID().toString().substring(0, 8)
         : configuredId;
     return InterpreterPool.start(vertx, conf).compose(p -> {
       pool = p;
-      pool.onCapacity(this::scheduleReport);
+      pool.onRoom(this::scheduleReport);
       return connect();
     }).onSuccess(v -> {
       timer = vertx.setPeriodic(heartbeatMillis, t -> tick());
-      LOG.info("{} worker {} with {} interpreters, dispatcher {}", mode, id, slots, dispatcherUrl);
+      LOG.info("{} worker {} with {} interpreters, dispatcher {}", mode.word(), id, slots, dispatcherUrl);
     });
   }
 
@@ -108,7 +111,7 @@ public final class RemoteWorkerVerticle extends VerticleBase {
     session = UUID.randomUUID().toString(); // a new connection: the dispatcher forgets what it sent the old one
     Context context = vertx.getOrCreateContext();
     MessageLink.Handler handler = (peer, message) -> onMessage(message);
-    Future<MessageLink> link = mode.equals("cluster")
+    Future<MessageLink> link = mode == Mode.CLUSTER
         ? EventBusLink.worker(vertx, dispatcherName, id, handler)
         : vertx.executeBlocking(() -> ZmqEndpoint.connect(context, dispatcherUrl, id, handler));
     return link
@@ -121,7 +124,7 @@ public final class RemoteWorkerVerticle extends VerticleBase {
   }
 
   private void register() {
-    endpoint.send(Protocol.register(id, session, mode, slots, running, token));
+    endpoint.send(Protocol.register(id, session, mode.word(), slots, running, token));
   }
 
   private void onMessage(JsonObject message) {
@@ -189,17 +192,17 @@ public final class RemoteWorkerVerticle extends VerticleBase {
     if (state != State.ACTIVE) {
       return;
     }
-    int room = pool.capacity();
+    int room = pool.room();
     int hold = running + room;
     if (Math.abs(hold - reportedHold) > reportedHold / 8) {
       reportedHold = hold;
-      endpoint.send(mode.equals("pull") ? Protocol.ask(room, hold) : Protocol.heartbeat(running, hold));
+      endpoint.send(mode == Mode.PULL ? Protocol.ask(room, hold) : Protocol.heartbeat(running, hold));
     }
   }
 
   /** What a dispatcher assumes of a worker that has not said how many tasks it can hold. */
   private int holdBeforeReport() {
-    return mode.equals("pull") ? 0 : slots;
+    return mode == Mode.PULL ? 0 : slots;
   }
 
   private void tick() {
@@ -217,7 +220,7 @@ public final class RemoteWorkerVerticle extends VerticleBase {
     if (state == State.REGISTERING) {
       register();
     } else {
-      reportedHold = running + pool.capacity();
+      reportedHold = running + pool.room();
       endpoint.send(Protocol.heartbeat(running, reportedHold));
     }
   }

@@ -16,7 +16,7 @@ import io.mpcsfaas.dispatch.DispatcherVerticle;
 import io.mpcsfaas.store.Keys;
 import io.mpcsfaas.store.QueueEntry;
 import io.mpcsfaas.store.TaskQueue;
-import io.mpcsfaas.store.TaskStatus;
+import io.mpcsfaas.task.TaskStatus;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mpcsfaas.Py;
-import io.mpcsfaas.transport.PickledException;
+import io.mpcsfaas.task.PickledException;
 import io.vertx.core.json.JsonObject;
 import java.util.Base64;
 import java.util.concurrent.TimeUnit;

@@ -16,10 +16,10 @@ class WorkerRegistryTest {
   void untilItSaysAPushWorkerCanHoldItsSlotsAndAPullWorkerNothing() {
     WorkerRegistry push = new WorkerRegistry(false);
     push.register("p1", "w1", "s1", 2, 0);
-    assertEquals(2, push.capacity());
+    assertEquals(2, push.room());
     WorkerRegistry pull = new WorkerRegistry(true);
     pull.register("p1", "w1", "s1", 2, 0);
-    assertEquals(0, pull.capacity());
+    assertEquals(0, pull.room());
   }
 
   @ParameterizedTest(name = "pull: {0}")
@@ -30,9 +30,9 @@ class WorkerRegistryTest {
     worker.asked = 5; // a count from an earlier ask no longer matters once the worker says what it can hold
     worker.hold = 10;
     registry.assign(worker, "t1", Promise.promise());
-    assertEquals(9, registry.capacity());
+    assertEquals(9, registry.room());
     worker.hold = 0;
-    assertEquals(0, registry.capacity(), "never below zero; the next number said replaces a stale one");
+    assertEquals(0, registry.room(), "never below zero; the next number said replaces a stale one");
   }
 
   @Test
@@ -43,7 +43,7 @@ class WorkerRegistryTest {
     registry.assign(busier, "t1", Promise.promise());
     registry.assign(busier, "t2", Promise.promise());
     registry.assign(lessBusy, "t3", Promise.promise());
-    assertEquals(0, registry.capacity());
+    assertEquals(0, registry.room());
     assertSame(lessBusy, registry.choose());
     lessBusy.draining = true;
     assertSame(busier, registry.choose(), "a draining worker gets nothing");

@@ -11,6 +11,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.mpcsfaas.Py;
 import io.mpcsfaas.RedisAndVertx;
 import io.mpcsfaas.TestRedis;
+import io.mpcsfaas.task.TaskOutcome;
+import io.mpcsfaas.task.TaskStatus;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
@@ -119,13 +121,13 @@ class TaskQueueTest {
 
     StartedTask started = await(queue.start(entry, "worker-a", 3, payloads.getString("exhausted"), "gave up"));
     assertNotNull(started);
-    assertEquals(taskId, started.id());
-    assertEquals(entry.entryId(), started.entryId());
-    assertEquals(fid, started.functionId());
-    assertEquals(payloads.getString("fn"), started.functionPayload());
-    assertEquals(payloads.getString("args"), started.argsPayload());
+    assertEquals(taskId, started.spec().taskId());
+    assertEquals(entry.entryId(), started.entry().entryId());
+    assertEquals(fid, started.spec().functionId());
+    assertEquals(payloads.getString("fn"), started.spec().functionPayload());
+    assertEquals(payloads.getString("args"), started.spec().argsPayload());
     assertEquals(1, started.attempts());
-    assertEquals(9, started.timeoutSeconds());
+    assertEquals(9, started.spec().timeoutSeconds());
 
     Map<String, String> hash = TestRedis.hash(redis, keys.task(taskId));
     assertEquals("RUNNING", hash.get("status"));
@@ -140,7 +142,7 @@ class TaskQueueTest {
     TaskQueue queue = queue("d1");
     await(queue.ensureGroup());
     QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
-    assertNull(await(queue.start(entry, "w", 3, "x", "y")).timeoutSeconds());
+    assertNull(await(queue.start(entry, "w", 3, "x", "y")).spec().timeoutSeconds());
   }
 
   @Test
@@ -297,14 +299,14 @@ class TaskQueueTest {
     List<QueueEntry> entries = await(queue.claim(10, 100, false));
     List<StartedTask> started = await(queue.start(entries, "w", 3, "x", "y"));
     assertEquals(3, started.size());
-    assertEquals(a, started.get(0).id());
-    assertEquals(Integer.valueOf(7), started.get(1).timeoutSeconds());
+    assertEquals(a, started.get(0).spec().taskId());
+    assertEquals(Integer.valueOf(7), started.get(1).spec().timeoutSeconds());
     assertNull(started.get(2), "an ended task does not run again");
 
     List<Boolean> stored = await(queue.finish(List.of(
-        new FinishedTask(a, entries.get(0).entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null, "w"),
-        new FinishedTask(b, entries.get(1).entryId(), TaskStatus.FAILED, payloads.getString("error"), "tb", "w"),
-        new FinishedTask(a, entries.get(0).entryId(), TaskStatus.FAILED, payloads.getString("error"), "late", "w"))));
+        new FinishedTask(entries.get(0), TaskOutcome.success(payloads.getString("result")), "w"),
+        new FinishedTask(entries.get(1), new TaskOutcome(false, payloads.getString("error"), "tb"), "w"),
+        new FinishedTask(entries.get(0), new TaskOutcome(false, payloads.getString("error"), "late"), "w"))));
     assertEquals(List.of(true, true, false), stored, "the duplicate in the same batch is refused");
     assertEquals("COMPLETED", TestRedis.hash(redis, keys.task(a)).get("status"));
     assertEquals("FAILED", TestRedis.hash(redis, keys.task(b)).get("status"));

@@ -8,8 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mpcsfaas.Py;
 import io.mpcsfaas.TestRedis;
-import io.mpcsfaas.transport.TaskOutcome;
-import io.mpcsfaas.transport.TaskSpec;
+import io.mpcsfaas.task.TaskOutcome;
+import io.mpcsfaas.task.TaskSpec;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -126,7 +126,7 @@ class InterpreterPoolTest {
       on(pool::close);
       // Let the interpreters' exits be handled before Vert.x closes.
       TestRedis.eventually(Duration.ofSeconds(10), "the pool's interpreters exit",
-          () -> on(() -> Future.succeededFuture(pool.capacity())) == 0);
+          () -> on(() -> Future.succeededFuture(pool.room())) == 0);
     }
   }
 
@@ -197,7 +197,7 @@ class InterpreterPoolTest {
   void runsADoublingFunction() {
     InterpreterPool pool = pool(2, 30, 0);
     assertEquals(2, pool.size());
-    assertEquals(2, on(() -> Future.succeededFuture(pool.capacity())), "2 idle interpreters");
+    assertEquals(2, on(() -> Future.succeededFuture(pool.room())), "2 idle interpreters");
     assertValue("42", run(pool, "double", "args21", null));
   }
 
@@ -304,7 +304,7 @@ class InterpreterPoolTest {
   private int capacityOnceHanded(InterpreterPool pool, TaskSpec task) {
     return on(() -> {
       pool.run(task);
-      return Future.succeededFuture(pool.capacity());
+      return Future.succeededFuture(pool.room());
     });
   }
 
@@ -314,11 +314,11 @@ class InterpreterPoolTest {
     List<Integer> roomWhileRunning = new ArrayList<>();
     TaskOutcome outcome = on(() -> {
       Future<TaskOutcome> nap = pool.run(task("nap", "args_half", null));
-      roomWhileRunning.add(pool.capacity());
+      roomWhileRunning.add(pool.room());
       // The lookahead timer announces the room about 5 ms before the expected end of the 500 ms task.
-      pool.onCapacity(() -> {
+      pool.onRoom(() -> {
         if (!nap.isComplete()) {
-          roomWhileRunning.add(pool.capacity());
+          roomWhileRunning.add(pool.room());
         }
       });
       return nap;
@@ -361,7 +361,7 @@ class InterpreterPoolTest {
     for (int i = 0; i < 100; i++) {
       assertEquals(Integer.toString(2 * i), decoded.getJsonObject(i).getString("repr"), "task " + i);
     }
-    assertEquals(2, on(() -> Future.succeededFuture(pool.capacity())), "all capacity back");
+    assertEquals(2, on(() -> Future.succeededFuture(pool.room())), "all capacity back");
   }
 
   @Test
@@ -519,7 +519,7 @@ class InterpreterPoolTest {
     InterpreterPool pool = pool(1, 30, 0);
     on(pool::close);
     TestRedis.eventually(Duration.ofSeconds(10), "the closed pool's interpreters have exited",
-        () -> on(() -> Future.succeededFuture(pool.capacity())) == 0);
+        () -> on(() -> Future.succeededFuture(pool.room())) == 0);
     Future<TaskOutcome> late = on(() -> Future.succeededFuture(pool.run(task("double", "args21", null))));
     TestRedis.eventually(Duration.ofSeconds(5), "a task given to a closed pool completes", late::isComplete);
     assertFalse(late.result().ok());

@@ -1,4 +1,4 @@
-package io.mpcsfaas.store;
+package io.mpcsfaas.task;
 
 /** The life of a task: statuses only move forward, except a re-dispatch after a lost worker. */
 public enum TaskStatus {

@@ -1,4 +1,4 @@
-package io.mpcsfaas.transport;
+package io.mpcsfaas.task;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

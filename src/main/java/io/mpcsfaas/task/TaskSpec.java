@@ -1,4 +1,4 @@
-package io.mpcsfaas.transport;
+package io.mpcsfaas.task;
 
 /**
  * One task as a worker receives it: the function and the {@code (args, kwargs)} tuple, both still in the

@@ -1,4 +1,4 @@
-package io.mpcsfaas.transport;
+package io.mpcsfaas.task;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;

@@ -1,4 +1,4 @@
-package io.mpcsfaas.transport;
+package io.mpcsfaas.task;
 
 /**
  * How a task ended: {@code result} is base64(dill) of the return value, or of the exception when it failed;

@@ -1,14 +1,15 @@
-package io.mpcsfaas.cli;
+package io.mpcsfaas.config;
 
 import java.util.List;
 import java.util.Set;
 
 /**
  * One configuration key: its default, the flags and environment variable that set it, what it means and
- * which commands read it. {@link #ALL} is the single place where every default and flag is written down;
- * parsing, {@code --help} and the README's table follow it.
+ * which commands read it. {@link #ALL} is the single place where every default and flag is written down:
+ * the typed configs ({@link Conf}) take their defaults from it, the command line and {@code --help} their
+ * flags. A key's dots are the nesting of the JSON config ({@code "api.port"} is {@code {"api": {"port": ..}}}).
  */
-record Setting(String key, Object defaultValue, List<String> flags, String env, String help, Set<String> commands) {
+public record Setting(String key, Object defaultValue, List<String> flags, String env, String help, Set<String> commands) {
   private static final Set<String> SERVERS = Set.of("up", "api", "dispatcher");
   private static final Set<String> API = Set.of("up", "api");
   private static final Set<String> DISPATCH = Set.of("up", "dispatcher");
@@ -18,7 +19,7 @@ record Setting(String key, Object defaultValue, List<String> flags, String env, 
   private static final Set<String> REMOTE = Set.of("up", "dispatcher", "pull-worker", "push-worker", "cluster-worker");
   private static final Set<String> CLUSTER = Set.of("up", "dispatcher", "cluster-worker");
 
-  static final List<Setting> ALL = List.of(
+  public static final List<Setting> ALL = List.of(
       new Setting("mode", "local", List.of("-m", "-mode", "--mode"), null,
           "dispatch mode: local, pull, push or cluster", DISPATCH),
       new Setting("api.port", 8000, List.of("--port"), null, "HTTP port of the API (-p for up and api)", API),
@@ -29,6 +30,8 @@ record Setting(String key, Object defaultValue, List<String> flags, String env, 
           "clients must send Authorization: Bearer KEY (empty: no key)", API),
       new Setting("redis.url", "redis://127.0.0.1:6379", List.of("--redis"), "REDIS_URL",
           "Redis connection string (redis://[:password@]host:port[/db], rediss:// for TLS)", SERVERS),
+      new Setting("redis.pool_size", 16, List.of("--redis-pool"), null,
+          "connections the API keeps to Redis", API),
       new Setting("redis.prefix", "faas:", List.of("--prefix"), null, "prefix of every Redis key", SERVERS),
       new Setting("redis.data_dir", "data/redis", List.of("--data-dir"), "FAAS_DATA_DIR",
           "folder of the Redis that up starts when none answers", Set.of("up")),
@@ -60,6 +63,8 @@ record Setting(String key, Object defaultValue, List<String> flags, String env, 
           "Python 3 that can import dill (empty: python3, then /usr/bin/python3)", RUNS_PYTHON),
       new Setting("worker.token", "", List.of("--worker-token"), "FAAS_WORKER_TOKEN",
           "shared secret workers present to the dispatcher (empty: none)", REMOTE),
+      new Setting("dispatcher.url", "tcp://127.0.0.1:5555", List.of(), null,
+          "pull/push worker: the dispatcher's address (the second argument)", Set.of()),
       new Setting("worker.id", "", List.of("--worker-id"), null, "worker name (empty: pid@host-random)", WORKERS),
       new Setting("heartbeat.interval_ms", 1000, List.of("--heartbeat-ms"), null,
           "heartbeat period, both ways", REMOTE),
@@ -71,4 +76,14 @@ record Setting(String key, Object defaultValue, List<String> flags, String env, 
           "cluster mode: members to join, host[:port] separated by commas", CLUSTER),
       new Setting("heartbeat.timeout_ms", 3000, List.of("--heartbeat-timeout-ms"), null,
           "silence after which a peer counts as dead", REMOTE));
+
+  /** The setting of {@code key}; fails for a key that is not in the table (a typo in the code). */
+  public static Setting of(String key) {
+    for (Setting setting : ALL) {
+      if (setting.key.equals(key)) {
+        return setting;
+      }
+    }
+    throw new IllegalArgumentException("no setting " + key);
+  }
 }
