@@ -11,6 +11,7 @@ traceback text as ``error``) is encoded back.
 import codecs
 import json
 import os
+import socket
 import sys
 import threading
 import time
@@ -66,7 +67,7 @@ class FakePlatform:
         self.functions = {}  # id -> {"function_id", "name", "payload"}
         self.tasks = {}  # id -> task dict, in creation order
         self.requests = []  # Recorded, in arrival order
-        self.canned = []  # [method, path prefix, status, body, times left]
+        self.canned = []  # [method, path prefix, status, body, times left, matching requests to let by first]
         self.auto_run = True
         self.honour_wait = True
         self.max_hold = MAX_WAIT
@@ -77,6 +78,11 @@ class FakePlatform:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self):
+                super().setup()
+                # headers and body go out in two writes: without this, each reply waits for a delayed ACK
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def log_message(self, *args):  # quiet
                 pass
@@ -90,7 +96,7 @@ class FakePlatform:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01},
                                         daemon=True)
         self._thread.start()
 
@@ -105,11 +111,12 @@ class FakePlatform:
 
     # -- what tests use ------------------------------------------------------------------------------
 
-    def reply_next(self, method, path, status, body, times=1):
-        """The next ``times`` requests ``method`` to a path starting with ``path`` get ``status`` and
-        ``body`` (a dict or list: JSON; a str: sent as text/plain; None: empty)."""
+    def reply_next(self, method, path, status, body, times=1, after=0):
+        """The next ``times`` requests ``method`` to a path starting with ``path`` (after ``after`` such
+        requests served as usual) get ``status`` and ``body`` (a dict or list: JSON; a str: sent as
+        text/plain; None: empty)."""
         with self.cond:
-            self.canned.append([method, path, status, body, times])
+            self.canned.append([method, path, status, body, times, after])
 
     def received(self, method=None, path=None):
         """The recorded requests, optionally only of ``method`` and a path starting with ``path``."""
@@ -174,7 +181,10 @@ class FakePlatform:
         with self.cond:
             self.requests.append(record)
             canned = next((c for c in self.canned if c[0] == method and path.startswith(c[1]) and c[4] > 0), None)
-            if canned is not None:
+            if canned is not None and canned[5] > 0:
+                canned[5] -= 1
+                canned = None
+            elif canned is not None:
                 canned[4] -= 1
         if canned is not None:
             status, reply = canned[2], canned[3]
@@ -271,6 +281,7 @@ class FakePlatform:
                                    "timeout": timeout, "status": "QUEUED", "result": None, "error": None,
                                    "created_at": time.time(), "finished_at": None}
             auto = self.auto_run
+            self.cond.notify_all()
         if auto:
             self.complete(task_id)
         return task_id
@@ -339,8 +350,6 @@ def platform():
 @pytest.fixture
 def closed_url():
     """The URL of a loopback port nothing listens on."""
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
