@@ -1,15 +1,21 @@
 """mpcsfaas.executor against the fake platform of conftest.py (a real HTTP server on a loopback port)."""
 
+import codecs
 import sys
 import threading
 import time
 from concurrent import futures as cf
 from concurrent.futures import CancelledError, Future, as_completed, wait
 
+import dill
 import pytest
 
-from conftest import decode
 from mpcsfaas import FaaSExecutor, MPCSFaaSError, RemoteTraceback
+
+
+def decode(text):
+    """The inverse of the platform's payload encoding, written out independently of the SDK."""
+    return dill.loads(codecs.decode(text.encode(), "base64"))
 
 
 SETTING = 1
