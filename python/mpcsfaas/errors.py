@@ -1,5 +1,9 @@
 """Exceptions of the MPCSFaaS SDK."""
 
+from __future__ import annotations
+
+from typing import Optional, TypeVar
+
 __all__ = ["MPCSFaaSError", "RemoteTraceback", "RemoteError", "attach_remote_traceback"]
 
 
@@ -11,20 +15,21 @@ class MPCSFaaSError(Exception):
     ``path`` the request.
     """
 
-    def __init__(self, message, status_code=None, error=None, method=None, path=None):
+    def __init__(self, message: str, status_code: Optional[int] = None, error: Optional[str] = None,
+                 method: Optional[str] = None, path: Optional[str] = None) -> None:
         super().__init__(message, status_code, error, method, path)
-        self.message = message
-        self.status_code = status_code
-        self.error = error if error is not None else message
-        self.method = method
-        self.path = path
+        self.message: str = message
+        self.status_code: Optional[int] = status_code
+        self.error: str = error if error is not None else message
+        self.method: Optional[str] = method
+        self.path: Optional[str] = path
 
     @property
-    def status(self):
+    def status(self) -> Optional[int]:
         """Alias of :attr:`status_code`."""
         return self.status_code
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.message
 
 
@@ -32,11 +37,11 @@ class RemoteTraceback(Exception):
     """The traceback of an exception raised on a worker; set as the ``__cause__`` of the re-raised
     exception (as ``concurrent.futures.ProcessPoolExecutor`` does), so that it is printed with it."""
 
-    def __init__(self, tb):
+    def __init__(self, tb: str) -> None:
         super().__init__(tb)
-        self.tb = tb
+        self.tb: str = tb
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.tb
 
 
@@ -44,7 +49,10 @@ class RemoteError(Exception):
     """A task failed but its exception could not be rebuilt here; the message is the remote error."""
 
 
-def attach_remote_traceback(exc, text):
+_E = TypeVar("_E", bound=BaseException)
+
+
+def attach_remote_traceback(exc: _E, text: Optional[str]) -> _E:
     """Makes the remote traceback ``text`` the cause of ``exc``; returns ``exc``."""
     if text:
         cause = RemoteTraceback('\n"""\n%s"""' % (text if text.endswith("\n") else text + "\n"))

@@ -1,10 +1,13 @@
 """``concurrent.futures.Executor`` on an MPCSFaaS platform."""
 
+from __future__ import annotations
+
 import logging
 import threading
 import time
 import weakref
 from concurrent.futures import Executor, Future
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, TypeVar, Union
 
 from .client import MAX_BATCH, MAX_WAIT, TERMINAL_STATUSES, Client, _function_name, outcome
 from .errors import MPCSFaaSError
@@ -13,6 +16,8 @@ from .serialization import serialize_by_value
 __all__ = ["FaaSExecutor"]
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 
 class FaaSExecutor(Executor):
@@ -29,7 +34,8 @@ class FaaSExecutor(Executor):
     Cancelling a pending future only stops tracking it: the remote task still runs.
     """
 
-    def __init__(self, url, api_key=None, max_batch=1000, poll_wait=1, task_timeout=None, http_timeout=30):
+    def __init__(self, url: str, api_key: Optional[str] = None, max_batch: int = 1000, poll_wait: float = 1,
+                 task_timeout: Optional[float] = None, http_timeout: Optional[float] = 30) -> None:
         if not 1 <= max_batch <= MAX_BATCH:
             raise ValueError("max_batch must be from 1 to %d" % MAX_BATCH)
         if not 0 < poll_wait <= MAX_WAIT:
@@ -41,22 +47,22 @@ class FaaSExecutor(Executor):
         self._poll_wait = poll_wait
         self._task_timeout = task_timeout
         self._local = threading.local()  # one Client (requests.Session) per submitting thread
-        self._clients = []
+        self._clients: List[Client] = []
         self._cond = threading.Condition()
-        self._pending = {}  # task id -> Future, oldest first
+        self._pending: Dict[str, Future[Any]] = {}  # task id -> Future, oldest first
         self._inflight = 0  # submissions between the shutdown check and their futures being tracked
         self._shutdown = False
-        self._poller = None
+        self._poller: Optional[threading.Thread] = None
         self._register_lock = threading.Lock()
-        self._function_ids = {}  # function object -> function id
-        self._function_ids_by_payload = {}  # serialized function -> id, for unhashable callables
+        self._function_ids: Dict[Any, str] = {}  # function object -> function id
+        self._function_ids_by_payload: Dict[str, str] = {}  # serialized function -> id, for unhashable callables
 
     # -- clients ------------------------------------------------------------------------------------
 
-    def _new_client(self):
+    def _new_client(self) -> Client:
         return Client(self._url, api_key=self._api_key, timeout=self._http_timeout)
 
-    def _client(self):
+    def _client(self) -> Client:
         client = getattr(self._local, "client", None)
         if client is None:
             client = self._local.client = self._new_client()
@@ -66,7 +72,7 @@ class FaaSExecutor(Executor):
 
     # -- registration -------------------------------------------------------------------------------
 
-    def function_id(self, fn):
+    def function_id(self, fn: Union[Callable[..., Any], str]) -> str:
         """The platform's id of ``fn``, registering it on first use. A string is taken as the id of a
         function registered already."""
         if isinstance(fn, str):
@@ -91,25 +97,25 @@ class FaaSExecutor(Executor):
 
     # -- submission ---------------------------------------------------------------------------------
 
-    def _begin(self):
+    def _begin(self) -> None:
         """Starts a submission: refused after shutdown; shutdown(wait=True) waits for it to end."""
         with self._cond:
             if self._shutdown:
                 raise RuntimeError("cannot schedule new futures after shutdown")
             self._inflight += 1
 
-    def _finish(self):
+    def _finish(self) -> None:
         with self._cond:
             self._inflight -= 1
             self._cond.notify_all()
 
-    def _add(self, task_ids):
+    def _add(self, task_ids: Iterable[str]) -> List[Future[Any]]:
         """Creates and tracks the futures of ``task_ids``."""
-        futures = []
+        futures: List[Future[Any]] = []
         with self._cond:
             for task_id in task_ids:
-                future = Future()
-                future.task_id = task_id
+                future: Future[Any] = Future()
+                future.task_id = task_id  # type: ignore[attr-defined]
                 self._pending[task_id] = future
                 futures.append(future)
             self._start_poller()
@@ -118,7 +124,7 @@ class FaaSExecutor(Executor):
             future.add_done_callback(self._forget_if_cancelled)
         return futures
 
-    def submit(self, fn, /, *args, **kwargs):
+    def submit(self, fn: Union[Callable[..., _T], str], /, *args: Any, **kwargs: Any) -> Future[_T]:
         """Runs ``fn(*args, **kwargs)`` on the platform; returns a ``concurrent.futures.Future`` (with the
         platform's ``task_id`` as an attribute). Errors of the request itself raise here."""
         self._begin()
@@ -130,14 +136,15 @@ class FaaSExecutor(Executor):
         finally:
             self._finish()
 
-    def map(self, fn, *iterables, timeout=None, chunksize=1):
+    def map(self, fn: Union[Callable[..., _T], str], *iterables: Iterable[Any], timeout: Optional[float] = None,
+            chunksize: int = 1) -> Iterator[_T]:
         """``map(fn, *iterables)`` on the platform, like ``Executor.map``: every call is sent at once
         (through the batch endpoint, ``max_batch`` calls per request), results are yielded in order, and
         ``TimeoutError`` is raised if ``timeout`` seconds (counted from this call) pass before a result
         is ready. ``chunksize`` is accepted for compatibility; batching is by ``max_batch``."""
         end_time = None if timeout is None else timeout + time.monotonic()
         calls = [(args, {}) for args in zip(*iterables)]
-        futures = []
+        futures: List[Future[Any]] = []
         if calls:
             self._begin()
             try:
@@ -153,7 +160,7 @@ class FaaSExecutor(Executor):
             finally:
                 self._finish()
 
-        def result_iterator():
+        def result_iterator() -> Iterator[Any]:
             try:
                 futures.reverse()
                 while futures:
@@ -169,16 +176,16 @@ class FaaSExecutor(Executor):
 
     # -- cancellation and shutdown ------------------------------------------------------------------
 
-    def _forget_if_cancelled(self, future):
+    def _forget_if_cancelled(self, future: Future[Any]) -> None:
         if not future.cancelled():
             return
         with self._cond:
-            mine = self._pending.pop(future.task_id, None) is future
+            mine = self._pending.pop(future.task_id, None) is future  # type: ignore[attr-defined]
             self._cond.notify_all()
         if mine:  # else the poller took it and notifies the cancellation itself
             future.set_running_or_notify_cancel()
 
-    def shutdown(self, wait=True, *, cancel_futures=False):
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stops accepting work; with ``cancel_futures``, cancels the pending futures (their tasks still
         run remotely); with ``wait``, returns when every future is done."""
         with self._cond:
@@ -205,14 +212,14 @@ class FaaSExecutor(Executor):
 
     # -- the poller ---------------------------------------------------------------------------------
 
-    def _start_poller(self):
+    def _start_poller(self) -> None:
         # under self._cond
         if self._poller is None or not self._poller.is_alive():
             self._poller = threading.Thread(target=_poll, args=(weakref.ref(self),),
                                             name="mpcsfaas-poller", daemon=True)
             self._poller.start()
 
-    def _next_round(self):
+    def _next_round(self) -> Optional[List[str]]:
         """The pending task ids; [] when nothing came within a second; None when the poller should stop."""
         with self._cond:
             if not self._pending:
@@ -222,7 +229,7 @@ class FaaSExecutor(Executor):
                 self._cond.wait(1.0)
             return list(self._pending)
 
-    def _fail(self, task_ids, exc):
+    def _fail(self, task_ids: Iterable[str], exc: BaseException) -> None:
         """Fails the futures of ``task_ids`` with ``exc`` (the poller hit an error that will not pass)."""
         with self._cond:
             futures = [self._pending.pop(task_id, None) for task_id in task_ids]
@@ -230,9 +237,9 @@ class FaaSExecutor(Executor):
             if future is not None and future.set_running_or_notify_cancel():
                 future.set_exception(exc)
 
-    def _deliver(self, bodies):
+    def _deliver(self, bodies: Iterable[Mapping[str, Any]]) -> int:
         """Resolves the futures of the ended tasks among ``bodies``; returns how many."""
-        ended = []
+        ended: List[Any] = []
         with self._cond:
             for body in bodies:
                 if body.get("status") in TERMINAL_STATUSES or "status" not in body:
@@ -254,7 +261,7 @@ class FaaSExecutor(Executor):
         return len(ended)
 
 
-def _result_or_cancel(future, timeout=None):
+def _result_or_cancel(future: Future[_T], timeout: Optional[float] = None) -> _T:
     try:
         try:
             return future.result(timeout)
@@ -264,12 +271,12 @@ def _result_or_cancel(future, timeout=None):
         del future
 
 
-def _transient(exc):
+def _transient(exc: BaseException) -> bool:
     return isinstance(exc, MPCSFaaSError) and (exc.status_code is None or exc.status_code >= 500
                                                or exc.status_code == 429)
 
 
-def _poll(executor_ref):
+def _poll(executor_ref: weakref.ReferenceType[FaaSExecutor]) -> None:
     """The background thread: resolves the futures of one executor until it shuts down (or is gone)."""
     executor = executor_ref()
     if executor is None:

@@ -13,6 +13,8 @@ are cloned the same way, as they are met during pickling; modules, the standard 
 libraries stay references.
 """
 
+from __future__ import annotations
+
 import builtins
 import codecs
 import dis
@@ -21,18 +23,19 @@ import os
 import sys
 import sysconfig
 import types
+from typing import IO, Any, Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
 
 import dill
 
 __all__ = ["serialize", "deserialize", "dumps_by_value", "serialize_by_value", "is_installed_module"]
 
 
-def serialize(obj):
+def serialize(obj: Any) -> str:
     """``codecs.encode(dill.dumps(obj), "base64").decode()``: the platform's payload encoding."""
     return codecs.encode(dill.dumps(obj), "base64").decode()
 
 
-def deserialize(text):
+def deserialize(text: str) -> Any:
     """The inverse of :func:`serialize`."""
     return dill.loads(codecs.decode(text.encode(), "base64"))
 
@@ -41,7 +44,7 @@ def deserialize(text):
 # Which modules a worker can import
 # --------------------------------------------------------------------------------------------------
 
-def _install_roots():
+def _install_roots() -> Tuple[str, ...]:
     roots = set()
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
         try:
@@ -58,10 +61,10 @@ def _install_roots():
 _INSTALL_ROOTS = _install_roots()
 _STDLIB_NAMES = frozenset(getattr(sys, "stdlib_module_names", ())) | frozenset(sys.builtin_module_names)
 _SDK_PACKAGE = __name__.partition(".")[0]  # "mpcsfaas"
-_installed_cache = {}
+_installed_cache: Dict[str, bool] = {}
 
 
-def _path_is_installed(path):
+def _path_is_installed(path: str) -> bool:
     real = os.path.realpath(path)
     parts = real.split(os.sep)
     if "site-packages" in parts or "dist-packages" in parts:
@@ -69,7 +72,7 @@ def _path_is_installed(path):
     return any(real == root or real.startswith(root + os.sep) for root in _INSTALL_ROOTS)
 
 
-def is_installed_module(name):
+def is_installed_module(name: Optional[str]) -> bool:
     """True if a worker can be expected to import module ``name``.
 
     That is: the standard library, a built-in or frozen module, anything under a ``site-packages`` or
@@ -111,7 +114,7 @@ def is_installed_module(name):
 _NAME_OPS = frozenset({"LOAD_NAME", "STORE_NAME", "DELETE_NAME"})
 
 
-def _code_objects(code, seen=None):
+def _code_objects(code: types.CodeType, seen: Optional[Set[int]] = None) -> Iterator[types.CodeType]:
     """``code`` and the code objects nested in it (lambdas, inner functions, comprehensions, class
     bodies), each once."""
     if seen is None:
@@ -125,12 +128,12 @@ def _code_objects(code, seen=None):
             yield from _code_objects(const, seen)
 
 
-def _all_names(code):
+def _all_names(code: types.CodeType) -> Set[str]:
     """Every name (globals and attributes) used by ``code`` and the code objects nested in it."""
     return {name for each in _code_objects(code) for name in each.co_names}
 
 
-def _global_names(code):
+def _global_names(code: types.CodeType) -> Set[str]:
     """Names that ``code`` and the code objects nested in it look up as globals."""
     names = set()
     for each in _code_objects(code):
@@ -148,13 +151,14 @@ class _Cloner:
     """Clones of the functions and classes of non-installed modules; one per pickling, memoized so that
     recursive and mutually recursive functions and self-referencing classes work."""
 
-    def __init__(self):
-        self._memo = {}  # id(original) -> clone
-        self._clone_ids = set()  # ids of the clones themselves (already "__main__": never cloned again)
-        self._keep = []  # keeps originals alive so their ids stay unique while pickling
-        self._stubs = {}  # (id(module), names) -> namespace standing in for a non-installed module
+    def __init__(self) -> None:
+        self._memo: Dict[int, Any] = {}  # id(original) -> clone
+        self._clone_ids: Set[int] = set()  # ids of the clones themselves (already "__main__": never cloned again)
+        self._keep: List[Any] = []  # keeps originals alive so their ids stay unique while pickling
+        # (id(module), names) -> namespace standing in for a non-installed module
+        self._stubs: Dict[Tuple[int, FrozenSet[str]], types.SimpleNamespace] = {}
 
-    def substitute(self, obj):
+    def substitute(self, obj: Any) -> Any:
         """``obj``, or its by-value clone if it is a function or class of a non-installed module."""
         key = id(obj)
         if key in self._clone_ids:
@@ -173,13 +177,13 @@ class _Cloner:
             return self._clone_class(obj)
         return obj
 
-    def _remember(self, original, clone):
+    def _remember(self, original: Any, clone: Any) -> None:
         self._memo[id(original)] = clone
         self._clone_ids.add(id(clone))
         self._keep.append(original)
 
-    def _clone_function(self, fn):
-        globs = {"__builtins__": builtins}
+    def _clone_function(self, fn: types.FunctionType) -> types.FunctionType:
+        globs: Dict[str, Any] = {"__builtins__": builtins}
         clone = types.FunctionType(fn.__code__, globs, fn.__name__, fn.__defaults__, fn.__closure__)
         self._remember(fn, clone)  # before filling the globals: recursion finds the clone
         clone.__kwdefaults__ = dict(fn.__kwdefaults__) if fn.__kwdefaults__ else fn.__kwdefaults__
@@ -192,7 +196,7 @@ class _Cloner:
         if fn.__dict__:
             clone.__dict__.update(fn.__dict__)
         source = fn.__globals__
-        attributes = None
+        attributes: Optional[Set[str]] = None
         for name in _global_names(fn.__code__):
             if name in source and name != "__builtins__":
                 value = source[name]
@@ -204,7 +208,7 @@ class _Cloner:
                     globs[name] = self.substitute(value)
         return clone
 
-    def _module_stub(self, module, attributes):
+    def _module_stub(self, module: types.ModuleType, attributes: Set[str]) -> types.SimpleNamespace:
         """A namespace standing in for a module the workers cannot import (``import helpers`` next to a
         script): the module's attributes among the names the code uses, cloned."""
         key = (id(module), frozenset(attributes))
@@ -225,7 +229,7 @@ class _Cloner:
                 setattr(stub, name, value)
         return stub
 
-    def _clone_class(self, cls):
+    def _clone_class(self, cls: type) -> type:
         namespace = dict(cls.__dict__)
         slots = namespace.get("__slots__", ())
         if isinstance(slots, str):
@@ -247,7 +251,7 @@ class _Cloner:
 class _ByValuePickler(dill.Pickler):
     """A dill pickler that replaces the functions and classes of non-installed modules by clones."""
 
-    def __init__(self, file, protocol=None):
+    def __init__(self, file: IO[bytes], protocol: Optional[int] = None) -> None:
         if protocol is None:
             protocol = dill.settings["protocol"]
         # recurse=False: each clone already carries only the globals it uses, and dill 0.3.6's
@@ -255,14 +259,14 @@ class _ByValuePickler(dill.Pickler):
         super().__init__(file, protocol, byref=False, recurse=False)
         self._cloner = _Cloner()
 
-    def save(self, obj, save_persistent_id=True):
+    def save(self, obj: Any, save_persistent_id: bool = True) -> None:
         t = type(obj)
         if t is types.FunctionType or t is type:
             obj = self._cloner.substitute(obj)
         super().save(obj, save_persistent_id)
 
 
-def dumps_by_value(obj, protocol=None):
+def dumps_by_value(obj: Any, protocol: Optional[int] = None) -> bytes:
     """``dill.dumps(obj)``, except that functions and plain classes defined in modules a worker cannot
     import (``__main__``, a test module, a local helper file) are pickled by value, wherever they appear
     in ``obj`` (the object itself, globals, closures, defaults, containers, instances' classes)."""
@@ -271,7 +275,7 @@ def dumps_by_value(obj, protocol=None):
     return buffer.getvalue()
 
 
-def serialize_by_value(obj):
+def serialize_by_value(obj: Any) -> str:
     """:func:`serialize` through :func:`dumps_by_value`: what the SDK sends for functions and arguments.
     For plain data it is identical to :func:`serialize`."""
     return codecs.encode(dumps_by_value(obj), "base64").decode()

@@ -1,0 +1,356 @@
+"""Shared fixtures of the SDK's unit tests.
+
+The tests import ``mpcsfaas`` from this source tree (python/), not from an installed copy, and need no
+MPCSFaaS server: :class:`FakePlatform` is a small real HTTP server on a free loopback port that speaks
+just enough of the REST contract (register, execute, batch, status, result, results, functions) and runs
+the tasks itself, in this process, as the platform's worker does (``runner.py``): the function and the
+``(args, kwargs)`` are decoded from their payloads, the return value (or the exception, with the
+traceback text as ``error``) is encoded back.
+"""
+
+import codecs
+import json
+import os
+import socket
+import sys
+import threading
+import time
+import traceback
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import dill
+import pytest
+
+PYTHON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # .../python
+if sys.path[0] != PYTHON_DIR:
+    sys.path.insert(0, PYTHON_DIR)
+
+MAX_WAIT = 60  # seconds, as the real server
+
+
+def encode(obj):
+    """The platform's payload encoding, written out here independently of the SDK."""
+    return codecs.encode(dill.dumps(obj), "base64").decode()
+
+
+def decode(text):
+    return dill.loads(codecs.decode(text.encode(), "base64"))
+
+
+class Recorded:
+    """One request the platform received."""
+
+    def __init__(self, method, path, query, body, headers):
+        self.method = method
+        self.path = path  # without the query
+        self.query = query  # {name: value} (last value of each)
+        self.body = body  # decoded JSON, or None
+        self.headers = headers  # {lower-case name: value}
+
+    def __repr__(self):
+        return "Recorded(%s %s %r %r)" % (self.method, self.path, self.query, self.body)
+
+
+class FakePlatform:
+    """A tiny MPCSFaaS API on ``url``.
+
+    ``auto_run``: run each task as soon as it is created (else it stays QUEUED until :meth:`complete`).
+    ``honour_wait``: hold ``?wait=`` / ``"wait"`` requests until the task(s) end or the wait passes (else
+    answer at once, as a server that does not long-poll). ``max_hold``: the longest a request is held,
+    in seconds (a hold that ends before the task does, as the real server's at 60 s).
+    """
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.functions = {}  # id -> {"function_id", "name", "payload"}
+        self.tasks = {}  # id -> task dict, in creation order
+        self.requests = []  # Recorded, in arrival order
+        self.canned = []  # [method, path prefix, status, body, times left, matching requests to let by first]
+        self.auto_run = True
+        self.honour_wait = True
+        self.max_hold = MAX_WAIT
+        self.closing = False
+        self._decoded = {}  # function id -> callable
+        self._timers = []
+        platform = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def setup(self):
+                super().setup()
+                # headers and body go out in two writes: without this, each reply waits for a delayed ACK
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+            def log_message(self, *args):  # quiet
+                pass
+
+            def do_GET(self):
+                platform._handle(self, "GET")
+
+            def do_POST(self):
+                platform._handle(self, "POST")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01},
+                                        daemon=True)
+        self._thread.start()
+
+    def close(self):
+        with self.cond:
+            self.closing = True
+            self.cond.notify_all()
+        for timer in self._timers:
+            timer.cancel()
+        self.server.shutdown()
+        self.server.server_close()
+
+    # -- what tests use ------------------------------------------------------------------------------
+
+    def reply_next(self, method, path, status, body, times=1, after=0):
+        """The next ``times`` requests ``method`` to a path starting with ``path`` (after ``after`` such
+        requests served as usual) get ``status`` and ``body`` (a dict or list: JSON; a str: sent as
+        text/plain; None: empty)."""
+        with self.cond:
+            self.canned.append([method, path, status, body, times, after])
+
+    def received(self, method=None, path=None):
+        """The recorded requests, optionally only of ``method`` and a path starting with ``path``."""
+        with self.cond:
+            return [r for r in self.requests
+                    if (method is None or r.method == method) and (path is None or r.path.startswith(path))]
+
+    def task_ids(self):
+        with self.cond:
+            return list(self.tasks)
+
+    def wait_for_tasks(self, count, timeout=5):
+        with self.cond:
+            if not self.cond.wait_for(lambda: len(self.tasks) >= count, timeout):
+                raise AssertionError("the platform has %d tasks, not %d" % (len(self.tasks), count))
+            return list(self.tasks)
+
+    def complete(self, task_id):
+        """Runs the task now (in the calling thread) and records its outcome."""
+        with self.cond:
+            task = self.tasks[task_id]
+            function_id = task["function_id"]
+            task["status"] = "RUNNING"
+        try:
+            fn = self._decoded.get(function_id)
+            if fn is None:
+                fn = self._decoded[function_id] = decode(self.functions[function_id]["payload"])
+            args, kwargs = decode(task["payload"])
+            value = fn(*args, **kwargs)
+            status, result, error = "COMPLETED", encode(value), None
+        except BaseException as exc:  # noqa: BLE001 - as the worker: the task fails
+            status, result, error = "FAILED", encode(exc), traceback.format_exc()
+        with self.cond:
+            task.update(status=status, result=result, error=error, finished_at=time.time())
+            self.cond.notify_all()
+
+    def complete_later(self, task_id, delay):
+        timer = threading.Timer(delay, self.complete, (task_id,))
+        timer.daemon = True
+        self._timers.append(timer)
+        timer.start()
+
+    def forget(self, task_id):
+        """The platform no longer knows the task (as after its expiry)."""
+        with self.cond:
+            del self.tasks[task_id]
+            self.cond.notify_all()
+
+    # -- the HTTP side -------------------------------------------------------------------------------
+
+    def _handle(self, handler, method):
+        split = urlsplit(handler.path)
+        path = split.path
+        query = {name: values[-1] for name, values in parse_qs(split.query, keep_blank_values=True).items()}
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        record = Recorded(method, path, query, body, {k.lower(): v for k, v in handler.headers.items()})
+        with self.cond:
+            self.requests.append(record)
+            canned = next((c for c in self.canned if c[0] == method and path.startswith(c[1]) and c[4] > 0), None)
+            if canned is not None and canned[5] > 0:
+                canned[5] -= 1
+                canned = None
+            elif canned is not None:
+                canned[4] -= 1
+        if canned is not None:
+            status, reply = canned[2], canned[3]
+        else:
+            try:
+                status, reply = self._route(method, path, query, body)
+            except _Reject as rejection:
+                status, reply = rejection.status, {"error": rejection.error}
+        self._send(handler, status, reply)
+
+    @staticmethod
+    def _send(handler, status, reply):
+        if reply is None:
+            data, kind = b"", None
+        elif isinstance(reply, str):
+            data, kind = reply.encode(), "text/plain"
+        else:
+            data, kind = json.dumps(reply).encode(), "application/json"
+        handler.send_response(status)
+        if kind:
+            handler.send_header("Content-Type", kind)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def _route(self, method, path, query, body):
+        if method == "POST" and path == "/register_function":
+            name, payload = _field(body, "name", str), _field(body, "payload", str)
+            function_id = str(uuid.uuid4())
+            with self.cond:
+                self.functions[function_id] = {"function_id": function_id, "name": name, "payload": payload}
+            return 201, {"function_id": function_id}
+        if method == "POST" and path == "/execute_function":
+            function_id = _field(body, "function_id", str)
+            payload = _field(body, "payload", str)
+            wait = self._query_wait(query)
+            task_id = self._create(function_id, payload, body.get("timeout"))
+            if wait is None:
+                return 201, {"task_id": task_id}
+            self._hold([task_id], wait, any_ended=True)
+            with self.cond:
+                return 201, self._result_json(self.tasks[task_id])
+        if method == "POST" and path == "/execute_function/batch":
+            function_id = _field(body, "function_id", str)
+            payloads = _field(body, "payloads", list)
+            if not all(isinstance(p, str) for p in payloads):
+                raise _Reject(400, "payloads must be strings")
+            self._known_function(function_id)
+            return 201, {"task_ids": [self._create(function_id, p, body.get("timeout")) for p in payloads]}
+        if method == "GET" and path.startswith("/status/"):
+            task_id = path[len("/status/"):]
+            with self.cond:
+                task = self._task(task_id)
+                return 200, {"task_id": task_id, "status": task["status"]}
+        if method == "GET" and path.startswith("/result/"):
+            task_id = path[len("/result/"):]
+            wait = self._query_wait(query)
+            with self.cond:
+                self._task(task_id)
+            if wait is not None:
+                self._hold([task_id], wait, any_ended=True)
+            with self.cond:
+                return 200, self._result_json(self._task(task_id))
+        if method == "POST" and path == "/results":
+            task_ids = _field(body, "task_ids", list)
+            wait = body.get("wait", 0)
+            if not isinstance(wait, (int, float)) or not 0 <= wait <= MAX_WAIT:
+                raise _Reject(400, "'wait' must be a number of seconds from 0 to %d" % MAX_WAIT)
+            return_when = body.get("return_when", "ALL_COMPLETED")
+            if return_when not in ("ALL_COMPLETED", "FIRST_COMPLETED"):
+                raise _Reject(400, "'return_when' must be ALL_COMPLETED or FIRST_COMPLETED")
+            if wait:
+                self._hold(task_ids, wait, any_ended=return_when == "FIRST_COMPLETED")
+            with self.cond:
+                return 200, {"results": [self._result_json(self.tasks[t]) if t in self.tasks
+                                         else {"task_id": t, "error": "task not found"} for t in task_ids]}
+        if method == "GET" and path == "/functions":
+            offset, limit = int(query.get("offset", 0)), int(query.get("limit", 100))
+            with self.cond:
+                listed = [{"function_id": f["function_id"], "name": f["name"]} for f in self.functions.values()]
+            return 200, {"functions": listed[offset:offset + limit]}
+        raise _Reject(404, "no route %s %s" % (method, path))
+
+    def _known_function(self, function_id):
+        with self.cond:
+            if function_id not in self.functions:
+                raise _Reject(404, "function %s not found" % function_id)
+
+    def _create(self, function_id, payload, timeout):
+        self._known_function(function_id)
+        task_id = str(uuid.uuid4())
+        with self.cond:
+            self.tasks[task_id] = {"task_id": task_id, "function_id": function_id, "payload": payload,
+                                   "timeout": timeout, "status": "QUEUED", "result": None, "error": None,
+                                   "created_at": time.time(), "finished_at": None}
+            auto = self.auto_run
+            self.cond.notify_all()
+        if auto:
+            self.complete(task_id)
+        return task_id
+
+    def _task(self, task_id):
+        # under self.cond
+        task = self.tasks.get(task_id)
+        if task is None:
+            raise _Reject(404, "task %s not found" % task_id)
+        return task
+
+    def _query_wait(self, query):
+        if "wait" not in query:
+            return None
+        try:
+            wait = float(query["wait"])
+        except ValueError:
+            wait = -1
+        if not 0 <= wait <= MAX_WAIT:
+            raise _Reject(400, "'wait' must be a number of seconds from 0 to %d" % MAX_WAIT)
+        return wait
+
+    def _hold(self, task_ids, wait, any_ended):
+        if not self.honour_wait:
+            return
+
+        def ended():
+            states = [self.tasks[t]["status"] in ("COMPLETED", "FAILED") if t in self.tasks else True
+                      for t in task_ids]
+            return self.closing or (any(states) if any_ended else all(states))
+
+        with self.cond:
+            self.cond.wait_for(ended, min(wait, self.max_hold))
+
+    @staticmethod
+    def _result_json(task):
+        terminal = task["status"] in ("COMPLETED", "FAILED")
+        return {"task_id": task["task_id"], "status": task["status"],
+                "result": task["result"] if terminal else None, "error": task["error"],
+                "worker": "fake-worker" if terminal else None, "attempts": 1,
+                "created_at": task["created_at"], "started_at": None, "finished_at": task["finished_at"]}
+
+
+class _Reject(Exception):
+    def __init__(self, status, error):
+        super().__init__(error)
+        self.status = status
+        self.error = error
+
+
+def _field(body, name, kind):
+    if not isinstance(body, dict) or not isinstance(body.get(name), kind):
+        raise _Reject(400, "field '%s' is required" % name)
+    return body[name]
+
+
+@pytest.fixture
+def platform():
+    fake = FakePlatform()
+    try:
+        yield fake
+    finally:
+        fake.close()
+
+
+@pytest.fixture
+def closed_url():
+    """The URL of a loopback port nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return "http://127.0.0.1:%d" % port

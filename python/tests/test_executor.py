@@ -1,0 +1,377 @@
+"""mpcsfaas.executor against the fake platform of conftest.py (a real HTTP server on a loopback port)."""
+
+import codecs
+import sys
+import threading
+import time
+from concurrent import futures as cf
+from concurrent.futures import CancelledError, Future, as_completed, wait
+
+import dill
+import pytest
+
+from mpcsfaas import FaaSExecutor, MPCSFaaSError, RemoteTraceback
+
+
+def decode(text):
+    """The inverse of the platform's payload encoding, written out independently of the SDK."""
+    return dill.loads(codecs.decode(text.encode(), "base64"))
+
+
+SETTING = 1
+
+
+def square(x):
+    return x * x
+
+
+def read_setting():
+    return SETTING
+
+
+def add(a, b=0, *, c=0):
+    return a + b + c
+
+
+def fail(message):
+    raise ValueError(message)
+
+
+class Multiplier:
+    """A callable that is not hashable (it defines __eq__ only): registered by its payload."""
+
+    def __init__(self, k):
+        self.k = k
+
+    def __call__(self, x):
+        return self.k * x
+
+    def __eq__(self, other):
+        return isinstance(other, Multiplier) and other.k == self.k
+
+    __hash__ = None
+
+
+@pytest.fixture
+def executor(platform):
+    ex = FaaSExecutor(platform.url, poll_wait=2)
+    yield ex
+    ex.shutdown(wait=True, cancel_futures=True)
+
+
+def shutdown_within(ex, seconds, **kwargs):
+    """Runs ``ex.shutdown(**kwargs)`` and asserts it returns within ``seconds``."""
+    thread = threading.Thread(target=ex.shutdown, kwargs=kwargs, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), "shutdown did not return within %s s" % seconds
+
+
+# -- construction -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kwargs", [{"max_batch": 0}, {"max_batch": 10_001}, {"poll_wait": 0}, {"poll_wait": 61}])
+def test_bad_arguments(kwargs):
+    with pytest.raises(ValueError):
+        FaaSExecutor("http://127.0.0.1:1", **kwargs)
+
+
+# -- submit ---------------------------------------------------------------------------------------------------
+
+def test_submit_returns_a_future_with_the_task_id(platform, executor):
+    future = executor.submit(add, 1, 2, c=3)
+    assert isinstance(future, Future)
+    assert future.result(timeout=5) == 6
+    (task_id,) = platform.task_ids()
+    assert future.task_id == task_id
+    request = platform.received("POST", "/execute_function")[0]
+    assert decode(request.body["payload"]) == ((1, 2), {"c": 3}) and "timeout" not in request.body
+
+
+def test_each_function_is_registered_once(platform, executor):
+    futures = [executor.submit(square, n) for n in range(5)] + [executor.submit(add, 1, 1)]
+    assert [f.result(timeout=5) for f in futures] == [0, 1, 4, 9, 16, 2]
+    names = [r.body["name"] for r in platform.received("POST", "/register_function")]
+    assert names == ["square", "add"]
+    assert executor.function_id(square) == platform.received("POST", "/execute_function")[0].body["function_id"]
+
+
+def test_a_function_is_sent_once_with_its_globals_as_they_were(platform, executor, monkeypatch):
+    """README: the clone holds a snapshot of its globals, taken at first registration (the executor
+    caches functions)."""
+    assert executor.submit(read_setting).result(timeout=5) == 1
+    monkeypatch.setattr(sys.modules[__name__], "SETTING", 2)
+    assert read_setting() == 2
+    assert executor.submit(read_setting).result(timeout=5) == 1
+    assert len(platform.received("POST", "/register_function")) == 1
+
+
+def test_an_unhashable_callable_is_registered_once_by_its_payload(platform, executor):
+    assert executor.submit(Multiplier(3), 2).result(timeout=5) == 6
+    assert executor.submit(Multiplier(3), 5).result(timeout=5) == 15
+    assert executor.submit(Multiplier(4), 5).result(timeout=5) == 20
+    names = [r.body["name"] for r in platform.received("POST", "/register_function")]
+    assert names == ["Multiplier", "Multiplier"]
+
+
+def test_a_string_is_a_registered_function_id(platform, executor):
+    function_id = executor.function_id(square)
+    assert executor.function_id(function_id) == function_id
+    assert executor.submit(function_id, 7).result(timeout=5) == 49
+    assert len(platform.received("POST", "/register_function")) == 1
+
+
+def test_task_timeout_is_sent(platform):
+    with FaaSExecutor(platform.url, task_timeout=9) as ex:
+        ex.submit(square, 2).result(timeout=5)
+        list(ex.map(square, [1, 2]))
+    assert platform.received("POST", "/execute_function")[0].body["timeout"] == 9
+    assert platform.received("POST", "/execute_function/batch")[0].body["timeout"] == 9
+
+
+def test_a_remote_exception_is_re_raised_with_its_traceback(platform, executor):
+    future = executor.submit(fail, "went wrong")
+    exc = future.exception(timeout=5)
+    assert type(exc) is ValueError and str(exc) == "went wrong"
+    assert isinstance(exc.__cause__, RemoteTraceback)
+    assert "in fail" in exc.__cause__.tb and "ValueError: went wrong" in exc.__cause__.tb
+    with pytest.raises(ValueError, match="went wrong"):
+        future.result()
+
+
+def test_errors_of_the_requests_raise_from_submit(platform, executor):
+    platform.reply_next("POST", "/register_function", 500, {"error": "storage down"})
+    with pytest.raises(MPCSFaaSError) as caught:
+        executor.submit(square, 1)
+    assert caught.value.status_code == 500 and caught.value.error == "storage down"
+    with pytest.raises(MPCSFaaSError) as caught:
+        executor.submit("55555555-5555-5555-5555-555555555555", 1)
+    assert caught.value.status_code == 404
+    assert executor.submit(square, 3).result(timeout=5) == 9  # the failed registration was not cached
+
+
+def test_the_api_key_is_sent_on_every_request(platform):
+    with FaaSExecutor(platform.url, api_key="k3y") as ex:
+        ex.submit(square, 2).result(timeout=5)
+        list(ex.map(square, [1]))
+    kinds = {(r.method, r.path.split("/")[1]) for r in platform.received()}
+    assert {("POST", "register_function"), ("POST", "execute_function"), ("POST", "results")} <= kinds
+    assert all(r.headers.get("authorization") == "Bearer k3y" for r in platform.received())
+
+
+# -- the poller ------------------------------------------------------------------------------------------
+
+def test_pending_futures_are_resolved_by_held_results_requests(platform, executor):
+    platform.auto_run = False
+    futures = [executor.submit(square, n) for n in range(4)]
+    ids = [f.task_id for f in futures]
+    time.sleep(0.2)
+    assert not any(f.done() for f in futures)
+    for task_id in ids:
+        platform.complete(task_id)
+    assert [f.result(timeout=5) for f in futures] == [0, 1, 4, 9]
+    polls = platform.received("POST", "/results")
+    assert polls and all(r.body["return_when"] == "FIRST_COMPLETED" and r.body["wait"] == 2 for r in polls)
+    assert {t for r in polls for t in r.body["task_ids"]} == set(ids)
+    # every task was submitted before any ended: after the first request, one asks about the 3 others
+    assert any(len(r.body["task_ids"]) >= 3 for r in polls)
+    assert not platform.received("GET", "/result/")  # no poll per task
+
+
+def test_one_results_request_asks_about_all_the_pending_tasks(platform, executor):
+    platform.auto_run = False
+    results = executor.map(square, range(5))
+    ids = platform.task_ids()
+    time.sleep(0.2)  # the poller's request is held: no task has ended
+    for task_id in ids:
+        platform.complete(task_id)
+    assert list(results) == [0, 1, 4, 9, 16]
+    assert platform.received("POST", "/results")[0].body["task_ids"] == ids
+
+
+def test_a_future_resolves_as_soon_as_its_task_ends(platform):
+    platform.auto_run = False
+    with FaaSExecutor(platform.url, poll_wait=30) as ex:
+        future = ex.submit(square, 6)
+        time.sleep(0.2)  # the poller's request is now held (up to 30 s)
+        platform.complete(future.task_id)
+        started = time.monotonic()
+        assert future.result(timeout=5) == 36
+        assert time.monotonic() - started < 2
+
+
+def test_a_transient_polling_error_is_retried(platform, executor):
+    platform.reply_next("POST", "/results", 503, {"error": "redis unavailable"})
+    assert executor.submit(square, 5).result(timeout=5) == 25
+    assert len(platform.received("POST", "/results")) >= 2
+
+
+def test_a_lasting_polling_error_fails_the_futures(platform, executor):
+    platform.reply_next("POST", "/results", 400, {"error": "bad request"})
+    exc = executor.submit(square, 5).exception(timeout=5)
+    assert isinstance(exc, MPCSFaaSError) and exc.status_code == 400 and exc.error == "bad request"
+
+
+def test_a_task_the_server_no_longer_knows(platform, executor):
+    platform.auto_run = False
+    future = executor.submit(square, 5)
+    platform.forget(future.task_id)
+    exc = future.exception(timeout=5)
+    assert isinstance(exc, MPCSFaaSError) and exc.status_code == 404 and "task not found" in str(exc)
+
+
+def test_a_result_that_cannot_be_unpickled_fails_its_future(platform, executor):
+    platform.auto_run = False
+    future = executor.submit(square, 5)
+    with platform.cond:
+        platform.tasks[future.task_id].update(status="COMPLETED", result="####")
+        platform.cond.notify_all()
+    exc = future.exception(timeout=5)
+    assert isinstance(exc, MPCSFaaSError) and "cannot be unpickled" in str(exc)
+
+
+def test_a_task_submitted_during_a_held_request_joins_the_next_one(platform):
+    platform.auto_run = False
+    with FaaSExecutor(platform.url, poll_wait=0.5) as ex:
+        slow = ex.submit(square, 1)
+        time.sleep(0.1)  # the poller now holds a request about the slow task only
+        fast = ex.submit(square, 2)
+        platform.complete(fast.task_id)
+        started = time.monotonic()
+        assert fast.result(timeout=5) == 4  # by the next request, at most poll_wait later
+        assert time.monotonic() - started < 1.5
+        assert not slow.done()
+        slow.cancel()
+
+
+def test_as_completed_yields_in_completion_order(platform):
+    platform.auto_run = False
+    with FaaSExecutor(platform.url, poll_wait=0.2) as ex:
+        first, second = ex.submit(square, 1), ex.submit(square, 2)
+        platform.complete_later(second.task_id, 0.1)
+        platform.complete_later(first.task_id, 0.8)
+        assert [f.result() for f in as_completed([first, second], timeout=5)] == [4, 1]
+
+
+# -- map ---------------------------------------------------------------------------------------------------
+
+def test_map_batches_and_keeps_the_order(platform):
+    platform.auto_run = False
+    with FaaSExecutor(platform.url, max_batch=4, poll_wait=2) as ex:
+        results = ex.map(square, range(10))
+        ids = platform.task_ids()
+        assert len(ids) == 10
+        for n, task_id in enumerate(reversed(ids)):  # the last task ends first
+            platform.complete_later(task_id, 0.02 * n)
+        assert list(results) == [n * n for n in range(10)]
+    batches = platform.received("POST", "/execute_function/batch")
+    assert [len(r.body["payloads"]) for r in batches] == [4, 4, 2]
+    assert [decode(p) for r in batches for p in r.body["payloads"]] == [((n,), {}) for n in range(10)]
+    assert len(platform.received("POST", "/register_function")) == 1
+
+
+def test_map_of_several_iterables_stops_at_the_shortest(platform, executor):
+    assert list(executor.map(add, [1, 2, 3], [10, 20])) == [11, 22]
+
+
+def test_map_of_nothing_sends_nothing(platform, executor):
+    assert list(executor.map(square, [])) == []
+    assert platform.received() == []
+
+
+def test_map_raises_the_remote_exception_at_its_place(platform, executor):
+    results = executor.map(fail, ["a", "b"])
+    with pytest.raises(ValueError, match="^a$"):
+        next(results)
+
+
+def test_map_yields_until_the_failing_call(platform, executor):
+    def maybe_fail(x):
+        if x == 2:
+            raise KeyError(x)
+        return x
+
+    results = executor.map(maybe_fail, [0, 1, 2, 3])
+    assert next(results) == 0 and next(results) == 1
+    with pytest.raises(KeyError):
+        next(results)
+
+
+def test_map_timeout(platform):
+    platform.auto_run = False
+    ex = FaaSExecutor(platform.url, poll_wait=2)
+    results = ex.map(square, range(3), timeout=0.3)
+    started = time.monotonic()
+    with pytest.raises(cf.TimeoutError):  # (the builtin TimeoutError only from Python 3.11)
+        list(results)
+    assert 0.2 <= time.monotonic() - started < 2
+    shutdown_within(ex, 3)  # the remaining futures were cancelled: nothing to wait for
+
+
+def test_map_cancels_what_it_sent_when_a_later_batch_fails(platform):
+    platform.auto_run = False
+    ex = FaaSExecutor(platform.url, max_batch=2, poll_wait=2)
+    platform.reply_next("POST", "/execute_function/batch", 503, {"error": "storage down"}, after=1)
+    with pytest.raises(MPCSFaaSError) as caught:
+        ex.map(square, range(4))
+    assert caught.value.status_code == 503
+    assert len(platform.task_ids()) == 2  # the first batch exists, and its tasks never end
+    shutdown_within(ex, 3)  # its futures were cancelled: nothing to wait for
+
+
+# -- cancellation and shutdown ------------------------------------------------------------------------------
+
+def test_cancel_a_pending_future(platform, executor):
+    platform.auto_run = False
+    future = executor.submit(square, 3)
+    assert future.cancel() and future.cancelled()
+    with pytest.raises(CancelledError):
+        future.result(timeout=1)
+    shutdown_within(executor, 3)
+
+
+def test_a_cancelled_future_wakes_its_waiters(platform, executor):
+    platform.auto_run = False
+    future = executor.submit(square, 3)
+    timer = threading.Timer(0.2, future.cancel)
+    timer.start()
+    done, not_done = wait([future], timeout=5)
+    timer.join()
+    assert done == {future} and not not_done
+
+
+def test_shutdown_waits_for_the_futures(platform):
+    platform.auto_run = False
+    with FaaSExecutor(platform.url, poll_wait=2) as ex:
+        futures = [ex.submit(square, n) for n in range(3)]
+        for n, future in enumerate(futures):
+            platform.complete_later(future.task_id, 0.1 + 0.1 * n)
+    assert all(f.done() for f in futures)
+    assert [f.result() for f in futures] == [0, 1, 4]
+
+
+def test_shutdown_with_cancel_futures(platform):
+    platform.auto_run = False
+    ex = FaaSExecutor(platform.url, poll_wait=2)
+    futures = [ex.submit(square, n) for n in range(3)]
+    shutdown_within(ex, 3, wait=True, cancel_futures=True)
+    assert all(f.cancelled() for f in futures)
+
+
+def test_no_submission_after_shutdown(platform):
+    ex = FaaSExecutor(platform.url)
+    ex.shutdown()
+    with pytest.raises(RuntimeError, match="after shutdown"):
+        ex.submit(square, 1)
+    with pytest.raises(RuntimeError, match="after shutdown"):
+        ex.map(square, [1])
+    assert platform.received() == []
+
+
+def test_the_poller_stops_after_shutdown(platform):
+    ex = FaaSExecutor(platform.url, poll_wait=2)
+    assert ex.submit(square, 2).result(timeout=5) == 4
+    poller = ex._poller
+    assert poller is not None and poller.is_alive()
+    ex.shutdown()
+    poller.join(5)
+    assert not poller.is_alive()
