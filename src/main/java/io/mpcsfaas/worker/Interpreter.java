@@ -12,33 +12,23 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * One long-lived Python runner process. Its pipes are blocking, so a writer thread and a reader thread own
  * them; everything else (the tasks handed to it, timeouts, the exit) happens on the owning Vert.x context.
- * It takes more tasks while it is idle or while everything handed to it will likely have run within the
- * lookahead (see {@link RunTimes}). Of those, at most {@link #WRITE_AHEAD} are written to its pipe, where
- * Python answers them in order (the first is the one running); the others wait here, and go back to the
- * pool if the running task overruns its usual time, so that a task that hangs strands no more than two.
+ * Its {@link PipelinePlan} says how many tasks it can take, which to write to its pipe (where Python answers
+ * them in order), when to look again, and which to give back to the pool because the running task overran;
+ * this class carries that out with the process, its pipes, their threads and Vert.x timers.
  */
 final class Interpreter {
   private static final Logger LOG = LoggerFactory.getLogger(Interpreter.class);
-  /** Most tasks one interpreter holds, however quick: bounds what the dispatcher claims ahead. */
-  static final int MAX_PIPELINED = 64;
-  /** Tasks written to the pipe at once: the one running and two more, so Python never waits for a write. */
-  static final int WRITE_AHEAD = 3;
-  /** Timers tick in milliseconds: this close to the lookahead already counts as within it. */
-  private static final long TIMER_TICK_NANOS = 1_000_000;
-  /** Planning never counts a task as quicker than this, so a tiny average cannot ask for a flood. */
-  private static final long MIN_PLANNED_NANOS = 50_000;
   /** Variables user code may see; everything else (API keys, tokens, Redis passwords) is withheld. */
   private static final List<String> INHERITED_ENV =
       List.of("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "PYTHONPATH");
@@ -55,9 +45,6 @@ final class Interpreter {
     void exited(Interpreter interpreter, List<Handoff> notStarted);
   }
 
-  /** A task handed to this interpreter, with the run time expected of it then (-1: unknown). */
-  private record Queued(Handoff handoff, long expectedNanos) {}
-
   private final int number;
   private final Context context;
   private final PoolOptions options;
@@ -66,16 +53,9 @@ final class Interpreter {
   private final ExecutorService writer;
   private final RunTimes runTimes;
   private final Listener listener;
-  /** Written to Python, in order; the first is running. */
-  private final ArrayDeque<Queued> inPipe = new ArrayDeque<>();
-  /** Handed over but not written yet, in order. */
-  private final ArrayDeque<Queued> held = new ArrayDeque<>();
+  private final PipelinePlan<Handoff> plan;
   private long headTimer = -1;
   private long planTimer = -1;
-  private long headStartedNanos;
-  /** Sum of the expected run times of the tasks behind the running one, and how many of those have none. */
-  private long queuedNanos;
-  private int queuedUnknown;
   private boolean alive = true;
   private volatile boolean killed;
 
@@ -87,6 +67,7 @@ final class Interpreter {
     this.process = process;
     this.runTimes = runTimes;
     this.listener = listener;
+    this.plan = new PipelinePlan<>(options.lookaheadNanos());
     this.toPython = new DataOutputStream(new BufferedOutputStream(process.getOutputStream(), 1 << 16));
     this.writer = Executors.newSingleThreadExecutor(r -> daemon(r, "interpreter-" + number + "-writer"));
     Thread reader = daemon(this::readReplies, "interpreter-" + number + "-reader");
@@ -112,7 +93,7 @@ final class Interpreter {
 
   /** Tasks handed to this interpreter and not answered. */
   int inHand() {
-    return inPipe.size() + held.size();
+    return plan.inHand();
   }
 
   /** Whether this interpreter can take another task now: it is idle, or what it holds will end soon. */
@@ -120,53 +101,23 @@ final class Interpreter {
     return room() > 0;
   }
 
-  /**
-   * How many more tasks this interpreter can take now: one when idle; behind tasks that will likely all have
-   * run within the lookahead, as many more like the last one as fit in it; otherwise none.
-   */
+  /** How many more tasks this interpreter can take now (see {@link PipelinePlan#room}); none once stopped. */
   int room() {
-    int inHand = inHand();
-    if (!alive || inHand >= MAX_PIPELINED) {
-      return 0;
-    }
-    if (inHand == 0) {
-      return 1;
-    }
-    long untilIdle = nanosUntilIdle();
-    if (options.lookaheadNanos() == 0 || untilIdle < 0 || untilIdle > options.lookaheadNanos() + TIMER_TICK_NANOS) {
-      return 0;
-    }
-    Queued last = held.isEmpty() ? inPipe.getLast() : held.getLast();
-    long each = Math.max(MIN_PLANNED_NANOS, last.expectedNanos());
-    long more = 1 + Math.max(0, options.lookaheadNanos() - untilIdle) / each;
-    return (int) Math.min(MAX_PIPELINED - inHand, more);
+    return alive ? plan.room(System.nanoTime()) : 0;
   }
 
-  /**
-   * Expected nanoseconds until everything handed to this interpreter has run; -1 when that cannot be told
-   * (a task of unknown length, or one running well past its usual time).
-   */
+  /** Expected nanoseconds until everything handed to this interpreter has run; -1 when that cannot be told. */
   long nanosUntilIdle() {
-    Queued head = inPipe.peekFirst();
-    if (head == null) {
-      return 0;
-    }
-    if (head.expectedNanos() < 0 || queuedUnknown > 0 || overran(head)) {
-      return -1;
-    }
-    return Math.max(0, head.expectedNanos() - (System.nanoTime() - headStartedNanos)) + queuedNanos;
+    return plan.nanosUntilIdle(System.nanoTime());
   }
 
   /** Hands a task to this interpreter; call on the owning context. */
   void run(Handoff handoff) {
-    Queued queued = new Queued(handoff, runTimes.expectedNanos(handoff.task().functionId()));
-    if (inPipe.isEmpty()) {
-      write(queued);
-      startHead();
-    } else {
-      countBehindHead(queued, 1);
-      held.addLast(queued);
-      writeHeld();
+    boolean idle = plan.inHand() == 0;
+    long expectedNanos = runTimes.expectedNanos(handoff.task().functionId());
+    plan.add(handoff, expectedNanos, System.nanoTime()).forEach(this::write);
+    if (idle) {
+      startTimeout(handoff);
     }
     armPlanTimer();
   }
@@ -178,16 +129,8 @@ final class Interpreter {
     process.destroyForcibly();
   }
 
-  private void write(Queued queued) {
-    inPipe.addLast(queued);
-    writer.execute(() -> send(queued.handoff().task()));
-  }
-
-  /** Moves held tasks into the pipe while it has fewer than {@link #WRITE_AHEAD}. */
-  private void writeHeld() {
-    while (inPipe.size() < WRITE_AHEAD && !held.isEmpty()) {
-      write(held.pollFirst());
-    }
+  private void write(Handoff handoff) {
+    writer.execute(() -> send(handoff.task()));
   }
 
   private void send(TaskSpec task) {
@@ -228,28 +171,29 @@ final class Interpreter {
     if (!alive) {
       return; // stopped: its exit settles what it held
     }
-    Queued head = inPipe.pollFirst();
-    if (head == null || !head.handoff().task().taskId().equals(reply.getString("task"))) {
+    Handoff head = plan.running();
+    if (head == null || !head.task().taskId().equals(reply.getString("task"))) {
       LOG.warn("interpreter {}: reply out of order, stopping it", number);
       if (head != null) {
-        head.handoff().promise().tryComplete(TaskOutcome.platformFailure("RuntimeError",
+        plan.dropRunning();
+        head.promise().tryComplete(TaskOutcome.platformFailure("RuntimeError",
             "the interpreter running this task answered out of order and was stopped"));
       }
       kill();
       return;
     }
+    long now = System.nanoTime();
     cancelTimers();
-    runTimes.record(head.handoff().task().functionId(), System.nanoTime() - headStartedNanos);
-    writeHeld();
+    runTimes.record(head.task().functionId(), plan.runningNanos(now));
+    plan.answered(now).forEach(this::write);
     // The next task in the pipe runs from now on. Its timers are armed before the outcome is delivered: the
     // pool's listeners run inside tryComplete and may hand this interpreter its next task at once.
-    Queued next = inPipe.peekFirst();
+    Handoff next = plan.running();
     if (next != null) {
-      countBehindHead(next, -1);
-      startHead();
+      startTimeout(next);
       armPlanTimer();
     }
-    head.handoff().promise().tryComplete(new TaskOutcome(reply.getBoolean("ok"), reply.getString("result"),
+    head.promise().tryComplete(new TaskOutcome(reply.getBoolean("ok"), reply.getString("result"),
         reply.getString("error")));
   }
 
@@ -257,37 +201,15 @@ final class Interpreter {
     alive = false;
     cancelTimers();
     writer.shutdownNow();
-    Queued head = inPipe.pollFirst();
+    Handoff head = plan.dropRunning();
     if (head != null) {
-      head.handoff().promise().tryComplete(TaskOutcome.platformFailure("RuntimeError", crashMessage(exitCode)));
+      head.promise().tryComplete(TaskOutcome.platformFailure("RuntimeError", crashMessage(exitCode)));
     }
-    List<Handoff> notStarted = new ArrayList<>();
-    inPipe.forEach(queued -> notStarted.add(queued.handoff()));
-    held.forEach(queued -> notStarted.add(queued.handoff()));
-    inPipe.clear();
-    held.clear();
-    queuedNanos = 0;
-    queuedUnknown = 0;
-    listener.exited(this, notStarted);
+    listener.exited(this, plan.clear());
   }
 
-  private void countBehindHead(Queued queued, int sign) {
-    if (queued.expectedNanos() < 0) {
-      queuedUnknown += sign;
-    } else {
-      queuedNanos += sign * queued.expectedNanos();
-    }
-  }
-
-  /** Whether the running task has run past its usual time by more than the lookahead. */
-  private boolean overran(Queued head) {
-    return System.nanoTime() - headStartedNanos > head.expectedNanos() + options.lookaheadNanos();
-  }
-
-  /** The head of the pipe runs from now on: its timeout starts. */
-  private void startHead() {
-    Handoff head = inPipe.getFirst().handoff();
-    headStartedNanos = System.nanoTime();
+  /** {@code head} runs from now on: its timeout starts. */
+  private void startTimeout(Handoff head) {
     Integer requested = head.task().timeoutSeconds();
     long seconds = requested != null ? requested : options.defaultTimeoutSeconds();
     headTimer = context.owner().setTimer(seconds * 1000, id -> {
@@ -298,46 +220,24 @@ final class Interpreter {
     });
   }
 
-  /**
-   * One timer for the next thing the plan foresees, for a running task of known length: what this
-   * interpreter holds comes within the lookahead of its end (room to announce), or the running task
-   * overruns while tasks are held behind it (they go back to the pool).
-   */
+  /** One timer, replacing any earlier one, for the next instant the plan foresees a change. */
   private void armPlanTimer() {
     if (planTimer >= 0) {
       context.owner().cancelTimer(planTimer);
       planTimer = -1;
     }
-    Queued head = inPipe.peekFirst();
-    if (head == null || head.expectedNanos() < 0 || options.lookaheadNanos() == 0) {
-      return;
-    }
-    long next = Long.MAX_VALUE;
-    long untilRoom = nanosUntilIdle() - options.lookaheadNanos();
-    if (untilRoom > TIMER_TICK_NANOS && inHand() < MAX_PIPELINED) {
-      next = untilRoom;
-    }
-    if (!held.isEmpty()) {
-      long running = System.nanoTime() - headStartedNanos;
-      next = Math.min(next, head.expectedNanos() + options.lookaheadNanos() - running + TIMER_TICK_NANOS);
-    }
-    if (next != Long.MAX_VALUE) {
-      planTimer = context.owner().setTimer(Math.max(1, next / TIMER_TICK_NANOS), id -> {
-        planTimer = -1;
-        onPlanTimer();
-      });
-    }
+    long now = System.nanoTime();
+    plan.nextLook(now).ifPresent(at ->
+        planTimer = context.owner().setTimer(Math.max(1, TimeUnit.NANOSECONDS.toMillis(at - now)), id -> {
+          planTimer = -1;
+          onPlanTimer();
+        }));
   }
 
+  /** The planned instant came: held tasks go back if the running task overran, and there may be room. */
   private void onPlanTimer() {
-    Queued head = inPipe.peekFirst();
-    if (head != null && !held.isEmpty() && overran(head)) {
-      List<Handoff> back = new ArrayList<>();
-      held.forEach(queued -> {
-        countBehindHead(queued, -1);
-        back.add(queued.handoff());
-      });
-      held.clear();
+    List<Handoff> back = plan.takeBackIfOverran(System.nanoTime());
+    if (!back.isEmpty()) {
       listener.giveBack(back);
     }
     armPlanTimer();

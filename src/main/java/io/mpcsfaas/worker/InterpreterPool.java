@@ -17,7 +17,7 @@ import org.slf4j.LoggerFactory;
 /**
  * A fixed number of long-lived Python interpreters that run tasks. A task goes to the interpreter that will
  * be free soonest among those that can take it: an idle one, or one whose tasks will likely all have run
- * within the lookahead (see {@link RunTimes}), which then finds it in its pipe the moment it is free;
+ * within the lookahead (see {@link PipelinePlan}), which then finds it in its pipe the moment it is free;
  * otherwise it waits in the pool for the first interpreter to free up. An interpreter that exits (a crash, a
  * timeout) fails only the task it was running and is replaced; the tasks queued behind it move to the
  * others. All methods run on the pool's context.

@@ -258,9 +258,9 @@ class InterpreterPoolTest {
     InterpreterPool pool = pool(1, 30, 0, 5, knowing("double", 0.2));
     int capacity = capacityOnceHanded(pool, task("double", "args21", null));
     // 5 ms of lookahead behind a task of 0.2 ms: about 24 more fit.
-    assertTrue(capacity > 10 && capacity < Interpreter.MAX_PIPELINED, "room behind a quick task: " + capacity);
+    assertTrue(capacity > 10 && capacity < PipelinePlan.MAX_PIPELINED, "room behind a quick task: " + capacity);
     List<TaskSpec> tasks = new ArrayList<>();
-    for (int i = 0; i < 2 * Interpreter.MAX_PIPELINED; i++) {
+    for (int i = 0; i < 2 * PipelinePlan.MAX_PIPELINED; i++) {
       tasks.add(task("double", "args21", null));
     }
     for (TaskOutcome outcome : runTogether(pool, tasks)) {
@@ -278,8 +278,8 @@ class InterpreterPoolTest {
       // "double" is not known: its interpreter takes nothing behind it, so the rest queue behind the nap.
       runs.add(pool.run(task("double", "args21", null)).andThen(ar -> endings.add("double")));
       runs.add(pool.run(task("nap", "args3", null)).andThen(ar -> endings.add("overrunning")));
-      for (int i = 0; i < Interpreter.WRITE_AHEAD + 2; i++) {
-        String name = (i < Interpreter.WRITE_AHEAD - 1 ? "in the pipe " : "held ") + i;
+      for (int i = 0; i < PipelinePlan.WRITE_AHEAD + 2; i++) {
+        String name = (i < PipelinePlan.WRITE_AHEAD - 1 ? "in the pipe " : "held ") + i;
         runs.add(pool.run(task("nap", "args_1ms", null)).andThen(ar -> endings.add(name)));
       }
       return Future.all(runs);
