@@ -1,5 +1,6 @@
 package io.mpcsfaas.api;
 
+import io.mpcsfaas.async.GroupCommit;
 import io.mpcsfaas.store.TaskStore;
 import io.mpcsfaas.store.TaskStore.NewTask;
 import io.vertx.core.Future;
@@ -17,71 +18,50 @@ import java.util.concurrent.TimeUnit;
  * API's context only.
  */
 final class TaskCreator {
-  /** Bound the time one script call holds Redis, and the size of one request. */
-  private static final int MAX_BATCH = 256;
-  private static final long MAX_BATCH_BYTES = 8L << 20;
-
   private record Pending(NewTask task, Promise<Void> created) {}
 
   private final TaskStore store;
   private final long timeoutMillis;
-  private final List<Pending> gathering = new ArrayList<>();
-  private boolean creating;
+  private final GroupCommit<Pending> commit;
 
   /** A creation call unanswered after {@code timeoutMillis} fails its submits (Redis counts as down). */
   TaskCreator(TaskStore store, long timeoutMillis) {
     this.store = store;
     this.timeoutMillis = timeoutMillis;
+    this.commit = new GroupCommit<>(pending -> pending.task().payload().length(), this::createAll,
+        TaskCreator::failAll);
   }
 
   /** Creates the task; fails with {@link io.mpcsfaas.store.NotFoundException} when its function is unknown. */
   Future<Void> create(NewTask task) {
     Promise<Void> created = Promise.promise();
-    gathering.add(new Pending(task, created));
-    if (!creating) {
-      createGathered();
-    }
+    commit.add(new Pending(task, created));
     return created.future();
   }
 
-  private void createGathered() {
-    int size = 0;
-    long bytes = 0;
-    while (size < gathering.size() && size < MAX_BATCH && (size == 0 || bytes < MAX_BATCH_BYTES)) {
-      bytes += gathering.get(size++).task().payload().length();
-    }
-    List<Pending> batch = new ArrayList<>(gathering.subList(0, size));
-    gathering.subList(0, size).clear();
-    creating = true;
-    Future<List<Boolean>> call;
-    try {
-      call = store.create(batch.stream().map(Pending::task).toList());
-    } catch (RuntimeException e) {
-      call = Future.failedFuture(e);
-    }
-    call.timeout(timeoutMillis, TimeUnit.MILLISECONDS).onComplete(ar -> {
-      Throwable failure = ar.failed() ? ar.cause() : ar.result().size() == batch.size() ? null
-          : new IllegalStateException("the creation script answered for " + ar.result().size() + " of "
-              + batch.size() + " tasks");
-      List<Pending> failing = new ArrayList<>();
-      if (failure == null) {
-        for (int i = 0; i < batch.size(); i++) {
-          if (ar.result().get(i)) {
-            batch.get(i).created().complete();
-          } else {
-            batch.get(i).created().fail(TaskStore.unknownFunction(batch.get(i).task().functionId()));
+  private Future<Void> createAll(List<Pending> batch) {
+    return store.create(batch.stream().map(Pending::task).toList()).timeout(timeoutMillis, TimeUnit.MILLISECONDS)
+        .compose(created -> {
+          if (created.size() != batch.size()) {
+            return Future.failedFuture(new IllegalStateException("the creation script answered for "
+                + created.size() + " of " + batch.size() + " tasks"));
           }
-        }
-      } else {
-        failing.addAll(batch);
-        failing.addAll(gathering);
-        gathering.clear();
-      }
-      creating = false;
-      failing.forEach(pending -> pending.created().fail(failure));
-      if (!creating && !gathering.isEmpty()) { // a failed submit's listener may have started a call already
-        createGathered();
-      }
-    });
+          for (int i = 0; i < batch.size(); i++) {
+            if (created.get(i)) {
+              batch.get(i).created().complete();
+            } else {
+              batch.get(i).created().fail(TaskStore.unknownFunction(batch.get(i).task().functionId()));
+            }
+          }
+          return Future.succeededFuture();
+        });
+  }
+
+  private static Future<Void> failAll(List<Pending> batch, List<Pending> gathered, Throwable cause) {
+    List<Pending> failing = new ArrayList<>(batch);
+    failing.addAll(gathered);
+    gathered.clear();
+    failing.forEach(pending -> pending.created().fail(cause));
+    return Future.succeededFuture();
   }
 }

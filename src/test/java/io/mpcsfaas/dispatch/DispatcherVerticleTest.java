@@ -92,7 +92,6 @@ class DispatcherVerticleTest {
         .put("redis.prefix", keys.prefix())
         .put("mode", "local")
         .put("workers", 2)
-        .put("worker.depth", 2)
         .put("task.timeout", 30)
         .put("python", Py.python())
         .put("dispatcher.name", name)

@@ -1,0 +1,38 @@
+package io.mpcsfaas.dispatch;
+
+import io.mpcsfaas.store.FinishedTask;
+import io.mpcsfaas.store.QueueEntry;
+import io.mpcsfaas.store.StartedTask;
+import io.vertx.core.Future;
+import java.util.List;
+
+/**
+ * The durable queue as one dispatcher sees it: its own consumer in a group that several dispatchers share.
+ * An entry stays pending for the dispatcher that claimed it until {@link #finish} stores its outcome.
+ */
+interface DispatchQueue {
+
+  /** This dispatcher's name in the group. */
+  String consumer();
+
+  /** Creates the consumer group if it is missing (a new or emptied Redis). */
+  Future<Void> ensureGroup();
+
+  /** Up to {@code count} entries this dispatcher held before a restart. */
+  Future<List<QueueEntry>> claimPending(int count);
+
+  /** Claims up to {@code count} new entries, waiting a while for one to arrive; may answer none. */
+  Future<List<QueueEntry>> claimNew(int count);
+
+  /** Moves the tasks to RUNNING in one call; each answer is the started task, or null when it will not run. */
+  Future<List<StartedTask>> start(List<QueueEntry> entries);
+
+  /** Stores the outcomes (each unless its task has one already) and releases their entries, in one call. */
+  Future<Void> finish(List<FinishedTask> outcomes);
+
+  /** Keeps the entries this dispatcher holds from being taken over. */
+  Future<Void> refresh();
+
+  /** Takes over up to {@code count} entries that a dispatcher which stopped left untouched. */
+  Future<List<QueueEntry>> takeOver(int count);
+}

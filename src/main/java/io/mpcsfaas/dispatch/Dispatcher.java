@@ -1,0 +1,202 @@
+package io.mpcsfaas.dispatch;
+
+import io.mpcsfaas.async.Backoff;
+import io.mpcsfaas.async.GroupCommit;
+import io.mpcsfaas.store.FinishedTask;
+import io.mpcsfaas.store.QueueEntry;
+import io.mpcsfaas.store.StartedTask;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Moves tasks from the durable queue to an {@link ExecutionBackend} and their outcomes back. It claims no
+ * more tasks than the backend has room for plus {@code prefetch}, so the rest wait in the queue for any
+ * dispatcher; a claimed task stays pending in the queue until its outcome is stored, so a crash loses
+ * nothing. Single-threaded: its methods, its timers and the answers of its queue and backend all run on one
+ * context.
+ */
+final class Dispatcher {
+  private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);
+  private static final long MAX_BACKOFF_MILLIS = 5000;
+  /** The most entries taken back in one call after a restart. */
+  private static final int MAX_RECOVERED = 10_000;
+
+  private final DispatchQueue queue;
+  private final ExecutionBackend backend;
+  private final Timers timers;
+  private final int prefetch;
+  private final Backoff backoff = new Backoff(MAX_BACKOFF_MILLIS);
+  private final GroupCommit<FinishedTask> outcomes;
+  /** Claimed entries not yet handed to the backend: recovered after a restart, taken over, or to run again. */
+  private final ArrayDeque<QueueEntry> backlog = new ArrayDeque<>();
+  private final Promise<Void> firstReady = Promise.promise();
+  /** Entries on their way to RUNNING: room the backend still counts as free. */
+  private int starting;
+  private boolean reading;
+  private boolean ready;
+  private boolean stopped;
+
+  Dispatcher(DispatchQueue queue, ExecutionBackend backend, Timers timers, int prefetch) {
+    this.queue = queue;
+    this.backend = backend;
+    this.timers = timers;
+    this.prefetch = prefetch;
+    // Storing an outcome twice changes nothing, so a batch that failed goes again, ahead of what gathered
+    // meanwhile: an outcome in hand is never dropped.
+    this.outcomes = new GroupCommit<>(Dispatcher::bytes, queue::finish, (batch, gathered, err) -> {
+      gathered.addAll(0, batch);
+      Promise<Void> due = Promise.promise();
+      retryLater(err, due::complete);
+      return due.future();
+    });
+  }
+
+  /** Starts dispatching; the future completes when this dispatcher first runs tasks (after its recovery). */
+  Future<Void> start() {
+    backend.onRoom(this::fill);
+    connect();
+    return firstReady.future();
+  }
+
+  /** Claims nothing more and retries nothing; the tasks already handed over still have their outcomes stored. */
+  void stop() {
+    stopped = true;
+  }
+
+  /**
+   * Makes sure the consumer group exists and takes back what this dispatcher held before a restart. Only
+   * then does it claim new tasks (else the recovery would read those claims back as its own old ones and
+   * run them twice).
+   */
+  private void connect() {
+    ready = false;
+    queue.ensureGroup()
+        .compose(v -> queue.claimPending(MAX_RECOVERED))
+        .onSuccess(recovered -> {
+          if (stopped) {
+            return;
+          }
+          backlog.clear();
+          backlog.addAll(recovered);
+          backoff.reset();
+          ready = true;
+          LOG.info("dispatcher {} ready ({} tasks recovered)", queue.consumer(), backlog.size());
+          firstReady.tryComplete();
+          fill();
+        })
+        .onFailure(err -> retryLater(err, this::connect));
+  }
+
+  /**
+   * Several dispatchers may share one queue: this one keeps the entries it holds fresh, and takes over
+   * those another dispatcher left untouched for {@code dispatcher.takeover_ms} (it died). Called on a timer.
+   */
+  void keepClaims() {
+    if (!ready || stopped) {
+      return;
+    }
+    queue.refresh()
+        .compose(v -> backlog.size() < prefetch ? queue.takeOver(prefetch - backlog.size())
+            : Future.succeededFuture(List.<QueueEntry>of()))
+        .onSuccess(taken -> {
+          if (!taken.isEmpty()) {
+            LOG.info("took over {} tasks of a dispatcher that stopped", taken.size());
+            backlog.addAll(taken);
+            fill();
+          }
+        })
+        .onFailure(err -> LOG.debug("could not refresh claims: {}", err.getMessage()));
+  }
+
+  /**
+   * Hands claimed tasks to the backend while it has room, and keeps {@code prefetch} more claimed in the
+   * backlog, so that a freed slot never waits for a round trip to the queue; called whenever that room may
+   * have grown.
+   */
+  private void fill() {
+    if (stopped || !ready) {
+      return;
+    }
+    List<QueueEntry> batch = new ArrayList<>();
+    while (!backlog.isEmpty() && room() - batch.size() > 0) {
+      batch.add(backlog.pollFirst());
+    }
+    if (!batch.isEmpty()) {
+      launch(batch);
+    }
+    int wanted = Math.max(0, room()) + prefetch - backlog.size();
+    if (reading || wanted <= 0) {
+      return;
+    }
+    reading = true;
+    queue.claimNew(wanted).onComplete(ar -> {
+      reading = false;
+      if (ar.failed()) {
+        // NOGROUP: Redis lost the queue (restarted without persistence, flushed): create it again.
+        boolean lostGroup = String.valueOf(ar.cause().getMessage()).startsWith("NOGROUP");
+        retryLater(ar.cause(), lostGroup ? this::connect : this::fill);
+        return;
+      }
+      backoff.reset();
+      backlog.addAll(ar.result());
+      fill();
+    });
+  }
+
+  private int room() {
+    return backend.room() - starting;
+  }
+
+  /** Moves the tasks to RUNNING in one round trip, then hands those that will run to the backend. */
+  private void launch(List<QueueEntry> entries) {
+    starting += entries.size();
+    queue.start(entries).onComplete(ar -> {
+      starting -= entries.size();
+      if (ar.failed()) {
+        for (int i = entries.size() - 1; i >= 0; i--) {
+          backlog.addFirst(entries.get(i));
+        }
+        retryLater(ar.cause(), this::fill);
+        return;
+      }
+      for (int i = 0; i < entries.size(); i++) {
+        StartedTask task = ar.result().get(i);
+        if (task != null) {
+          run(entries.get(i), task);
+        }
+      }
+      fill();
+    });
+  }
+
+  private void run(QueueEntry entry, StartedTask task) {
+    backend.run(task.spec()).onComplete(ar -> {
+      if (ar.succeeded()) {
+        outcomes.add(new FinishedTask(entry, ar.result().outcome(), ar.result().worker()));
+      } else {
+        LOG.info("task {} lost its worker ({}); it will run again", entry.taskId(), ar.cause().getMessage());
+        backlog.addLast(entry);
+        fill();
+      }
+    });
+  }
+
+  private void retryLater(Throwable err, Runnable action) {
+    if (stopped) {
+      return;
+    }
+    long delay = backoff.next();
+    LOG.warn("Redis unavailable ({}); retrying in {} ms", err.getMessage(), delay);
+    timers.setTimer(delay, action);
+  }
+
+  private static long bytes(FinishedTask finished) {
+    String error = finished.outcome().error();
+    return finished.outcome().result().length() + (error == null ? 0 : error.length());
+  }
+}

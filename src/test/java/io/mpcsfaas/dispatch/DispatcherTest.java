@@ -1,0 +1,411 @@
+package io.mpcsfaas.dispatch;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mpcsfaas.store.FinishedTask;
+import io.mpcsfaas.store.QueueEntry;
+import io.mpcsfaas.store.StartedTask;
+import io.mpcsfaas.task.TaskOutcome;
+import io.mpcsfaas.task.TaskSpec;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.json.JsonArray;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.function.Supplier;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The dispatcher alone, over an in-memory queue and backend whose answers arrive on a clock the test moves by
+ * hand: each test checks the order of the calls it makes.
+ */
+class DispatcherTest {
+  final List<String> events = new ArrayList<>();
+  final ManualClock clock = new ManualClock();
+  final MemoryQueue queue = new MemoryQueue();
+
+  private Dispatcher dispatcher(MemoryBackend backend, int prefetch) {
+    return new Dispatcher(queue, backend, clock, prefetch);
+  }
+
+  private List<String> eventsSince(int index) {
+    return new ArrayList<>(events.subList(index, events.size()));
+  }
+
+  private List<String> eventsOf(String call) {
+    return events.stream().filter(e -> e.startsWith(call)).toList();
+  }
+
+  @Test
+  void recoversTheEntriesItHeldBeforeARestartBeforeClaimingNewOnes() {
+    queue.held.addAll(List.of(entry("p1"), entry("p2")));
+    queue.submit("n1");
+    Future<Void> ready = dispatcher(new MemoryBackend(4), 2).start();
+    assertFalse(ready.isComplete(), "not ready before the recovery");
+    clock.settle();
+
+    assertTrue(ready.succeeded());
+    assertEquals(List.of("ensureGroup", "claimPending", "start p1,p2", "claimNew 4", "run p1", "run p2",
+        "start n1", "claimNew 3", "run n1"), events);
+  }
+
+  @Test
+  void claimsNoMoreThanItsRoomPlusPrefetch() {
+    for (int i = 0; i < 20; i++) {
+      queue.submit("t" + i);
+    }
+    MemoryBackend backend = new MemoryBackend(2);
+    dispatcher(backend, 3).start();
+    clock.settle();
+    assertEquals(List.of("claimNew 5"), eventsOf("claimNew"), "room 2 + prefetch 3");
+    assertEquals(List.of("t0", "t1"), List.copyOf(backend.running.keySet()));
+    assertEquals(15, queue.fresh.size(), "the rest wait in the queue for any dispatcher");
+
+    backend.complete("t0");
+    clock.settle();
+    assertEquals(List.of("claimNew 5", "claimNew 1"), eventsOf("claimNew"), "one freed slot, one more claimed");
+    assertEquals(List.of("t1", "t2"), List.copyOf(backend.running.keySet()), "the freed slot took a prefetched task");
+    assertEquals(14, queue.fresh.size());
+  }
+
+  @Test
+  void aTaskWhoseWorkerIsLostGoesBackToTheBacklogAndRunsAgain() {
+    queue.submit("a", "b");
+    MemoryBackend backend = new MemoryBackend(1);
+    dispatcher(backend, 0).start();
+    clock.settle();
+    backend.lose("a");
+    clock.settle();
+    backend.complete("a");
+    clock.settle();
+
+    assertEquals(List.of("ensureGroup", "claimPending", "claimNew 1", "start a", "run a",
+        "lost a", "start a", "run a",
+        "done a", "finish a", "claimNew 1", "start b", "run b"), events);
+    assertEquals(List.of("a"), queue.finished);
+  }
+
+  @Test
+  void outcomesThatArriveWhileOneIsBeingStoredAreStoredTogether() {
+    queue.submit("a", "b", "c", "d");
+    MemoryBackend backend = new MemoryBackend(4);
+    dispatcher(backend, 0).start();
+    clock.settle();
+    for (String task : List.of("a", "b", "c", "d")) {
+      backend.complete(task); // within one turn: the first goes out, the others gather behind it
+    }
+    clock.settle();
+
+    assertEquals(List.of("finish a", "finish b,c,d"), eventsOf("finish"));
+    assertEquals(List.of("a", "b", "c", "d"), queue.finished);
+  }
+
+  @Test
+  void outcomesWhoseStoreFailedAreStoredAgainAfterTheBackoffAheadOfThoseThatGathered() {
+    queue.submit("a", "b");
+    MemoryBackend backend = new MemoryBackend(2);
+    dispatcher(backend, 0).start();
+    clock.settle();
+    queue.failNext("finish", "ERR connection lost");
+    backend.complete("a");
+    backend.complete("b"); // gathers while a's call is on its way
+    clock.settle();
+    assertEquals(List.of("finish a"), eventsOf("finish"), "nothing goes out before the backoff is over");
+
+    clock.advance(100);
+    assertEquals(List.of("finish a", "finish a,b"), eventsOf("finish"));
+    assertEquals(List.of("a", "b"), queue.finished);
+  }
+
+  @Test
+  void aFailedClaimIsRetriedAfterABackoffThatDoublesAndStartsOverAfterASuccess() {
+    queue.failNext("claimNew", "ERR connection lost");
+    queue.failNext("claimNew", "ERR connection lost");
+    MemoryBackend backend = new MemoryBackend(1);
+    dispatcher(backend, 0).start();
+    clock.settle();
+    assertEquals(1, eventsOf("claimNew").size());
+
+    clock.advance(99);
+    assertEquals(1, eventsOf("claimNew").size(), "no retry before the first backoff (100 ms) is over");
+    clock.advance(1);
+    assertEquals(2, eventsOf("claimNew").size());
+    clock.advance(199);
+    assertEquals(2, eventsOf("claimNew").size(), "no retry before the second backoff (200 ms) is over");
+    clock.advance(1);
+    assertEquals(3, eventsOf("claimNew").size(), "this one succeeds and waits for a task");
+
+    queue.submit("a");
+    clock.settle();
+    queue.failNext("claimNew", "ERR connection lost");
+    backend.complete("a"); // frees the slot: the next claim fails
+    clock.settle();
+    assertEquals(4, eventsOf("claimNew").size());
+    clock.advance(100);
+    assertEquals(5, eventsOf("claimNew").size(), "after a success the backoff starts over at 100 ms");
+    assertEquals(1, eventsOf("ensureGroup").size(), "an ordinary failure does not recreate the group");
+  }
+
+  @Test
+  void aClaimThatFindsNoGroupRecreatesItAndRecoversBeforeClaimingAgain() {
+    queue.failNext("claimNew", "NOGROUP No such key 'queue' or consumer group 'dispatchers'");
+    dispatcher(new MemoryBackend(1), 0).start();
+    clock.settle();
+    int failed = events.size();
+    clock.advance(100);
+
+    assertEquals(List.of("ensureGroup", "claimPending", "claimNew 1"), eventsSince(failed));
+  }
+
+  @Test
+  void takesOverTheEntriesOfADispatcherThatStoppedIntoItsBacklog() {
+    queue.orphans.addAll(List.of(entry("x"), entry("y"), entry("z")));
+    MemoryBackend backend = new MemoryBackend(1);
+    Dispatcher dispatcher = dispatcher(backend, 2);
+    dispatcher.start();
+    clock.settle();
+    int before = events.size();
+    dispatcher.keepClaims();
+    clock.settle();
+
+    assertEquals(List.of("refresh", "takeOver 2", "start x", "run x"), eventsSince(before),
+        "no more than the prefetch; the first runs at once");
+    assertEquals(List.of(entry("z")), List.copyOf(queue.orphans));
+    backend.complete("x");
+    clock.settle();
+    assertEquals(List.of("y"), List.copyOf(backend.running.keySet()), "the other one waited in the backlog");
+  }
+
+  @Test
+  void afterStopItClaimsAndStartsNothingButStillStoresTheOutcomesOfRunningTasks() {
+    queue.submit("t");
+    queue.orphans.add(entry("x"));
+    MemoryBackend backend = new MemoryBackend(2);
+    Dispatcher dispatcher = dispatcher(backend, 0);
+    dispatcher.start();
+    clock.settle();
+    assertEquals(List.of("claimNew 2", "claimNew 1"), eventsOf("claimNew"), "the second one waits");
+
+    dispatcher.stop();
+    int stopped = events.size();
+    queue.submit("a"); // answers the claim that was waiting
+    dispatcher.keepClaims();
+    backend.complete("t");
+    clock.advance(10_000);
+
+    assertEquals(List.of("done t", "finish t"), eventsSince(stopped));
+    assertEquals(List.of("t"), queue.finished);
+  }
+
+  private static QueueEntry entry(String taskId) {
+    return new QueueEntry("e-" + taskId, taskId);
+  }
+
+  private static String ids(List<QueueEntry> entries) {
+    return entries.stream().map(QueueEntry::taskId).collect(Collectors.joining(","));
+  }
+
+  /** Timers on a clock that moves only when the test says; delay 0 is the next turn of the event loop. */
+  static final class ManualClock implements Timers {
+    private record Due(long at, long order, Runnable action) {}
+
+    private final PriorityQueue<Due> due = new PriorityQueue<>(
+        Comparator.comparingLong(Due::at).thenComparingLong(Due::order));
+    private long now;
+    private long order;
+
+    @Override
+    public void setTimer(long delayMillis, Runnable action) {
+      due.add(new Due(now + delayMillis, order++, action));
+    }
+
+    /** Runs what is due now, and what that makes due now, until nothing is. */
+    void settle() {
+      advance(0);
+    }
+
+    void advance(long millis) {
+      long until = now + millis;
+      while (!due.isEmpty() && due.peek().at() <= until) {
+        Due next = due.poll();
+        now = next.at();
+        next.action().run();
+      }
+      now = until;
+    }
+  }
+
+  /** The queue of one dispatcher; each call is logged when made and answered on the next turn of the clock. */
+  final class MemoryQueue implements DispatchQueue {
+    /** Never claimed. */
+    final Deque<QueueEntry> fresh = new ArrayDeque<>();
+    /** Pending for this dispatcher. */
+    final List<QueueEntry> held = new ArrayList<>();
+    /** Pending for a dispatcher that stopped. */
+    final Deque<QueueEntry> orphans = new ArrayDeque<>();
+    final List<String> finished = new ArrayList<>();
+    private final Map<String, Deque<String>> failures = new HashMap<>();
+    private Promise<List<QueueEntry>> waitingClaim;
+    private int waitingCount;
+
+    void submit(String... taskIds) {
+      for (String taskId : taskIds) {
+        fresh.add(entry(taskId));
+      }
+      if (waitingClaim != null) {
+        Promise<List<QueueEntry>> claim = waitingClaim;
+        waitingClaim = null;
+        List<QueueEntry> claimed = take(waitingCount);
+        clock.setTimer(0, () -> claim.complete(claimed));
+      }
+    }
+
+    /** The next call of that name fails with {@code message}. */
+    void failNext(String call, String message) {
+      failures.computeIfAbsent(call, c -> new ArrayDeque<>()).add(message);
+    }
+
+    private <T> Future<T> answer(String call, String event, Supplier<T> result) {
+      events.add(event);
+      Promise<T> promise = Promise.promise();
+      String failure = failures.getOrDefault(call, new ArrayDeque<>()).poll();
+      if (failure != null) {
+        clock.setTimer(0, () -> promise.fail(new IllegalStateException(failure)));
+      } else {
+        T value = result.get(); // applied when called, as Redis would, and answered later
+        clock.setTimer(0, () -> promise.complete(value));
+      }
+      return promise.future();
+    }
+
+    private List<QueueEntry> take(int count) {
+      List<QueueEntry> claimed = new ArrayList<>();
+      while (claimed.size() < count && !fresh.isEmpty()) {
+        claimed.add(fresh.poll());
+      }
+      held.addAll(claimed);
+      return claimed;
+    }
+
+    @Override
+    public String consumer() {
+      return "memory";
+    }
+
+    @Override
+    public Future<Void> ensureGroup() {
+      return answer("ensureGroup", "ensureGroup", () -> null);
+    }
+
+    @Override
+    public Future<List<QueueEntry>> claimPending(int count) {
+      return answer("claimPending", "claimPending", () -> List.copyOf(held));
+    }
+
+    @Override
+    public Future<List<QueueEntry>> claimNew(int count) {
+      if (fresh.isEmpty() && failures.getOrDefault("claimNew", new ArrayDeque<>()).isEmpty()) {
+        events.add("claimNew " + count);
+        waitingClaim = Promise.promise();
+        waitingCount = count;
+        return waitingClaim.future();
+      }
+      return answer("claimNew", "claimNew " + count, () -> take(count));
+    }
+
+    @Override
+    public Future<List<StartedTask>> start(List<QueueEntry> entries) {
+      return answer("start", "start " + ids(entries), () -> entries.stream()
+          .map(e -> new StartedTask(e, new TaskSpec(e.taskId(), "f", "fn", "args", null), 1)).toList());
+    }
+
+    @Override
+    public Future<Void> finish(List<FinishedTask> outcomes) {
+      return answer("finish", "finish " + ids(outcomes.stream().map(FinishedTask::entry).toList()), () -> {
+        for (FinishedTask outcome : outcomes) {
+          held.remove(outcome.entry());
+          finished.add(outcome.entry().taskId());
+        }
+        return null;
+      });
+    }
+
+    @Override
+    public Future<Void> refresh() {
+      return answer("refresh", "refresh", () -> null);
+    }
+
+    @Override
+    public Future<List<QueueEntry>> takeOver(int count) {
+      return answer("takeOver", "takeOver " + count, () -> {
+        List<QueueEntry> taken = new ArrayList<>();
+        while (taken.size() < count && !orphans.isEmpty()) {
+          taken.add(orphans.poll());
+        }
+        held.addAll(taken);
+        return taken;
+      });
+    }
+  }
+
+  /** A backend of {@code slots} that runs each task until the test completes or loses it. */
+  final class MemoryBackend implements ExecutionBackend {
+    final Map<String, Promise<Execution>> running = new LinkedHashMap<>();
+    private final int slots;
+    private Runnable roomListener = () -> {};
+
+    MemoryBackend(int slots) {
+      this.slots = slots;
+    }
+
+    void complete(String taskId) {
+      events.add("done " + taskId);
+      running.remove(taskId).complete(new Execution("memory/0", TaskOutcome.success("result of " + taskId)));
+      roomListener.run();
+    }
+
+    void lose(String taskId) {
+      events.add("lost " + taskId);
+      running.remove(taskId).fail(new WorkerLostException("the worker went away"));
+      roomListener.run();
+    }
+
+    @Override
+    public int room() {
+      return slots - running.size();
+    }
+
+    @Override
+    public void onRoom(Runnable listener) {
+      roomListener = listener;
+    }
+
+    @Override
+    public Future<Execution> run(TaskSpec task) {
+      events.add("run " + task.taskId());
+      Promise<Execution> execution = Promise.promise();
+      running.put(task.taskId(), execution);
+      return execution.future();
+    }
+
+    @Override
+    public JsonArray workers() {
+      return new JsonArray();
+    }
+
+    @Override
+    public Future<Void> close() {
+      return Future.succeededFuture();
+    }
+  }
+}
