@@ -1,7 +1,9 @@
 package io.mpcsfaas.worker;
 
 import io.mpcsfaas.task.TaskOutcome;
+import io.mpcsfaas.task.TaskOutput;
 import io.mpcsfaas.task.TaskSpec;
+import io.mpcsfaas.transport.Protocol;
 import io.vertx.core.Context;
 import io.vertx.core.json.JsonObject;
 import java.io.BufferedInputStream;
@@ -43,6 +45,9 @@ final class Interpreter {
 
     /** The process ended; the task it was running has been failed, those not started come back. */
     void exited(Interpreter interpreter, List<Handoff> notStarted);
+
+    /** The task running here printed: what it printed so far (before its outcome, never after). */
+    void output(String taskId, TaskOutput output);
   }
 
   private final int number;
@@ -88,6 +93,7 @@ final class Interpreter {
       }
     });
     env.put("FAAS_MEMORY_LIMIT_MB", Integer.toString(options.memoryLimitMb()));
+    env.put("FAAS_MAX_OUTPUT_KB", Integer.toString(options.maxOutputKb()));
     return new Interpreter(number, context, options, builder.start(), runTimes, listener);
   }
 
@@ -171,6 +177,10 @@ final class Interpreter {
     if (!alive) {
       return; // stopped: its exit settles what it held
     }
+    if (reply.containsKey("output")) {
+      onLiveOutput(reply);
+      return;
+    }
     Handoff head = plan.running();
     if (head == null || !head.task().taskId().equals(reply.getString("task"))) {
       LOG.warn("interpreter {}: reply out of order, stopping it", number);
@@ -194,7 +204,15 @@ final class Interpreter {
       armPlanTimer();
     }
     head.promise().tryComplete(new TaskOutcome(reply.getBoolean("ok"), reply.getString("result"),
-        reply.getString("error")));
+        reply.getString("error"), Protocol.output(reply)));
+  }
+
+  /** The runner reports what the running task printed so far; it never does after the task's reply. */
+  private void onLiveOutput(JsonObject frame) {
+    Handoff head = plan.running();
+    if (head != null && head.task().taskId().equals(frame.getString("output"))) {
+      listener.output(head.task().taskId(), Protocol.output(frame));
+    }
   }
 
   private void onProcessExit(int exitCode) {
