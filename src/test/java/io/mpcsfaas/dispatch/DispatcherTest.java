@@ -8,6 +8,7 @@ import io.mpcsfaas.store.FinishedTask;
 import io.mpcsfaas.store.QueueEntry;
 import io.mpcsfaas.store.StartedTask;
 import io.mpcsfaas.task.TaskOutcome;
+import io.mpcsfaas.task.TaskOutput;
 import io.mpcsfaas.task.TaskSpec;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -21,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
+import java.util.function.BiConsumer;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
@@ -363,6 +365,7 @@ class DispatcherTest {
     final Map<String, Promise<Execution>> running = new LinkedHashMap<>();
     private final int slots;
     private Runnable roomListener = () -> {};
+    private BiConsumer<String, TaskOutput> outputListener = (taskId, output) -> {};
 
     MemoryBackend(int slots) {
       this.slots = slots;
@@ -388,6 +391,11 @@ class DispatcherTest {
     @Override
     public void onRoom(Runnable listener) {
       roomListener = listener;
+    }
+
+    @Override
+    public void onOutput(BiConsumer<String, TaskOutput> listener) {
+      outputListener = listener;
     }
 
     @Override
