@@ -1,8 +1,5 @@
-package io.mpcsfaas.api;
+package io.mpcsfaas.store;
 
-import io.mpcsfaas.store.DoneMessage;
-import io.mpcsfaas.store.Keys;
-import io.mpcsfaas.store.TaskRecord;
 import io.mpcsfaas.task.TaskStatus;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -20,14 +17,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Lets requests wait for tasks to end without polling Redis: one subscription to the channel where every
- * finished task is announced wakes the requests waiting for it, handing them the task itself when the
- * announcement carries it (a small outcome), so that they need not read it back. If the subscription is
- * down, waits simply run to their limit and the caller reads the task then. Single-threaded (the API's
- * context).
+ * Tells when tasks end without polling Redis: one subscription (a connection of its own) to the channel where
+ * every finished task is announced wakes those waiting for it, handing them the task itself when the
+ * announcement carries it (a small outcome), so that they need not read it back. While the subscription is
+ * down it reconnects with backoff, and on reconnecting wakes the waits whose tasks ended meanwhile; a wait
+ * otherwise runs to its limit and the caller reads the task then. Single-threaded (the context that calls
+ * {@link #start}).
  */
-final class CompletionWaiter {
-  private static final Logger LOG = LoggerFactory.getLogger(CompletionWaiter.class);
+public final class Completions {
+  private static final Logger LOG = LoggerFactory.getLogger(Completions.class);
 
   private final Vertx vertx;
   private final Redis redis;
@@ -38,14 +36,15 @@ final class CompletionWaiter {
   private boolean closed;
   private long backoffMillis;
 
-  CompletionWaiter(Vertx vertx, Redis redis, Keys keys) {
+  public Completions(Vertx vertx, Redis redis, Keys keys) {
     this.vertx = vertx;
     this.redis = redis;
     this.keys = keys;
     this.channel = keys.doneChannel();
   }
 
-  void start() {
+  /** Subscribes; a failure is retried with backoff until {@link #close}. */
+  public void start() {
     redis.connect().compose(conn -> {
       subscription = conn;
       conn.handler(this::onPush);
@@ -81,7 +80,7 @@ final class CompletionWaiter {
     });
   }
 
-  void close() {
+  public void close() {
     closed = true;
     if (subscription != null) {
       subscription.close();
@@ -93,7 +92,7 @@ final class CompletionWaiter {
    * first: with the ended task when the announcement carried it, else with null (read it then). Register
    * before reading the task, so that an end between the read and the wait is not missed.
    */
-  Future<TaskRecord> await(String taskId, long millis) {
+  public Future<TaskRecord> await(String taskId, long millis) {
     Promise<TaskRecord> promise = Promise.promise();
     waiting.computeIfAbsent(taskId, id -> new ArrayList<>(1)).add(promise);
     long timer = vertx.setTimer(millis, t -> promise.tryComplete());
@@ -108,7 +107,7 @@ final class CompletionWaiter {
   }
 
   /** Ends a wait early (the task was found ended, or the request is done). */
-  void cancel(String taskId, Future<TaskRecord> wait) {
+  public void cancel(String taskId, Future<TaskRecord> wait) {
     List<Promise<TaskRecord>> list = waiting.get(taskId);
     if (list != null) {
       for (Promise<TaskRecord> promise : list) {
