@@ -66,11 +66,11 @@ public final class Completions {
     if (ids.isEmpty()) {
       return;
     }
-    List<Request> reads = ids.stream().map(id -> Request.cmd(Command.HGET).arg(keys.task(id)).arg("status")).toList();
+    List<Request> reads = ids.stream().map(id -> TaskCodec.readStatus(keys.task(id))).toList();
     redis.batch(reads).onSuccess(statuses -> {
       for (int i = 0; i < ids.size(); i++) {
-        Response status = statuses.get(i);
-        if (status != null && TaskStatus.valueOf(status.toString()).isTerminal()) {
+        TaskStatus status = TaskCodec.status(statuses.get(i));
+        if (status != null && status.isTerminal()) {
           List<Promise<TaskRecord>> list = waiting.remove(ids.get(i));
           if (list != null) {
             new ArrayList<>(list).forEach(Promise::tryComplete);
@@ -123,7 +123,7 @@ public final class Completions {
     // RESP3 push: [message, channel, done message]
     if (push.size() == 3 && "message".equals(push.get(0).toString())) {
       String message = push.get(2).toString();
-      List<Promise<TaskRecord>> list = waiting.remove(DoneMessage.taskId(message));
+      List<Promise<TaskRecord>> list = waiting.remove(TaskCodec.doneTaskId(message));
       if (list != null) {
         TaskRecord task = readable(message);
         new ArrayList<>(list).forEach(promise -> promise.tryComplete(task));
@@ -134,7 +134,7 @@ public final class Completions {
   /** The task the message carries; null when it carries only the id or cannot be read (then Redis is read). */
   private static TaskRecord readable(String message) {
     try {
-      return DoneMessage.record(message);
+      return TaskCodec.fromDoneMessage(message);
     } catch (RuntimeException e) {
       LOG.debug("unreadable done message, reading the task instead: {}", e.toString());
       return null;

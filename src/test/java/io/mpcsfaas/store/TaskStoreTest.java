@@ -23,6 +23,7 @@ import io.vertx.redis.client.Response;
 import io.vertx.redis.client.ResponseType;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -180,8 +181,10 @@ class TaskStoreTest {
       await(subscriber.send(Request.cmd(Command.SUBSCRIBE).arg(keys.doneChannel())));
       await(queue.finish(id, entry.entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null, "w1"));
       String message = waitForMessage(messages).get(2).toString();
-      assertEquals(id, DoneMessage.taskId(message));
-      assertEquals(await(store.task(id)), DoneMessage.record(message));
+      assertEquals(id, TaskCodec.doneTaskId(message));
+      JsonObject announced = new JsonObject(message.substring(message.indexOf('\n') + 1));
+      assertEquals(Set.copyOf(TaskCodec.FIELDS), announced.fieldNames(), "the script announces the codec's fields");
+      assertEquals(await(store.task(id)), TaskCodec.fromDoneMessage(message));
     } finally {
       subscriber.close();
     }
