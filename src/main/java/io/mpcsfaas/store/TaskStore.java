@@ -84,11 +84,6 @@ public final class TaskStore {
     return UUID.randomUUID().toString();
   }
 
-  /** Creates a task and queues it atomically; fails with {@link NotFoundException} for an unknown function. */
-  public Future<String> createTask(String functionId, String payload, Integer timeoutSeconds) {
-    return createTasks(functionId, List.of(payload), timeoutSeconds).map(ids -> ids.get(0));
-  }
-
   /**
    * Creates one task per payload, all or none, in one round trip; fails with {@link NotFoundException} for
    * an unknown function. Ids are in the order of the payloads.
@@ -159,9 +154,5 @@ public final class TaskStore {
 
   private static NotFoundException notFound(String taskId) {
     return new NotFoundException("task " + taskId + " not found");
-  }
-
-  public Future<Void> ping() {
-    return redis.send(Request.cmd(Command.PING)).mapEmpty();
   }
 }

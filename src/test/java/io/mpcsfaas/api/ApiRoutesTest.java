@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mpcsfaas.Py;
 import io.mpcsfaas.RedisAndVertx;
+import io.mpcsfaas.TaskSteps;
 import io.mpcsfaas.TestRedis;
 import io.mpcsfaas.dispatch.DispatcherVerticle;
 import io.mpcsfaas.store.Keys;
@@ -103,7 +104,7 @@ class ApiRoutesTest {
     TestRedis.holdsFor(Duration.ofMillis(500), "the request waits for the task to end", () -> !waiting.isComplete());
 
     long finishing = System.nanoTime();
-    assertTrue(await(queue.finish(taskId, entry.entryId(), TaskStatus.COMPLETED, result(4), null, "test-worker")));
+    assertTrue(await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, result(4), null, "test-worker")));
     long finished = System.nanoTime();
     HttpResponse<Buffer> response = await(waiting);
     long afterFinishSent = (answeredAt.get() - finishing) / 1_000_000;
@@ -224,7 +225,7 @@ class ApiRoutesTest {
     String last = execute(functionId, 3);
     String unknown = UUID.randomUUID().toString();
     QueueEntry entry = claimAndStart(first, done, last).get(done);
-    assertTrue(await(queue.finish(done, entry.entryId(), TaskStatus.COMPLETED, result(2), null, "w")));
+    assertTrue(await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, result(2), null, "w")));
 
     HttpResponse<Buffer> response = post("/results",
         new JsonObject().put("task_ids", new JsonArray().add(last).add(unknown).add(done).add(first)));
@@ -258,11 +259,11 @@ class ApiRoutesTest {
         .sendJsonObject(new JsonObject().put("task_ids", new JsonArray().add(a).add(unknown).add(b)).put("wait", 30));
     TestRedis.holdsFor(Duration.ofMillis(400), "waits while no task has ended", () -> !waiting.isComplete());
 
-    assertTrue(await(queue.finish(a, entries.get(a).entryId(), TaskStatus.COMPLETED, result(5), null, "w")));
+    assertTrue(await(TaskSteps.finish(queue, entries.get(a), TaskStatus.COMPLETED, result(5), null, "w")));
     TestRedis.holdsFor(Duration.ofMillis(500), "still waits while one listed task runs", () -> !waiting.isComplete());
 
     long finishing = System.nanoTime();
-    assertTrue(await(queue.finish(b, entries.get(b).entryId(), TaskStatus.FAILED, result(6), "Traceback", "w")));
+    assertTrue(await(TaskSteps.finish(queue, entries.get(b), TaskStatus.FAILED, result(6), "Traceback", "w")));
     HttpResponse<Buffer> response = await(waiting);
     long afterLast = (System.nanoTime() - finishing) / 1_000_000;
     long total = (System.nanoTime() - started) / 1_000_000;
@@ -497,7 +498,7 @@ class ApiRoutesTest {
       return found.keySet().containsAll(List.of(taskIds));
     });
     for (String taskId : taskIds) {
-      assertNotNull(await(queue.start(found.get(taskId), queue.consumer(), 3, "x", "y")), taskId);
+      assertNotNull(await(TaskSteps.start(queue, found.get(taskId), queue.consumer(), 3, "x", "y")), taskId);
     }
     return found;
   }

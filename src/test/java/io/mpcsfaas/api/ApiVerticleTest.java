@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mpcsfaas.Py;
 import io.mpcsfaas.RedisAndVertx;
+import io.mpcsfaas.TaskSteps;
 import io.mpcsfaas.TestRedis;
 import io.mpcsfaas.store.Keys;
 import io.mpcsfaas.store.Presence;
@@ -245,16 +246,16 @@ class ApiVerticleTest {
     // Play the dispatcher's part through the store.
     TaskQueue queue = new TaskQueue(redis, new Keys("faas:"), "api-test", 0);
     Map<String, QueueEntry> entries = claim(queue, ok, bad);
-    await(queue.start(entries.get(ok), "api-test", 3, "x", "y"));
+    await(TaskSteps.start(queue, entries.get(ok), "api-test", 3, "x", "y"));
     assertEquals("RUNNING", get("/status/" + ok).bodyAsJsonObject().getString("status"));
     JsonObject running = get("/result/" + ok).bodyAsJsonObject();
     assertNull(running.getValue("result"), "no result while running");
     assertEquals(1, running.getInteger("attempts"));
     assertNotNull(running.getDouble("started_at"));
-    await(queue.finish(ok, entries.get(ok).entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null,
+    await(TaskSteps.finish(queue, entries.get(ok), TaskStatus.COMPLETED, payloads.getString("result"), null,
         "api-test/local"));
-    await(queue.start(entries.get(bad), "api-test", 3, "x", "y"));
-    await(queue.finish(bad, entries.get(bad).entryId(), TaskStatus.FAILED, payloads.getString("error"),
+    await(TaskSteps.start(queue, entries.get(bad), "api-test", 3, "x", "y"));
+    await(TaskSteps.finish(queue, entries.get(bad), TaskStatus.FAILED, payloads.getString("error"),
         "Traceback...\nZeroDivisionError: division by zero", "api-test/local"));
 
     JsonObject done = get("/result/" + ok).bodyAsJsonObject();
@@ -276,13 +277,13 @@ class ApiVerticleTest {
     String taskId = execute(functionId, null);
     TaskQueue queue = new TaskQueue(redis, new Keys("faas:"), "api-wait-test", 0);
     QueueEntry entry = claim(queue, taskId).get(taskId);
-    await(queue.start(entry, "api-wait-test", 3, "x", "y"));
+    await(TaskSteps.start(queue, entry, "api-wait-test", 3, "x", "y"));
 
     long started = System.nanoTime();
     var waiting = http.get("/result/" + taskId + "?wait=20").timeout(30_000).send();
     TestRedis.pause(500);
     assertFalse(waiting.isComplete(), "the request waits for the task");
-    await(queue.finish(taskId, entry.entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null, "w"));
+    await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, payloads.getString("result"), null, "w"));
     HttpResponse<Buffer> response = await(waiting);
     long elapsedMillis = (System.nanoTime() - started) / 1_000_000;
     assertEquals(200, response.statusCode(), response.bodyAsString());
@@ -304,10 +305,10 @@ class ApiVerticleTest {
     var waiting = http.post("/execute_function?wait=20").timeout(30_000).sendJsonObject(body);
     TaskQueue queue = new TaskQueue(redis, new Keys("faas:"), "api-submit-wait-test", 0);
     QueueEntry entry = claimAny(queue, functionId);
-    await(queue.start(entry, "api-submit-wait-test", 3, "x", "y"));
+    await(TaskSteps.start(queue, entry, "api-submit-wait-test", 3, "x", "y"));
     TestRedis.pause(300);
     assertFalse(waiting.isComplete(), "the submit waits for its task");
-    await(queue.finish(entry.taskId(), entry.entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null,
+    await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, payloads.getString("result"), null,
         "w"));
     HttpResponse<Buffer> response = await(waiting);
     long elapsedMillis = (System.nanoTime() - started) / 1_000_000;
@@ -326,7 +327,7 @@ class ApiVerticleTest {
     String taskId = execute(register().getString("function_id"), null);
     TaskQueue queue = new TaskQueue(redis, new Keys("faas:"), "api-resubscribe-test", 0);
     QueueEntry entry = claim(queue, taskId).get(taskId);
-    await(queue.start(entry, "api-resubscribe-test", 3, "x", "y"));
+    await(TaskSteps.start(queue, entry, "api-resubscribe-test", 3, "x", "y"));
     long started = System.nanoTime();
     var waiting = http.get("/result/" + taskId + "?wait=20").timeout(30_000).send();
     TestRedis.pause(300);
@@ -335,7 +336,7 @@ class ApiVerticleTest {
     // The API's subscription drops and the task ends before it can subscribe again (it waits 100 ms first):
     // the announcement reaches no one.
     TestRedis.cmd(redis, io.vertx.redis.client.Command.CLIENT, "KILL", "TYPE", "pubsub");
-    await(queue.finish(taskId, entry.entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null, "w"));
+    await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, payloads.getString("result"), null, "w"));
 
     HttpResponse<Buffer> response = await(waiting);
     long elapsedMillis = (System.nanoTime() - started) / 1_000_000;

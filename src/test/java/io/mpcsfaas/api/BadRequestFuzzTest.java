@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mpcsfaas.Py;
 import io.mpcsfaas.RedisAndVertx;
+import io.mpcsfaas.TaskSteps;
 import io.mpcsfaas.TestRedis;
 import io.mpcsfaas.store.Keys;
 import io.mpcsfaas.store.QueueEntry;
@@ -146,9 +147,9 @@ class BadRequestFuzzTest {
       await(queue.claim(10, 100, false)).forEach(e -> entries.put(e.taskId(), e));
       return entries.size() == tasks.size();
     });
-    await(queue.start(entries.get(tasks.get(0)), "fuzz", 3, "x", "y"));
-    await(queue.start(entries.get(tasks.get(1)), "fuzz", 3, "x", "y"));
-    assertTrue(await(queue.finish(tasks.get(1), entries.get(tasks.get(1)).entryId(), TaskStatus.COMPLETED,
+    await(TaskSteps.start(queue, entries.get(tasks.get(0)), "fuzz", 3, "x", "y"));
+    await(TaskSteps.start(queue, entries.get(tasks.get(1)), "fuzz", 3, "x", "y"));
+    assertTrue(await(TaskSteps.finish(queue, entries.get(tasks.get(1)), TaskStatus.COMPLETED,
         payloads.getString("result"), null, "fuzz")));
   }
 

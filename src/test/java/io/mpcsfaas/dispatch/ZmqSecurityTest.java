@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mpcsfaas.Py;
 import io.mpcsfaas.RedisAndVertx;
+import io.mpcsfaas.TaskSteps;
 import io.mpcsfaas.TestRedis;
 import io.mpcsfaas.store.Keys;
 import io.mpcsfaas.store.TaskStore;
@@ -159,7 +160,7 @@ class ZmqSecurityTest {
   @Test
   void aRegisteredWorkerGetsTheTaskAndItsResultIsStoredOnce() {
     String functionId = await(store.registerFunction("double", payloads.getString("fn")));
-    String taskId = await(store.createTask(functionId, payloads.getString("args"), null));
+    String taskId = await(TaskSteps.createTask(store, functionId, payloads.getString("args"), null));
     Peer worker = joinedWithATask("worker-1");
     JsonObject welcome = worker.first("welcome");
     assertNotNull(welcome, "welcomed: " + worker.inbox);
@@ -461,7 +462,7 @@ class ZmqSecurityTest {
 
   private String newTask() {
     String functionId = await(store.registerFunction("double", payloads.getString("fn")));
-    return await(store.createTask(functionId, payloads.getString("args"), null));
+    return await(TaskSteps.createTask(store, functionId, payloads.getString("args"), null));
   }
 
   private Map<String, String> hash(String taskId) {

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mpcsfaas.Py;
 import io.mpcsfaas.RedisAndVertx;
+import io.mpcsfaas.TaskSteps;
 import io.mpcsfaas.TestRedis;
 import io.mpcsfaas.task.TaskOutcome;
 import io.mpcsfaas.task.TaskStatus;
@@ -64,7 +65,7 @@ class TaskQueueTest {
   }
 
   private String newTask(Integer timeout) {
-    return await(store.createTask(fid, payloads.getString("args"), timeout));
+    return await(TaskSteps.createTask(store, fid, payloads.getString("args"), timeout));
   }
 
   private TaskQueue queue(String consumer) {
@@ -119,7 +120,8 @@ class TaskQueueTest {
     await(queue.ensureGroup());
     QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
 
-    StartedTask started = await(queue.start(entry, "worker-a", 3, payloads.getString("exhausted"), "gave up"));
+    StartedTask started = await(TaskSteps.start(queue, entry, "worker-a", 3, payloads.getString("exhausted"),
+        "gave up"));
     assertNotNull(started);
     assertEquals(taskId, started.spec().taskId());
     assertEquals(entry.entryId(), started.entry().entryId());
@@ -142,7 +144,7 @@ class TaskQueueTest {
     TaskQueue queue = queue("d1");
     await(queue.ensureGroup());
     QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
-    assertNull(await(queue.start(entry, "w", 3, "x", "y")).spec().timeoutSeconds());
+    assertNull(await(TaskSteps.start(queue, entry, "w", 3, "x", "y")).spec().timeoutSeconds());
   }
 
   @Test
@@ -153,12 +155,12 @@ class TaskQueueTest {
     await(queue.ensureGroup());
     List<QueueEntry> entries = await(queue.claim(10, 100, false));
     QueueEntry entry = entries.get(0);
-    await(queue.start(entry, "w", 3, "x", "y"));
+    await(TaskSteps.start(queue, entry, "w", 3, "x", "y"));
     assertEquals(2, TestRedis.xlen(redis, keys.queue()));
 
-    assertTrue(await(queue.finish(taskId, entry.entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null,
+    assertTrue(await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, payloads.getString("result"), null,
         "worker-1")));
-    assertFalse(await(queue.finish(taskId, entry.entryId(), TaskStatus.FAILED, payloads.getString("error"), "late",
+    assertFalse(await(TaskSteps.finish(queue, entry, TaskStatus.FAILED, payloads.getString("error"), "late",
         "worker-2")), "a second outcome is refused");
 
     Map<String, String> hash = TestRedis.hash(redis, keys.task(taskId));
@@ -180,9 +182,9 @@ class TaskQueueTest {
     TaskQueue queue = queue("d1");
     await(queue.ensureGroup());
     QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
-    await(queue.start(entry, "w", 3, "x", "y"));
+    await(TaskSteps.start(queue, entry, "w", 3, "x", "y"));
     assertEquals(1, TestRedis.pendingCount(redis, keys.queue(), Keys.DISPATCHERS_GROUP));
-    assertTrue(await(queue.finish(taskId, entry.entryId(), TaskStatus.FAILED, payloads.getString("error"), "tb", "w")));
+    assertTrue(await(TaskSteps.finish(queue, entry, TaskStatus.FAILED, payloads.getString("error"), "tb", "w")));
     assertEquals(0, TestRedis.pendingCount(redis, keys.queue(), Keys.DISPATCHERS_GROUP));
     assertEquals(0, TestRedis.xlen(redis, keys.queue()));
     assertEquals("FAILED", TestRedis.hash(redis, keys.task(taskId)).get("status"));
@@ -197,15 +199,15 @@ class TaskQueueTest {
     QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
     String exhausted = payloads.getString("exhausted");
 
-    assertEquals(1, await(queue.start(entry, "w", 2, exhausted, "RuntimeError: gave up")).attempts());
+    assertEquals(1, await(TaskSteps.start(queue, entry, "w", 2, exhausted, "RuntimeError: gave up")).attempts());
     // Its worker was lost: started again, it counts a second attempt.
-    StartedTask again = await(queue.start(entry, "w", 2, exhausted, "RuntimeError: gave up"));
+    StartedTask again = await(TaskSteps.start(queue, entry, "w", 2, exhausted, "RuntimeError: gave up"));
     assertNotNull(again);
     assertEquals(2, again.attempts());
     assertEquals("2", TestRedis.hash(redis, keys.task(taskId)).get("attempts"));
 
     // Lost again with attempts == max_attempts: it will not run, it fails with the given outcome.
-    assertNull(await(queue.start(entry, "w", 2, exhausted, "RuntimeError: gave up")));
+    assertNull(await(TaskSteps.start(queue, entry, "w", 2, exhausted, "RuntimeError: gave up")));
     Map<String, String> hash = TestRedis.hash(redis, keys.task(taskId));
     assertEquals("FAILED", hash.get("status"));
     assertEquals(exhausted, hash.get("result"));
@@ -222,10 +224,10 @@ class TaskQueueTest {
     TaskQueue queue = queue("d1");
     await(queue.ensureGroup());
     QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
-    await(queue.start(entry, "w", 3, "x", "y"));
+    await(TaskSteps.start(queue, entry, "w", 3, "x", "y"));
     // Outcome stored by someone else, entry still pending (e.g. redelivered).
     cmd(redis, Command.HSET, keys.task(taskId), "status", "COMPLETED", "result", payloads.getString("result"));
-    assertNull(await(queue.start(entry, "w", 3, "x", "y")));
+    assertNull(await(TaskSteps.start(queue, entry, "w", 3, "x", "y")));
     assertEquals("COMPLETED", TestRedis.hash(redis, keys.task(taskId)).get("status"));
     assertEquals(0, TestRedis.pendingCount(redis, keys.queue(), Keys.DISPATCHERS_GROUP));
   }
@@ -237,7 +239,7 @@ class TaskQueueTest {
     await(queue.ensureGroup());
     QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
     cmd(redis, Command.DEL, keys.task(taskId));
-    assertNull(await(queue.start(entry, "w", 3, "x", "y")));
+    assertNull(await(TaskSteps.start(queue, entry, "w", 3, "x", "y")));
     assertEquals(0, TestRedis.pendingCount(redis, keys.queue(), Keys.DISPATCHERS_GROUP));
   }
 
@@ -250,10 +252,10 @@ class TaskQueueTest {
     await(before.ensureGroup());
     List<QueueEntry> claimed = await(before.claim(10, 100, false));
     assertEquals(3, claimed.size());
-    await(before.start(claimed.get(0), "w", 3, "x", "y"));
-    await(before.finish(done, claimed.get(0).entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null,
+    await(TaskSteps.start(before, claimed.get(0), "w", 3, "x", "y"));
+    await(TaskSteps.finish(before, claimed.get(0), TaskStatus.COMPLETED, payloads.getString("result"), null,
         "w"));
-    await(before.start(claimed.get(1), "w", 3, "x", "y"));
+    await(TaskSteps.start(before, claimed.get(1), "w", 3, "x", "y"));
 
     // "Restart": a new queue object with the same consumer name.
     TaskQueue after = queue("dispatcher-x");
@@ -280,12 +282,12 @@ class TaskQueueTest {
     await(queue.ensureGroup());
     QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
     cmd(redis, Command.SCRIPT, "FLUSH");
-    assertNotNull(await(queue.start(entry, "w", 3, "x", "y")));
+    assertNotNull(await(TaskSteps.start(queue, entry, "w", 3, "x", "y")));
     cmd(redis, Command.SCRIPT, "FLUSH");
-    assertTrue(await(queue.finish(taskId, entry.entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null,
+    assertTrue(await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, payloads.getString("result"), null,
         "w")));
     cmd(redis, Command.SCRIPT, "FLUSH");
-    assertNotNull(await(store.createTask(fid, payloads.getString("args"), null)));
+    assertNotNull(await(TaskSteps.createTask(store, fid, payloads.getString("args"), null)));
   }
 
   @Test
@@ -320,9 +322,9 @@ class TaskQueueTest {
     TaskQueue queue = new TaskQueue(redis, keys, "d1", 3600);
     await(queue.ensureGroup());
     QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
-    await(queue.start(entry, "w", 3, "x", "y"));
+    await(TaskSteps.start(queue, entry, "w", 3, "x", "y"));
     assertEquals(-1, cmd(redis, Command.TTL, keys.task(done)).toLong(), "no expiry while it runs");
-    assertTrue(await(queue.finish(done, entry.entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null,
+    assertTrue(await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, payloads.getString("result"), null,
         "w")));
     long ttl = cmd(redis, Command.TTL, keys.task(done)).toLong();
     assertTrue(ttl > 3500 && ttl <= 3600, "ttl " + ttl);
@@ -332,8 +334,8 @@ class TaskQueueTest {
     TaskQueue forever = queue("d2");
     QueueEntry keptEntry = await(forever.claim(10, 100, false)).stream()
         .filter(e -> e.taskId().equals(kept)).findFirst().orElseThrow();
-    await(forever.start(keptEntry, "w", 3, "x", "y"));
-    await(forever.finish(kept, keptEntry.entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null, "w"));
+    await(TaskSteps.start(forever, keptEntry, "w", 3, "x", "y"));
+    await(TaskSteps.finish(forever, keptEntry, TaskStatus.COMPLETED, payloads.getString("result"), null, "w"));
     assertEquals(-1, cmd(redis, Command.TTL, keys.task(kept)).toLong(), "0 keeps a finished task forever");
   }
 }

@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mpcsfaas.Py;
 import io.mpcsfaas.RedisAndVertx;
+import io.mpcsfaas.TaskSteps;
 import io.mpcsfaas.TestRedis;
 import io.mpcsfaas.task.TaskStatus;
 import io.vertx.core.json.JsonObject;
@@ -93,7 +94,7 @@ class TaskStoreTest {
 
       long queueBefore = cmd(redis, Command.EXISTS, keys.queue()).toInteger() == 1
           ? TestRedis.xlen(redis, keys.queue()) : 0;
-      String taskId = await(store.createTask(fid, payloads.getString("args"), null));
+      String taskId = await(TaskSteps.createTask(store, fid, payloads.getString("args"), null));
       assertEquals(taskId, UUID.fromString(taskId).toString());
 
       Map<String, String> task = TestRedis.hash(redis, keys.task(taskId));
@@ -122,19 +123,20 @@ class TaskStoreTest {
   @Test
   void createTaskStoresTheRequestedTimeout() {
     String fid = await(store.registerFunction("double", payloads.getString("fn")));
-    String taskId = await(store.createTask(fid, payloads.getString("args"), 7));
+    String taskId = await(TaskSteps.createTask(store, fid, payloads.getString("args"), 7));
     assertEquals("7", TestRedis.hash(redis, keys.task(taskId)).get("timeout"));
   }
 
   @Test
   void createTaskForAnUnknownFunctionFailsAndWritesNothing() {
     String fid = await(store.registerFunction("double", payloads.getString("fn")));
-    await(store.createTask(fid, payloads.getString("args"), null));
+    await(TaskSteps.createTask(store, fid, payloads.getString("args"), null));
     long queueBefore = TestRedis.xlen(redis, keys.queue());
     int tasksBefore = TestRedis.countKeys(redis, keys.prefix() + "task:*");
     long keysBefore = TestRedis.dbsize(redis);
 
-    Throwable failure = awaitFailure(store.createTask(UUID.randomUUID().toString(), payloads.getString("args"), null));
+    Throwable failure = awaitFailure(TaskSteps.createTask(store, UUID.randomUUID().toString(),
+        payloads.getString("args"), null));
     assertInstanceOf(NotFoundException.class, failure);
 
     assertEquals(queueBefore, TestRedis.xlen(redis, keys.queue()), "no queue entry");
@@ -168,18 +170,18 @@ class TaskStoreTest {
   @Test
   void theDoneAnnouncementCarriesTheEndedTaskAsStored() throws Exception {
     String fid = await(store.registerFunction("double", payloads.getString("fn")));
-    String id = await(store.createTask(fid, payloads.getString("args"), null));
+    String id = await(TaskSteps.createTask(store, fid, payloads.getString("args"), null));
     TaskQueue queue = new TaskQueue(redis, keys, "store-test", 0);
     await(queue.ensureGroup());
     QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
-    await(queue.start(entry, "w1", 3, "x", "y"));
+    await(TaskSteps.start(queue, entry, "w1", 3, "x", "y"));
 
     LinkedBlockingQueue<Response> messages = new LinkedBlockingQueue<>();
     RedisConnection subscriber = await(redis.connect());
     try {
       subscriber.handler(messages::add);
       await(subscriber.send(Request.cmd(Command.SUBSCRIBE).arg(keys.doneChannel())));
-      await(queue.finish(id, entry.entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null, "w1"));
+      await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, payloads.getString("result"), null, "w1"));
       String message = waitForMessage(messages).get(2).toString();
       assertEquals(id, TaskCodec.doneTaskId(message));
       JsonObject announced = new JsonObject(message.substring(message.indexOf('\n') + 1));
@@ -193,8 +195,8 @@ class TaskStoreTest {
   @Test
   void taskReportsEachStateItGoesThrough() {
     String fid = await(store.registerFunction("double", payloads.getString("fn")));
-    String ok = await(store.createTask(fid, payloads.getString("args"), null));
-    String bad = await(store.createTask(fid, payloads.getString("args"), null));
+    String ok = await(TaskSteps.createTask(store, fid, payloads.getString("args"), null));
+    String bad = await(TaskSteps.createTask(store, fid, payloads.getString("args"), null));
 
     TaskRecord queued = await(store.task(ok));
     assertEquals(ok, queued.id());
@@ -212,7 +214,7 @@ class TaskStoreTest {
     List<QueueEntry> entries = await(queue.claim(10, 100, false));
     assertEquals(List.of(ok, bad), entries.stream().map(QueueEntry::taskId).toList());
 
-    await(queue.start(entries.get(0), "w1", 3, "x", "y"));
+    await(TaskSteps.start(queue, entries.get(0), "w1", 3, "x", "y"));
     TaskRecord running = await(store.task(ok));
     assertEquals(TaskStatus.RUNNING, running.status());
     assertEquals(TaskStatus.RUNNING, await(store.status(ok)));
@@ -222,7 +224,7 @@ class TaskStoreTest {
     assertNotNull(running.startedAt());
     assertNull(running.finishedAt());
 
-    assertTrue(await(queue.finish(ok, entries.get(0).entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null,
+    assertTrue(await(TaskSteps.finish(queue, entries.get(0), TaskStatus.COMPLETED, payloads.getString("result"), null,
         "w1/local")));
     TaskRecord completed = await(store.task(ok));
     assertEquals(TaskStatus.COMPLETED, completed.status());
@@ -234,8 +236,8 @@ class TaskStoreTest {
     assertTrue(Double.parseDouble(completed.finishedAt()) >= Double.parseDouble(completed.startedAt()));
     assertTrue(Double.parseDouble(completed.startedAt()) >= Double.parseDouble(completed.createdAt()));
 
-    await(queue.start(entries.get(1), "w1", 3, "x", "y"));
-    assertTrue(await(queue.finish(bad, entries.get(1).entryId(), TaskStatus.FAILED, payloads.getString("error"),
+    await(TaskSteps.start(queue, entries.get(1), "w1", 3, "x", "y"));
+    assertTrue(await(TaskSteps.finish(queue, entries.get(1), TaskStatus.FAILED, payloads.getString("error"),
         "Traceback ...\nValueError: bad", "w1/local")));
     TaskRecord failed = await(store.task(bad));
     assertEquals(TaskStatus.FAILED, failed.status());
@@ -248,11 +250,6 @@ class TaskStoreTest {
   void unknownTaskIsNotFound() {
     assertInstanceOf(NotFoundException.class, awaitFailure(store.task(UUID.randomUUID().toString())));
     assertInstanceOf(NotFoundException.class, awaitFailure(store.status(UUID.randomUUID().toString())));
-  }
-
-  @Test
-  void pingAnswersWhileRedisIsUp() {
-    await(store.ping());
   }
 
   private static Response waitForMessage(LinkedBlockingQueue<Response> messages) throws InterruptedException {
