@@ -1,5 +1,7 @@
 package io.mpcsfaas;
 
+import static io.mpcsfaas.TestRedis.await;
+
 import io.mpcsfaas.store.FinishedTask;
 import io.mpcsfaas.store.QueueEntry;
 import io.mpcsfaas.store.StartedTask;
@@ -8,11 +10,14 @@ import io.mpcsfaas.store.TaskStore;
 import io.mpcsfaas.task.TaskOutcome;
 import io.mpcsfaas.task.TaskStatus;
 import io.vertx.core.Future;
+import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
- * One task at a time through the store's batch calls, for tests that play the API's or the dispatcher's part
- * (the platform itself always creates, starts and finishes tasks in batches).
+ * For tests that play the API's or the dispatcher's part: one task at a time through the store's batch calls
+ * (the platform itself creates, starts and finishes tasks in batches), and claiming the entries of given tasks.
  */
 public final class TaskSteps {
   private TaskSteps() {}
@@ -35,5 +40,21 @@ public final class TaskSteps {
       String error, String worker) {
     TaskOutcome outcome = new TaskOutcome(status == TaskStatus.COMPLETED, result, error);
     return queue.finish(List.of(new FinishedTask(entry, outcome, worker))).map(stored -> stored.get(0));
+  }
+
+  /** Claims the queue entries of these tasks, polling until all are found (other tasks may share the queue). */
+  public static Map<String, QueueEntry> claim(TaskQueue queue, String... taskIds) {
+    await(queue.ensureGroup());
+    List<String> wanted = List.of(taskIds);
+    Map<String, QueueEntry> found = new HashMap<>();
+    TestRedis.eventually(Duration.ofSeconds(10), "queue entries of " + wanted, () -> {
+      for (QueueEntry entry : await(queue.claim(10_000, 100, false))) {
+        if (wanted.contains(entry.taskId())) {
+          found.put(entry.taskId(), entry);
+        }
+      }
+      return found.keySet().containsAll(wanted);
+    });
+    return found;
   }
 }

@@ -9,12 +9,12 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.mpcsfaas.KeySpaceTest;
 import io.mpcsfaas.Py;
 import io.mpcsfaas.RedisAndVertx;
 import io.mpcsfaas.TaskSteps;
 import io.mpcsfaas.TestRedis;
 import io.mpcsfaas.dispatch.DispatcherVerticle;
-import io.mpcsfaas.store.Keys;
 import io.mpcsfaas.store.QueueEntry;
 import io.mpcsfaas.store.TaskQueue;
 import io.mpcsfaas.task.TaskStatus;
@@ -27,11 +27,9 @@ import io.vertx.ext.web.client.HttpRequest;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.redis.client.Command;
-import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Response;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -51,7 +49,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * has its own key prefix and its own API, so nothing leaks between them.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class ApiRoutesTest {
+class ApiRoutesTest extends KeySpaceTest {
   private static final String JSON = "application/json";
   /** The long-poll answer must follow the finish within this (the goal is 50 ms; the machine is shared). */
   private static final long WAKE_UP_BOUND_MILLIS = 250;
@@ -60,8 +58,6 @@ class ApiRoutesTest {
   static final RedisAndVertx shared = new RedisAndVertx(false);
   static JsonObject payloads;
 
-  Redis redis;
-  Keys keys;
   TaskQueue queue;
   WebClient http;
   final List<String> deployments = new ArrayList<>();
@@ -76,9 +72,7 @@ class ApiRoutesTest {
 
   @BeforeEach
   void freshApi() {
-    redis = shared.client();
-    keys = new Keys("r" + TestRedis.randomTag() + ":");
-    queue = new TaskQueue(redis, keys, "routes-test", 0);
+    queue = queue("routes-test");
     http = shared.webClient(deployApi(new JsonObject()));
   }
 
@@ -88,7 +82,6 @@ class ApiRoutesTest {
       shared.undeploy(id);
     }
     http.close();
-    await(redis.close());
   }
 
   // ---------------------------------------------------------------- long-polling
@@ -489,14 +482,7 @@ class ApiRoutesTest {
 
   /** Plays the dispatcher: claims the queue entries of these tasks and moves them to RUNNING. */
   private Map<String, QueueEntry> claimAndStart(String... taskIds) {
-    await(queue.ensureGroup());
-    Map<String, QueueEntry> found = new HashMap<>();
-    TestRedis.eventually(Duration.ofSeconds(10), "queue entries of " + List.of(taskIds), () -> {
-      for (QueueEntry entry : await(queue.claim(100, 100, false))) {
-        found.put(entry.taskId(), entry);
-      }
-      return found.keySet().containsAll(List.of(taskIds));
-    });
+    Map<String, QueueEntry> found = TaskSteps.claim(queue, taskIds);
     for (String taskId : taskIds) {
       assertNotNull(await(TaskSteps.start(queue, found.get(taskId), queue.consumer(), 3, "x", "y")), taskId);
     }

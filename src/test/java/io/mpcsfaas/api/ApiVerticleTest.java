@@ -9,11 +9,11 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.mpcsfaas.KeySpaceTest;
 import io.mpcsfaas.Py;
 import io.mpcsfaas.RedisAndVertx;
 import io.mpcsfaas.TaskSteps;
 import io.mpcsfaas.TestRedis;
-import io.mpcsfaas.store.Keys;
 import io.mpcsfaas.store.Presence;
 import io.mpcsfaas.store.QueueEntry;
 import io.mpcsfaas.store.TaskQueue;
@@ -24,9 +24,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
-import io.vertx.redis.client.Redis;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -41,13 +39,12 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /** The REST API over HTTP, against a real redis-server it can lose and get back. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class ApiVerticleTest {
+class ApiVerticleTest extends KeySpaceTest {
   private static final String JSON = "application/json";
   private static final int BODY_LIMIT = 1024;
 
   @RegisterExtension
   static final RedisAndVertx shared = new RedisAndVertx(true);
-  static Redis redis;
   static WebClient http;
   static int port;
   static JsonObject payloads;
@@ -61,10 +58,15 @@ class ApiVerticleTest {
         "out['args'] = enc(((21,), {}))",
         "out['result'] = enc(42)",
         "out['error'] = enc(ZeroDivisionError('division by zero'))"));
-    redis = shared.client();
     port = shared.deployApi(new JsonObject().put("api.body_limit", BODY_LIMIT)).port();
     http = shared.webClient(port);
     knownFunction = register().getString("function_id");
+  }
+
+  /** The prefix of the API the class deploys (the default one). */
+  @Override
+  protected String prefix() {
+    return "faas:";
   }
 
   // ---------------------------------------------------------------- HTTP helpers
@@ -201,7 +203,7 @@ class ApiVerticleTest {
     String functionId = registered.getString("function_id");
     assertUuid(functionId);
     assertEquals(Map.of("function_id", functionId), registered.getMap());
-    assertEquals(payloads.getString("fn"), TestRedis.hash(redis, "faas:function:" + functionId).get("payload"));
+    assertEquals(payloads.getString("fn"), TestRedis.hash(redis, keys.function(functionId)).get("payload"));
 
     HttpResponse<Buffer> executed = post("/execute_function",
         new JsonObject().put("function_id", functionId).put("payload", payloads.getString("args")));
@@ -209,7 +211,7 @@ class ApiVerticleTest {
     assertTrue(executed.getHeader("content-type").startsWith(JSON));
     String taskId = executed.bodyAsJsonObject().getString("task_id");
     assertUuid(taskId);
-    Map<String, String> task = TestRedis.hash(redis, "faas:task:" + taskId);
+    Map<String, String> task = hash(taskId);
     assertEquals("QUEUED", task.get("status"));
     assertEquals(functionId, task.get("function_id"));
     assertEquals(payloads.getString("args"), task.get("payload"));
@@ -235,7 +237,7 @@ class ApiVerticleTest {
     String functionId = register().getString("function_id");
     String ok = execute(functionId, 5);
     String bad = execute(functionId, null);
-    assertEquals("5", TestRedis.hash(redis, "faas:task:" + ok).get("timeout"));
+    assertEquals("5", hash(ok).get("timeout"));
 
     JsonObject queued = get("/result/" + ok).bodyAsJsonObject();
     assertEquals(0, queued.getInteger("attempts"));
@@ -244,8 +246,8 @@ class ApiVerticleTest {
     assertNull(queued.getValue("finished_at"));
 
     // Play the dispatcher's part through the store.
-    TaskQueue queue = new TaskQueue(redis, new Keys("faas:"), "api-test", 0);
-    Map<String, QueueEntry> entries = claim(queue, ok, bad);
+    TaskQueue queue = queue("api-test");
+    Map<String, QueueEntry> entries = TaskSteps.claim(queue, ok, bad);
     await(TaskSteps.start(queue, entries.get(ok), "api-test", 3, "x", "y"));
     assertEquals("RUNNING", get("/status/" + ok).bodyAsJsonObject().getString("status"));
     JsonObject running = get("/result/" + ok).bodyAsJsonObject();
@@ -275,8 +277,8 @@ class ApiVerticleTest {
   void resultWithWaitAnswersAsSoonAsTheTaskEnds() {
     String functionId = register().getString("function_id");
     String taskId = execute(functionId, null);
-    TaskQueue queue = new TaskQueue(redis, new Keys("faas:"), "api-wait-test", 0);
-    QueueEntry entry = claim(queue, taskId).get(taskId);
+    TaskQueue queue = queue("api-wait-test");
+    QueueEntry entry = TaskSteps.claim(queue, taskId).get(taskId);
     await(TaskSteps.start(queue, entry, "api-wait-test", 3, "x", "y"));
 
     long started = System.nanoTime();
@@ -303,7 +305,7 @@ class ApiVerticleTest {
     JsonObject body = new JsonObject().put("function_id", functionId).put("payload", payloads.getString("args"));
     long started = System.nanoTime();
     var waiting = http.post("/execute_function?wait=20").timeout(30_000).sendJsonObject(body);
-    TaskQueue queue = new TaskQueue(redis, new Keys("faas:"), "api-submit-wait-test", 0);
+    TaskQueue queue = queue("api-submit-wait-test");
     QueueEntry entry = claimAny(queue, functionId);
     await(TaskSteps.start(queue, entry, "api-submit-wait-test", 3, "x", "y"));
     TestRedis.pause(300);
@@ -325,8 +327,8 @@ class ApiVerticleTest {
   @Test
   void aTaskThatEndsWhileTheCompletionSubscriptionIsDownStillWakesItsWaiters() {
     String taskId = execute(register().getString("function_id"), null);
-    TaskQueue queue = new TaskQueue(redis, new Keys("faas:"), "api-resubscribe-test", 0);
-    QueueEntry entry = claim(queue, taskId).get(taskId);
+    TaskQueue queue = queue("api-resubscribe-test");
+    QueueEntry entry = TaskSteps.claim(queue, taskId).get(taskId);
     await(TaskSteps.start(queue, entry, "api-resubscribe-test", 3, "x", "y"));
     long started = System.nanoTime();
     var waiting = http.get("/result/" + taskId + "?wait=20").timeout(30_000).send();
@@ -427,30 +429,13 @@ class ApiVerticleTest {
     return response.bodyAsJsonObject().getString("task_id");
   }
 
-  /** Claims queue entries until those of the given tasks are found (other tests' tasks share the queue). */
-  private static Map<String, QueueEntry> claim(TaskQueue queue, String... taskIds) {
-    await(queue.ensureGroup());
-    Map<String, QueueEntry> found = new java.util.HashMap<>();
-    List<String> wanted = List.of(taskIds);
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (found.size() < wanted.size() && System.nanoTime() < deadline) {
-      for (QueueEntry entry : await(queue.claim(10_000, 100, false))) {
-        if (wanted.contains(entry.taskId())) {
-          found.put(entry.taskId(), entry);
-        }
-      }
-    }
-    assertEquals(wanted.size(), found.size(), "queue entries of " + wanted);
-    return found;
-  }
-
   /** Claims queue entries until one of a task of {@code functionId} is found (its id is not known yet). */
-  private static QueueEntry claimAny(TaskQueue queue, String functionId) {
+  private QueueEntry claimAny(TaskQueue queue, String functionId) {
     await(queue.ensureGroup());
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (System.nanoTime() < deadline) {
       for (QueueEntry entry : await(queue.claim(10_000, 100, false))) {
-        if (functionId.equals(TestRedis.hash(redis, "faas:task:" + entry.taskId()).get("function_id"))) {
+        if (functionId.equals(hash(entry.taskId()).get("function_id"))) {
           return entry;
         }
       }
@@ -466,7 +451,7 @@ class ApiVerticleTest {
     assertTrue(none.bodyAsJsonObject().getString("error").contains("dispatcher"), none.bodyAsString());
 
     // A dispatcher announcing itself (as DispatcherVerticle does every second) makes it healthy.
-    Presence presence = new Presence(redis, new Keys("faas:"));
+    Presence presence = new Presence(redis, keys);
     await(presence.announce("health-test", new JsonObject().put("name", "health-test").put("mode", "local"), 3000));
     HttpResponse<Buffer> health = get("/health");
     assertEquals(200, health.statusCode(), health.bodyAsString());
@@ -474,7 +459,7 @@ class ApiVerticleTest {
     assertTrue(health.bodyAsJsonObject().getJsonArray("dispatchers").contains("health-test"), health.bodyAsString());
 
     // Once its announcement is gone (expired, or deleted here), unhealthy again.
-    TestRedis.cmd(redis, io.vertx.redis.client.Command.DEL, new Keys("faas:").dispatcher("health-test"));
+    TestRedis.cmd(redis, io.vertx.redis.client.Command.DEL, keys.dispatcher("health-test"));
     assertEquals(503, get("/health").statusCode());
   }
 
@@ -535,6 +520,6 @@ class ApiVerticleTest {
     }
     assertEquals(200, ids.size(), "every task has its own id");
     TestRedis.eventually(Duration.ofSeconds(1), "all tasks stored",
-        () -> ids.stream().allMatch(id -> TestRedis.exists(redis, "faas:task:" + id)));
+        () -> ids.stream().allMatch(id -> TestRedis.exists(redis, keys.task(id))));
   }
 }

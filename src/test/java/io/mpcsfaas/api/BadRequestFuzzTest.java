@@ -32,7 +32,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -141,12 +140,7 @@ class BadRequestFuzzTest {
       tasks.add(r.body().toJsonObject().getString("task_id"));
     }
     TaskQueue queue = new TaskQueue(redis, new Keys("faas:"), "fuzz", 0);
-    await(queue.ensureGroup());
-    Map<String, QueueEntry> entries = new LinkedHashMap<>();
-    TestRedis.eventually(java.time.Duration.ofSeconds(10), "claimed the tasks", () -> {
-      await(queue.claim(10, 100, false)).forEach(e -> entries.put(e.taskId(), e));
-      return entries.size() == tasks.size();
-    });
+    Map<String, QueueEntry> entries = TaskSteps.claim(queue, tasks.toArray(String[]::new));
     await(TaskSteps.start(queue, entries.get(tasks.get(0)), "fuzz", 3, "x", "y"));
     await(TaskSteps.start(queue, entries.get(tasks.get(1)), "fuzz", 3, "x", "y"));
     assertTrue(await(TaskSteps.finish(queue, entries.get(tasks.get(1)), TaskStatus.COMPLETED,

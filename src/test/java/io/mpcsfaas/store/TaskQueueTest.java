@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.mpcsfaas.KeySpaceTest;
 import io.mpcsfaas.Py;
 import io.mpcsfaas.RedisAndVertx;
 import io.mpcsfaas.TaskSteps;
@@ -16,12 +17,10 @@ import io.mpcsfaas.task.TaskOutcome;
 import io.mpcsfaas.task.TaskStatus;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
-import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Response;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -30,15 +29,11 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The dispatcher's half of the Redis model: the consumer group and the Lua state transitions. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class TaskQueueTest {
+class TaskQueueTest extends KeySpaceTest {
   @RegisterExtension
   static final RedisAndVertx shared = new RedisAndVertx(false);
   static JsonObject payloads;
 
-  Redis redis;
-
-  Keys keys;
-  TaskStore store;
   String fid;
 
   @BeforeAll
@@ -51,25 +46,13 @@ class TaskQueueTest {
         "out['exhausted'] = enc(RuntimeError('gave up'))"));
   }
 
-  @AfterEach
-  void closeClient() {
-    await(redis.close());
-  }
-
   @BeforeEach
-  void freshPrefix() {
-    redis = shared.client();
-    keys = new Keys("q" + TestRedis.randomTag() + ":");
-    store = new TaskStore(redis, keys);
-    fid = await(store.registerFunction("double", payloads.getString("fn")));
+  void registerAFunction() {
+    fid = register("double", payloads.getString("fn"));
   }
 
   private String newTask(Integer timeout) {
-    return await(TaskSteps.createTask(store, fid, payloads.getString("args"), timeout));
-  }
-
-  private TaskQueue queue(String consumer) {
-    return new TaskQueue(redis, keys, consumer, 0);
+    return submit(fid, payloads.getString("args"), timeout);
   }
 
   @Test
@@ -131,7 +114,7 @@ class TaskQueueTest {
     assertEquals(1, started.attempts());
     assertEquals(9, started.spec().timeoutSeconds());
 
-    Map<String, String> hash = TestRedis.hash(redis, keys.task(taskId));
+    Map<String, String> hash = hash(taskId);
     assertEquals("RUNNING", hash.get("status"));
     assertEquals("1", hash.get("attempts"));
     assertEquals("worker-a", hash.get("worker"));
@@ -163,7 +146,7 @@ class TaskQueueTest {
     assertFalse(await(TaskSteps.finish(queue, entry, TaskStatus.FAILED, payloads.getString("error"), "late",
         "worker-2")), "a second outcome is refused");
 
-    Map<String, String> hash = TestRedis.hash(redis, keys.task(taskId));
+    Map<String, String> hash = hash(taskId);
     assertEquals("COMPLETED", hash.get("status"));
     assertEquals(payloads.getString("result"), hash.get("result"));
     assertEquals("", hash.get("error"));
@@ -187,8 +170,8 @@ class TaskQueueTest {
     assertTrue(await(TaskSteps.finish(queue, entry, TaskStatus.FAILED, payloads.getString("error"), "tb", "w")));
     assertEquals(0, TestRedis.pendingCount(redis, keys.queue(), Keys.DISPATCHERS_GROUP));
     assertEquals(0, TestRedis.xlen(redis, keys.queue()));
-    assertEquals("FAILED", TestRedis.hash(redis, keys.task(taskId)).get("status"));
-    assertEquals("tb", TestRedis.hash(redis, keys.task(taskId)).get("error"));
+    assertEquals("FAILED", hash(taskId).get("status"));
+    assertEquals("tb", hash(taskId).get("error"));
   }
 
   @Test
@@ -204,11 +187,11 @@ class TaskQueueTest {
     StartedTask again = await(TaskSteps.start(queue, entry, "w", 2, exhausted, "RuntimeError: gave up"));
     assertNotNull(again);
     assertEquals(2, again.attempts());
-    assertEquals("2", TestRedis.hash(redis, keys.task(taskId)).get("attempts"));
+    assertEquals("2", hash(taskId).get("attempts"));
 
     // Lost again with attempts == max_attempts: it will not run, it fails with the given outcome.
     assertNull(await(TaskSteps.start(queue, entry, "w", 2, exhausted, "RuntimeError: gave up")));
-    Map<String, String> hash = TestRedis.hash(redis, keys.task(taskId));
+    Map<String, String> hash = hash(taskId);
     assertEquals("FAILED", hash.get("status"));
     assertEquals(exhausted, hash.get("result"));
     assertEquals("RuntimeError: gave up", hash.get("error"));
@@ -228,7 +211,7 @@ class TaskQueueTest {
     // Outcome stored by someone else, entry still pending (e.g. redelivered).
     cmd(redis, Command.HSET, keys.task(taskId), "status", "COMPLETED", "result", payloads.getString("result"));
     assertNull(await(TaskSteps.start(queue, entry, "w", 3, "x", "y")));
-    assertEquals("COMPLETED", TestRedis.hash(redis, keys.task(taskId)).get("status"));
+    assertEquals("COMPLETED", hash(taskId).get("status"));
     assertEquals(0, TestRedis.pendingCount(redis, keys.queue(), Keys.DISPATCHERS_GROUP));
   }
 
@@ -287,7 +270,7 @@ class TaskQueueTest {
     assertTrue(await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, payloads.getString("result"), null,
         "w")));
     cmd(redis, Command.SCRIPT, "FLUSH");
-    assertNotNull(await(TaskSteps.createTask(store, fid, payloads.getString("args"), null)));
+    assertNotNull(submit(fid, payloads.getString("args"), null));
   }
 
   @Test
@@ -310,8 +293,8 @@ class TaskQueueTest {
         new FinishedTask(entries.get(1), new TaskOutcome(false, payloads.getString("error"), "tb"), "w"),
         new FinishedTask(entries.get(0), new TaskOutcome(false, payloads.getString("error"), "late"), "w"))));
     assertEquals(List.of(true, true, false), stored, "the duplicate in the same batch is refused");
-    assertEquals("COMPLETED", TestRedis.hash(redis, keys.task(a)).get("status"));
-    assertEquals("FAILED", TestRedis.hash(redis, keys.task(b)).get("status"));
+    assertEquals("COMPLETED", hash(a).get("status"));
+    assertEquals("FAILED", hash(b).get("status"));
     assertEquals(0, TestRedis.xlen(redis, keys.queue()));
   }
 

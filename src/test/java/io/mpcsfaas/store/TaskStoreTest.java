@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.mpcsfaas.KeySpaceTest;
 import io.mpcsfaas.Py;
 import io.mpcsfaas.RedisAndVertx;
 import io.mpcsfaas.TaskSteps;
@@ -17,7 +18,6 @@ import io.mpcsfaas.TestRedis;
 import io.mpcsfaas.task.TaskStatus;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
-import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
@@ -29,25 +29,19 @@ import java.util.UUID;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The client-facing Redis model, checked with raw Redis commands against a real redis-server. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class TaskStoreTest {
+class TaskStoreTest extends KeySpaceTest {
   @RegisterExtension
   static final RedisAndVertx shared = new RedisAndVertx(false);
-  static Redis redis;
   static JsonObject payloads;
-
-  Keys keys;
-  TaskStore store;
 
   @BeforeAll
   static void setUp() throws Exception {
-    redis = shared.client();
     payloads = Py.payloads(String.join("\n",
         "out['fn'] = enc(lambda x: x * 2)",
         "out['args'] = enc(((21,), {}))",
@@ -55,17 +49,10 @@ class TaskStoreTest {
         "out['error'] = enc(ValueError('bad'))"));
   }
 
-  @BeforeEach
-  void freshPrefix() {
-    // Each test has its own key space on the shared server.
-    keys = new Keys("t" + TestRedis.randomTag() + ":");
-    store = new TaskStore(redis, keys);
-  }
-
   @Test
   void registerFunctionStoresNamePayloadAndCreationTime() {
     double before = System.currentTimeMillis() / 1000.0;
-    String id = await(store.registerFunction("double", payloads.getString("fn")));
+    String id = register("double", payloads.getString("fn"));
     double after = System.currentTimeMillis() / 1000.0;
 
     assertEquals(id, UUID.fromString(id).toString(), "the id is a canonical UUID");
@@ -77,13 +64,13 @@ class TaskStoreTest {
     assertEquals(3, stored.size(), stored.toString());
     assertNotNull(cmd(redis, Command.ZSCORE, keys.functions(), id), "listed in the functions index");
 
-    String other = await(store.registerFunction("double", payloads.getString("fn")));
+    String other = register("double", payloads.getString("fn"));
     assertFalse(other.equals(id), "every registration gets its own id");
   }
 
   @Test
   void createTaskWritesHashQueueEntryAndAnnouncementTogether() throws Exception {
-    String fid = await(store.registerFunction("double", payloads.getString("fn")));
+    String fid = register("double", payloads.getString("fn"));
 
     // Subscribe first, on a connection of its own.
     LinkedBlockingQueue<Response> messages = new LinkedBlockingQueue<>();
@@ -94,10 +81,10 @@ class TaskStoreTest {
 
       long queueBefore = cmd(redis, Command.EXISTS, keys.queue()).toInteger() == 1
           ? TestRedis.xlen(redis, keys.queue()) : 0;
-      String taskId = await(TaskSteps.createTask(store, fid, payloads.getString("args"), null));
+      String taskId = submit(fid, payloads.getString("args"), null);
       assertEquals(taskId, UUID.fromString(taskId).toString());
 
-      Map<String, String> task = TestRedis.hash(redis, keys.task(taskId));
+      Map<String, String> task = hash(taskId);
       assertEquals("QUEUED", task.get("status"));
       assertEquals("0", task.get("attempts"));
       assertEquals(fid, task.get("function_id"));
@@ -122,15 +109,15 @@ class TaskStoreTest {
 
   @Test
   void createTaskStoresTheRequestedTimeout() {
-    String fid = await(store.registerFunction("double", payloads.getString("fn")));
-    String taskId = await(TaskSteps.createTask(store, fid, payloads.getString("args"), 7));
-    assertEquals("7", TestRedis.hash(redis, keys.task(taskId)).get("timeout"));
+    String fid = register("double", payloads.getString("fn"));
+    String taskId = submit(fid, payloads.getString("args"), 7);
+    assertEquals("7", hash(taskId).get("timeout"));
   }
 
   @Test
   void createTaskForAnUnknownFunctionFailsAndWritesNothing() {
-    String fid = await(store.registerFunction("double", payloads.getString("fn")));
-    await(TaskSteps.createTask(store, fid, payloads.getString("args"), null));
+    String fid = register("double", payloads.getString("fn"));
+    submit(fid, payloads.getString("args"), null);
     long queueBefore = TestRedis.xlen(redis, keys.queue());
     int tasksBefore = TestRedis.countKeys(redis, keys.prefix() + "task:*");
     long keysBefore = TestRedis.dbsize(redis);
@@ -146,8 +133,8 @@ class TaskStoreTest {
 
   @Test
   void oneCreationCallCreatesTasksOfSeveralFunctionsEachOnItsOwn() {
-    String first = await(store.registerFunction("double", payloads.getString("fn")));
-    String second = await(store.registerFunction("double too", payloads.getString("fn")));
+    String first = register("double", payloads.getString("fn"));
+    String second = register("double too", payloads.getString("fn"));
     String unknown = UUID.randomUUID().toString();
     long queueBefore = TestRedis.xlen(redis, keys.queue());
     List<TaskStore.NewTask> tasks = List.of(
@@ -159,19 +146,19 @@ class TaskStoreTest {
     assertEquals(List.of(true, false, true, false), await(store.create(tasks)));
 
     assertEquals(queueBefore + 2, TestRedis.xlen(redis, keys.queue()), "a queue entry per created task");
-    Map<String, String> created = TestRedis.hash(redis, keys.task(tasks.get(2).id()));
+    Map<String, String> created = hash(tasks.get(2).id());
     assertEquals(second, created.get("function_id"));
     assertEquals("QUEUED", created.get("status"));
     assertEquals("9", created.get("timeout"));
     assertEquals(TaskStatus.QUEUED, await(store.task(tasks.get(0).id())).status());
-    assertTrue(TestRedis.hash(redis, keys.task(tasks.get(1).id())).isEmpty(), "nothing of a task of no function");
+    assertTrue(hash(tasks.get(1).id()).isEmpty(), "nothing of a task of no function");
   }
 
   @Test
   void theDoneAnnouncementCarriesTheEndedTaskAsStored() throws Exception {
-    String fid = await(store.registerFunction("double", payloads.getString("fn")));
-    String id = await(TaskSteps.createTask(store, fid, payloads.getString("args"), null));
-    TaskQueue queue = new TaskQueue(redis, keys, "store-test", 0);
+    String fid = register("double", payloads.getString("fn"));
+    String id = submit(fid, payloads.getString("args"), null);
+    TaskQueue queue = queue("store-test");
     await(queue.ensureGroup());
     QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
     await(TaskSteps.start(queue, entry, "w1", 3, "x", "y"));
@@ -194,9 +181,9 @@ class TaskStoreTest {
 
   @Test
   void taskReportsEachStateItGoesThrough() {
-    String fid = await(store.registerFunction("double", payloads.getString("fn")));
-    String ok = await(TaskSteps.createTask(store, fid, payloads.getString("args"), null));
-    String bad = await(TaskSteps.createTask(store, fid, payloads.getString("args"), null));
+    String fid = register("double", payloads.getString("fn"));
+    String ok = submit(fid, payloads.getString("args"), null);
+    String bad = submit(fid, payloads.getString("args"), null);
 
     TaskRecord queued = await(store.task(ok));
     assertEquals(ok, queued.id());
@@ -209,7 +196,7 @@ class TaskStoreTest {
     assertNull(queued.finishedAt());
     assertEquals(TaskStatus.QUEUED, await(store.status(ok)));
 
-    TaskQueue queue = new TaskQueue(redis, keys, "store-test", 0);
+    TaskQueue queue = queue("store-test");
     await(queue.ensureGroup());
     List<QueueEntry> entries = await(queue.claim(10, 100, false));
     assertEquals(List.of(ok, bad), entries.stream().map(QueueEntry::taskId).toList());
