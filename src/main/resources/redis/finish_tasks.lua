@@ -6,7 +6,8 @@
 -- ARGV[1] consumer group, ARGV[2] done channel, ARGV[3] finished_at, ARGV[4] seconds to keep a finished task,
 -- ARGV[5] task key prefix, then groups of six: task id, stream entry id, status, result, error, worker.
 -- Each stored task is announced on the done channel: as "<id>\n<its fields as JSON>" when its result and error
--- are small (INLINE bytes), so that a waiting request needs no read of its own, else as its id alone.
+-- are small (INLINE bytes), so that a waiting request needs no read of its own, else as its id alone. The JSON
+-- holds exactly the fields of TaskCodec.FIELDS (TaskStoreTest checks it).
 -- Returns, per task, {created_at, started_at} when stored ('' for one never set), 0 when ignored.
 local INLINE = 16384
 local keep = tonumber(ARGV[4])

@@ -19,13 +19,16 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.ParameterContext;
+import org.junit.jupiter.api.extension.ParameterResolver;
 
 /**
  * A {@link TestRedis} (its files in a temporary folder of its own) and a Vert.x instance shared by the tests of
  * one class, as a static {@code @RegisterExtension} field: started before the class's {@code @BeforeAll}
- * methods, closed after its {@code @AfterAll} methods.
+ * methods, closed after its {@code @AfterAll} methods. A test method or lifecycle method of the class may
+ * take it as a parameter (as {@link KeySpaceTest} does).
  */
-public final class RedisAndVertx implements BeforeAllCallback, AfterAllCallback {
+public final class RedisAndVertx implements BeforeAllCallback, AfterAllCallback, ParameterResolver {
   private final boolean appendOnly;
   private Path dir;
   private TestRedis server;
@@ -55,6 +58,16 @@ public final class RedisAndVertx implements BeforeAllCallback, AfterAllCallback 
       }
       deleteRecursively(dir);
     }
+  }
+
+  @Override
+  public boolean supportsParameter(ParameterContext parameter, ExtensionContext context) {
+    return parameter.getParameter().getType() == RedisAndVertx.class;
+  }
+
+  @Override
+  public Object resolveParameter(ParameterContext parameter, ExtensionContext context) {
+    return this;
   }
 
   /** The server, to read its URL, or to kill and restart it. */

@@ -11,6 +11,7 @@ import static io.mpcsfaas.api.RequestParsing.waitMillis;
 
 import io.mpcsfaas.config.ApiConfig;
 import io.mpcsfaas.config.RedisConfig;
+import io.mpcsfaas.store.Completions;
 import io.mpcsfaas.store.Keys;
 import io.mpcsfaas.store.NotFoundException;
 import io.mpcsfaas.store.PlatformStats;
@@ -52,7 +53,7 @@ public final class ApiVerticle extends VerticleBase {
   private TaskStore store;
   private TaskCreator creator;
   private Presence presence;
-  private CompletionWaiter waiter;
+  private Completions completions;
   private HttpServer server;
   private Router router;
 
@@ -66,8 +67,8 @@ public final class ApiVerticle extends VerticleBase {
     store = new TaskStore(redis, keys);
     creator = new TaskCreator(store, STORE_TIMEOUT_MILLIS);
     presence = new Presence(redis, keys);
-    waiter = new CompletionWaiter(vertx, redis, keys);
-    waiter.start();
+    completions = new Completions(vertx, redis, keys);
+    completions.start();
 
     router = Router.router(vertx);
     router.get("/health").handler(this::health);
@@ -100,7 +101,7 @@ public final class ApiVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
-    waiter.close();
+    completions.close();
     return redis.close();
   }
 
@@ -138,11 +139,11 @@ public final class ApiVerticle extends VerticleBase {
       respond(ctx, creator.create(newTask).map(created -> new JsonObject().put("task_id", id)), 201);
       return;
     }
-    Future<TaskRecord> ended = waiter.await(id, waitMillis); // before the task exists: its end cannot be missed
+    Future<TaskRecord> ended = completions.await(id, waitMillis); // before the task exists: its end cannot be missed
     Future<TaskRecord> task = creator.create(newTask)
         .compose(created -> ended)
         .compose(announced -> announced != null ? Future.succeededFuture(announced) : guard(store.task(id)));
-    task.onComplete(done -> waiter.cancel(id, ended));
+    task.onComplete(done -> completions.cancel(id, ended));
     respond(ctx, task.map(ApiVerticle::resultJson), 201);
   }
 
@@ -191,7 +192,8 @@ public final class ApiVerticle extends VerticleBase {
       throw ApiError.badRequest("'return_when' must be ALL_COMPLETED or FIRST_COMPLETED");
     }
     boolean any = "FIRST_COMPLETED".equals(returnWhen);
-    List<Future<TaskRecord>> ended = waitMillis == 0 ? List.of() : ids.stream().map(id -> waiter.await(id, waitMillis)).toList();
+    List<Future<TaskRecord>> ended = waitMillis == 0 ? List.of()
+        : ids.stream().map(id -> completions.await(id, waitMillis)).toList();
     Future<List<TaskRecord>> tasks = guard(store.tasks(ids)).compose(first -> {
       long done = first.stream().filter(t -> t == null || t.status().isTerminal()).count();
       if (ended.isEmpty() || done == ids.size() || (any && done > 0)) {
@@ -199,14 +201,14 @@ public final class ApiVerticle extends VerticleBase {
       }
       for (int i = 0; i < ids.size(); i++) {
         if (first.get(i) == null || first.get(i).status().isTerminal()) {
-          waiter.cancel(ids.get(i), ended.get(i)); // nothing to wait for
+          completions.cancel(ids.get(i), ended.get(i)); // nothing to wait for
         }
       }
       return (any ? Future.any(ended) : Future.join(ended)).transform(v -> guard(store.tasks(ids)));
     });
     tasks.onComplete(done -> {
       for (int i = 0; i < ended.size(); i++) {
-        waiter.cancel(ids.get(i), ended.get(i));
+        completions.cancel(ids.get(i), ended.get(i));
       }
     });
     respond(ctx, tasks.map(list -> {
@@ -234,12 +236,12 @@ public final class ApiVerticle extends VerticleBase {
     if (waitMillis == 0) {
       task = guard(store.task(id));
     } else {
-      Future<TaskRecord> ended = waiter.await(id, waitMillis);
+      Future<TaskRecord> ended = completions.await(id, waitMillis);
       task = guard(store.task(id)).compose(first -> first.status().isTerminal()
           ? Future.succeededFuture(first)
           : ended.compose(announced -> announced != null ? Future.succeededFuture(announced)
               : guard(store.task(id))));
-      task.onComplete(done -> waiter.cancel(id, ended));
+      task.onComplete(done -> completions.cancel(id, ended));
     }
     respond(ctx, task.map(ApiVerticle::resultJson), 200);
   }

@@ -1,8 +1,6 @@
 package io.mpcsfaas.store;
 
-import io.mpcsfaas.task.TaskOutcome;
 import io.mpcsfaas.task.TaskSpec;
-import io.mpcsfaas.task.TaskStatus;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.redis.client.Command;
@@ -86,12 +84,6 @@ public final class TaskQueue {
         .mapEmpty();
   }
 
-  /** Moves the task to RUNNING on {@code worker}; null when it will not run (ended, unknown, out of attempts). */
-  public Future<StartedTask> start(QueueEntry entry, String worker, int maxAttempts, String exhaustedResult,
-      String exhaustedError) {
-    return start(List.of(entry), worker, maxAttempts, exhaustedResult, exhaustedError).map(started -> started.get(0));
-  }
-
   /**
    * Moves the tasks to RUNNING on {@code worker} in one round trip; each element of the answer is the started
    * task, or null when that one will not run (ended, unknown, out of attempts).
@@ -122,14 +114,6 @@ public final class TaskQueue {
     TaskSpec spec = new TaskSpec(entry.taskId(), r.get(1).toString(), r.get(3).toString(), r.get(2).toString(),
         timeout.isEmpty() ? null : Integer.valueOf(timeout));
     return new StartedTask(entry, spec, r.get(4).toInteger());
-  }
-
-  /** Stores a terminal outcome from {@code worker} unless one is already stored; true when this call stored it. */
-  public Future<Boolean> finish(String taskId, String entryId, TaskStatus status, String result, String error,
-      String worker) {
-    TaskOutcome outcome = new TaskOutcome(status == TaskStatus.COMPLETED, result, error);
-    return finish(List.of(new FinishedTask(new QueueEntry(entryId, taskId), outcome, worker)))
-        .map(stored -> stored.get(0));
   }
 
   /**

@@ -84,11 +84,6 @@ public final class TaskStore {
     return UUID.randomUUID().toString();
   }
 
-  /** Creates a task and queues it atomically; fails with {@link NotFoundException} for an unknown function. */
-  public Future<String> createTask(String functionId, String payload, Integer timeoutSeconds) {
-    return createTasks(functionId, List.of(payload), timeoutSeconds).map(ids -> ids.get(0));
-  }
-
   /**
    * Creates one task per payload, all or none, in one round trip; fails with {@link NotFoundException} for
    * an unknown function. Ids are in the order of the payloads.
@@ -132,54 +127,32 @@ public final class TaskStore {
   }
 
   public Future<TaskRecord> task(String id) {
-    return redis.send(readTask(id)).compose(fields -> {
-      TaskRecord task = record(id, fields);
+    return redis.send(TaskCodec.read(keys.task(id))).compose(fields -> {
+      TaskRecord task = TaskCodec.fromHash(id, fields);
       return task == null ? Future.failedFuture(notFound(id)) : Future.succeededFuture(task);
     });
   }
 
   /** Several tasks in one pipelined round trip, in order; null for an id Redis does not know. */
   public Future<List<TaskRecord>> tasks(List<String> ids) {
-    return redis.batch(ids.stream().map(this::readTask).toList()).map(replies -> {
+    return redis.batch(ids.stream().map(id -> TaskCodec.read(keys.task(id))).toList()).map(replies -> {
       List<TaskRecord> tasks = new ArrayList<>(ids.size());
       for (int i = 0; i < ids.size(); i++) {
-        tasks.add(record(ids.get(i), replies.get(i)));
+        tasks.add(TaskCodec.fromHash(ids.get(i), replies.get(i)));
       }
       return tasks;
     });
   }
 
-  private Request readTask(String id) {
-    return Request.cmd(Command.HMGET).arg(keys.task(id)).arg("status").arg("result").arg("error")
-        .arg("worker").arg("attempts").arg("created_at").arg("started_at").arg("finished_at");
-  }
-
-  private static TaskRecord record(String id, Response f) {
-    String status = text(f.get(0));
-    if (status == null) {
-      return null;
-    }
-    String attempts = text(f.get(4));
-    return new TaskRecord(id, TaskStatus.valueOf(status), text(f.get(1)), text(f.get(2)), text(f.get(3)),
-        attempts == null ? 0 : Integer.parseInt(attempts), text(f.get(5)), text(f.get(6)), text(f.get(7)));
-  }
-
   /** Just the status, without reading a possibly large result. */
   public Future<TaskStatus> status(String id) {
-    return redis.send(Request.cmd(Command.HGET).arg(keys.task(id)).arg("status")).compose(status -> status == null
-        ? Future.failedFuture(notFound(id))
-        : Future.succeededFuture(TaskStatus.valueOf(status.toString())));
+    return redis.send(TaskCodec.readStatus(keys.task(id))).compose(reply -> {
+      TaskStatus status = TaskCodec.status(reply);
+      return status == null ? Future.failedFuture(notFound(id)) : Future.succeededFuture(status);
+    });
   }
 
   private static NotFoundException notFound(String taskId) {
     return new NotFoundException("task " + taskId + " not found");
-  }
-
-  public Future<Void> ping() {
-    return redis.send(Request.cmd(Command.PING)).mapEmpty();
-  }
-
-  static String text(Response r) {
-    return r == null ? null : r.toString();
   }
 }

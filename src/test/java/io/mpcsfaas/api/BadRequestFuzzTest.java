@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mpcsfaas.Py;
 import io.mpcsfaas.RedisAndVertx;
+import io.mpcsfaas.TaskSteps;
 import io.mpcsfaas.TestRedis;
 import io.mpcsfaas.store.Keys;
 import io.mpcsfaas.store.QueueEntry;
@@ -31,7 +32,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -140,15 +140,10 @@ class BadRequestFuzzTest {
       tasks.add(r.body().toJsonObject().getString("task_id"));
     }
     TaskQueue queue = new TaskQueue(redis, new Keys("faas:"), "fuzz", 0);
-    await(queue.ensureGroup());
-    Map<String, QueueEntry> entries = new LinkedHashMap<>();
-    TestRedis.eventually(java.time.Duration.ofSeconds(10), "claimed the tasks", () -> {
-      await(queue.claim(10, 100, false)).forEach(e -> entries.put(e.taskId(), e));
-      return entries.size() == tasks.size();
-    });
-    await(queue.start(entries.get(tasks.get(0)), "fuzz", 3, "x", "y"));
-    await(queue.start(entries.get(tasks.get(1)), "fuzz", 3, "x", "y"));
-    assertTrue(await(queue.finish(tasks.get(1), entries.get(tasks.get(1)).entryId(), TaskStatus.COMPLETED,
+    Map<String, QueueEntry> entries = TaskSteps.claim(queue, tasks.toArray(String[]::new));
+    await(TaskSteps.start(queue, entries.get(tasks.get(0)), "fuzz", 3, "x", "y"));
+    await(TaskSteps.start(queue, entries.get(tasks.get(1)), "fuzz", 3, "x", "y"));
+    assertTrue(await(TaskSteps.finish(queue, entries.get(tasks.get(1)), TaskStatus.COMPLETED,
         payloads.getString("result"), null, "fuzz")));
   }
 

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mpcsfaas.Py;
 import io.mpcsfaas.RedisAndVertx;
+import io.mpcsfaas.TaskSteps;
 import io.mpcsfaas.TestRedis;
 import io.mpcsfaas.store.Keys;
 import io.mpcsfaas.store.QueueEntry;
@@ -114,7 +115,7 @@ class DispatcherVerticleTest {
   }
 
   private String submit(String functionId, int arg, Integer timeout) {
-    return await(store.createTask(functionId, payloads.getJsonArray("args").getString(arg), timeout));
+    return await(TaskSteps.createTask(store, functionId, payloads.getJsonArray("args").getString(arg), timeout));
   }
 
   private TaskRecord waitForEnd(String taskId, Duration timeout) {
@@ -176,7 +177,7 @@ class DispatcherVerticleTest {
     await(crashed.ensureGroup());
     List<QueueEntry> claimed = await(crashed.claim(10, 100, false));
     assertEquals(1, claimed.size());
-    StartedTask started = await(crashed.start(claimed.get(0), name, 3, "x", "y"));
+    StartedTask started = await(TaskSteps.start(crashed, claimed.get(0), name, 3, "x", "y"));
     assertNotNull(started);
     assertEquals("RUNNING", hash(taskId).get("status"));
 
@@ -196,7 +197,7 @@ class DispatcherVerticleTest {
     TaskQueue crashed = new TaskQueue(redis, keys, name, 0);
     await(crashed.ensureGroup());
     QueueEntry entry = await(crashed.claim(10, 100, false)).get(0);
-    await(crashed.start(entry, name, 1, "x", "y"));
+    await(TaskSteps.start(crashed, entry, name, 1, "x", "y"));
 
     deploy(config().put("dispatcher.max_attempts", 1));
     TaskRecord record = waitForEnd(taskId, Duration.ofSeconds(30));
@@ -288,7 +289,7 @@ class DispatcherVerticleTest {
         TaskStore ownStore = new TaskStore(ownClient, keys);
         String fid = await(ownStore.registerFunction("double", payloads.getString("double")));
         deploy(config().put("redis.url", own.url()));
-        String before = await(ownStore.createTask(fid, payloads.getJsonArray("args").getString(2), null));
+        String before = await(TaskSteps.createTask(ownStore, fid, payloads.getJsonArray("args").getString(2), null));
         TestRedis.eventually(Duration.ofSeconds(30), "first task completes",
             () -> await(ownStore.task(before)).status() == TaskStatus.COMPLETED);
 
@@ -296,7 +297,7 @@ class DispatcherVerticleTest {
         TestRedis.pause(300); // the dispatcher notices while Redis is away
         own.restart();
 
-        String after = await(ownStore.createTask(fid, payloads.getJsonArray("args").getString(3), null));
+        String after = await(TaskSteps.createTask(ownStore, fid, payloads.getJsonArray("args").getString(3), null));
         TestRedis.eventually(Duration.ofSeconds(20), "a task queued after the restart completes",
             () -> await(ownStore.task(after)).status() == TaskStatus.COMPLETED);
         assertEquals("6", Py.describe(await(ownStore.task(after)).result()).getString("repr"));
@@ -318,14 +319,14 @@ class DispatcherVerticleTest {
         TaskStore ownStore = new TaskStore(ownClient, keys);
         deploy(config().put("redis.url", own.url()));
         String fid = await(ownStore.registerFunction("double", payloads.getString("double")));
-        String before = await(ownStore.createTask(fid, payloads.getJsonArray("args").getString(2), null));
+        String before = await(TaskSteps.createTask(ownStore, fid, payloads.getJsonArray("args").getString(2), null));
         TestRedis.eventually(Duration.ofSeconds(30), "first task completes",
             () -> await(ownStore.task(before)).status() == TaskStatus.COMPLETED);
 
         own.kill();
         own.restart();
         String fid2 = await(ownStore.registerFunction("double", payloads.getString("double")));
-        String after = await(ownStore.createTask(fid2, payloads.getJsonArray("args").getString(7), null));
+        String after = await(TaskSteps.createTask(ownStore, fid2, payloads.getJsonArray("args").getString(7), null));
         TaskRecord[] last = new TaskRecord[1];
         try {
           TestRedis.eventually(Duration.ofSeconds(10), "a task queued after the empty restart completes", () -> {

@@ -8,19 +8,21 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.mpcsfaas.KeySpaceTest;
 import io.mpcsfaas.Py;
 import io.mpcsfaas.RedisAndVertx;
+import io.mpcsfaas.TaskSteps;
 import io.mpcsfaas.TestRedis;
 import io.mpcsfaas.task.TaskOutcome;
 import io.mpcsfaas.task.TaskStatus;
+import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
-import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Response;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -29,15 +31,11 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The dispatcher's half of the Redis model: the consumer group and the Lua state transitions. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class TaskQueueTest {
+class TaskQueueTest extends KeySpaceTest {
   @RegisterExtension
   static final RedisAndVertx shared = new RedisAndVertx(false);
   static JsonObject payloads;
 
-  Redis redis;
-
-  Keys keys;
-  TaskStore store;
   String fid;
 
   @BeforeAll
@@ -50,25 +48,13 @@ class TaskQueueTest {
         "out['exhausted'] = enc(RuntimeError('gave up'))"));
   }
 
-  @AfterEach
-  void closeClient() {
-    await(redis.close());
-  }
-
   @BeforeEach
-  void freshPrefix() {
-    redis = shared.client();
-    keys = new Keys("q" + TestRedis.randomTag() + ":");
-    store = new TaskStore(redis, keys);
-    fid = await(store.registerFunction("double", payloads.getString("fn")));
+  void registerAFunction() {
+    fid = register("double", payloads.getString("fn"));
   }
 
   private String newTask(Integer timeout) {
-    return await(store.createTask(fid, payloads.getString("args"), timeout));
-  }
-
-  private TaskQueue queue(String consumer) {
-    return new TaskQueue(redis, keys, consumer, 0);
+    return submit(fid, payloads.getString("args"), timeout);
   }
 
   @Test
@@ -95,10 +81,12 @@ class TaskQueueTest {
     entries.forEach(e -> assertTrue(e.entryId().matches("\\d+-\\d+"), e.entryId()));
     assertEquals(2, TestRedis.pendingCount(redis, keys.queue(), Keys.DISPATCHERS_GROUP));
 
-    // Nothing new: a blocking claim waits its time and returns nothing.
-    long started = System.nanoTime();
-    assertEquals(List.of(), await(queue.claim(10, 300, false)));
-    assertTrue(System.nanoTime() - started >= TimeUnit.MILLISECONDS.toNanos(250), "it blocked");
+    // Nothing new: a claim returns nothing after its time, or blocks until a task arrives and returns it.
+    assertEquals(List.of(), await(queue.claim(10, 100, false)));
+    Future<List<QueueEntry>> waiting = queue.claim(10, 20_000, false);
+    TestRedis.holdsFor(Duration.ofMillis(300), "the claim blocks while nothing is queued", () -> !waiting.isComplete());
+    String third = newTask(null);
+    assertEquals(List.of(third), await(waiting).stream().map(QueueEntry::taskId).toList());
   }
 
   @Test
@@ -119,7 +107,8 @@ class TaskQueueTest {
     await(queue.ensureGroup());
     QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
 
-    StartedTask started = await(queue.start(entry, "worker-a", 3, payloads.getString("exhausted"), "gave up"));
+    StartedTask started = await(TaskSteps.start(queue, entry, "worker-a", 3, payloads.getString("exhausted"),
+        "gave up"));
     assertNotNull(started);
     assertEquals(taskId, started.spec().taskId());
     assertEquals(entry.entryId(), started.entry().entryId());
@@ -129,7 +118,7 @@ class TaskQueueTest {
     assertEquals(1, started.attempts());
     assertEquals(9, started.spec().timeoutSeconds());
 
-    Map<String, String> hash = TestRedis.hash(redis, keys.task(taskId));
+    Map<String, String> hash = hash(taskId);
     assertEquals("RUNNING", hash.get("status"));
     assertEquals("1", hash.get("attempts"));
     assertEquals("worker-a", hash.get("worker"));
@@ -142,7 +131,7 @@ class TaskQueueTest {
     TaskQueue queue = queue("d1");
     await(queue.ensureGroup());
     QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
-    assertNull(await(queue.start(entry, "w", 3, "x", "y")).spec().timeoutSeconds());
+    assertNull(await(TaskSteps.start(queue, entry, "w", 3, "x", "y")).spec().timeoutSeconds());
   }
 
   @Test
@@ -153,15 +142,15 @@ class TaskQueueTest {
     await(queue.ensureGroup());
     List<QueueEntry> entries = await(queue.claim(10, 100, false));
     QueueEntry entry = entries.get(0);
-    await(queue.start(entry, "w", 3, "x", "y"));
+    await(TaskSteps.start(queue, entry, "w", 3, "x", "y"));
     assertEquals(2, TestRedis.xlen(redis, keys.queue()));
 
-    assertTrue(await(queue.finish(taskId, entry.entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null,
+    assertTrue(await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, payloads.getString("result"), null,
         "worker-1")));
-    assertFalse(await(queue.finish(taskId, entry.entryId(), TaskStatus.FAILED, payloads.getString("error"), "late",
+    assertFalse(await(TaskSteps.finish(queue, entry, TaskStatus.FAILED, payloads.getString("error"), "late",
         "worker-2")), "a second outcome is refused");
 
-    Map<String, String> hash = TestRedis.hash(redis, keys.task(taskId));
+    Map<String, String> hash = hash(taskId);
     assertEquals("COMPLETED", hash.get("status"));
     assertEquals(payloads.getString("result"), hash.get("result"));
     assertEquals("", hash.get("error"));
@@ -180,13 +169,13 @@ class TaskQueueTest {
     TaskQueue queue = queue("d1");
     await(queue.ensureGroup());
     QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
-    await(queue.start(entry, "w", 3, "x", "y"));
+    await(TaskSteps.start(queue, entry, "w", 3, "x", "y"));
     assertEquals(1, TestRedis.pendingCount(redis, keys.queue(), Keys.DISPATCHERS_GROUP));
-    assertTrue(await(queue.finish(taskId, entry.entryId(), TaskStatus.FAILED, payloads.getString("error"), "tb", "w")));
+    assertTrue(await(TaskSteps.finish(queue, entry, TaskStatus.FAILED, payloads.getString("error"), "tb", "w")));
     assertEquals(0, TestRedis.pendingCount(redis, keys.queue(), Keys.DISPATCHERS_GROUP));
     assertEquals(0, TestRedis.xlen(redis, keys.queue()));
-    assertEquals("FAILED", TestRedis.hash(redis, keys.task(taskId)).get("status"));
-    assertEquals("tb", TestRedis.hash(redis, keys.task(taskId)).get("error"));
+    assertEquals("FAILED", hash(taskId).get("status"));
+    assertEquals("tb", hash(taskId).get("error"));
   }
 
   @Test
@@ -197,16 +186,16 @@ class TaskQueueTest {
     QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
     String exhausted = payloads.getString("exhausted");
 
-    assertEquals(1, await(queue.start(entry, "w", 2, exhausted, "RuntimeError: gave up")).attempts());
+    assertEquals(1, await(TaskSteps.start(queue, entry, "w", 2, exhausted, "RuntimeError: gave up")).attempts());
     // Its worker was lost: started again, it counts a second attempt.
-    StartedTask again = await(queue.start(entry, "w", 2, exhausted, "RuntimeError: gave up"));
+    StartedTask again = await(TaskSteps.start(queue, entry, "w", 2, exhausted, "RuntimeError: gave up"));
     assertNotNull(again);
     assertEquals(2, again.attempts());
-    assertEquals("2", TestRedis.hash(redis, keys.task(taskId)).get("attempts"));
+    assertEquals("2", hash(taskId).get("attempts"));
 
     // Lost again with attempts == max_attempts: it will not run, it fails with the given outcome.
-    assertNull(await(queue.start(entry, "w", 2, exhausted, "RuntimeError: gave up")));
-    Map<String, String> hash = TestRedis.hash(redis, keys.task(taskId));
+    assertNull(await(TaskSteps.start(queue, entry, "w", 2, exhausted, "RuntimeError: gave up")));
+    Map<String, String> hash = hash(taskId);
     assertEquals("FAILED", hash.get("status"));
     assertEquals(exhausted, hash.get("result"));
     assertEquals("RuntimeError: gave up", hash.get("error"));
@@ -222,11 +211,11 @@ class TaskQueueTest {
     TaskQueue queue = queue("d1");
     await(queue.ensureGroup());
     QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
-    await(queue.start(entry, "w", 3, "x", "y"));
+    await(TaskSteps.start(queue, entry, "w", 3, "x", "y"));
     // Outcome stored by someone else, entry still pending (e.g. redelivered).
     cmd(redis, Command.HSET, keys.task(taskId), "status", "COMPLETED", "result", payloads.getString("result"));
-    assertNull(await(queue.start(entry, "w", 3, "x", "y")));
-    assertEquals("COMPLETED", TestRedis.hash(redis, keys.task(taskId)).get("status"));
+    assertNull(await(TaskSteps.start(queue, entry, "w", 3, "x", "y")));
+    assertEquals("COMPLETED", hash(taskId).get("status"));
     assertEquals(0, TestRedis.pendingCount(redis, keys.queue(), Keys.DISPATCHERS_GROUP));
   }
 
@@ -237,7 +226,7 @@ class TaskQueueTest {
     await(queue.ensureGroup());
     QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
     cmd(redis, Command.DEL, keys.task(taskId));
-    assertNull(await(queue.start(entry, "w", 3, "x", "y")));
+    assertNull(await(TaskSteps.start(queue, entry, "w", 3, "x", "y")));
     assertEquals(0, TestRedis.pendingCount(redis, keys.queue(), Keys.DISPATCHERS_GROUP));
   }
 
@@ -250,10 +239,10 @@ class TaskQueueTest {
     await(before.ensureGroup());
     List<QueueEntry> claimed = await(before.claim(10, 100, false));
     assertEquals(3, claimed.size());
-    await(before.start(claimed.get(0), "w", 3, "x", "y"));
-    await(before.finish(done, claimed.get(0).entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null,
+    await(TaskSteps.start(before, claimed.get(0), "w", 3, "x", "y"));
+    await(TaskSteps.finish(before, claimed.get(0), TaskStatus.COMPLETED, payloads.getString("result"), null,
         "w"));
-    await(before.start(claimed.get(1), "w", 3, "x", "y"));
+    await(TaskSteps.start(before, claimed.get(1), "w", 3, "x", "y"));
 
     // "Restart": a new queue object with the same consumer name.
     TaskQueue after = queue("dispatcher-x");
@@ -280,12 +269,12 @@ class TaskQueueTest {
     await(queue.ensureGroup());
     QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
     cmd(redis, Command.SCRIPT, "FLUSH");
-    assertNotNull(await(queue.start(entry, "w", 3, "x", "y")));
+    assertNotNull(await(TaskSteps.start(queue, entry, "w", 3, "x", "y")));
     cmd(redis, Command.SCRIPT, "FLUSH");
-    assertTrue(await(queue.finish(taskId, entry.entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null,
+    assertTrue(await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, payloads.getString("result"), null,
         "w")));
     cmd(redis, Command.SCRIPT, "FLUSH");
-    assertNotNull(await(store.createTask(fid, payloads.getString("args"), null)));
+    assertNotNull(submit(fid, payloads.getString("args"), null));
   }
 
   @Test
@@ -308,8 +297,8 @@ class TaskQueueTest {
         new FinishedTask(entries.get(1), new TaskOutcome(false, payloads.getString("error"), "tb"), "w"),
         new FinishedTask(entries.get(0), new TaskOutcome(false, payloads.getString("error"), "late"), "w"))));
     assertEquals(List.of(true, true, false), stored, "the duplicate in the same batch is refused");
-    assertEquals("COMPLETED", TestRedis.hash(redis, keys.task(a)).get("status"));
-    assertEquals("FAILED", TestRedis.hash(redis, keys.task(b)).get("status"));
+    assertEquals("COMPLETED", hash(a).get("status"));
+    assertEquals("FAILED", hash(b).get("status"));
     assertEquals(0, TestRedis.xlen(redis, keys.queue()));
   }
 
@@ -320,9 +309,9 @@ class TaskQueueTest {
     TaskQueue queue = new TaskQueue(redis, keys, "d1", 3600);
     await(queue.ensureGroup());
     QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
-    await(queue.start(entry, "w", 3, "x", "y"));
+    await(TaskSteps.start(queue, entry, "w", 3, "x", "y"));
     assertEquals(-1, cmd(redis, Command.TTL, keys.task(done)).toLong(), "no expiry while it runs");
-    assertTrue(await(queue.finish(done, entry.entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null,
+    assertTrue(await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, payloads.getString("result"), null,
         "w")));
     long ttl = cmd(redis, Command.TTL, keys.task(done)).toLong();
     assertTrue(ttl > 3500 && ttl <= 3600, "ttl " + ttl);
@@ -332,8 +321,8 @@ class TaskQueueTest {
     TaskQueue forever = queue("d2");
     QueueEntry keptEntry = await(forever.claim(10, 100, false)).stream()
         .filter(e -> e.taskId().equals(kept)).findFirst().orElseThrow();
-    await(forever.start(keptEntry, "w", 3, "x", "y"));
-    await(forever.finish(kept, keptEntry.entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null, "w"));
+    await(TaskSteps.start(forever, keptEntry, "w", 3, "x", "y"));
+    await(TaskSteps.finish(forever, keptEntry, TaskStatus.COMPLETED, payloads.getString("result"), null, "w"));
     assertEquals(-1, cmd(redis, Command.TTL, keys.task(kept)).toLong(), "0 keeps a finished task forever");
   }
 }

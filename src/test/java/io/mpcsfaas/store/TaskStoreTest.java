@@ -10,42 +10,38 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.mpcsfaas.KeySpaceTest;
 import io.mpcsfaas.Py;
 import io.mpcsfaas.RedisAndVertx;
+import io.mpcsfaas.TaskSteps;
 import io.mpcsfaas.TestRedis;
 import io.mpcsfaas.task.TaskStatus;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
-import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 import io.vertx.redis.client.ResponseType;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The client-facing Redis model, checked with raw Redis commands against a real redis-server. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class TaskStoreTest {
+class TaskStoreTest extends KeySpaceTest {
   @RegisterExtension
   static final RedisAndVertx shared = new RedisAndVertx(false);
-  static Redis redis;
   static JsonObject payloads;
-
-  Keys keys;
-  TaskStore store;
 
   @BeforeAll
   static void setUp() throws Exception {
-    redis = shared.client();
     payloads = Py.payloads(String.join("\n",
         "out['fn'] = enc(lambda x: x * 2)",
         "out['args'] = enc(((21,), {}))",
@@ -53,17 +49,10 @@ class TaskStoreTest {
         "out['error'] = enc(ValueError('bad'))"));
   }
 
-  @BeforeEach
-  void freshPrefix() {
-    // Each test has its own key space on the shared server.
-    keys = new Keys("t" + TestRedis.randomTag() + ":");
-    store = new TaskStore(redis, keys);
-  }
-
   @Test
   void registerFunctionStoresNamePayloadAndCreationTime() {
     double before = System.currentTimeMillis() / 1000.0;
-    String id = await(store.registerFunction("double", payloads.getString("fn")));
+    String id = register("double", payloads.getString("fn"));
     double after = System.currentTimeMillis() / 1000.0;
 
     assertEquals(id, UUID.fromString(id).toString(), "the id is a canonical UUID");
@@ -75,13 +64,13 @@ class TaskStoreTest {
     assertEquals(3, stored.size(), stored.toString());
     assertNotNull(cmd(redis, Command.ZSCORE, keys.functions(), id), "listed in the functions index");
 
-    String other = await(store.registerFunction("double", payloads.getString("fn")));
+    String other = register("double", payloads.getString("fn"));
     assertFalse(other.equals(id), "every registration gets its own id");
   }
 
   @Test
   void createTaskWritesHashQueueEntryAndAnnouncementTogether() throws Exception {
-    String fid = await(store.registerFunction("double", payloads.getString("fn")));
+    String fid = register("double", payloads.getString("fn"));
 
     // Subscribe first, on a connection of its own.
     LinkedBlockingQueue<Response> messages = new LinkedBlockingQueue<>();
@@ -92,10 +81,10 @@ class TaskStoreTest {
 
       long queueBefore = cmd(redis, Command.EXISTS, keys.queue()).toInteger() == 1
           ? TestRedis.xlen(redis, keys.queue()) : 0;
-      String taskId = await(store.createTask(fid, payloads.getString("args"), null));
+      String taskId = submit(fid, payloads.getString("args"), null);
       assertEquals(taskId, UUID.fromString(taskId).toString());
 
-      Map<String, String> task = TestRedis.hash(redis, keys.task(taskId));
+      Map<String, String> task = hash(taskId);
       assertEquals("QUEUED", task.get("status"));
       assertEquals("0", task.get("attempts"));
       assertEquals(fid, task.get("function_id"));
@@ -120,20 +109,21 @@ class TaskStoreTest {
 
   @Test
   void createTaskStoresTheRequestedTimeout() {
-    String fid = await(store.registerFunction("double", payloads.getString("fn")));
-    String taskId = await(store.createTask(fid, payloads.getString("args"), 7));
-    assertEquals("7", TestRedis.hash(redis, keys.task(taskId)).get("timeout"));
+    String fid = register("double", payloads.getString("fn"));
+    String taskId = submit(fid, payloads.getString("args"), 7);
+    assertEquals("7", hash(taskId).get("timeout"));
   }
 
   @Test
   void createTaskForAnUnknownFunctionFailsAndWritesNothing() {
-    String fid = await(store.registerFunction("double", payloads.getString("fn")));
-    await(store.createTask(fid, payloads.getString("args"), null));
+    String fid = register("double", payloads.getString("fn"));
+    submit(fid, payloads.getString("args"), null);
     long queueBefore = TestRedis.xlen(redis, keys.queue());
     int tasksBefore = TestRedis.countKeys(redis, keys.prefix() + "task:*");
     long keysBefore = TestRedis.dbsize(redis);
 
-    Throwable failure = awaitFailure(store.createTask(UUID.randomUUID().toString(), payloads.getString("args"), null));
+    Throwable failure = awaitFailure(TaskSteps.createTask(store, UUID.randomUUID().toString(),
+        payloads.getString("args"), null));
     assertInstanceOf(NotFoundException.class, failure);
 
     assertEquals(queueBefore, TestRedis.xlen(redis, keys.queue()), "no queue entry");
@@ -143,8 +133,8 @@ class TaskStoreTest {
 
   @Test
   void oneCreationCallCreatesTasksOfSeveralFunctionsEachOnItsOwn() {
-    String first = await(store.registerFunction("double", payloads.getString("fn")));
-    String second = await(store.registerFunction("double too", payloads.getString("fn")));
+    String first = register("double", payloads.getString("fn"));
+    String second = register("double too", payloads.getString("fn"));
     String unknown = UUID.randomUUID().toString();
     long queueBefore = TestRedis.xlen(redis, keys.queue());
     List<TaskStore.NewTask> tasks = List.of(
@@ -156,32 +146,34 @@ class TaskStoreTest {
     assertEquals(List.of(true, false, true, false), await(store.create(tasks)));
 
     assertEquals(queueBefore + 2, TestRedis.xlen(redis, keys.queue()), "a queue entry per created task");
-    Map<String, String> created = TestRedis.hash(redis, keys.task(tasks.get(2).id()));
+    Map<String, String> created = hash(tasks.get(2).id());
     assertEquals(second, created.get("function_id"));
     assertEquals("QUEUED", created.get("status"));
     assertEquals("9", created.get("timeout"));
     assertEquals(TaskStatus.QUEUED, await(store.task(tasks.get(0).id())).status());
-    assertTrue(TestRedis.hash(redis, keys.task(tasks.get(1).id())).isEmpty(), "nothing of a task of no function");
+    assertTrue(hash(tasks.get(1).id()).isEmpty(), "nothing of a task of no function");
   }
 
   @Test
   void theDoneAnnouncementCarriesTheEndedTaskAsStored() throws Exception {
-    String fid = await(store.registerFunction("double", payloads.getString("fn")));
-    String id = await(store.createTask(fid, payloads.getString("args"), null));
-    TaskQueue queue = new TaskQueue(redis, keys, "store-test", 0);
+    String fid = register("double", payloads.getString("fn"));
+    String id = submit(fid, payloads.getString("args"), null);
+    TaskQueue queue = queue("store-test");
     await(queue.ensureGroup());
     QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
-    await(queue.start(entry, "w1", 3, "x", "y"));
+    await(TaskSteps.start(queue, entry, "w1", 3, "x", "y"));
 
     LinkedBlockingQueue<Response> messages = new LinkedBlockingQueue<>();
     RedisConnection subscriber = await(redis.connect());
     try {
       subscriber.handler(messages::add);
       await(subscriber.send(Request.cmd(Command.SUBSCRIBE).arg(keys.doneChannel())));
-      await(queue.finish(id, entry.entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null, "w1"));
+      await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, payloads.getString("result"), null, "w1"));
       String message = waitForMessage(messages).get(2).toString();
-      assertEquals(id, DoneMessage.taskId(message));
-      assertEquals(await(store.task(id)), DoneMessage.record(message));
+      assertEquals(id, TaskCodec.doneTaskId(message));
+      JsonObject announced = new JsonObject(message.substring(message.indexOf('\n') + 1));
+      assertEquals(Set.copyOf(TaskCodec.FIELDS), announced.fieldNames(), "the script announces the codec's fields");
+      assertEquals(await(store.task(id)), TaskCodec.fromDoneMessage(message));
     } finally {
       subscriber.close();
     }
@@ -189,9 +181,9 @@ class TaskStoreTest {
 
   @Test
   void taskReportsEachStateItGoesThrough() {
-    String fid = await(store.registerFunction("double", payloads.getString("fn")));
-    String ok = await(store.createTask(fid, payloads.getString("args"), null));
-    String bad = await(store.createTask(fid, payloads.getString("args"), null));
+    String fid = register("double", payloads.getString("fn"));
+    String ok = submit(fid, payloads.getString("args"), null);
+    String bad = submit(fid, payloads.getString("args"), null);
 
     TaskRecord queued = await(store.task(ok));
     assertEquals(ok, queued.id());
@@ -204,12 +196,12 @@ class TaskStoreTest {
     assertNull(queued.finishedAt());
     assertEquals(TaskStatus.QUEUED, await(store.status(ok)));
 
-    TaskQueue queue = new TaskQueue(redis, keys, "store-test", 0);
+    TaskQueue queue = queue("store-test");
     await(queue.ensureGroup());
     List<QueueEntry> entries = await(queue.claim(10, 100, false));
     assertEquals(List.of(ok, bad), entries.stream().map(QueueEntry::taskId).toList());
 
-    await(queue.start(entries.get(0), "w1", 3, "x", "y"));
+    await(TaskSteps.start(queue, entries.get(0), "w1", 3, "x", "y"));
     TaskRecord running = await(store.task(ok));
     assertEquals(TaskStatus.RUNNING, running.status());
     assertEquals(TaskStatus.RUNNING, await(store.status(ok)));
@@ -219,7 +211,7 @@ class TaskStoreTest {
     assertNotNull(running.startedAt());
     assertNull(running.finishedAt());
 
-    assertTrue(await(queue.finish(ok, entries.get(0).entryId(), TaskStatus.COMPLETED, payloads.getString("result"), null,
+    assertTrue(await(TaskSteps.finish(queue, entries.get(0), TaskStatus.COMPLETED, payloads.getString("result"), null,
         "w1/local")));
     TaskRecord completed = await(store.task(ok));
     assertEquals(TaskStatus.COMPLETED, completed.status());
@@ -231,8 +223,8 @@ class TaskStoreTest {
     assertTrue(Double.parseDouble(completed.finishedAt()) >= Double.parseDouble(completed.startedAt()));
     assertTrue(Double.parseDouble(completed.startedAt()) >= Double.parseDouble(completed.createdAt()));
 
-    await(queue.start(entries.get(1), "w1", 3, "x", "y"));
-    assertTrue(await(queue.finish(bad, entries.get(1).entryId(), TaskStatus.FAILED, payloads.getString("error"),
+    await(TaskSteps.start(queue, entries.get(1), "w1", 3, "x", "y"));
+    assertTrue(await(TaskSteps.finish(queue, entries.get(1), TaskStatus.FAILED, payloads.getString("error"),
         "Traceback ...\nValueError: bad", "w1/local")));
     TaskRecord failed = await(store.task(bad));
     assertEquals(TaskStatus.FAILED, failed.status());
@@ -245,11 +237,6 @@ class TaskStoreTest {
   void unknownTaskIsNotFound() {
     assertInstanceOf(NotFoundException.class, awaitFailure(store.task(UUID.randomUUID().toString())));
     assertInstanceOf(NotFoundException.class, awaitFailure(store.status(UUID.randomUUID().toString())));
-  }
-
-  @Test
-  void pingAnswersWhileRedisIsUp() {
-    await(store.ping());
   }
 
   private static Response waitForMessage(LinkedBlockingQueue<Response> messages) throws InterruptedException {

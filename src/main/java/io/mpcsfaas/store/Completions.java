@@ -1,8 +1,6 @@
-package io.mpcsfaas.api;
+package io.mpcsfaas.store;
 
-import io.mpcsfaas.store.DoneMessage;
-import io.mpcsfaas.store.Keys;
-import io.mpcsfaas.store.TaskRecord;
+import io.mpcsfaas.async.Backoff;
 import io.mpcsfaas.task.TaskStatus;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -20,14 +18,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Lets requests wait for tasks to end without polling Redis: one subscription to the channel where every
- * finished task is announced wakes the requests waiting for it, handing them the task itself when the
- * announcement carries it (a small outcome), so that they need not read it back. If the subscription is
- * down, waits simply run to their limit and the caller reads the task then. Single-threaded (the API's
- * context).
+ * Tells when tasks end without polling Redis: one subscription (a connection of its own) to the channel where
+ * every finished task is announced wakes those waiting for it, handing them the task itself when the
+ * announcement carries it (a small outcome), so that they need not read it back. While the subscription is
+ * down it reconnects with backoff, and on reconnecting wakes the waits whose tasks ended meanwhile; a wait
+ * otherwise runs to its limit and the caller reads the task then. Single-threaded (the context that calls
+ * {@link #start}).
  */
-final class CompletionWaiter {
-  private static final Logger LOG = LoggerFactory.getLogger(CompletionWaiter.class);
+public final class Completions {
+  private static final Logger LOG = LoggerFactory.getLogger(Completions.class);
 
   private final Vertx vertx;
   private final Redis redis;
@@ -36,16 +35,17 @@ final class CompletionWaiter {
   private final Map<String, List<Promise<TaskRecord>>> waiting = new HashMap<>();
   private RedisConnection subscription;
   private boolean closed;
-  private long backoffMillis;
+  private final Backoff backoff = new Backoff(5000);
 
-  CompletionWaiter(Vertx vertx, Redis redis, Keys keys) {
+  public Completions(Vertx vertx, Redis redis, Keys keys) {
     this.vertx = vertx;
     this.redis = redis;
     this.keys = keys;
     this.channel = keys.doneChannel();
   }
 
-  void start() {
+  /** Subscribes; a failure is retried with backoff until {@link #close}. */
+  public void start() {
     redis.connect().compose(conn -> {
       subscription = conn;
       conn.handler(this::onPush);
@@ -53,7 +53,7 @@ final class CompletionWaiter {
       conn.endHandler(v -> lost(conn));
       return conn.send(Request.cmd(Command.SUBSCRIBE).arg(channel));
     }).onSuccess(r -> {
-      backoffMillis = 0;
+      backoff.reset();
       wakeThoseThatEnded();
     }).onFailure(err -> retry());
   }
@@ -67,11 +67,11 @@ final class CompletionWaiter {
     if (ids.isEmpty()) {
       return;
     }
-    List<Request> reads = ids.stream().map(id -> Request.cmd(Command.HGET).arg(keys.task(id)).arg("status")).toList();
+    List<Request> reads = ids.stream().map(id -> TaskCodec.readStatus(keys.task(id))).toList();
     redis.batch(reads).onSuccess(statuses -> {
       for (int i = 0; i < ids.size(); i++) {
-        Response status = statuses.get(i);
-        if (status != null && TaskStatus.valueOf(status.toString()).isTerminal()) {
+        TaskStatus status = TaskCodec.status(statuses.get(i));
+        if (status != null && status.isTerminal()) {
           List<Promise<TaskRecord>> list = waiting.remove(ids.get(i));
           if (list != null) {
             new ArrayList<>(list).forEach(Promise::tryComplete);
@@ -81,7 +81,7 @@ final class CompletionWaiter {
     });
   }
 
-  void close() {
+  public void close() {
     closed = true;
     if (subscription != null) {
       subscription.close();
@@ -93,7 +93,7 @@ final class CompletionWaiter {
    * first: with the ended task when the announcement carried it, else with null (read it then). Register
    * before reading the task, so that an end between the read and the wait is not missed.
    */
-  Future<TaskRecord> await(String taskId, long millis) {
+  public Future<TaskRecord> await(String taskId, long millis) {
     Promise<TaskRecord> promise = Promise.promise();
     waiting.computeIfAbsent(taskId, id -> new ArrayList<>(1)).add(promise);
     long timer = vertx.setTimer(millis, t -> promise.tryComplete());
@@ -108,7 +108,7 @@ final class CompletionWaiter {
   }
 
   /** Ends a wait early (the task was found ended, or the request is done). */
-  void cancel(String taskId, Future<TaskRecord> wait) {
+  public void cancel(String taskId, Future<TaskRecord> wait) {
     List<Promise<TaskRecord>> list = waiting.get(taskId);
     if (list != null) {
       for (Promise<TaskRecord> promise : list) {
@@ -124,7 +124,7 @@ final class CompletionWaiter {
     // RESP3 push: [message, channel, done message]
     if (push.size() == 3 && "message".equals(push.get(0).toString())) {
       String message = push.get(2).toString();
-      List<Promise<TaskRecord>> list = waiting.remove(DoneMessage.taskId(message));
+      List<Promise<TaskRecord>> list = waiting.remove(TaskCodec.doneTaskId(message));
       if (list != null) {
         TaskRecord task = readable(message);
         new ArrayList<>(list).forEach(promise -> promise.tryComplete(task));
@@ -135,7 +135,7 @@ final class CompletionWaiter {
   /** The task the message carries; null when it carries only the id or cannot be read (then Redis is read). */
   private static TaskRecord readable(String message) {
     try {
-      return DoneMessage.record(message);
+      return TaskCodec.fromDoneMessage(message);
     } catch (RuntimeException e) {
       LOG.debug("unreadable done message, reading the task instead: {}", e.toString());
       return null;
@@ -153,8 +153,8 @@ final class CompletionWaiter {
     if (closed) {
       return;
     }
-    backoffMillis = Math.min(5000, Math.max(100, backoffMillis * 2));
-    LOG.warn("lost the task-completion subscription; retrying in {} ms", backoffMillis);
-    vertx.setTimer(backoffMillis, t -> start());
+    long delay = backoff.next();
+    LOG.warn("lost the task-completion subscription; retrying in {} ms", delay);
+    vertx.setTimer(delay, t -> start());
   }
 }

@@ -1,0 +1,82 @@
+package io.mpcsfaas.store;
+
+import io.mpcsfaas.task.TaskStatus;
+import io.vertx.core.json.JsonObject;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+import java.util.List;
+import java.util.function.UnaryOperator;
+
+/**
+ * The one definition of what a client may see of a stored task: the fields of its hash, read either from an
+ * HMGET of them or from a message on the done channel. Such a message (see finish_tasks.lua, which lists the
+ * same fields) is the id of a task that ended, followed, when its outcome is small, by a newline and those
+ * fields as JSON, which then equal what Redis holds (an ended task never changes).
+ */
+final class TaskCodec {
+  /** The fields of a task hash that make a {@link TaskRecord}, in the order an HMGET asks for them. */
+  static final List<String> FIELDS = List.of("status", "result", "error", "worker", "attempts", "created_at",
+      "started_at", "finished_at");
+
+  private TaskCodec() {}
+
+  static Request read(String taskKey) {
+    Request hmget = Request.cmd(Command.HMGET).arg(taskKey);
+    FIELDS.forEach(hmget::arg);
+    return hmget;
+  }
+
+  /** The task from the reply to {@link #read}; null when Redis does not know it. */
+  static TaskRecord fromHash(String id, Response values) {
+    return record(id, field -> text(values.get(FIELDS.indexOf(field))));
+  }
+
+  /** Just the status, without reading a possibly large result. */
+  static Request readStatus(String taskKey) {
+    return Request.cmd(Command.HGET).arg(taskKey).arg("status");
+  }
+
+  /** The status from the reply to {@link #readStatus}; null when Redis does not know the task. */
+  static TaskStatus status(Response value) {
+    return value == null ? null : TaskStatus.valueOf(value.toString());
+  }
+
+  static String doneTaskId(String message) {
+    int newline = message.indexOf('\n');
+    return newline < 0 ? message : message.substring(0, newline);
+  }
+
+  /** The task a done message carries, or null when it carries only the id. */
+  static TaskRecord fromDoneMessage(String message) {
+    int newline = message.indexOf('\n');
+    if (newline < 0) {
+      return null;
+    }
+    JsonObject json = new JsonObject(message.substring(newline + 1));
+    return record(message.substring(0, newline), field -> {
+      Object value = json.getValue(field);
+      return value == null ? null : value.toString();
+    });
+  }
+
+  /** Both forms: a field absent (or, for a count or a time, empty: the script's "not set") reads as not set. */
+  private static TaskRecord record(String id, UnaryOperator<String> field) {
+    String status = field.apply("status");
+    if (status == null) {
+      return null;
+    }
+    String attempts = set(field.apply("attempts"));
+    return new TaskRecord(id, TaskStatus.valueOf(status), field.apply("result"), field.apply("error"),
+        field.apply("worker"), attempts == null ? 0 : Integer.parseInt(attempts), set(field.apply("created_at")),
+        set(field.apply("started_at")), set(field.apply("finished_at")));
+  }
+
+  private static String set(String value) {
+    return value == null || value.isEmpty() ? null : value;
+  }
+
+  private static String text(Response r) {
+    return r == null ? null : r.toString();
+  }
+}
