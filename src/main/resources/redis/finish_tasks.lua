@@ -4,14 +4,17 @@
 -- KEYS[1] queue stream, KEYS[2] stats hash: counts by outcome (the dispatcher adds the latency histograms
 -- from the timestamps returned here, in batches).
 -- ARGV[1] consumer group, ARGV[2] done channel, ARGV[3] finished_at, ARGV[4] seconds to keep a finished task,
--- ARGV[5] task key prefix, then groups of six: task id, stream entry id, status, result, error, worker.
--- Each stored task is announced on the done channel: as "<id>\n<its fields as JSON>" when its result and error
--- are small (INLINE bytes), so that a waiting request needs no read of its own, else as its id alone. The JSON
--- holds exactly the fields of TaskCodec.FIELDS (TaskStoreTest checks it).
+-- ARGV[5] task key prefix, then groups of nine: task id, stream entry id, status, result, error, worker,
+-- stdout, stderr, output_truncated ("1" or "0"; all three '' when the task printed nothing: then no output
+-- field is written, and a live output stored while it ran stays).
+-- Each stored task is announced on the done channel: as "<id>\n<its fields as JSON>" when its result, error and
+-- output are small (INLINE bytes), so that a waiting request needs no read of its own, else as its id alone.
+-- The JSON holds exactly the fields of TaskCodec.FIELDS, and TaskCodec.OUTPUT_FIELDS when the task printed
+-- something (TaskStoreTest checks it).
 -- Returns, per task, {created_at, started_at} when stored ('' for one never set), 0 when ignored.
 local INLINE = 16384
 local keep = tonumber(ARGV[4])
-local function finish(id, entry, status, result, error, worker)
+local function finish(id, entry, status, result, error, worker, stdout, stderr, truncated)
   local key = ARGV[5] .. id
   local t = redis.call('HMGET', key, 'status', 'created_at', 'started_at', 'attempts')
   redis.call('XACK', KEYS[1], ARGV[1], entry)
@@ -21,21 +24,28 @@ local function finish(id, entry, status, result, error, worker)
   end
   redis.call('HSET', key, 'status', status, 'result', result, 'error', error, 'finished_at', ARGV[3],
     'worker', worker)
+  if truncated ~= '' then
+    redis.call('HSET', key, 'stdout', stdout, 'stderr', stderr, 'output_truncated', truncated)
+  end
   if keep > 0 then
     redis.call('EXPIRE', key, keep)
   end
   redis.call('HINCRBY', KEYS[2], status == 'COMPLETED' and 'completed' or 'failed', 1)
-  if #result + #error <= INLINE then
-    redis.call('PUBLISH', ARGV[2], id .. '\n' .. cjson.encode({status = status, result = result, error = error,
-      worker = worker, attempts = t[4] or '0', created_at = t[2] or '', started_at = t[3] or '',
-      finished_at = ARGV[3]}))
+  if #result + #error + #stdout + #stderr <= INLINE then
+    local done = {status = status, result = result, error = error, worker = worker, attempts = t[4] or '0',
+      created_at = t[2] or '', started_at = t[3] or '', finished_at = ARGV[3]}
+    if truncated ~= '' then
+      done.stdout, done.stderr, done.output_truncated = stdout, stderr, truncated
+    end
+    redis.call('PUBLISH', ARGV[2], id .. '\n' .. cjson.encode(done))
   else
     redis.call('PUBLISH', ARGV[2], id)
   end
   return {t[2] or '', t[3] or ''}
 end
 local out = {}
-for i = 6, #ARGV, 6 do
-  out[#out + 1] = finish(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5])
+for i = 6, #ARGV, 9 do
+  out[#out + 1] = finish(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6],
+    ARGV[i + 7], ARGV[i + 8])
 end
 return out

@@ -1,10 +1,12 @@
 package io.mpcsfaas.store;
 
+import io.mpcsfaas.task.TaskOutput;
 import io.mpcsfaas.task.TaskStatus;
 
 /**
  * What a client may see of a task. {@code result} and {@code error} are null until it ends; the timestamps
- * (seconds since the epoch, as text) are null until reached; {@code worker} ran it last.
+ * (seconds since the epoch, as text) are null until reached; {@code worker} ran it last; {@code output} is
+ * what it printed (so far, while it runs).
  */
 public record TaskRecord(String id, TaskStatus status, String result, String error, String worker,
-    int attempts, String createdAt, String startedAt, String finishedAt) {}
+    int attempts, String createdAt, String startedAt, String finishedAt, TaskOutput output) {}

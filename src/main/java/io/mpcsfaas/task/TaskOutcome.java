@@ -3,12 +3,16 @@ package io.mpcsfaas.task;
 /**
  * How a task ended: {@code result} is base64(dill) of the return value, or of the exception when it failed;
  * {@code error} is the traceback or the platform's explanation (null on success); {@code output} is what
- * it printed ({@link TaskOutput#NONE} when nothing, or when the platform ended it).
+ * it printed ({@link TaskOutput#NONE} when nothing; when the platform ended it, what it last reported).
  */
 public record TaskOutcome(boolean ok, String result, String error, TaskOutput output) {
 
   public TaskOutcome(boolean ok, String result, String error) {
     this(ok, result, error, TaskOutput.NONE);
+  }
+
+  public TaskOutcome withOutput(TaskOutput printed) {
+    return new TaskOutcome(ok, result, error, printed);
   }
 
   public static TaskOutcome success(String result) {

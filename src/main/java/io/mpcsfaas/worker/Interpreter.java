@@ -62,6 +62,8 @@ final class Interpreter {
   private long headTimer = -1;
   private long planTimer = -1;
   private boolean alive = true;
+  /** What the running task printed, as last reported: kept in its outcome if the platform must end it. */
+  private TaskOutput headOutput = TaskOutput.NONE;
   private volatile boolean killed;
 
   private Interpreter(int number, Context context, PoolOptions options, Process process, RunTimes runTimes,
@@ -194,6 +196,7 @@ final class Interpreter {
     }
     long now = System.nanoTime();
     cancelTimers();
+    headOutput = TaskOutput.NONE;
     runTimes.record(head.task().functionId(), plan.runningNanos(now));
     plan.answered(now).forEach(this::write);
     // The next task in the pipe runs from now on. Its timers are armed before the outcome is delivered: the
@@ -211,7 +214,8 @@ final class Interpreter {
   private void onLiveOutput(JsonObject frame) {
     Handoff head = plan.running();
     if (head != null && head.task().taskId().equals(frame.getString("output"))) {
-      listener.output(head.task().taskId(), Protocol.output(frame));
+      headOutput = Protocol.output(frame);
+      listener.output(head.task().taskId(), headOutput);
     }
   }
 
@@ -221,7 +225,8 @@ final class Interpreter {
     writer.shutdownNow();
     Handoff head = plan.dropRunning();
     if (head != null) {
-      head.promise().tryComplete(TaskOutcome.platformFailure("RuntimeError", crashMessage(exitCode)));
+      head.promise().tryComplete(TaskOutcome.platformFailure("RuntimeError", crashMessage(exitCode))
+          .withOutput(headOutput));
     }
     listener.exited(this, plan.clear());
   }
@@ -233,7 +238,8 @@ final class Interpreter {
     headTimer = context.owner().setTimer(seconds * 1000, id -> {
       headTimer = -1;
       head.promise().tryComplete(TaskOutcome.platformFailure("TimeoutError",
-          "the task ran longer than its timeout of " + seconds + " s; its interpreter was stopped"));
+          "the task ran longer than its timeout of " + seconds + " s; its interpreter was stopped")
+          .withOutput(headOutput));
       kill();
     });
   }

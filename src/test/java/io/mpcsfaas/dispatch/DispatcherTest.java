@@ -98,6 +98,25 @@ class DispatcherTest {
   }
 
   @Test
+  void liveOutputOfARunningTaskIsStoredAsItComesAndAFailedStoreIsNotRetried() {
+    queue.submit("a");
+    MemoryBackend backend = new MemoryBackend(1);
+    dispatcher(backend, 0).start();
+    clock.settle();
+    queue.failNext("storeOutput", "Redis down");
+    backend.print("a", "one\n");
+    clock.settle();
+    backend.print("a", "one\ntwo\n");
+    clock.settle();
+    backend.complete("a");
+    clock.settle();
+
+    assertEquals(List.of("run a", "print a", "storeOutput a one", "print a", "storeOutput a one\ntwo",
+        "done a", "finish a"), eventsSince(events.indexOf("run a")).stream()
+        .filter(e -> !e.startsWith("claimNew")).toList());
+  }
+
+  @Test
   void outcomesThatArriveWhileOneIsBeingStoredAreStoredTogether() {
     queue.submit("a", "b", "c", "d");
     MemoryBackend backend = new MemoryBackend(4);
@@ -343,6 +362,11 @@ class DispatcherTest {
     }
 
     @Override
+    public Future<Void> storeOutput(String taskId, TaskOutput output) {
+      return answer("storeOutput", "storeOutput " + taskId + " " + output.stdout().strip(), () -> null);
+    }
+
+    @Override
     public Future<Void> refresh() {
       return answer("refresh", "refresh", () -> null);
     }
@@ -375,6 +399,11 @@ class DispatcherTest {
       events.add("done " + taskId);
       running.remove(taskId).complete(new Execution("memory/0", TaskOutcome.success("result of " + taskId)));
       roomListener.run();
+    }
+
+    void print(String taskId, String stdout) {
+      events.add("print " + taskId);
+      outputListener.accept(taskId, new TaskOutput(stdout, "", false));
     }
 
     void lose(String taskId) {

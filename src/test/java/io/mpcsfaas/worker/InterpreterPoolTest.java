@@ -105,6 +105,11 @@ class InterpreterPoolTest {
         "    print('done')",
         "    return os.path.exists(path)",
         "out['print_then_wait'] = enc(print_then_wait)",
+        "def print_then_hang(x):",
+        "    import time",
+        "    print('before the hang')",
+        "    time.sleep(60)",
+        "out['print_then_hang'] = enc(print_then_hang)",
         "def reads(x):",
         "    import sys",
         "    return repr(sys.stdin.read())",
@@ -505,6 +510,15 @@ class InterpreterPoolTest {
     TaskOutcome outcome = run(pool, "prints", "args21", null);
     assertValue("21", outcome);
     assertEquals(new TaskOutput("hello 21\n", "oops\n", false), outcome.output());
+  }
+
+  @Test
+  void aTaskEndedForItsTimeoutKeepsWhatItReportedHavingPrinted() {
+    InterpreterPool pool = pool(1, 30, 0);
+    // 3 s: ample time for the report, which comes half a second after the print
+    TaskOutcome outcome = run(pool, "print_then_hang", "args1", 3);
+    assertFailure("TimeoutError", outcome);
+    assertEquals(new TaskOutput("before the hang\n", "", false), outcome.output());
   }
 
   @Test
