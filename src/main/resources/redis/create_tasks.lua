@@ -1,5 +1,6 @@
 -- Creates tasks, each of its own function, in one round trip: for each, the hash, its queue entry and the
--- announcement on the tasks channel happen together, unless its function does not exist (then nothing of it).
+-- announcement on the tasks channel happen together, unless its function does not exist or was deleted (then
+-- nothing of it).
 -- Tasks of one function are thus all created or none.
 -- KEYS[1] queue stream, KEYS[2] stats hash (counts tasks submitted)
 -- ARGV[1] created_at, ARGV[2] announce channel, ARGV[3] task key prefix, ARGV[4] function key prefix,
@@ -11,7 +12,8 @@ local count = 0
 for i = 5, #ARGV, 4 do
   local id, fid, timeout, payload = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   if known[fid] == nil then
-    known[fid] = redis.call('EXISTS', ARGV[4] .. fid) == 1
+    local f = redis.call('HMGET', ARGV[4] .. fid, 'name', 'deleted')
+    known[fid] = f[1] ~= false and not f[2] -- a deleted function takes no new task
   end
   if known[fid] then
     local key = ARGV[3] .. id

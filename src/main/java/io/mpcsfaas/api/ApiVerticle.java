@@ -55,10 +55,12 @@ public final class ApiVerticle extends VerticleBase {
   private CompletionWaiter waiter;
   private HttpServer server;
   private Router router;
+  private long resultTtlSeconds;
 
   @Override
   public Future<?> start() {
     ApiConfig conf = ApiConfig.from(config());
+    resultTtlSeconds = conf.resultTtlSeconds();
     RedisConfig redisConf = RedisConfig.from(config());
     redis = RedisClients.create(vertx, redisConf);
     Keys keys = new Keys(redisConf.prefix());
@@ -84,6 +86,7 @@ public final class ApiVerticle extends VerticleBase {
     router.post("/results").handler(this::results);
     router.get("/functions").handler(this::listFunctions);
     router.get("/functions/:function_id").handler(this::getFunction);
+    router.delete("/functions/:function_id").handler(this::deleteFunction);
     router.get("/workers").handler(this::workers);
     router.get("/stats").handler(this::stats);
     router.get("/metrics").handler(this::metrics);
@@ -275,11 +278,27 @@ public final class ApiVerticle extends VerticleBase {
     });
   }
 
+  /** Registered functions, newest first; with {@code ?name=N}, those registered as N. */
   private void listFunctions(RoutingContext ctx) {
     int offset = intParam(ctx, "offset", 0, 0, Integer.MAX_VALUE);
     int limit = intParam(ctx, "limit", 100, 1, 1000);
-    respond(ctx, guard(store.functions(offset, limit)).map(list -> new JsonObject().put("functions",
-        new JsonArray(new ArrayList<>(list)))), 200);
+    String name = ctx.queryParams().get("name");
+    Future<List<JsonObject>> list = name == null ? store.functions(offset, limit)
+        : store.functionsNamed(name, offset, limit);
+    respond(ctx, guard(list).map(functions -> new JsonObject().put("functions",
+        new JsonArray(new ArrayList<>(functions)))), 200);
+  }
+
+  /** 204; tasks submitted before still run, new ones are refused (404) like those of an unknown function. */
+  private void deleteFunction(RoutingContext ctx) {
+    String id = uuid(ctx.pathParam("function_id"), "function_id");
+    guard(store.deleteFunction(id, resultTtlSeconds)).onComplete(ar -> {
+      if (ar.succeeded()) {
+        ctx.response().setStatusCode(204).end();
+      } else {
+        fail(ctx, ar.cause());
+      }
+    });
   }
 
   private void getFunction(RoutingContext ctx) {
@@ -340,12 +359,19 @@ public final class ApiVerticle extends VerticleBase {
       if (ar.succeeded()) {
         ctx.response().setStatusCode(status).putHeader("content-type", "application/json")
             .end(ar.result().toBuffer());
-      } else if (ar.cause() instanceof NotFoundException) {
-        ctx.fail(new ApiError(404, ar.cause().getMessage()));
       } else {
-        ctx.fail(new StorageUnavailableException(ar.cause()));
+        fail(ctx, ar.cause());
       }
     });
+  }
+
+  /** 404 for an unknown id, else Redis could not answer (503). */
+  private static void fail(RoutingContext ctx, Throwable cause) {
+    if (cause instanceof NotFoundException) {
+      ctx.fail(new ApiError(404, cause.getMessage()));
+    } else {
+      ctx.fail(new StorageUnavailableException(cause));
+    }
   }
 
 

@@ -16,6 +16,16 @@ public record Keys(String prefix) {
     return prefix + "functions";
   }
 
+  /** Sorted set of the ids of the functions called {@code name}, by registration time. */
+  public String functionsNamed(String name) {
+    return prefix + "functions:name:" + name;
+  }
+
+  /** The id of the function registered with this name and payload ({@code digest}: sha256 of both). */
+  public String functionByContent(String digest) {
+    return prefix + "function-by-content:" + digest;
+  }
+
   public String functionPrefix() {
     return prefix + "function:";
   }
