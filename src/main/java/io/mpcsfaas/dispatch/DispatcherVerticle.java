@@ -1,5 +1,6 @@
 package io.mpcsfaas.dispatch;
 
+import io.mpcsfaas.config.Conf;
 import io.mpcsfaas.config.DispatcherConfig;
 import io.mpcsfaas.config.Mode;
 import io.mpcsfaas.config.RedisConfig;
@@ -9,6 +10,7 @@ import io.mpcsfaas.store.Presence;
 import io.mpcsfaas.store.QueueEntry;
 import io.mpcsfaas.store.RedisClients;
 import io.mpcsfaas.store.StartedTask;
+import io.mpcsfaas.store.TaskIndex;
 import io.mpcsfaas.store.TaskQueue;
 import io.mpcsfaas.task.PickledException;
 import io.mpcsfaas.task.TaskOutcome;
@@ -76,6 +78,9 @@ public final class DispatcherVerticle extends VerticleBase {
     mode = conf.mode();
     takeoverMillis = conf.takeoverMillis();
     prefetch = conf.prefetch();
+    TaskIndex index = new TaskIndex(redis, keys); // expired tasks leave the index (the timer ends with the verticle)
+    long longestTimeout = Conf.integer(config(), "task.timeout");
+    vertx.setPeriodic(TaskIndex.TRIM_PERIOD_MILLIS, t -> index.trim(conf.resultTtlSeconds(), longestTimeout));
     return Backends.create(vertx, config()).onSuccess(b -> {
       backend = b;
       backend.onRoom(this::fill);

@@ -38,6 +38,34 @@ public record Keys(String prefix) {
     return prefix + "queue";
   }
 
+  /**
+   * Sorted set of every task id by creation time; the task scripts derive its siblings from this name
+   * ({@link #statusIndex}, {@link #functionIndex}, {@link #functionStatusIndex}, {@link #indexedFunctions}).
+   */
+  public String index() {
+    return prefix + "index";
+  }
+
+  /** Sorted set of the ids of the tasks in {@code status}, by creation time. */
+  public String statusIndex(String status) {
+    return index() + ":status:" + status;
+  }
+
+  /** Sorted set of the ids of the tasks of a function, by creation time. */
+  public String functionIndex(String functionId) {
+    return index() + ":function:" + functionId;
+  }
+
+  /** Sorted set of the ids of the tasks of a function in {@code status}, by creation time. */
+  public String functionStatusIndex(String functionId, String status) {
+    return functionIndex(functionId) + ":" + status;
+  }
+
+  /** Set of the function ids that have tasks in the index, for trimming their sets. */
+  public String indexedFunctions() {
+    return index() + ":functions";
+  }
+
   /** Hash of platform-wide counters and histograms, updated by the task scripts. */
   public String stats() {
     return prefix + "stats";

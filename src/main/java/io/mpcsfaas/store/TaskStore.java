@@ -17,7 +17,7 @@ import java.util.UUID;
 
 /** The client-facing half of the Redis model: functions, task creation and task lookups. */
 public final class TaskStore {
-  private static final Scripts CREATE_TASKS = Scripts.load("create_tasks.lua");
+  private static final Scripts CREATE_TASKS = Scripts.load("task_index.lua", "create_tasks.lua");
   private static final Scripts REGISTER_FUNCTION = Scripts.load("register_function.lua");
   private static final Scripts DELETE_FUNCTION = Scripts.load("delete_function.lua");
 
@@ -161,7 +161,7 @@ public final class TaskStore {
       args.add(task.timeoutSeconds() == null ? "" : task.timeoutSeconds().toString());
       args.add(task.payload());
     }
-    return CREATE_TASKS.run(redis, List.of(keys.queue(), keys.stats()), args).map(reply -> {
+    return CREATE_TASKS.run(redis, List.of(keys.queue(), keys.stats(), keys.index()), args).map(reply -> {
       List<Boolean> created = new ArrayList<>(tasks.size());
       reply.forEach(r -> created.add(r.toInteger() == 1));
       return created;
