@@ -1,11 +1,13 @@
 package io.mpcsfaas.api;
 
+import static io.mpcsfaas.api.RequestParsing.cursorParam;
 import static io.mpcsfaas.api.RequestParsing.intParam;
 import static io.mpcsfaas.api.RequestParsing.jsonBody;
 import static io.mpcsfaas.api.RequestParsing.optionalTimeout;
 import static io.mpcsfaas.api.RequestParsing.pickle;
 import static io.mpcsfaas.api.RequestParsing.requiredArray;
 import static io.mpcsfaas.api.RequestParsing.requiredString;
+import static io.mpcsfaas.api.RequestParsing.statusParam;
 import static io.mpcsfaas.api.RequestParsing.uuid;
 import static io.mpcsfaas.api.RequestParsing.waitMillis;
 
@@ -16,9 +18,11 @@ import io.mpcsfaas.store.NotFoundException;
 import io.mpcsfaas.store.PlatformStats;
 import io.mpcsfaas.store.Presence;
 import io.mpcsfaas.store.RedisClients;
+import io.mpcsfaas.store.TaskIndex;
 import io.mpcsfaas.store.TaskRecord;
 import io.mpcsfaas.store.TaskStore.NewTask;
 import io.mpcsfaas.store.TaskStore;
+import io.mpcsfaas.task.TaskStatus;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
@@ -50,6 +54,7 @@ public final class ApiVerticle extends VerticleBase {
   private Redis redis;
   private Keys keys;
   private TaskStore store;
+  private TaskIndex index;
   private TaskCreator creator;
   private Presence presence;
   private CompletionWaiter waiter;
@@ -66,6 +71,7 @@ public final class ApiVerticle extends VerticleBase {
     Keys keys = new Keys(redisConf.prefix());
     this.keys = keys;
     store = new TaskStore(redis, keys);
+    index = new TaskIndex(redis, keys);
     creator = new TaskCreator(store, STORE_TIMEOUT_MILLIS);
     presence = new Presence(redis, keys);
     waiter = new CompletionWaiter(vertx, redis, keys);
@@ -87,6 +93,7 @@ public final class ApiVerticle extends VerticleBase {
     router.get("/functions").handler(this::listFunctions);
     router.get("/functions/:function_id").handler(this::getFunction);
     router.delete("/functions/:function_id").handler(this::deleteFunction);
+    router.get("/tasks").handler(this::listTasks);
     router.get("/workers").handler(this::workers);
     router.get("/stats").handler(this::stats);
     router.get("/metrics").handler(this::metrics);
@@ -305,6 +312,27 @@ public final class ApiVerticle extends VerticleBase {
     String id = uuid(ctx.pathParam("function_id"), "function_id");
     boolean payload = "true".equalsIgnoreCase(ctx.queryParams().get("payload"));
     respond(ctx, guard(store.function(id, payload)), 200);
+  }
+
+  /** A page of tasks, newest first, by status and function (either, both, or neither). */
+  private void listTasks(RoutingContext ctx) {
+    TaskStatus status = statusParam(ctx);
+    String functionId = ctx.queryParams().get("function_id");
+    if (functionId != null) {
+      functionId = uuid(functionId, "function_id");
+    }
+    int limit = intParam(ctx, "limit", 50, 1, 1000);
+    TaskIndex.Cursor after = cursorParam(ctx);
+    respond(ctx, guard(index.page(status, functionId, limit, after)).map(page -> {
+      JsonArray tasks = new JsonArray();
+      for (TaskIndex.Entry t : page.tasks()) {
+        tasks.add(new JsonObject().put("task_id", t.taskId()).put("function_id", t.functionId())
+            .put("status", t.status().name()).put("created_at", seconds(t.createdAt()))
+            .put("started_at", seconds(t.startedAt())).put("finished_at", seconds(t.finishedAt()))
+            .put("attempts", t.attempts()).put("worker", t.worker()));
+      }
+      return new JsonObject().put("tasks", tasks).put("next_cursor", page.next() == null ? null : page.next().encode());
+    }), 200);
   }
 
   /** The workers of every live dispatcher (in local mode, each dispatcher's interpreter pool). */
