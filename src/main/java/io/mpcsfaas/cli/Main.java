@@ -5,6 +5,7 @@ import io.mpcsfaas.bench.Bench;
 import io.mpcsfaas.config.Conf;
 import io.mpcsfaas.config.Mode;
 import io.mpcsfaas.dispatch.DispatcherVerticle;
+import io.mpcsfaas.store.RedisServer;
 import io.mpcsfaas.transport.Protocol;
 import io.mpcsfaas.worker.RemoteWorkerVerticle;
 import io.vertx.core.DeploymentOptions;
