@@ -12,6 +12,7 @@ import io.mpcsfaas.worker.RemoteWorkerVerticle;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -99,7 +100,7 @@ public final class Main {
   private static int run(JsonObject config, RedisServer redis, Set<Component> components)
       throws InterruptedException {
     Vertx vertx = Conf.mode(config) == Mode.CLUSTER ? Cluster.join(config)
-        : Vertx.vertx();
+        : Metrics.vertx(new VertxOptions()).build();
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       LOG.info("stopping");
