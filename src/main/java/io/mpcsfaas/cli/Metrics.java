@@ -18,9 +18,9 @@ final class Metrics {
   static VertxBuilder vertx(VertxOptions options) {
     MicrometerMetricsOptions metrics = new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
         .setNettyMetricsEnabled(true).setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true))
-        // The Redis clients' connections: they add nothing to the API's own series, and each client would
-        // register the same gauge again (Micrometer warns).
-        .addDisabledMetricsCategory(MetricsDomain.NET_CLIENT);
+        // The Redis clients and their connections: each client registers the same gauges again, which
+        // Micrometer ignores with a warning, so the figures would be of one client picked at random.
+        .addDisabledMetricsCategory(MetricsDomain.NET_CLIENT).addDisabledMetricsCategory("redis");
     return Vertx.builder().with(options.setMetricsOptions(metrics)).withMetrics(new MicrometerMetricsFactory());
   }
 }
