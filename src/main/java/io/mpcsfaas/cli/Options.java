@@ -6,6 +6,7 @@ import io.mpcsfaas.config.Setting;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
@@ -94,8 +95,10 @@ final class Options {
     String text;
     try {
       text = Files.readString(file);
+    } catch (NoSuchFileException e) {
+      throw new ParameterException(spec.commandLine(), "config " + file + " does not exist");
     } catch (IOException e) {
-      throw new ParameterException(spec.commandLine(), "cannot read config " + file + ": " + e);
+      throw new ParameterException(spec.commandLine(), "cannot read config " + file + ": " + e.getMessage());
     }
     try {
       return flat(new JsonObject(text), "");
