@@ -74,8 +74,8 @@ public final class Main {
       case "test" -> throw new ParameterException(command.commandSpec().commandLine(),
           "the tests are run by the ./faas script, not by the jar");
       case "up" -> up(Options.config(command));
-      case "api" -> run(Options.config(command), null, EnumSet.of(Component.API));
-      default -> run(Options.config(command), null, EnumSet.of(
+      case "api" -> serve(Options.config(command), null, EnumSet.of(Component.API));
+      default -> serve(Options.config(command), null, EnumSet.of(
           name.equals("dispatcher") ? Component.DISPATCHER : Component.WORKER));
     };
   }
@@ -90,14 +90,14 @@ public final class Main {
       // The embedded worker shares the dispatcher's JVM: in-process ZeroMQ, no TCP.
       Conf.put(config, "dispatcher.url", Protocol.inprocAddress(Conf.string(config, "dispatcher.name")));
     }
-    return run(config, startRedisIfAbsent(config), components);
+    return serve(config, startRedisIfAbsent(config), components);
   }
 
   /**
    * Deploys the components and blocks until the JVM is asked to stop (Ctrl-C, SIGTERM); returns 1 at once
    * when one cannot start.
    */
-  private static int run(JsonObject config, RedisServer redis, Set<Component> components)
+  private static int serve(JsonObject config, RedisServer redis, Set<Component> components)
       throws InterruptedException {
     Vertx vertx = Conf.mode(config) == Mode.CLUSTER ? Cluster.join(config)
         : Metrics.vertx(new VertxOptions()).build();
