@@ -2,7 +2,7 @@
 -- state), and removes their queue entries, in one round trip for all. A stored task expires after ARGV[4]
 -- seconds (0: kept forever), so Redis holds a bounded amount per finished task.
 -- KEYS[1] queue stream, KEYS[2] stats hash: counts by outcome (the dispatcher adds the latency histograms
--- from the timestamps returned here, in batches).
+-- from the timestamps returned here, in batches), KEYS[3] task index (see task_index.lua).
 -- ARGV[1] consumer group, ARGV[2] done channel, ARGV[3] finished_at, ARGV[4] seconds to keep a finished task,
 -- ARGV[5] task key prefix, then groups of nine: task id, stream entry id, status, result, error, worker,
 -- stdout, stderr, output_truncated ("1" or "0"; all three '' when the task printed nothing: then no output
@@ -16,7 +16,7 @@ local INLINE = 16384
 local keep = tonumber(ARGV[4])
 local function finish(id, entry, status, result, error, worker, stdout, stderr, truncated)
   local key = ARGV[5] .. id
-  local t = redis.call('HMGET', key, 'status', 'created_at', 'started_at', 'attempts')
+  local t = redis.call('HMGET', key, 'status', 'created_at', 'started_at', 'attempts', 'function_id')
   redis.call('XACK', KEYS[1], ARGV[1], entry)
   redis.call('XDEL', KEYS[1], entry)
   if not t[1] or t[1] == 'COMPLETED' or t[1] == 'FAILED' then
@@ -31,6 +31,7 @@ local function finish(id, entry, status, result, error, worker, stdout, stderr, 
     redis.call('EXPIRE', key, keep)
   end
   redis.call('HINCRBY', KEYS[2], status == 'COMPLETED' and 'completed' or 'failed', 1)
+  index_move(KEYS[3], id, t[5], t[2], t[1], status)
   if #result + #error + #stdout + #stderr <= INLINE then
     local done = {status = status, result = result, error = error, worker = worker, attempts = t[4] or '0',
       created_at = t[2] or '', started_at = t[3] or '', finished_at = ARGV[3]}

@@ -2,7 +2,7 @@
 -- A task found RUNNING was in flight when its dispatcher or worker was lost: it runs again, counting the
 -- attempt, unless it has used them all, in which case it ends FAILED with ARGV[5] as its result.
 -- A task that will not run has its queue entry removed here, so the caller has nothing left to do.
--- KEYS[1] queue stream, KEYS[2] stats hash
+-- KEYS[1] queue stream, KEYS[2] stats hash, KEYS[3] task index (see task_index.lua)
 -- ARGV[1] worker, ARGV[2] now, ARGV[3] max attempts, ARGV[4] function key prefix,
 -- ARGV[5] pickled "attempts exhausted" error, ARGV[6] its text, ARGV[7] consumer group, ARGV[8] done channel,
 -- ARGV[9] task key prefix, ARGV[10] seconds a finished task is kept (0: forever),
@@ -15,7 +15,7 @@ local function drop(entry)
 end
 local function start(id, entry)
   local key = ARGV[9] .. id
-  local t = redis.call('HMGET', key, 'status', 'function_id', 'payload', 'attempts', 'timeout')
+  local t = redis.call('HMGET', key, 'status', 'function_id', 'payload', 'attempts', 'timeout', 'created_at')
   local status = t[1]
   if not status then
     drop(entry)
@@ -32,12 +32,14 @@ local function start(id, entry)
       redis.call('EXPIRE', key, ARGV[10])
     end
     redis.call('HINCRBY', KEYS[2], 'failed', 1)
+    index_move(KEYS[3], id, t[2], t[6], status, 'FAILED')
     drop(entry)
     redis.call('PUBLISH', ARGV[8], id)
     return {'FAILED'}
   end
   attempts = attempts + 1
   redis.call('HSET', key, 'status', 'RUNNING', 'started_at', ARGV[2], 'worker', ARGV[1], 'attempts', attempts)
+  index_move(KEYS[3], id, t[2], t[6], status, 'RUNNING')
   local fn = redis.call('HGET', ARGV[4] .. t[2], 'payload')
   return {'RUNNING', t[2], t[3], fn or '', attempts, t[5] or ''}
 end

@@ -1,11 +1,13 @@
 package io.mpcsfaas.dispatch;
 
+import io.mpcsfaas.config.Conf;
 import io.mpcsfaas.config.DispatcherConfig;
 import io.mpcsfaas.config.Mode;
 import io.mpcsfaas.config.RedisConfig;
 import io.mpcsfaas.store.Keys;
 import io.mpcsfaas.store.Presence;
 import io.mpcsfaas.store.RedisClients;
+import io.mpcsfaas.store.TaskIndex;
 import io.mpcsfaas.store.TaskQueue;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -44,6 +46,9 @@ public final class DispatcherVerticle extends VerticleBase {
     queue = new TaskQueue(redis, keys, conf.name(), conf.resultTtlSeconds());
     presence = new Presence(redis, keys);
     mode = conf.mode();
+    TaskIndex index = new TaskIndex(redis, keys); // expired tasks leave the index (the timer ends with the verticle)
+    long longestTimeout = Conf.integer(config(), "task.timeout");
+    vertx.setPeriodic(TaskIndex.TRIM_PERIOD_MILLIS, t -> index.trim(conf.resultTtlSeconds(), longestTimeout));
     return Backends.create(vertx, config()).onSuccess(b -> {
       backend = b;
       dispatcher = new Dispatcher(new RedisDispatchQueue(queue, conf), backend,
