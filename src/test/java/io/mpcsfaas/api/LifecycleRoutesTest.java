@@ -9,11 +9,11 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.mpcsfaas.KeySpaceTest;
 import io.mpcsfaas.Py;
 import io.mpcsfaas.RedisAndVertx;
 import io.mpcsfaas.TaskSteps;
 import io.mpcsfaas.TestRedis;
-import io.mpcsfaas.store.Keys;
 import io.mpcsfaas.store.QueueEntry;
 import io.mpcsfaas.store.StartedTask;
 import io.mpcsfaas.store.TaskQueue;
@@ -24,7 +24,6 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.redis.client.Command;
-import io.vertx.redis.client.Redis;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -48,7 +47,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * ({@code GET /tasks}) over HTTP, against a real Redis; the tests play the dispatcher through {@link TaskQueue}.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class LifecycleRoutesTest {
+class LifecycleRoutesTest extends KeySpaceTest {
   private static final String JSON = "application/json";
   private static final long RESULT_TTL = 1234;
   /** The fields of an entry of {@code /tasks}. */
@@ -59,8 +58,6 @@ class LifecycleRoutesTest {
   static final RedisAndVertx shared = new RedisAndVertx(false);
   static JsonObject payloads;
 
-  Redis redis;
-  Keys keys;
   TaskQueue queue;
   WebClient http;
   String deployment;
@@ -77,9 +74,7 @@ class LifecycleRoutesTest {
 
   @BeforeEach
   void freshApi() {
-    redis = shared.client();
-    keys = new Keys("l" + TestRedis.randomTag() + ":");
-    queue = new TaskQueue(redis, keys, "lifecycle-test", 0);
+    queue = queue("lifecycle-test");
     await(queue.ensureGroup());
     RedisAndVertx.DeployedApi api = shared.deployApi(new JsonObject().put("redis.prefix", keys.prefix())
         .put("task.result_ttl", RESULT_TTL));
@@ -91,17 +86,16 @@ class LifecycleRoutesTest {
   void cleanUp() {
     shared.undeploy(deployment);
     http.close();
-    await(redis.close());
   }
 
   // ---------------------------------------------------------------- functions
 
   @Test
   void registeringTheSameFunctionAgainAnswersItsIdAndNamesFilterTheList() {
-    String first = register("double", "double");
-    assertEquals(first, register("double", "double"), "same name and payload: same id");
-    String other = register("double", "triple");
-    String renamed = register("twice", "double");
+    String first = registerOverHttp("double", "double");
+    assertEquals(first, registerOverHttp("double", "double"), "same name and payload: same id");
+    String other = registerOverHttp("double", "triple");
+    String renamed = registerOverHttp("twice", "double");
     assertNotEquals(first, other);
     assertNotEquals(first, renamed);
 
@@ -116,7 +110,7 @@ class LifecycleRoutesTest {
 
   @Test
   void aDeletedFunctionRefusesNewTasksWhileThoseSubmittedBeforeStillRun() {
-    String fid = register("double", "double");
+    String fid = registerOverHttp("double", "double");
     String before = execute(fid);
 
     HttpResponse<Buffer> deleted = await(http.delete("/functions/" + fid).send());
@@ -156,8 +150,8 @@ class LifecycleRoutesTest {
 
   @Test
   void tasksArePagedNewestFirstWithTheFiltersCombined() {
-    String fa = register("double", "double");
-    String fb = register("triple", "triple");
+    String fa = registerOverHttp("double", "double");
+    String fb = registerOverHttp("triple", "triple");
     List<String> ids = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
       ids.add(execute(fa));
@@ -202,7 +196,7 @@ class LifecycleRoutesTest {
 
   @Test
   void aPageHoldsFiftyTasksByDefault() {
-    String fa = register("double", "double");
+    String fa = registerOverHttp("double", "double");
     batch(fa, 52);
     JsonObject first = get("/tasks").bodyAsJsonObject();
     assertEquals(50, first.getJsonArray("tasks").size());
@@ -215,7 +209,7 @@ class LifecycleRoutesTest {
 
   @Test
   void transitionsMoveTasksBetweenStatusPagesAndExpiredTasksDisappear() {
-    String fa = register("double", "double");
+    String fa = registerOverHttp("double", "double");
     String a = execute(fa);
     String b = execute(fa);
     assertEquals(List.of(b, a), taskIds(get("/tasks?status=QUEUED")));
@@ -237,7 +231,7 @@ class LifecycleRoutesTest {
 
   @Test
   void badParametersAre400AndChangeNothing() {
-    String fa = register("double", "double");
+    String fa = registerOverHttp("double", "double");
     batch(fa, 3);
     String cursor = get("/tasks?limit=1").bodyAsJsonObject().getString("next_cursor");
     assertNotNull(cursor);
@@ -294,7 +288,7 @@ class LifecycleRoutesTest {
     return tasks.stream().map(t -> t.get("id")).toList();
   }
 
-  private String register(String name, String function) {
+  private String registerOverHttp(String name, String function) {
     HttpResponse<Buffer> response = post("/register_function",
         new JsonObject().put("name", name).put("payload", payloads.getString(function)));
     assertEquals(201, response.statusCode(), response.bodyAsString());
