@@ -137,12 +137,13 @@ class OutputRoutesTest {
     List<String> events = new CopyOnWriteArrayList<>();
     HttpClient client = shared.vertx().createHttpClient();
     try {
+      // The handlers are set where the response arrives, on the event loop, before any chunk can.
       HttpClientResponse response = await(client.request(HttpMethod.GET, port, "127.0.0.1",
-          "/output/" + id + "?follow=true").compose(request -> request.send()));
+          "/output/" + id + "?follow=true").compose(request -> request.send()).map(r -> r
+          .handler(chunk -> events.add(chunk.toString()))
+          .endHandler(v -> events.add("(end)"))));
       assertEquals(200, response.statusCode());
       assertEquals("text/plain; charset=utf-8", response.getHeader("content-type"));
-      response.handler(chunk -> events.add(chunk.toString()));
-      response.endHandler(v -> events.add("(end)"));
 
       TestRedis.eventually(PATIENCE, "the first line", () -> text(events).equals("one\n"));
       await(queue.storeOutput(id, new TaskOutput("one\ntwo\n", "", false)));
