@@ -1,5 +1,6 @@
 package io.mpcsfaas.store;
 
+import io.mpcsfaas.async.Backoff;
 import io.mpcsfaas.task.TaskStatus;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -34,7 +35,7 @@ public final class Completions {
   private final Map<String, List<Promise<TaskRecord>>> waiting = new HashMap<>();
   private RedisConnection subscription;
   private boolean closed;
-  private long backoffMillis;
+  private final Backoff backoff = new Backoff(5000);
 
   public Completions(Vertx vertx, Redis redis, Keys keys) {
     this.vertx = vertx;
@@ -52,7 +53,7 @@ public final class Completions {
       conn.endHandler(v -> lost(conn));
       return conn.send(Request.cmd(Command.SUBSCRIBE).arg(channel));
     }).onSuccess(r -> {
-      backoffMillis = 0;
+      backoff.reset();
       wakeThoseThatEnded();
     }).onFailure(err -> retry());
   }
@@ -152,8 +153,8 @@ public final class Completions {
     if (closed) {
       return;
     }
-    backoffMillis = Math.min(5000, Math.max(100, backoffMillis * 2));
-    LOG.warn("lost the task-completion subscription; retrying in {} ms", backoffMillis);
-    vertx.setTimer(backoffMillis, t -> start());
+    long delay = backoff.next();
+    LOG.warn("lost the task-completion subscription; retrying in {} ms", delay);
+    vertx.setTimer(delay, t -> start());
   }
 }
