@@ -53,7 +53,7 @@ public record Setting(String key, Object defaultValue, List<String> flags, Strin
       new Setting("task.timeout", 300, List.of("--task-timeout"), null,
           "default per-task timeout in seconds", RUNS_PYTHON),
       new Setting("task.result_ttl", 86_400, List.of("--result-ttl"), null,
-          "seconds a finished task and its result stay in Redis (0: forever)", DISPATCH),
+          "seconds a finished task and its result stay in Redis (0: forever)", SERVERS),
       new Setting("worker.lookahead_ms", 5, List.of("--lookahead-ms"), null,
           "a busy interpreter is handed more tasks while those it holds will likely end within this time "
               + "(0: one task per interpreter)", RUNS_PYTHON),
