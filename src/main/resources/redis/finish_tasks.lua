@@ -45,7 +45,7 @@ local function finish(id, entry, status, result, error, worker)
   if #result + #error <= INLINE then
     redis.call('PUBLISH', ARGV[2], id .. '\n' .. cjson.encode({status = status, result = result, error = error,
       worker = worker, attempts = t[4] or '0', created_at = t[2] or '', started_at = t[3] or '',
-      finished_at = ARGV[3]}))
+      finished_at = ARGV[3], cancelled = '0'}))
   else
     redis.call('PUBLISH', ARGV[2], id)
   end
