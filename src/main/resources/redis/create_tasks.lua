@@ -1,7 +1,8 @@
 -- Creates tasks, each of its own function, in one round trip: for each, the hash, its queue entry and the
--- announcement on the tasks channel happen together, unless its function does not exist (then nothing of it).
+-- announcement on the tasks channel happen together, unless its function does not exist or was deleted (then
+-- nothing of it).
 -- Tasks of one function are thus all created or none.
--- KEYS[1] queue stream, KEYS[2] stats hash (counts tasks submitted)
+-- KEYS[1] queue stream, KEYS[2] stats hash (counts tasks submitted), KEYS[3] task index (see task_index.lua)
 -- ARGV[1] created_at, ARGV[2] announce channel, ARGV[3] task key prefix, ARGV[4] function key prefix,
 -- then groups of six: task id, function id, timeout seconds ('' for the default), args payload, max retries and
 -- retry delay seconds ('' for the function's defaults, themselves absent = 0).
@@ -10,12 +11,13 @@
 local known = {}
 local out = {}
 local count = 0
+local ids, fids = {}, {}
 for i = 5, #ARGV, 6 do
   local id, fid, timeout, payload = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   if known[fid] == nil then
-    -- false when the function does not exist, else its retry defaults
-    local f = redis.call('HMGET', ARGV[4] .. fid, 'name', 'max_retries', 'retry_delay')
-    known[fid] = f[1] and {f[2] or '0', f[3] or '0'}
+    -- false when the function does not exist or was deleted (it takes no new task), else its retry defaults
+    local f = redis.call('HMGET', ARGV[4] .. fid, 'name', 'deleted', 'max_retries', 'retry_delay')
+    known[fid] = f[1] ~= false and not f[2] and {f[3] or '0', f[4] or '0'}
   end
   if known[fid] then
     local key = ARGV[3] .. id
@@ -35,6 +37,7 @@ for i = 5, #ARGV, 6 do
     end
     redis.call('PUBLISH', ARGV[2], id)
     count = count + 1
+    ids[count], fids[count] = id, fid
     out[#out + 1] = 1
   else
     out[#out + 1] = 0
@@ -42,5 +45,6 @@ for i = 5, #ARGV, 6 do
 end
 if count > 0 then
   redis.call('HINCRBY', KEYS[2], 'submitted', count)
+  index_add(KEYS[3], ARGV[1], 'QUEUED', ids, fids)
 end
 return out

@@ -2,7 +2,8 @@
 -- state), and removes their queue entries, in one round trip for all. A stored task expires after ARGV[4]
 -- seconds (0: kept forever), so Redis holds a bounded amount per finished task.
 -- KEYS[1] queue stream, KEYS[2] stats hash: counts by outcome (the dispatcher adds the latency histograms
--- from the timestamps returned here, in batches), KEYS[3] delayed retries (sorted set of ids by due time).
+-- from the timestamps returned here, in batches), KEYS[3] task index (see task_index.lua), KEYS[4] delayed
+-- retries (sorted set of ids by due time).
 -- A FAILED outcome of a task with retries left (field retried below max_retries) does not end it: it goes back
 -- to QUEUED with error = its traceback, at once as a new stream entry, or after retry_delay seconds through
 -- the delayed set (see promote_delayed.lua); it is not announced nor counted as failed. A cancelled task has
@@ -18,19 +19,20 @@ local INLINE = 16384
 local keep = tonumber(ARGV[4])
 local function finish(id, entry, status, result, error, worker)
   local key = ARGV[5] .. id
-  local t = redis.call('HMGET', key, 'status', 'created_at', 'started_at', 'attempts', 'max_retries',
-    'retry_delay', 'retried')
+  local t = redis.call('HMGET', key, 'status', 'created_at', 'started_at', 'attempts', 'function_id',
+    'max_retries', 'retry_delay', 'retried')
   redis.call('XACK', KEYS[1], ARGV[1], entry)
   redis.call('XDEL', KEYS[1], entry)
   if not t[1] or t[1] == 'COMPLETED' or t[1] == 'FAILED' then
     return 0
   end
-  local retried = tonumber(t[7] or '0')
-  if status == 'FAILED' and retried < tonumber(t[5] or '0') then
+  local retried = tonumber(t[8] or '0')
+  if status == 'FAILED' and retried < tonumber(t[6] or '0') then
     redis.call('HSET', key, 'status', 'QUEUED', 'error', error, 'worker', worker, 'retried', retried + 1)
-    local delay = tonumber(t[6] or '0')
+    index_move(KEYS[3], id, t[5], t[2], t[1], 'QUEUED')
+    local delay = tonumber(t[7] or '0')
     if delay > 0 then
-      redis.call('ZADD', KEYS[3], tonumber(ARGV[3]) + delay, id)
+      redis.call('ZADD', KEYS[4], tonumber(ARGV[3]) + delay, id)
     else
       redis.call('HSET', key, 'entry', redis.call('XADD', KEYS[1], '*', 'task', id))
     end
@@ -42,6 +44,7 @@ local function finish(id, entry, status, result, error, worker)
     redis.call('EXPIRE', key, keep)
   end
   redis.call('HINCRBY', KEYS[2], status == 'COMPLETED' and 'completed' or 'failed', 1)
+  index_move(KEYS[3], id, t[5], t[2], t[1], status)
   if #result + #error <= INLINE then
     redis.call('PUBLISH', ARGV[2], id .. '\n' .. cjson.encode({status = status, result = result, error = error,
       worker = worker, attempts = t[4] or '0', created_at = t[2] or '', started_at = t[3] or '',

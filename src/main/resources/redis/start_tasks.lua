@@ -4,7 +4,7 @@
 -- count since the task's last retry (field retried, see finish_tasks.lua): retries use up no losses.
 -- A task that ended (also one cancelled while its entry was claimed) never starts.
 -- A task that will not run has its queue entry removed here, so the caller has nothing left to do.
--- KEYS[1] queue stream, KEYS[2] stats hash
+-- KEYS[1] queue stream, KEYS[2] stats hash, KEYS[3] task index (see task_index.lua)
 -- ARGV[1] worker, ARGV[2] now, ARGV[3] max attempts, ARGV[4] function key prefix,
 -- ARGV[5] pickled "attempts exhausted" error, ARGV[6] its text, ARGV[7] consumer group, ARGV[8] done channel,
 -- ARGV[9] task key prefix, ARGV[10] seconds a finished task is kept (0: forever),
@@ -17,7 +17,8 @@ local function drop(entry)
 end
 local function start(id, entry)
   local key = ARGV[9] .. id
-  local t = redis.call('HMGET', key, 'status', 'function_id', 'payload', 'attempts', 'timeout', 'retried')
+  local t = redis.call('HMGET', key, 'status', 'function_id', 'payload', 'attempts', 'timeout', 'created_at',
+    'retried')
   local status = t[1]
   if not status then
     drop(entry)
@@ -28,18 +29,20 @@ local function start(id, entry)
     return {status}
   end
   local attempts = tonumber(t[4] or '0')
-  if status == 'RUNNING' and attempts - tonumber(t[6] or '0') >= tonumber(ARGV[3]) then
+  if status == 'RUNNING' and attempts - tonumber(t[7] or '0') >= tonumber(ARGV[3]) then
     redis.call('HSET', key, 'status', 'FAILED', 'result', ARGV[5], 'error', ARGV[6], 'finished_at', ARGV[2])
     if tonumber(ARGV[10]) > 0 then
       redis.call('EXPIRE', key, ARGV[10])
     end
     redis.call('HINCRBY', KEYS[2], 'failed', 1)
+    index_move(KEYS[3], id, t[2], t[6], status, 'FAILED')
     drop(entry)
     redis.call('PUBLISH', ARGV[8], id)
     return {'FAILED'}
   end
   attempts = attempts + 1
   redis.call('HSET', key, 'status', 'RUNNING', 'started_at', ARGV[2], 'worker', ARGV[1], 'attempts', attempts)
+  index_move(KEYS[3], id, t[2], t[6], status, 'RUNNING')
   local fn = redis.call('HGET', ARGV[4] .. t[2], 'payload')
   return {'RUNNING', t[2], t[3], fn or '', attempts, t[5] or ''}
 end

@@ -1,6 +1,6 @@
 package io.mpcsfaas;
 
-import io.mpcsfaas.cli.RedisServer;
+import io.mpcsfaas.store.RedisServer;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Command;

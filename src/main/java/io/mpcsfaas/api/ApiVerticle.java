@@ -1,5 +1,6 @@
 package io.mpcsfaas.api;
 
+import static io.mpcsfaas.api.RequestParsing.cursorParam;
 import static io.mpcsfaas.api.RequestParsing.intParam;
 import static io.mpcsfaas.api.RequestParsing.jsonBody;
 import static io.mpcsfaas.api.RequestParsing.optionalRetries;
@@ -7,6 +8,7 @@ import static io.mpcsfaas.api.RequestParsing.optionalTimeout;
 import static io.mpcsfaas.api.RequestParsing.pickle;
 import static io.mpcsfaas.api.RequestParsing.requiredArray;
 import static io.mpcsfaas.api.RequestParsing.requiredString;
+import static io.mpcsfaas.api.RequestParsing.statusParam;
 import static io.mpcsfaas.api.RequestParsing.uuid;
 import static io.mpcsfaas.api.RequestParsing.waitMillis;
 
@@ -20,11 +22,13 @@ import io.mpcsfaas.store.PlatformStats;
 import io.mpcsfaas.store.Presence;
 import io.mpcsfaas.store.RedisClients;
 import io.mpcsfaas.store.Retries;
+import io.mpcsfaas.store.TaskIndex;
 import io.mpcsfaas.store.TaskRecord;
+import io.mpcsfaas.store.TaskStore.CancelAnswer;
 import io.mpcsfaas.store.TaskStore.NewTask;
 import io.mpcsfaas.store.TaskStore;
-import io.mpcsfaas.store.TaskStore.CancelAnswer;
 import io.mpcsfaas.task.TaskOutcome;
+import io.mpcsfaas.task.TaskStatus;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
@@ -56,20 +60,24 @@ public final class ApiVerticle extends VerticleBase {
   private Redis redis;
   private Keys keys;
   private TaskStore store;
+  private TaskIndex index;
   private TaskCreator creator;
   private Presence presence;
   private Completions completions;
   private HttpServer server;
   private Router router;
+  private long resultTtlSeconds;
 
   @Override
   public Future<?> start() {
     ApiConfig conf = ApiConfig.from(config());
+    resultTtlSeconds = conf.resultTtlSeconds();
     RedisConfig redisConf = RedisConfig.from(config());
     redis = RedisClients.create(vertx, redisConf);
     Keys keys = new Keys(redisConf.prefix());
     this.keys = keys;
-    store = new TaskStore(redis, keys, Conf.number(config(), "task.result_ttl"));
+    store = new TaskStore(redis, keys, resultTtlSeconds);
+    index = new TaskIndex(redis, keys);
     creator = new TaskCreator(store, STORE_TIMEOUT_MILLIS);
     presence = new Presence(redis, keys);
     completions = new Completions(vertx, redis, keys);
@@ -90,6 +98,8 @@ public final class ApiVerticle extends VerticleBase {
     router.post("/results").handler(this::results);
     router.get("/functions").handler(this::listFunctions);
     router.get("/functions/:function_id").handler(this::getFunction);
+    router.delete("/functions/:function_id").handler(this::deleteFunction);
+    router.get("/tasks").handler(this::listTasks);
     router.get("/workers").handler(this::workers);
     router.get("/stats").handler(this::stats);
     router.get("/metrics").handler(this::metrics);
@@ -334,17 +344,54 @@ public final class ApiVerticle extends VerticleBase {
     });
   }
 
+  /** Registered functions, newest first; with {@code ?name=N}, those registered as N. */
   private void listFunctions(RoutingContext ctx) {
     int offset = intParam(ctx, "offset", 0, 0, Integer.MAX_VALUE);
     int limit = intParam(ctx, "limit", 100, 1, 1000);
-    respond(ctx, guard(store.functions(offset, limit)).map(list -> new JsonObject().put("functions",
-        new JsonArray(new ArrayList<>(list)))), 200);
+    String name = ctx.queryParams().get("name");
+    Future<List<JsonObject>> list = name == null ? store.functions(offset, limit)
+        : store.functionsNamed(name, offset, limit);
+    respond(ctx, guard(list).map(functions -> new JsonObject().put("functions",
+        new JsonArray(new ArrayList<>(functions)))), 200);
+  }
+
+  /** 204; tasks submitted before still run, new ones are refused (404) like those of an unknown function. */
+  private void deleteFunction(RoutingContext ctx) {
+    String id = uuid(ctx.pathParam("function_id"), "function_id");
+    guard(store.deleteFunction(id, resultTtlSeconds)).onComplete(ar -> {
+      if (ar.succeeded()) {
+        ctx.response().setStatusCode(204).end();
+      } else {
+        fail(ctx, ar.cause());
+      }
+    });
   }
 
   private void getFunction(RoutingContext ctx) {
     String id = uuid(ctx.pathParam("function_id"), "function_id");
     boolean payload = "true".equalsIgnoreCase(ctx.queryParams().get("payload"));
     respond(ctx, guard(store.function(id, payload)), 200);
+  }
+
+  /** A page of tasks, newest first, by status and function (either, both, or neither). */
+  private void listTasks(RoutingContext ctx) {
+    TaskStatus status = statusParam(ctx);
+    String functionId = ctx.queryParams().get("function_id");
+    if (functionId != null) {
+      functionId = uuid(functionId, "function_id");
+    }
+    int limit = intParam(ctx, "limit", 50, 1, 1000);
+    TaskIndex.Cursor after = cursorParam(ctx);
+    respond(ctx, guard(index.page(status, functionId, limit, after)).map(page -> {
+      JsonArray tasks = new JsonArray();
+      for (TaskIndex.Entry t : page.tasks()) {
+        tasks.add(new JsonObject().put("task_id", t.taskId()).put("function_id", t.functionId())
+            .put("status", t.status().name()).put("created_at", seconds(t.createdAt()))
+            .put("started_at", seconds(t.startedAt())).put("finished_at", seconds(t.finishedAt()))
+            .put("attempts", t.attempts()).put("worker", t.worker()));
+      }
+      return new JsonObject().put("tasks", tasks).put("next_cursor", page.next() == null ? null : page.next().encode());
+    }), 200);
   }
 
   /** The workers of every live dispatcher (in local mode, each dispatcher's interpreter pool). */
@@ -399,14 +446,21 @@ public final class ApiVerticle extends VerticleBase {
       if (ar.succeeded()) {
         ctx.response().setStatusCode(status).putHeader("content-type", "application/json")
             .end(ar.result().toBuffer());
-      } else if (ar.cause() instanceof NotFoundException) {
-        ctx.fail(new ApiError(404, ar.cause().getMessage()));
-      } else if (ar.cause() instanceof ApiError refusal) {
-        ctx.fail(refusal);
       } else {
-        ctx.fail(new StorageUnavailableException(ar.cause()));
+        fail(ctx, ar.cause());
       }
     });
+  }
+
+  /** 404 for an unknown id, the refusal a route decided on (a 409), else Redis could not answer (503). */
+  private static void fail(RoutingContext ctx, Throwable cause) {
+    if (cause instanceof NotFoundException) {
+      ctx.fail(new ApiError(404, cause.getMessage()));
+    } else if (cause instanceof ApiError refusal) {
+      ctx.fail(refusal);
+    } else {
+      ctx.fail(new StorageUnavailableException(cause));
+    }
   }
 
 

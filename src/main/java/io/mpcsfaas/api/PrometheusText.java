@@ -1,13 +1,18 @@
 package io.mpcsfaas.api;
 
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.mpcsfaas.store.PlatformStats;
 import io.vertx.core.json.JsonObject;
+import io.vertx.micrometer.backends.BackendRegistries;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 
-/** Renders the platform's figures in the Prometheus text exposition format (version 0.0.4). */
+/**
+ * Renders the platform's figures in the Prometheus text exposition format (version 0.0.4), followed by this
+ * process's own Vert.x series (JVM, HTTP server, event loops) when Micrometer metrics are on.
+ */
 final class PrometheusText {
   private static final Map<String, String> HISTOGRAMS = Map.of(
       "queue_wait", "Time from submission to the start of the run.",
@@ -27,7 +32,12 @@ final class PrometheusText {
     text.single("faas_tasks_in_flight", "gauge", "Tasks claimed by a dispatcher and not ended.", stats.claimed());
     HISTOGRAMS.forEach((name, help) -> text.histogram(name, help, stats));
     text.workers(dispatchers);
-    return text.out.toString();
+    return text.out.append(vertxSeries()).toString();
+  }
+
+  /** The scrape of the default Micrometer registry: the CLI's Vert.x fills it; tests and the Vert.x launcher leave it off. */
+  private static String vertxSeries() {
+    return BackendRegistries.getDefaultNow() instanceof PrometheusMeterRegistry registry ? registry.scrape() : "";
   }
 
   private void single(String name, String type, String help, double value) {

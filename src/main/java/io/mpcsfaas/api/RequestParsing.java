@@ -1,6 +1,8 @@
 package io.mpcsfaas.api;
 
 import io.mpcsfaas.store.Retries;
+import io.mpcsfaas.store.TaskIndex;
+import io.mpcsfaas.task.TaskStatus;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
@@ -116,6 +118,33 @@ final class RequestParsing {
       // fall through to the error below
     }
     throw ApiError.badRequest("'" + field + "' must be a UUID, got '" + abbreviate(text) + "'");
+  }
+
+  /** {@code ?status=}: null when absent. */
+  static TaskStatus statusParam(RoutingContext ctx) {
+    String text = ctx.queryParams().get("status");
+    if (text == null) {
+      return null;
+    }
+    try {
+      return TaskStatus.valueOf(text);
+    } catch (IllegalArgumentException e) {
+      throw ApiError.badRequest("'status' must be one of QUEUED, RUNNING, COMPLETED, FAILED, got '"
+          + abbreviate(text) + "'");
+    }
+  }
+
+  /** {@code ?cursor=}, as the previous page gave it: null when absent. */
+  static TaskIndex.Cursor cursorParam(RoutingContext ctx) {
+    String text = ctx.queryParams().get("cursor");
+    if (text == null) {
+      return null;
+    }
+    try {
+      return TaskIndex.Cursor.decode(text);
+    } catch (IllegalArgumentException e) {
+      throw ApiError.badRequest("'cursor' must be a next_cursor of an earlier page, got '" + abbreviate(text) + "'");
+    }
   }
 
   static Integer optionalTimeout(JsonObject body) {

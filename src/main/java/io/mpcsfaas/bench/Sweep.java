@@ -1,6 +1,6 @@
 package io.mpcsfaas.bench;
 
-import io.mpcsfaas.cli.RedisServer;
+import io.mpcsfaas.store.RedisServer;
 import java.io.File;
 import java.io.IOException;
 import java.net.ServerSocket;

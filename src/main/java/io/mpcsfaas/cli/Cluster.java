@@ -34,7 +34,6 @@ final class Cluster {
     cluster.join().forEach(join.getTcpIpConfig()::addMember);
     VertxOptions options = new VertxOptions()
         .setEventBusOptions(new EventBusOptions().setHost(host).setClusterPublicHost(host));
-    return Vertx.builder().with(options).withClusterManager(new HazelcastClusterManager(hazelcast))
-        .buildClustered().await();
+    return Metrics.vertx(options).withClusterManager(new HazelcastClusterManager(hazelcast)).buildClustered().await();
   }
 }

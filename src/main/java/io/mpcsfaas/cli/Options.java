@@ -1,37 +1,24 @@
 package io.mpcsfaas.cli;
 
 import io.mpcsfaas.config.Conf;
+import io.mpcsfaas.config.Mode;
 import io.mpcsfaas.config.Setting;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParseResult;
 
 /**
- * Turns a command line into the platform's config: {@link Setting} defaults, then {@code --conf FILE}, then
- * environment variables, then flags. Keys are flat ({@code "api.port"}) and the same in files and flags.
+ * Turns a parsed command into the platform's nested config: {@link Setting} defaults, then {@code --conf FILE},
+ * then environment variables, then flags. Keys are the same in files and in the table ({@code "api.port"}).
  */
 final class Options {
-  private static final Map<String, Setting> BY_FLAG = new HashMap<>();
-
-  static {
-    for (Setting setting : Setting.ALL) {
-      setting.flags().forEach(flag -> BY_FLAG.put(flag, setting));
-    }
-  }
-
-  /** The config, nested ({@code {"api": {"port": 8000}}}). */
-  final JsonObject config;
-  final List<String> positional;
-
-  private Options(JsonObject config, List<String> positional) {
-    this.config = config;
-    this.positional = positional;
-  }
+  private Options() {}
 
   static JsonObject defaults() {
     JsonObject defaults = new JsonObject();
@@ -39,24 +26,14 @@ final class Options {
     return defaults;
   }
 
-  /** Parses {@code args}; {@code -p} means {@code portKey} (the API port, or the dispatcher's ZeroMQ port). */
-  static Options parse(String[] args, String portKey) {
+  /** The config of a command of {@link Commands#line()}; fails as a usage error on a value it cannot use. */
+  static JsonObject config(ParseResult parsed) {
+    CommandSpec spec = parsed.commandSpec();
+    String command = spec.name();
     JsonObject config = defaults();
-    List<String> positional = new ArrayList<>();
-    JsonObject flags = new JsonObject();
-    for (int i = 0; i < args.length; i++) {
-      String arg = args[i];
-      Setting setting = BY_FLAG.get(arg);
-      String key = arg.equals("-p") ? portKey : setting == null ? null : setting.key();
-      if (arg.equals("--conf")) {
-        config.mergeIn(readConf(value(args, ++i, arg)));
-      } else if (key != null) {
-        flags.put(key, typed(value(args, ++i, arg)));
-      } else if (arg.startsWith("-")) {
-        throw new UsageException("unknown option " + arg);
-      } else {
-        positional.add(arg);
-      }
+    Path file = parsed.matchedOptionValue("--conf", null);
+    if (file != null) {
+      config.mergeIn(readConf(spec, file));
     }
     for (Setting setting : Setting.ALL) {
       String value = setting.env() == null ? null : System.getenv(setting.env());
@@ -64,38 +41,40 @@ final class Options {
         config.put(setting.key(), value);
       }
     }
-    config.mergeIn(flags);
-    return new Options(Conf.nest(config), positional);
-  }
-
-  /** The options of {@code command}, one per line, with their defaults. */
-  static String help(String command) {
-    StringBuilder out = new StringBuilder();
-    for (Setting s : Setting.ALL) {
-      if (!s.commands().contains(command)) {
-        continue;
+    for (Setting setting : Setting.ALL) {
+      OptionSpec option = setting.flags().isEmpty() ? null : spec.findOption(setting.flags().get(0));
+      if (option != null && parsed.hasMatchedOption(option)) {
+        config.put(setting.key(), option.getValue());
       }
-      String flags = String.join(", ", s.flags()) + " " + s.key().replaceAll(".*[._]", "").toUpperCase();
-      String source = s.env() == null ? "" : "$" + s.env() + ", ";
-      out.append(String.format("  %-32s %s [%sdefault %s]%n", flags, s.help(), source,
-          s.defaultValue().toString().isEmpty() ? "none" : s.defaultValue()));
     }
-    out.append(String.format("  %-32s %s%n", "--conf FILE", "JSON config with the same keys (see conf/*.json)"));
-    return out.toString();
+    if (command.endsWith("-worker")) {
+      config.put("mode", command.substring(0, command.indexOf('-')));
+      config.put("workers", parsed.matchedPositionalValue(0, 0));
+      if (!command.equals("cluster-worker")) {
+        config.put("dispatcher.url", parsed.matchedPositionalValue(1, ""));
+      }
+    }
+    JsonObject nested = Conf.nest(config);
+    check(spec, nested, file);
+    return nested;
   }
 
-  private static String value(String[] args, int i, String flag) {
-    if (i >= args.length) {
-      throw new UsageException(flag + " needs a value");
+  /** Checks what a file or the environment set, which picocli did not parse: whole numbers, and the mode. */
+  private static void check(CommandSpec spec, JsonObject config, Path file) {
+    String source = file == null ? "" : "config " + file + ": ";
+    for (Setting setting : Setting.ALL) {
+      if (setting.defaultValue() instanceof Number) {
+        try {
+          Conf.number(config, setting.key());
+        } catch (IllegalArgumentException e) {
+          throw new ParameterException(spec.commandLine(), source + e.getMessage());
+        }
+      }
     }
-    return args[i];
-  }
-
-  private static Object typed(String value) {
     try {
-      return Integer.valueOf(value);
-    } catch (NumberFormatException e) {
-      return value;
+      Conf.mode(config);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), source + "mode: " + e.getMessage());
     }
   }
 
@@ -112,13 +91,20 @@ final class Options {
     return flat;
   }
 
-  private static JsonObject readConf(String file) {
+  private static JsonObject readConf(CommandSpec spec, Path file) {
+    String text;
     try {
-      return flat(new JsonObject(Files.readString(Path.of(file))), "");
+      text = Files.readString(file);
+    } catch (NoSuchFileException e) {
+      throw new ParameterException(spec.commandLine(), "config " + file + " does not exist");
     } catch (IOException e) {
-      throw new UsageException("cannot read config " + file + ": " + e.getMessage());
+      throw new ParameterException(spec.commandLine(), "cannot read config " + file + ": " + e.getMessage());
+    }
+    try {
+      return flat(new JsonObject(text), "");
     } catch (RuntimeException e) {
-      throw new UsageException("config " + file + " is not a JSON object: " + e.getMessage());
+      throw new ParameterException(spec.commandLine(), "config " + file + " is not a JSON object: "
+          + e.getMessage().lines().findFirst().orElse(""));
     }
   }
 }

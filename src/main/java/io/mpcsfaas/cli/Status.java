@@ -8,35 +8,39 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /** {@code ./faas status}: queue depth, workers and recent throughput of a running platform, from its API. */
-final class Status {
-  static final String USAGE = """
-      usage: ./faas status [--url URL] [--api-key KEY] [--interval S]
-        --url URL        the platform's API [http://127.0.0.1:8000]
-        --api-key KEY    its API key [$FAAS_API_KEY, none]
-        --interval S     seconds between the two samples that give the throughput [2]
-      """;
+@Command(name = "status", sortOptions = false, mixinStandardHelpOptions = false,
+    customSynopsis = "./faas status [--url URL] [--api-key KEY] [--interval S]")
+final class Status implements Callable<Integer> {
+  @Option(names = "--url", paramLabel = "URL", defaultValue = "http://127.0.0.1:8000",
+      description = "the platform's API [default ${DEFAULT-VALUE}]")
+  private String url;
 
-  private Status() {}
+  @Option(names = "--api-key", paramLabel = "KEY", defaultValue = "${env:FAAS_API_KEY}",
+      description = "its API key [$FAAS_API_KEY, default none]")
+  private String apiKey;
 
-  static int main(String[] args) throws IOException, InterruptedException {
-    String url = "http://127.0.0.1:8000";
-    String apiKey = System.getenv("FAAS_API_KEY");
-    double interval = 2;
-    for (int i = 0; i < args.length; i++) {
-      String value = i + 1 < args.length ? args[i + 1] : "";
-      switch (args[i]) {
-        case "--url" -> url = value;
-        case "--api-key" -> apiKey = value;
-        case "--interval" -> interval = Double.parseDouble(value);
-        case "--help", "-h" -> {
-          System.out.print(USAGE);
-          return 0;
-        }
-        default -> throw new UsageException("unknown option " + args[i]);
-      }
-      i++;
+  @Option(names = "--interval", paramLabel = "S", defaultValue = "2",
+      description = "seconds between the two samples that give the throughput [default ${DEFAULT-VALUE}]")
+  private double interval;
+
+  @Option(names = {"-h", "--help"}, usageHelp = true, description = "this help")
+  private boolean help;
+
+  @Spec
+  private CommandSpec spec;
+
+  @Override
+  public Integer call() throws IOException, InterruptedException {
+    if (!(interval > 0)) {
+      throw new ParameterException(spec.commandLine(), "--interval must be above 0, got " + interval);
     }
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
     JsonObject first = fetch(http, url, apiKey);
@@ -83,7 +87,9 @@ final class Status {
     try {
       response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
     } catch (IOException e) {
-      throw new IOException("no MPCSFaaS API answers at " + url + " (" + e.getMessage() + ")", e);
+      // A refused connection has no message of its own.
+      throw new IOException("found no MPCSFaaS API at " + url
+          + (e.getMessage() == null ? "" : " (" + e.getMessage() + ")"), e);
     }
     if (response.statusCode() != 200) {
       throw new IOException(url + "/stats answered " + response.statusCode() + ": " + response.body());

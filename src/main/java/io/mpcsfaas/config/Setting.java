@@ -31,7 +31,7 @@ public record Setting(String key, Object defaultValue, List<String> flags, Strin
       new Setting("redis.url", "redis://127.0.0.1:6379", List.of("--redis"), "REDIS_URL",
           "Redis connection string (redis://[:password@]host:port[/db], rediss:// for TLS)", SERVERS),
       new Setting("redis.pool_size", 16, List.of("--redis-pool"), null,
-          "connections the API keeps to Redis", API),
+          "connections each API or dispatcher keeps to Redis", SERVERS),
       new Setting("redis.prefix", "faas:", List.of("--prefix"), null, "prefix of every Redis key", SERVERS),
       new Setting("redis.data_dir", "data/redis", List.of("--data-dir"), "FAAS_DATA_DIR",
           "folder of the Redis that up starts when none answers", Set.of("up")),
@@ -53,7 +53,7 @@ public record Setting(String key, Object defaultValue, List<String> flags, Strin
       new Setting("task.timeout", 300, List.of("--task-timeout"), null,
           "default per-task timeout in seconds", RUNS_PYTHON),
       new Setting("task.result_ttl", 86_400, List.of("--result-ttl"), null,
-          "seconds a finished task and its result stay in Redis (0: forever)", SERVERS),
+          "seconds a finished task and its result, or a deleted function, stay in Redis (0: forever)", SERVERS),
       new Setting("worker.lookahead_ms", 5, List.of("--lookahead-ms"), null,
           "a busy interpreter is handed more tasks while those it holds will likely end within this time "
               + "(0: one task per interpreter)", RUNS_PYTHON),

@@ -1,5 +1,6 @@
 package io.mpcsfaas.dispatch;
 
+import io.mpcsfaas.config.Conf;
 import io.mpcsfaas.config.DispatcherConfig;
 import io.mpcsfaas.config.Mode;
 import io.mpcsfaas.config.RedisConfig;
@@ -7,6 +8,7 @@ import io.mpcsfaas.store.Keys;
 import io.mpcsfaas.store.Presence;
 import io.mpcsfaas.store.RedisClients;
 import io.mpcsfaas.store.Subscription;
+import io.mpcsfaas.store.TaskIndex;
 import io.mpcsfaas.store.TaskQueue;
 import io.mpcsfaas.store.Timestamps;
 import io.vertx.core.Future;
@@ -52,6 +54,9 @@ public final class DispatcherVerticle extends VerticleBase {
     queue = new TaskQueue(redis, keys, conf.name(), conf.resultTtlSeconds());
     presence = new Presence(redis, keys);
     mode = conf.mode();
+    TaskIndex index = new TaskIndex(redis, keys); // expired tasks leave the index (the timer ends with the verticle)
+    long longestTimeout = Conf.integer(config(), "task.timeout");
+    vertx.setPeriodic(TaskIndex.TRIM_PERIOD_MILLIS, t -> index.trim(conf.resultTtlSeconds(), longestTimeout));
     return Backends.create(vertx, config()).onSuccess(b -> {
       backend = b;
       dispatcher = new Dispatcher(new RedisDispatchQueue(queue, conf), backend,

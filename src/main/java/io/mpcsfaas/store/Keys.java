@@ -16,6 +16,16 @@ public record Keys(String prefix) {
     return prefix + "functions";
   }
 
+  /** Sorted set of the ids of the functions called {@code name}, by registration time. */
+  public String functionsNamed(String name) {
+    return prefix + "functions:name:" + name;
+  }
+
+  /** The id of the function registered with this name and payload ({@code digest}: sha256 of both). */
+  public String functionByContent(String digest) {
+    return prefix + "function-by-content:" + digest;
+  }
+
   public String functionPrefix() {
     return prefix + "function:";
   }
@@ -26,6 +36,34 @@ public record Keys(String prefix) {
 
   public String queue() {
     return prefix + "queue";
+  }
+
+  /**
+   * Sorted set of every task id by creation time; the task scripts derive its siblings from this name
+   * ({@link #statusIndex}, {@link #functionIndex}, {@link #functionStatusIndex}, {@link #indexedFunctions}).
+   */
+  public String index() {
+    return prefix + "index";
+  }
+
+  /** Sorted set of the ids of the tasks in {@code status}, by creation time. */
+  public String statusIndex(String status) {
+    return index() + ":status:" + status;
+  }
+
+  /** Sorted set of the ids of the tasks of a function, by creation time. */
+  public String functionIndex(String functionId) {
+    return index() + ":function:" + functionId;
+  }
+
+  /** Sorted set of the ids of the tasks of a function in {@code status}, by creation time. */
+  public String functionStatusIndex(String functionId, String status) {
+    return functionIndex(functionId) + ":" + status;
+  }
+
+  /** Set of the function ids that have tasks in the index, for trimming their sets. */
+  public String indexedFunctions() {
+    return index() + ":functions";
   }
 
   /** Hash of platform-wide counters and histograms, updated by the task scripts. */

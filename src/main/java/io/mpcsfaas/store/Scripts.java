@@ -24,15 +24,20 @@ final class Scripts {
     this.sha = sha1(source);
   }
 
-  static Scripts load(String name) {
-    try (InputStream in = Scripts.class.getResourceAsStream("/redis/" + name)) {
-      if (in == null) {
-        throw new IllegalStateException("missing script " + name);
+  /** One script from its files, in order: Redis has no includes, so shared Lua goes before what uses it. */
+  static Scripts load(String... names) {
+    StringBuilder source = new StringBuilder();
+    for (String name : names) {
+      try (InputStream in = Scripts.class.getResourceAsStream("/redis/" + name)) {
+        if (in == null) {
+          throw new IllegalStateException("missing script " + name);
+        }
+        source.append(new String(in.readAllBytes(), StandardCharsets.UTF_8)).append('\n');
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
       }
-      return new Scripts(new String(in.readAllBytes(), StandardCharsets.UTF_8));
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
     }
+    return new Scripts(source.toString());
   }
 
   Future<Response> run(Redis redis, List<String> keys, List<String> args) {

@@ -19,8 +19,8 @@ import java.util.List;
  * on restart, {@link #claim} with {@code pending} returns what it held.
  */
 public final class TaskQueue {
-  private static final Scripts START_TASKS = Scripts.load("start_tasks.lua");
-  private static final Scripts FINISH_TASKS = Scripts.load("finish_tasks.lua");
+  private static final Scripts START_TASKS = Scripts.load("task_index.lua", "start_tasks.lua");
+  private static final Scripts FINISH_TASKS = Scripts.load("task_index.lua", "finish_tasks.lua");
   private static final Scripts REFRESH_CLAIMS = Scripts.load("refresh_claims.lua");
   private static final Scripts PROMOTE_DELAYED = Scripts.load("promote_delayed.lua");
 
@@ -98,7 +98,7 @@ public final class TaskQueue {
       args.add(entry.taskId());
       args.add(entry.entryId());
     }
-    return START_TASKS.run(redis, List.of(keys.queue(), keys.stats()), args).map(replies -> {
+    return START_TASKS.run(redis, List.of(keys.queue(), keys.stats(), keys.index()), args).map(replies -> {
       List<StartedTask> started = new ArrayList<>(entries.size());
       for (int i = 0; i < entries.size(); i++) {
         started.add(startedTask(entries.get(i), replies.get(i)));
@@ -134,7 +134,8 @@ public final class TaskQueue {
       args.add(outcome.outcome().error() == null ? "" : outcome.outcome().error());
       args.add(outcome.worker());
     }
-    return FINISH_TASKS.run(redis, List.of(keys.queue(), keys.stats(), keys.delayed()), args).map(replies -> {
+    List<String> scriptKeys = List.of(keys.queue(), keys.stats(), keys.index(), keys.delayed());
+    return FINISH_TASKS.run(redis, scriptKeys, args).map(replies -> {
       List<Boolean> stored = new ArrayList<>(outcomes.size());
       double finished = Double.parseDouble(finishedAt);
       for (Response reply : replies) {

@@ -7,14 +7,20 @@ import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.UUID;
 
 /** The client-facing half of the Redis model: functions, task creation and task lookups. */
 public final class TaskStore {
-  private static final Scripts CREATE_TASKS = Scripts.load("create_tasks.lua");
-  private static final Scripts CANCEL_TASKS = Scripts.load("cancel_tasks.lua");
+  private static final Scripts CREATE_TASKS = Scripts.load("task_index.lua", "create_tasks.lua");
+  private static final Scripts REGISTER_FUNCTION = Scripts.load("register_function.lua");
+  private static final Scripts DELETE_FUNCTION = Scripts.load("delete_function.lua");
+  private static final Scripts CANCEL_TASKS = Scripts.load("task_index.lua", "cancel_tasks.lua");
 
   private final Redis redis;
   private final Keys keys;
@@ -31,24 +37,48 @@ public final class TaskStore {
     this.keepEndedSeconds = keepEndedSeconds;
   }
 
+  /** Registers a function; the same name and payload again answer the id they were registered with. */
   public Future<String> registerFunction(String name, String payload) {
     return registerFunction(name, payload, Retries.UNSET);
   }
 
-  /** Registers a function whose tasks take {@code defaults} unless they say otherwise. */
+  /**
+   * Registers a function whose tasks take {@code defaults} unless they say otherwise. Defaults given make
+   * part of what is registered: the same name and payload with other defaults is another function.
+   */
   public Future<String> registerFunction(String name, String payload, Retries defaults) {
-    String id = UUID.randomUUID().toString();
-    String now = Timestamps.now();
-    Request hset = Request.cmd(Command.HSET).arg(keys.function(id))
-        .arg("name").arg(name).arg("payload").arg(payload).arg("created_at").arg(now);
-    if (defaults.max() != null) {
-      hset.arg("max_retries").arg(defaults.maxArg());
+    String digest = digest(name, payload, defaults);
+    List<String> scriptKeys = List.of(keys.functions(), keys.functionByContent(digest), keys.functionsNamed(name));
+    List<String> args = List.of(UUID.randomUUID().toString(), name, payload, Timestamps.now(),
+        keys.functionPrefix(), digest, defaults.maxArg(), defaults.delayArg());
+    return REGISTER_FUNCTION.run(redis, scriptKeys, args).map(Response::toString);
+  }
+
+  /** sha256 of the name, a NUL and the payload (then of the retry defaults, when given), in hex. */
+  private static String digest(String name, String payload, Retries defaults) {
+    try {
+      MessageDigest sha = MessageDigest.getInstance("SHA-256");
+      sha.update(name.getBytes(StandardCharsets.UTF_8));
+      sha.update((byte) 0);
+      sha.update(payload.getBytes(StandardCharsets.UTF_8));
+      if (!defaults.equals(Retries.UNSET)) {
+        sha.update(("\0" + defaults.maxArg() + "\0" + defaults.delayArg()).getBytes(StandardCharsets.UTF_8));
+      }
+      return HexFormat.of().formatHex(sha.digest());
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
     }
-    if (defaults.delaySeconds() != null) {
-      hset.arg("retry_delay").arg(defaults.delayArg());
-    }
-    Request index = Request.cmd(Command.ZADD).arg(keys.functions()).arg(now).arg(id);
-    return redis.batch(List.of(Request.cmd(Command.MULTI), hset, index, Request.cmd(Command.EXEC))).map(id);
+  }
+  /**
+   * Deletes a function: new tasks of it are refused, while those submitted before still run (its payload
+   * stays for {@code keepSeconds}, 0: forever); fails with {@link NotFoundException} if it is unknown or
+   * deleted already.
+   */
+  public Future<Void> deleteFunction(String id, long keepSeconds) {
+    List<String> args = List.of(id, keys.functionPrefix(), keys.functionsNamed(""), Long.toString(keepSeconds),
+        keys.functionByContent(""));
+    return DELETE_FUNCTION.run(redis, List.of(keys.functions()), args).compose(deleted -> deleted.toInteger() == 1
+        ? Future.succeededFuture() : Future.failedFuture(unknownFunction(id)));
   }
 
   /** A function's name and registration time, and its payload when asked; NotFoundException if unknown. */
@@ -57,8 +87,10 @@ public final class TaskStore {
     if (withPayload) {
       hmget.arg("payload");
     }
-    return redis.send(hmget).compose(f -> {
-      if (f.get(0) == null) {
+    Request deleted = Request.cmd(Command.HEXISTS).arg(keys.function(id)).arg("deleted");
+    return redis.batch(List.of(hmget, deleted)).compose(replies -> {
+      Response f = replies.get(0);
+      if (f.get(0) == null || replies.get(1).toInteger() == 1) {
         return Future.failedFuture(unknownFunction(id));
       }
       JsonObject out = new JsonObject().put("function_id", id).put("name", f.get(0).toString())
@@ -72,7 +104,16 @@ public final class TaskStore {
 
   /** Registered functions, newest first: {@code function_id}, {@code name}, {@code created_at}. */
   public Future<List<JsonObject>> functions(int offset, int limit) {
-    Request ids = Request.cmd(Command.ZRANGE).arg(keys.functions()).arg(offset).arg(offset + limit - 1).arg("REV");
+    return functions(keys.functions(), offset, limit);
+  }
+
+  /** The functions registered as {@code name}, newest first, as {@link #functions(int, int)}. */
+  public Future<List<JsonObject>> functionsNamed(String name, int offset, int limit) {
+    return functions(keys.functionsNamed(name), offset, limit);
+  }
+
+  private Future<List<JsonObject>> functions(String listing, int offset, int limit) {
+    Request ids = Request.cmd(Command.ZRANGE).arg(listing).arg(offset).arg(offset + limit - 1).arg("REV");
     return redis.send(ids).compose(reply -> {
       List<String> list = new ArrayList<>();
       reply.forEach(r -> list.add(r.toString()));
@@ -151,7 +192,7 @@ public final class TaskStore {
       args.add(task.retries().maxArg());
       args.add(task.retries().delayArg());
     }
-    return CREATE_TASKS.run(redis, List.of(keys.queue(), keys.stats()), args).map(reply -> {
+    return CREATE_TASKS.run(redis, List.of(keys.queue(), keys.stats(), keys.index()), args).map(reply -> {
       List<Boolean> created = new ArrayList<>(tasks.size());
       reply.forEach(r -> created.add(r.toInteger() == 1));
       return created;
@@ -180,7 +221,7 @@ public final class TaskStore {
     List<String> args = new ArrayList<>(List.of(Keys.DISPATCHERS_GROUP, keys.doneChannel(), keys.cancelChannel(),
         Timestamps.now(), Long.toString(keepEndedSeconds), keys.task(""), result, error));
     args.addAll(ids);
-    return CANCEL_TASKS.run(redis, List.of(keys.queue(), keys.stats(), keys.delayed()), args).map(reply -> {
+    return CANCEL_TASKS.run(redis, List.of(keys.queue(), keys.stats(), keys.index(), keys.delayed()), args).map(reply -> {
       List<CancelAnswer> answers = new ArrayList<>(ids.size());
       reply.forEach(r -> answers.add(switch (r.toString()) {
         case "CANCELLED" -> CancelAnswer.CANCELLED;

@@ -87,9 +87,10 @@ class ApiVerticleTest extends KeySpaceTest {
     return send(HttpMethod.GET, path, null, null);
   }
 
+  /** A function of its own (registration is idempotent on name and payload), so a test finds its own tasks by it. */
   static JsonObject register() {
     HttpResponse<Buffer> response = post("/register_function",
-        new JsonObject().put("name", "double").put("payload", payloads.getString("fn")));
+        new JsonObject().put("name", "double-" + TestRedis.randomTag()).put("payload", payloads.getString("fn")));
     assertEquals(201, response.statusCode(), response.bodyAsString());
     return response.bodyAsJsonObject();
   }

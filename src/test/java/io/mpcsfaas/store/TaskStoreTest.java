@@ -6,6 +6,7 @@ import static io.mpcsfaas.TestRedis.cmd;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -16,12 +17,14 @@ import io.mpcsfaas.RedisAndVertx;
 import io.mpcsfaas.TaskSteps;
 import io.mpcsfaas.TestRedis;
 import io.mpcsfaas.task.TaskStatus;
+import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 import io.vertx.redis.client.ResponseType;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -44,6 +47,7 @@ class TaskStoreTest extends KeySpaceTest {
   static void setUp() throws Exception {
     payloads = Py.payloads(String.join("\n",
         "out['fn'] = enc(lambda x: x * 2)",
+        "out['other'] = enc(lambda x: x * 3)",
         "out['args'] = enc(((21,), {}))",
         "out['result'] = enc(42)",
         "out['error'] = enc(ValueError('bad'))"));
@@ -61,11 +65,103 @@ class TaskStoreTest extends KeySpaceTest {
     assertEquals(payloads.getString("fn"), stored.get("payload"), "payload stored byte for byte");
     double createdAt = Double.parseDouble(stored.get("created_at"));
     assertTrue(createdAt >= before - 1 && createdAt <= after + 1, "created_at is now in epoch seconds: " + createdAt);
-    assertEquals(3, stored.size(), stored.toString());
+    assertEquals(64, stored.get("digest").length(), "sha256 of name and payload, for a delete to find: " + stored);
+    assertEquals(4, stored.size(), stored.toString());
     assertNotNull(cmd(redis, Command.ZSCORE, keys.functions(), id), "listed in the functions index");
+  }
 
-    String other = register("double", payloads.getString("fn"));
-    assertFalse(other.equals(id), "every registration gets its own id");
+  // ---------------------------------------------------------------- functions: idempotence, names, delete
+
+  @Test
+  void registeringTheSameNameAndPayloadAgainAnswersTheSameId() {
+    String id = await(store.registerFunction("double", payloads.getString("fn")));
+    long keysBefore = TestRedis.dbsize(redis);
+
+    assertEquals(id, await(store.registerFunction("double", payloads.getString("fn"))));
+    assertEquals(keysBefore, TestRedis.dbsize(redis), "nothing new stored");
+    assertEquals(1, cmd(redis, Command.ZCARD, keys.functions()).toInteger());
+
+    String otherPayload = await(store.registerFunction("double", payloads.getString("other")));
+    String otherName = await(store.registerFunction("twice", payloads.getString("fn")));
+    assertEquals(3, Set.of(id, otherPayload, otherName).size(), "another payload or name is another function");
+    assertEquals(otherPayload, await(store.registerFunction("double", payloads.getString("other"))));
+  }
+
+  @Test
+  void concurrentRegistrationsOfOneFunctionAgreeOnItsId() {
+    List<Future<String>> ids = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      ids.add(store.registerFunction("double", payloads.getString("fn")));
+    }
+    await(Future.all(ids));
+    assertEquals(1, ids.stream().map(Future::result).distinct().count());
+    assertEquals(1, cmd(redis, Command.ZCARD, keys.functions()).toInteger());
+  }
+
+  @Test
+  void functionsNamedListsOnlyThatNameNewestFirst() {
+    String first = await(store.registerFunction("double", payloads.getString("fn")));
+    String other = await(store.registerFunction("twice", payloads.getString("fn")));
+    TestRedis.pause(2); // distinct registration times
+    String second = await(store.registerFunction("double", payloads.getString("other")));
+
+    List<String> named = await(store.functionsNamed("double", 0, 10)).stream()
+        .map(f -> f.getString("function_id")).toList();
+    assertEquals(List.of(second, first), named);
+    assertEquals(List.of(second), await(store.functionsNamed("double", 0, 1)).stream()
+        .map(f -> f.getString("function_id")).toList());
+    assertEquals(List.of(first), await(store.functionsNamed("double", 1, 1)).stream()
+        .map(f -> f.getString("function_id")).toList());
+    assertEquals("twice", await(store.functionsNamed("twice", 0, 10)).get(0).getString("name"));
+    assertEquals(other, await(store.functionsNamed("twice", 0, 10)).get(0).getString("function_id"));
+    assertTrue(await(store.functionsNamed("nobody", 0, 10)).isEmpty());
+    assertEquals(3, await(store.functions(0, 10)).size(), "the unfiltered list is unchanged");
+  }
+
+  @Test
+  void aDeletedFunctionTakesNoNewTaskButThoseSubmittedBeforeStillStart() {
+    String fid = await(store.registerFunction("double", payloads.getString("fn")));
+    String before = await(TaskSteps.createTask(store, fid, payloads.getString("args"), null));
+
+    await(store.deleteFunction(fid, 3600));
+
+    assertInstanceOf(NotFoundException.class, awaitFailure(store.function(fid, false)));
+    assertInstanceOf(NotFoundException.class, awaitFailure(store.function(fid, true)));
+    long keysBefore = TestRedis.dbsize(redis);
+    long queueBefore = TestRedis.xlen(redis, keys.queue());
+    assertInstanceOf(NotFoundException.class, awaitFailure(TaskSteps.createTask(store, fid, payloads.getString("args"), null)));
+    assertEquals(keysBefore, TestRedis.dbsize(redis), "nothing stored for the refused task");
+    assertEquals(queueBefore, TestRedis.xlen(redis, keys.queue()));
+    assertTrue(await(store.functions(0, 10)).isEmpty(), "no longer listed");
+    assertTrue(await(store.functionsNamed("double", 0, 10)).isEmpty(), "no longer listed by name");
+    long ttl = cmd(redis, Command.TTL, keys.function(fid)).toLong();
+    assertTrue(ttl > 3500 && ttl <= 3600, "kept for the tasks submitted before, then gone: TTL " + ttl);
+
+    TaskQueue queue = new TaskQueue(redis, keys, "d1", 0);
+    await(queue.ensureGroup());
+    List<QueueEntry> claimed = await(queue.claim(10, 0, false));
+    assertEquals(List.of(before), claimed.stream().map(QueueEntry::taskId).toList());
+    StartedTask started = await(TaskSteps.start(queue, claimed.get(0), "w1", 3, payloads.getString("error"), "gave up"));
+    assertNotNull(started, "the task submitted before the delete starts");
+    assertEquals(payloads.getString("fn"), started.spec().functionPayload(), "with its function's payload");
+
+    String again = await(store.registerFunction("double", payloads.getString("fn")));
+    assertNotEquals(fid, again, "registering it again makes a new function");
+    assertEquals(again, await(store.function(again, false)).getString("function_id"));
+  }
+
+  @Test
+  void deletingAnUnknownOrDeletedFunctionIsNotFoundAndChangesNothing() {
+    assertInstanceOf(NotFoundException.class, awaitFailure(store.deleteFunction(UUID.randomUUID().toString(), 60)));
+    String fid = await(store.registerFunction("double", payloads.getString("fn")));
+    await(store.deleteFunction(fid, 60));
+    Map<String, String> deleted = TestRedis.hash(redis, keys.function(fid));
+    long keysBefore = TestRedis.dbsize(redis);
+
+    assertInstanceOf(NotFoundException.class, awaitFailure(store.deleteFunction(fid, 0)));
+    assertEquals(deleted, TestRedis.hash(redis, keys.function(fid)));
+    assertTrue(cmd(redis, Command.TTL, keys.function(fid)).toLong() > 0, "its expiry stays");
+    assertEquals(keysBefore, TestRedis.dbsize(redis));
   }
 
   @Test

@@ -106,7 +106,6 @@ class InterpreterPoolTest {
         "out['nap'] = enc(nap)",
         "out['args3'] = enc(((3,), {}))",
         "out['args_half'] = enc(((0.5,), {}))",
-        "out['args_40ms'] = enc(((0.04,), {}))",
         "out['args_1ms'] = enc(((0.001,), {}))",
         "out['length'] = enc(lambda s: len(s))",
         "out['big'] = enc((('x' * 300000,), {}))",
@@ -361,12 +360,14 @@ class InterpreterPoolTest {
 
   @Test
   void theSuccessorOfASteadyLongTaskIsHandedOverShortlyBeforeItEnds() {
-    InterpreterPool pool = pool(1, 30, 0, 5, knowing("nap", 500));
+    // A lookahead of 200 ms, so that the announcement (300 ms into the task) finds room even when a loaded
+    // machine delays the timer or the sleep by many milliseconds; PipelinePlanTest checks the exact instants.
+    InterpreterPool pool = pool(1, 30, 0, 200, knowing("nap", 500));
     List<Integer> roomWhileRunning = new ArrayList<>();
     TaskOutcome outcome = on(() -> {
       Future<TaskOutcome> nap = pool.run(task("nap", "args_half", null));
       roomWhileRunning.add(pool.room());
-      // The lookahead timer announces the room about 5 ms before the expected end of the 500 ms task.
+      // The lookahead timer announces the room before the expected end of the 500 ms task.
       pool.onRoom(() -> {
         if (!nap.isComplete()) {
           roomWhileRunning.add(pool.room());
@@ -384,12 +385,13 @@ class InterpreterPoolTest {
   void thePoolLearnsASteadyFunctionsRunTime() {
     RunTimes runTimes = new RunTimes();
     InterpreterPool pool = pool(1, 30, 0, 5, runTimes);
-    // The first run also unpickles the function; a dozen steady runs make it predictable.
-    for (int i = 0; i < 12; i++) {
-      assertValue("0.04", run(pool, "nap", "args_40ms", null));
+    // The first run also unpickles the function; a few more make it predictable. Half-second naps count as
+    // steady within 125 ms, which a loaded machine's scheduling delays stay well inside.
+    for (int i = 0; i < 6; i++) {
+      assertValue("0.5", run(pool, "nap", "args_half", null));
     }
     long expected = on(() -> Future.succeededFuture(runTimes.expectedNanos("fid-nap")));
-    assertTrue(expected >= 40_000_000 && expected < 80_000_000, "a 40 ms nap expected to take " + expected + " ns");
+    assertTrue(expected >= 500_000_000 && expected < 1_000_000_000, "a 0.5 s nap expected to take " + expected + " ns");
   }
 
   @Test

@@ -1,4 +1,4 @@
-package io.mpcsfaas.cli;
+package io.mpcsfaas.store;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
  * the throwaway server of the tests. Append-only when asked, so a restart on the same folder loses nothing.
  */
 public final class RedisServer implements AutoCloseable {
-  static final String INSTALL_HINT = "redis-server is not installed; install it with: apt-get install -y redis-server";
+  private static final String INSTALL_HINT = "redis-server is not installed; install it with: apt-get install -y redis-server";
 
   private final Process process;
   private final int port;
@@ -107,7 +107,7 @@ public final class RedisServer implements AutoCloseable {
   }
 
   /** Host and port of a {@code redis://} URL. */
-  static InetSocketAddress address(String url) {
+  public static InetSocketAddress address(String url) {
     URI uri = URI.create(url);
     return InetSocketAddress.createUnresolved(uri.getHost() == null ? "127.0.0.1" : uri.getHost(),
         uri.getPort() < 0 ? 6379 : uri.getPort());

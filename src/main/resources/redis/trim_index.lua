@@ -1,0 +1,45 @@
+-- Removes from the task index (see task_index.lua) the ids whose task has expired, among those created at or
+-- before ARGV[1], oldest first, with bounded work per call: at most ARGV[2] ids looked at per set, in the
+-- all-tasks and status sets and in the sets of about ARGV[3] functions, the next ones of INDEX:functions
+-- (SSCAN from cursor ARGV[4]). A function without tasks left leaves INDEX:functions.
+-- A task that still exists stays, however old: the index never hides a live task.
+-- KEYS[1] task index, KEYS[2] INDEX:functions
+-- ARGV[1] created_at bound, ARGV[2] ids looked at per set, ARGV[3] functions per call, ARGV[4] SSCAN cursor,
+-- ARGV[5] task key prefix
+-- Returns {ids removed, 1 when a set may hold more expired ids (call again) else 0, the next SSCAN cursor}.
+local STATUSES = {'QUEUED', 'RUNNING', 'COMPLETED', 'FAILED'}
+local batch = tonumber(ARGV[2])
+local removed, more = 0, 0
+
+local function trim(set)
+  local ids = redis.call('ZRANGEBYSCORE', set, '-inf', ARGV[1], 'LIMIT', 0, batch)
+  local gone = 0
+  for _, id in ipairs(ids) do
+    if redis.call('EXISTS', ARGV[5] .. id) == 0 then
+      redis.call('ZREM', set, id)
+      gone = gone + 1
+    end
+  end
+  removed = removed + gone
+  if #ids == batch and gone > 0 then
+    more = 1
+  end
+end
+
+local function trim_with_statuses(set, separator)
+  trim(set)
+  for _, status in ipairs(STATUSES) do
+    trim(set .. separator .. status)
+  end
+end
+
+trim_with_statuses(KEYS[1], ':status:')
+local scan = redis.call('SSCAN', KEYS[2], ARGV[4], 'COUNT', ARGV[3])
+for _, fid in ipairs(scan[2]) do
+  local set = KEYS[1] .. ':function:' .. fid
+  trim_with_statuses(set, ':')
+  if redis.call('EXISTS', set) == 0 then
+    redis.call('SREM', KEYS[2], fid)
+  end
+end
+return {removed, more, scan[1]}

@@ -1,0 +1,135 @@
+package io.mpcsfaas.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mpcsfaas.config.Conf;
+import io.vertx.core.json.JsonObject;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine.ParameterException;
+
+/** The command line: the original spellings, the order of config sources, and one-line usage errors. */
+class CommandsTest {
+
+  private static JsonObject config(String... args) {
+    return Options.config(Commands.line().parseArgs(args).subcommand());
+  }
+
+  @Test
+  void dashPIsTheApiPortForUpAndApiAndTheZeroMqPortForTheDispatcher() {
+    assertEquals(9001, Conf.integer(config("api", "-p", "9001"), "api.port"));
+    assertEquals(9002, Conf.integer(config("up", "-p", "9002"), "api.port"));
+    JsonObject dispatcher = config("dispatcher", "-p", "9003");
+    assertEquals(9003, Conf.integer(dispatcher, "dispatcher.port"));
+    assertEquals(8000, Conf.integer(dispatcher, "api.port"));
+  }
+
+  @Test
+  void theOriginalSpellingsOfModeAndWorkersParse() {
+    assertEquals("push", Conf.string(config("up", "-mode", "push"), "mode"));
+    assertEquals("pull", Conf.string(config("dispatcher", "-m", "pull", "-w", "3"), "mode"));
+    assertEquals(3, Conf.integer(config("dispatcher", "-w", "3"), "workers"));
+    JsonObject worker = config("push-worker", "4", "tcp://10.0.0.1:5555", "--worker-token", "t");
+    assertEquals("push", Conf.string(worker, "mode"));
+    assertEquals(4, Conf.integer(worker, "workers"));
+    assertEquals("tcp://10.0.0.1:5555", Conf.string(worker, "dispatcher.url"));
+    assertEquals("t", Conf.string(worker, "worker.token"));
+    assertEquals("cluster", Conf.string(config("cluster-worker", "2"), "mode"));
+  }
+
+  @Test
+  void flagsOverrideTheConfFileWhichOverridesTheDefaults(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("push.json");
+    Files.writeString(file, "{\"mode\": \"push\", \"api\": {\"port\": 9100}, \"workers\": 5}");
+    JsonObject fromFile = config("up", "--conf", file.toString());
+    assertEquals(9100, Conf.integer(fromFile, "api.port"));
+    assertEquals("push", Conf.string(fromFile, "mode"));
+    assertEquals(5555, Conf.integer(fromFile, "dispatcher.port"), "a key the file lacks keeps its default");
+    JsonObject flagged = config("up", "--conf", file.toString(), "--port", "9200", "-w", "1");
+    assertEquals(9200, Conf.integer(flagged, "api.port"));
+    assertEquals(1, Conf.integer(flagged, "workers"));
+    assertEquals("push", Conf.string(flagged, "mode"));
+  }
+
+  @Test
+  void aValueAFileGetsWrongIsAUsageError(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("bad.json");
+    Files.writeString(file, "{\"mode\": \"carrier-pigeon\"}");
+    ParameterException e = assertThrows(ParameterException.class, () -> config("up", "--conf", file.toString()));
+    assertTrue(e.getMessage().contains("carrier-pigeon"), e.getMessage());
+    Files.writeString(file, "{\"api\": {\"port\": \"eighty\"}}");
+    e = assertThrows(ParameterException.class, () -> config("api", "--conf", file.toString()));
+    assertTrue(e.getMessage().contains("api.port") && e.getMessage().contains("eighty"), e.getMessage());
+  }
+
+  @Test
+  void everyBadFlagOrValueExitsTwoWithOneLineNamingIt() {
+    String[][] cases = {
+        {"--port", "abc", "api", "--port", "abc"},
+        {"--interval", "abc", "status", "--interval", "abc"},
+        {"--bogus", "--bogus", "up", "--bogus"},
+        {"-w", "-w", "api", "-w", "2"},
+        {"nope", "nope", "dispatcher", "-m", "nope"},
+        {"missing.json", "missing.json", "up", "--conf", "missing.json"},
+        {"<num_worker_processors>", "x", "pull-worker", "x", "tcp://127.0.0.1:5555"},
+        {"<dispatcher url>", "<dispatcher url>", "push-worker", "2"},
+        {"frobnicate", "frobnicate", "frobnicate"}};
+    for (String[] c : cases) {
+      String[] args = java.util.Arrays.copyOfRange(c, 2, c.length);
+      Run run = run(args);
+      assertEquals(2, run.code, String.join(" ", args));
+      assertEquals(1, run.err.lines().count(), "one line for " + String.join(" ", args) + ": " + run.err);
+      assertTrue(run.err.contains(c[0]) && run.err.contains(c[1]), run.err);
+      assertTrue(run.out.isEmpty(), run.out);
+    }
+  }
+
+  @Test
+  void versionIsThePomsAndHelpListsEveryCommandAndEachSettingWithItsDefault() throws Exception {
+    Run version = run("--version");
+    assertEquals(0, version.code);
+    assertEquals("MPCSFaaS " + Commands.version(), version.out.strip());
+    assertTrue(Files.readString(Path.of("pom.xml")).contains("<version>" + Commands.version() + "</version>"));
+    Run help = run("--help");
+    Commands.ALL.keySet().forEach(command -> assertTrue(help.out.contains("  " + command + " "), command));
+    Run up = run("up", "--help");
+    assertEquals(0, up.code);
+    assertTrue(up.out.contains("-m, -mode, --mode=MODE"), up.out);
+    assertTrue(up.out.contains("-p, --port=PORT") && up.out.contains("[default 8000]"), up.out);
+    assertTrue(run("dispatcher", "--help").out.contains("-p, --dispatcher-port=PORT"));
+    assertTrue(run("pull-worker", "--help").out.contains("<num_worker_processors> <dispatcher url>"));
+  }
+
+  @Test
+  void statusWithoutAServerSaysItFoundNone() {
+    Run run = run("status", "--url", "http://127.0.0.1:" + io.mpcsfaas.TestRedis.freePort(), "--interval", "0.1");
+    assertEquals(1, run.code);
+    assertTrue(run.err.startsWith("faas: found no MPCSFaaS API at http://127.0.0.1:"), run.err);
+    assertTrue(!run.err.contains("null"), run.err);
+  }
+
+  private record Run(int code, String out, String err) {}
+
+  private static Run run(String... args) {
+    PrintStream out = System.out;
+    PrintStream err = System.err;
+    ByteArrayOutputStream outBytes = new ByteArrayOutputStream();
+    ByteArrayOutputStream errBytes = new ByteArrayOutputStream();
+    try {
+      System.setOut(new PrintStream(outBytes, true, StandardCharsets.UTF_8));
+      System.setErr(new PrintStream(errBytes, true, StandardCharsets.UTF_8));
+      int code = Main.run(args);
+      return new Run(code, outBytes.toString(StandardCharsets.UTF_8), errBytes.toString(StandardCharsets.UTF_8));
+    } finally {
+      System.setOut(out);
+      System.setErr(err);
+    }
+  }
+}
