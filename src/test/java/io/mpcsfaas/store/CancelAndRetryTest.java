@@ -270,6 +270,24 @@ class CancelAndRetryTest extends KeySpaceTest {
     assertEquals(EXHAUSTED, hash.get("error"));
   }
 
+  private boolean indexedAs(String id, String status) {
+    return cmd(redis, Command.ZSCORE, keys.index() + ":status:" + status, id) != null;
+  }
+
+  @Test
+  void theTaskIndexFollowsARetryAndACancel() {
+    String id = submit(new Retries(1, 0.0));
+    QueueEntry entry = claim(id);
+    start(entry, 3);
+    assertTrue(indexedAs(id, "RUNNING"));
+    fail(entry, "first");
+    assertTrue(indexedAs(id, "QUEUED"), "a retry is queued again");
+    assertFalse(indexedAs(id, "RUNNING"));
+    cancel(id);
+    assertTrue(indexedAs(id, "FAILED"));
+    assertFalse(indexedAs(id, "QUEUED"));
+  }
+
   @Test
   void tasksTakeTheirFunctionsRetryDefaultsUnlessTheySayOtherwise() {
     fid = await(store.registerFunction("flaky", payloads.getString("fn"), new Retries(3, 1.5)));
