@@ -21,7 +21,7 @@ import java.util.stream.Stream;
 final class TaskCodec {
   /** The fields of a task hash that make a {@link TaskRecord}, in the order an HMGET asks for them. */
   static final List<String> FIELDS = List.of("status", "result", "error", "worker", "attempts", "created_at",
-      "started_at", "finished_at");
+      "started_at", "finished_at", "cancelled");
   /** The fields of a task that printed something ({@code output_truncated} is "1" or "0"). */
   static final List<String> OUTPUT_FIELDS = List.of("stdout", "stderr", "output_truncated");
   private static final List<String> READ = Stream.concat(FIELDS.stream(), OUTPUT_FIELDS.stream()).toList();
@@ -94,7 +94,8 @@ final class TaskCodec {
     String attempts = set(field.apply("attempts"));
     return new TaskRecord(id, TaskStatus.valueOf(status), field.apply("result"), field.apply("error"),
         field.apply("worker"), attempts == null ? 0 : Integer.parseInt(attempts), set(field.apply("created_at")),
-        set(field.apply("started_at")), set(field.apply("finished_at")), output(field));
+        set(field.apply("started_at")), set(field.apply("finished_at")),
+        "1".equals(field.apply("cancelled")), output(field));
   }
 
   private static TaskOutput output(UnaryOperator<String> field) {

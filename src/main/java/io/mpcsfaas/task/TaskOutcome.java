@@ -6,6 +6,13 @@ package io.mpcsfaas.task;
  * it printed ({@link TaskOutput#NONE} when nothing; when the platform ended it, what it last reported).
  */
 public record TaskOutcome(boolean ok, String result, String error, TaskOutput output) {
+  /** Where Python 3.8+ defines {@code concurrent.futures.CancelledError}, which a pickle must name. */
+  private static final String CANCELLED_MODULE = "concurrent.futures._base";
+
+  /** A task cancelled by request: {@code concurrent.futures.CancelledError}, so clients stop as for any end. */
+  public static final TaskOutcome CANCELLED = new TaskOutcome(false,
+      PickledException.encode(CANCELLED_MODULE, "CancelledError", "cancelled by request"),
+      "CancelledError: cancelled by request");
 
   public TaskOutcome(boolean ok, String result, String error) {
     this(ok, result, error, TaskOutput.NONE);
