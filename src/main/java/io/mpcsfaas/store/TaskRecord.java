@@ -12,9 +12,4 @@ import io.mpcsfaas.task.TaskStatus;
 public record TaskRecord(String id, TaskStatus status, String result, String error, String worker,
     int attempts, String createdAt, String startedAt, String finishedAt, boolean cancelled, TaskOutput output) {
 
-  /** A task not cancelled that printed nothing. */
-  public TaskRecord(String id, TaskStatus status, String result, String error, String worker, int attempts,
-      String createdAt, String startedAt, String finishedAt) {
-    this(id, status, result, error, worker, attempts, createdAt, startedAt, finishedAt, false, TaskOutput.NONE);
-  }
 }
