@@ -215,12 +215,13 @@ public final class Bench implements Callable<Integer> {
       if (warmup > 0) {
         BenchRun.Options warmupRun = new BenchRun.Options(measured.url(), measured.workload(), warmup,
             measured.concurrency(), 0, measured.twoStep());
-        BenchRun.Result warm = BenchRun.start(vertx, client, warmupRun, workload).await();
+        BenchRun.Result warm = BenchRun.start(vertx, client, warmupRun, workload, Progress.onTerminal("warm-up"))
+            .await();
         if (warm.failed() > 0) {
           return warm;
         }
       }
-      return BenchRun.start(vertx, client, measured, workload).await();
+      return BenchRun.start(vertx, client, measured, workload, Progress.onTerminal("run")).await();
     } finally {
       vertx.close().await();
     }
