@@ -172,12 +172,14 @@ class FakePlatform:
                 self.cond.notify_all()
                 return
 
-    def print(self, task_id, stdout="", stderr=""):
-        """The task prints ``stdout`` and ``stderr`` (appended to what it printed before)."""
+    def print(self, task_id, stdout="", stderr="", truncated=False):
+        """The task prints ``stdout`` and ``stderr`` (appended to what it printed before); ``truncated``:
+        earlier output was dropped."""
         with self.cond:
             task = self.tasks[task_id]
             task["stdout"] += stdout
             task["stderr"] += stderr
+            task["output_truncated"] = task["output_truncated"] or truncated
             self.cond.notify_all()
 
     def delete_function(self, function_id):
@@ -335,7 +337,7 @@ class FakePlatform:
                 if query.get("follow") == "true":
                     return 200, Stream(self._follow(task))
                 return 200, {"task_id": task_id, "status": task["status"], "stdout": task["stdout"],
-                             "stderr": task["stderr"], "output_truncated": False}
+                             "stderr": task["stderr"], "output_truncated": task["output_truncated"]}
         if method == "GET" and path == "/functions":
             offset, limit = int(query.get("offset", 0)), int(query.get("limit", 100))
             with self.cond:
@@ -354,7 +356,7 @@ class FakePlatform:
         with self.cond:
             self.tasks[task_id] = dict(options, task_id=task_id, function_id=function_id, payload=payload,
                                        status="QUEUED", result=None, error=None, attempts=0, cancelled=False,
-                                       stdout="", stderr="", created_at=time.time(), finished_at=None)
+                                       stdout="", stderr="", output_truncated=False, created_at=time.time(), finished_at=None)
             auto = self.auto_run
             self.cond.notify_all()
         if auto:
@@ -426,7 +428,7 @@ class FakePlatform:
                 "result": task["result"] if terminal else None, "error": task["error"],
                 "worker": "fake-worker" if terminal else None, "attempts": task["attempts"],
                 "cancelled": task["cancelled"], "stdout": task["stdout"], "stderr": task["stderr"],
-                "output_truncated": False,
+                "output_truncated": task["output_truncated"],
                 "created_at": task["created_at"], "started_at": None, "finished_at": task["finished_at"]}
 
 
