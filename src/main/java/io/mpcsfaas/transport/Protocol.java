@@ -1,6 +1,7 @@
 package io.mpcsfaas.transport;
 
 import io.mpcsfaas.task.TaskOutcome;
+import io.mpcsfaas.task.TaskOutput;
 import io.mpcsfaas.task.TaskSpec;
 import io.vertx.core.json.JsonObject;
 
@@ -15,6 +16,7 @@ public final class Protocol {
   public static final String REGISTER = "register";
   public static final String ASK = "ask";
   public static final String RESULT = "result";
+  public static final String OUTPUT = "output";
   public static final String DRAIN = "drain";
   public static final String BYE = "bye";
   // dispatcher -> worker
@@ -22,6 +24,7 @@ public final class Protocol {
   public static final String REFUSED = "refused";
   public static final String UNKNOWN = "unknown";
   public static final String TASK = "task";
+  public static final String CANCEL = "cancel";
   // both ways
   public static final String HEARTBEAT = "heartbeat";
 
@@ -51,14 +54,21 @@ public final class Protocol {
         .put("fn", task.functionPayload()).put("args", task.argsPayload()).put("timeout", task.timeoutSeconds());
   }
 
+  /** Stop the task if it runs or waits on this worker; its result is sent as for any task. */
+  public static JsonObject cancel(String taskId) {
+    return message(CANCEL).put("task", taskId);
+  }
+
   public static TaskSpec taskSpec(JsonObject message) {
     return new TaskSpec(message.getString("task"), message.getString("fid"), message.getString("fn"),
         message.getString("args"), message.getInteger("timeout"));
   }
 
+  /** A task's outcome; its output fields only when it printed something, so a silent task's message is as before. */
   public static JsonObject result(String taskId, TaskOutcome outcome) {
-    return message(RESULT).put("task", taskId).put("ok", outcome.ok()).put("result", outcome.result())
+    JsonObject message = message(RESULT).put("task", taskId).put("ok", outcome.ok()).put("result", outcome.result())
         .put("error", outcome.error());
+    return putOutput(message, outcome.output());
   }
 
   /** The outcome a {@code result} message carries; a malformed one fails the task rather than strand it. */
@@ -67,7 +77,34 @@ public final class Protocol {
         || (message.getValue("error") != null && !(message.getValue("error") instanceof String))) {
       return TaskOutcome.platformFailure("RuntimeError", "the worker sent a malformed result for this task");
     }
-    return new TaskOutcome(ok, result, message.getString("error"));
+    return new TaskOutcome(ok, result, message.getString("error"), output(message));
+  }
+
+  /** What a running task printed so far. */
+  public static JsonObject output(String taskId, TaskOutput output) {
+    return putOutput(message(OUTPUT).put("task", taskId), output);
+  }
+
+  /**
+   * The fields {@code stdout}, {@code stderr}, {@code output_truncated} of a message (or of an interpreter's
+   * reply, which names them alike); absent or mistyped ones count as nothing printed.
+   */
+  public static TaskOutput output(JsonObject message) {
+    Object stdout = message.getValue("stdout");
+    Object stderr = message.getValue("stderr");
+    if (stdout == null && stderr == null) {
+      return TaskOutput.NONE;
+    }
+    return new TaskOutput(stdout instanceof String s ? s : "", stderr instanceof String s ? s : "",
+        Boolean.TRUE.equals(message.getValue("output_truncated")));
+  }
+
+  private static JsonObject putOutput(JsonObject message, TaskOutput output) {
+    if (output.isEmpty()) {
+      return message;
+    }
+    return message.put("stdout", output.stdout()).put("stderr", output.stderr())
+        .put("output_truncated", output.truncated());
   }
 
   public static JsonObject welcome(long heartbeatMillis, long timeoutMillis) {

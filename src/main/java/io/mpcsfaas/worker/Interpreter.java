@@ -1,7 +1,9 @@
 package io.mpcsfaas.worker;
 
 import io.mpcsfaas.task.TaskOutcome;
+import io.mpcsfaas.task.TaskOutput;
 import io.mpcsfaas.task.TaskSpec;
+import io.mpcsfaas.transport.Protocol;
 import io.vertx.core.Context;
 import io.vertx.core.json.JsonObject;
 import java.io.BufferedInputStream;
@@ -12,8 +14,10 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -43,6 +47,9 @@ final class Interpreter {
 
     /** The process ended; the task it was running has been failed, those not started come back. */
     void exited(Interpreter interpreter, List<Handoff> notStarted);
+
+    /** The task running here printed: what it printed so far (before its outcome, never after). */
+    void output(String taskId, TaskOutput output);
   }
 
   private final int number;
@@ -54,9 +61,13 @@ final class Interpreter {
   private final RunTimes runTimes;
   private final Listener listener;
   private final PipelinePlan<Handoff> plan;
+  /** Cancelled while in the pipe behind the running task: the process stops when one of them comes to run. */
+  private final Set<Handoff> cancelledInPipe = new HashSet<>();
   private long headTimer = -1;
   private long planTimer = -1;
   private boolean alive = true;
+  /** What the running task printed, as last reported: kept in its outcome if the platform must end it. */
+  private TaskOutput headOutput = TaskOutput.NONE;
   private volatile boolean killed;
 
   private Interpreter(int number, Context context, PoolOptions options, Process process, RunTimes runTimes,
@@ -88,6 +99,7 @@ final class Interpreter {
       }
     });
     env.put("FAAS_MEMORY_LIMIT_MB", Integer.toString(options.memoryLimitMb()));
+    env.put("FAAS_MAX_OUTPUT_KB", Integer.toString(options.maxOutputKb()));
     return new Interpreter(number, context, options, builder.start(), runTimes, listener);
   }
 
@@ -120,6 +132,27 @@ final class Interpreter {
       startTimeout(handoff);
     }
     armPlanTimer();
+  }
+
+  /**
+   * Cancels the task if this interpreter holds it (true if so); its outcome is {@link TaskOutcome#CANCELLED}.
+   * One held back is dropped; the one running stops with the process, which the pool replaces as after any
+   * exit; one already in the pipe behind it stops the process when its turn comes (Python reads its pipe in
+   * order and cannot be told to skip it). Call on the owning context.
+   */
+  boolean cancel(String taskId) {
+    Handoff handoff = plan.find(h -> h.task().taskId().equals(taskId));
+    if (handoff == null) {
+      return false;
+    }
+    // Stopped first, so that the pool, hearing of the outcome, hands this interpreter nothing more.
+    if (plan.running() == handoff) {
+      kill();
+    } else if (!plan.removeHeld(handoff)) {
+      cancelledInPipe.add(handoff);
+    }
+    handoff.promise().tryComplete(TaskOutcome.CANCELLED);
+    return true;
   }
 
   /** Stops the process; its tasks are settled when its exit is seen, like any other exit. */
@@ -171,6 +204,10 @@ final class Interpreter {
     if (!alive) {
       return; // stopped: its exit settles what it held
     }
+    if (reply.containsKey("output")) {
+      onLiveOutput(reply);
+      return;
+    }
     Handoff head = plan.running();
     if (head == null || !head.task().taskId().equals(reply.getString("task"))) {
       LOG.warn("interpreter {}: reply out of order, stopping it", number);
@@ -184,26 +221,40 @@ final class Interpreter {
     }
     long now = System.nanoTime();
     cancelTimers();
+    headOutput = TaskOutput.NONE;
     runTimes.record(head.task().functionId(), plan.runningNanos(now));
     plan.answered(now).forEach(this::write);
     // The next task in the pipe runs from now on. Its timers are armed before the outcome is delivered: the
     // pool's listeners run inside tryComplete and may hand this interpreter its next task at once.
     Handoff next = plan.running();
-    if (next != null) {
+    if (next != null && cancelledInPipe.remove(next)) {
+      kill(); // its exit gives back the tasks behind the cancelled one
+    } else if (next != null) {
       startTimeout(next);
       armPlanTimer();
     }
     head.promise().tryComplete(new TaskOutcome(reply.getBoolean("ok"), reply.getString("result"),
-        reply.getString("error")));
+        reply.getString("error"), Protocol.output(reply)));
+  }
+
+  /** The runner reports what the running task printed so far; it never does after the task's reply. */
+  private void onLiveOutput(JsonObject frame) {
+    Handoff head = plan.running();
+    if (head != null && head.task().taskId().equals(frame.getString("output"))) {
+      headOutput = Protocol.output(frame);
+      listener.output(head.task().taskId(), headOutput);
+    }
   }
 
   private void onProcessExit(int exitCode) {
     alive = false;
     cancelTimers();
     writer.shutdownNow();
+    cancelledInPipe.clear();
     Handoff head = plan.dropRunning();
     if (head != null) {
-      head.promise().tryComplete(TaskOutcome.platformFailure("RuntimeError", crashMessage(exitCode)));
+      head.promise().tryComplete(TaskOutcome.platformFailure("RuntimeError", crashMessage(exitCode))
+          .withOutput(headOutput));
     }
     listener.exited(this, plan.clear());
   }
@@ -215,7 +266,8 @@ final class Interpreter {
     headTimer = context.owner().setTimer(seconds * 1000, id -> {
       headTimer = -1;
       head.promise().tryComplete(TaskOutcome.platformFailure("TimeoutError",
-          "the task ran longer than its timeout of " + seconds + " s; its interpreter was stopped"));
+          "the task ran longer than its timeout of " + seconds + " s; its interpreter was stopped")
+          .withOutput(headOutput));
       kill();
     });
   }

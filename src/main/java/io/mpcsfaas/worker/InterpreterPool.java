@@ -1,6 +1,7 @@
 package io.mpcsfaas.worker;
 
 import io.mpcsfaas.task.TaskOutcome;
+import io.mpcsfaas.task.TaskOutput;
 import io.mpcsfaas.task.TaskSpec;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -11,6 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,6 +35,7 @@ public final class InterpreterPool {
   private final ArrayDeque<Handoff> waiting = new ArrayDeque<>();
   private final RunTimes runTimes;
   private Runnable roomListener = () -> {};
+  private BiConsumer<String, TaskOutput> outputListener = (taskId, output) -> {};
   private int started;
   private boolean closed;
 
@@ -95,6 +98,11 @@ public final class InterpreterPool {
     this.roomListener = listener;
   }
 
+  /** Called with what a running task printed so far, while it runs (at most about twice a second per task). */
+  public void onOutput(BiConsumer<String, TaskOutput> listener) {
+    this.outputListener = listener;
+  }
+
   public Future<TaskOutcome> run(TaskSpec task) {
     Promise<TaskOutcome> promise = Promise.promise();
     Handoff handoff = new Handoff(task, promise);
@@ -105,6 +113,18 @@ public final class InterpreterPool {
     promise.future().onComplete(done -> roomMayHaveGrown());
     assign(handoff);
     return promise.future();
+  }
+
+  /**
+   * Cancels the task wherever the pool holds it: waiting, it is dropped; handed to an interpreter, see
+   * {@link Interpreter#cancel} (the one running it is stopped and replaced). Its outcome is
+   * {@link TaskOutcome#CANCELLED}; a task the pool does not hold is ignored.
+   */
+  public void cancel(String taskId) {
+    List<Handoff> dropped = new ArrayList<>();
+    waiting.removeIf(handoff -> handoff.task().taskId().equals(taskId) && dropped.add(handoff));
+    List.copyOf(interpreters).forEach(interpreter -> interpreter.cancel(taskId));
+    dropped.forEach(handoff -> handoff.promise().tryComplete(TaskOutcome.CANCELLED));
   }
 
   public Future<Void> close() {
@@ -190,12 +210,22 @@ public final class InterpreterPool {
       roomMayHaveGrown();
       replaceInterpreter();
     }
+
+    @Override
+    public void output(String taskId, TaskOutput output) {
+      outputListener.accept(taskId, output);
+    }
   };
 
-  /** Tasks that were handed to an interpreter and did not start go first, in their order. */
+  /**
+   * Tasks that were handed to an interpreter and did not start go first, in their order; those cancelled
+   * meanwhile (their outcome is known) are dropped.
+   */
   private void waitFirst(List<Handoff> notStarted) {
     for (int i = notStarted.size() - 1; i >= 0; i--) {
-      waiting.addFirst(notStarted.get(i));
+      if (!notStarted.get(i).promise().future().isComplete()) {
+        waiting.addFirst(notStarted.get(i));
+      }
     }
   }
 

@@ -72,6 +72,7 @@ public final class RemoteWorkerVerticle extends VerticleBase {
     return InterpreterPool.start(vertx, conf).compose(p -> {
       pool = p;
       pool.onRoom(this::scheduleReport);
+      pool.onOutput((taskId, output) -> endpoint.send(Protocol.output(taskId, output)));
       return connect();
     }).onSuccess(v -> {
       timer = vertx.setPeriodic(heartbeatMillis, t -> tick());
@@ -141,6 +142,11 @@ public final class RemoteWorkerVerticle extends VerticleBase {
         }
       }
       case Protocol.TASK -> run(Protocol.taskSpec(message));
+      case Protocol.CANCEL -> {
+        if (message.getValue("task") instanceof String taskId) {
+          pool.cancel(taskId);
+        }
+      }
       case Protocol.UNKNOWN -> {
         if (state == State.ACTIVE) {
           LOG.info("dispatcher {} does not know us (it restarted?); registering again", dispatcherUrl);
