@@ -8,7 +8,7 @@
 ``Client`` is the thin REST client; ``serialize``/``deserialize`` the platform's payload encoding.
 """
 
-from .client import Client
+from .client import Client, TaskOptions
 from .errors import MPCSFaaSError, RemoteError, RemoteTraceback
 from .executor import FaaSExecutor
 from .serialization import deserialize, dumps_by_value, serialize, serialize_by_value
@@ -21,6 +21,7 @@ __all__ = [
     "MPCSFaaSError",
     "RemoteError",
     "RemoteTraceback",
+    "TaskOptions",
     "deserialize",
     "dumps_by_value",
     "serialize",

@@ -2,22 +2,60 @@
 
 from __future__ import annotations
 
+import codecs
+import copy
 import time
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 import requests
 
 from .errors import MPCSFaaSError, RemoteError, attach_remote_traceback
 from .serialization import deserialize, serialize_by_value
 
-__all__ = ["Client", "MAX_BATCH", "MAX_WAIT", "TERMINAL_STATUSES"]
+__all__ = ["Client", "MAX_BATCH", "MAX_RETRIES", "MAX_WAIT", "TERMINAL_STATUSES", "TaskOptions"]
 
 MAX_BATCH = 10_000  # most task ids / payloads the server takes in one request
 MAX_WAIT = 60  # longest ``wait`` the server holds a request for, in seconds
+MAX_RETRIES = 10  # most ``max_retries`` the server takes
 MAX_BATCH_BYTES = 8 << 20  # a batch request stays well below the server's 16 MiB default body limit
 TERMINAL_STATUSES = ("COMPLETED", "FAILED")
 
 JSONObject = Dict[str, Any]  # a decoded JSON object of the API
+
+
+class TaskOptions(NamedTuple):
+    """Options of the tasks a request creates, sent as its fields of the same names: ``timeout`` (seconds
+    a run may take on the worker), ``max_retries`` (runs after a failed one, 0 to 10) and ``retry_delay``
+    (seconds before each of them). None leaves the server's default (or the function's)."""
+
+    timeout: Optional[float] = None
+    max_retries: Optional[int] = None
+    retry_delay: Optional[float] = None
+
+    @classmethod
+    def checked(cls, timeout: Optional[float] = None, max_retries: Optional[int] = None,
+                retry_delay: Optional[float] = None) -> TaskOptions:
+        """The options, or ``ValueError`` for a value the server would refuse."""
+        if timeout is not None and (not _is_number(timeout) or timeout <= 0):
+            raise ValueError("timeout must be a number of seconds above 0, not %r" % (timeout,))
+        if max_retries is not None and (not isinstance(max_retries, int) or isinstance(max_retries, bool)
+                                        or not 0 <= max_retries <= MAX_RETRIES):
+            raise ValueError("max_retries must be an integer from 0 to %d, not %r" % (MAX_RETRIES, max_retries))
+        if retry_delay is not None and (not _is_number(retry_delay) or retry_delay < 0):
+            raise ValueError("retry_delay must be a number of seconds of at least 0, not %r" % (retry_delay,))
+        return cls(timeout, max_retries, retry_delay)
+
+    def merged(self, other: TaskOptions) -> TaskOptions:
+        """These options with those ``other`` sets."""
+        return TaskOptions(*(mine if theirs is None else theirs for mine, theirs in zip(self, other)))
+
+    def fields(self) -> JSONObject:
+        """The request fields of the options set."""
+        return {name: value for name, value in self._asdict().items() if value is not None}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _function_name(fn: Any) -> str:
@@ -61,11 +99,15 @@ class Client:
     ``--api-key`` (sent as ``Authorization: Bearer``), ``timeout`` the HTTP timeout of each request in
     seconds (long polls get their wait on top). A Client holds a ``requests.Session``: use one Client per
     thread.
+
+    :meth:`options` gives a view of the client whose ``submit``, ``call`` and ``submit_many`` send task
+    options (timeout, retries), which cannot collide with the keyword arguments of the function.
     """
 
     def __init__(self, url: str, api_key: Optional[str] = None, timeout: Optional[float] = 30) -> None:
         self.url: str = url.rstrip("/")
         self.timeout: Optional[float] = timeout
+        self.task_options: TaskOptions = TaskOptions()
         self.session = requests.Session()
         self.session.headers["Accept"] = "application/json"
         if api_key:
@@ -80,22 +122,28 @@ class Client:
             response = self.session.request(method, self.url + path, json=json, params=params,
                                             timeout=None if self.timeout is None else self.timeout + wait)
         except requests.RequestException as exc:
-            raise MPCSFaaSError("%s %s failed: %s" % (method, path, exc), None, str(exc), method, path) from exc
+            raise _unreachable(method, path, exc) from exc
         try:
             body = response.json()
         except ValueError:
             body = None
         if response.status_code >= 400:
-            error = body.get("error") if isinstance(body, dict) else None
-            if error is None:
-                error = response.text.strip()[:500] or response.reason
-            raise MPCSFaaSError("%s %s -> HTTP %d: %s" % (method, path, response.status_code, error),
-                                response.status_code, error, method, path)
+            raise _refused(method, path, response, body)
         if not isinstance(body, dict):
             raise MPCSFaaSError("%s %s -> HTTP %d with a body that is not a JSON object: %r"
                                 % (method, path, response.status_code, response.text[:200]),
                                 response.status_code, None, method, path)
         return body
+
+    def options(self, *, timeout: Optional[float] = None, max_retries: Optional[int] = None,
+                retry_delay: Optional[float] = None) -> Client:
+        """A view of this client (the same session) whose tasks get these options (see
+        :class:`TaskOptions`; those left None keep this client's), e.g.
+        ``client.options(timeout=5, max_retries=2).submit(function_id, x)``. Raises ``ValueError`` for
+        a value the server would refuse."""
+        view = copy.copy(self)
+        view.task_options = self.task_options.merged(TaskOptions.checked(timeout, max_retries, retry_delay))
+        return view
 
     def close(self) -> None:
         self.session.close()
@@ -118,21 +166,24 @@ class Client:
         return self.request("POST", "/register_function", json={"name": name, "payload": payload})["function_id"]
 
     def submit(self, function_id: str, /, *args: Any, **kwargs: Any) -> str:
-        """Runs function ``function_id`` with ``args`` and ``kwargs``; returns the task id."""
+        """Runs function ``function_id`` with ``args`` and ``kwargs``; returns the task id. Task options:
+        ``client.options(timeout=..., max_retries=..., retry_delay=...).submit(...)``."""
         return self.submit_payload(function_id, serialize_by_value((args, kwargs)))
 
-    def submit_payload(self, function_id: str, payload: str, task_timeout: Optional[float] = None) -> str:
+    def submit_payload(self, function_id: str, payload: str, task_timeout: Optional[float] = None, *,
+                       max_retries: Optional[int] = None, retry_delay: Optional[float] = None) -> str:
         """Runs a function on an already serialized ``(args, kwargs)``; ``task_timeout`` (seconds) bounds
-        its run time on the worker. Returns the task id."""
+        its run time on the worker, ``max_retries`` and ``retry_delay`` (see :class:`TaskOptions`) rerun
+        it when it fails (each unset one as :meth:`options` set it). Returns the task id."""
         body: JSONObject = {"function_id": function_id, "payload": payload}
-        if task_timeout is not None:
-            body["timeout"] = task_timeout
+        body.update(self._option_fields(task_timeout, max_retries, retry_delay))
         return self.request("POST", "/execute_function", json=body)["task_id"]
 
     def submit_many(self, function_id: str, calls: Iterable[Tuple[Sequence[Any], Optional[Mapping[str, Any]]]],
-                    task_timeout: Optional[float] = None) -> List[str]:
+                    task_timeout: Optional[float] = None, *, max_retries: Optional[int] = None,
+                    retry_delay: Optional[float] = None) -> List[str]:
         """Runs function ``function_id`` once per ``(args, kwargs)`` of ``calls`` through the batch
-        endpoint; returns the task ids in the same order.
+        endpoint; returns the task ids in the same order. Task options as for :meth:`submit_payload`.
 
         Requests carry at most 10,000 calls (and about 8 MiB); each request is all or nothing, but when
         a later request fails the tasks of the earlier ones exist already.
@@ -141,28 +192,33 @@ class Client:
         for call in calls:
             args, kwargs = call
             payloads.append(serialize_by_value((tuple(args), dict(kwargs or {}))))
-        return self.submit_payloads(function_id, payloads, task_timeout)
+        return self.submit_payloads(function_id, payloads, task_timeout, max_retries=max_retries,
+                                    retry_delay=retry_delay)
 
-    def submit_payloads(self, function_id: str, payloads: Iterable[str],
-                        task_timeout: Optional[float] = None) -> List[str]:
+    def submit_payloads(self, function_id: str, payloads: Iterable[str], task_timeout: Optional[float] = None,
+                        *, max_retries: Optional[int] = None, retry_delay: Optional[float] = None) -> List[str]:
         """:meth:`submit_many` on already serialized ``(args, kwargs)`` payloads."""
+        options = self._option_fields(task_timeout, max_retries, retry_delay)
         task_ids: List[str] = []
         chunk: List[str] = []
         size = 0
         for payload in payloads:
             if chunk and (len(chunk) >= MAX_BATCH or size + len(payload) > MAX_BATCH_BYTES):
-                task_ids.extend(self._batch(function_id, chunk, task_timeout))
+                task_ids.extend(self._batch(function_id, chunk, options))
                 chunk, size = [], 0
             chunk.append(payload)
             size += len(payload) + 4
         if chunk:
-            task_ids.extend(self._batch(function_id, chunk, task_timeout))
+            task_ids.extend(self._batch(function_id, chunk, options))
         return task_ids
 
-    def _batch(self, function_id: str, payloads: List[str], task_timeout: Optional[float]) -> List[str]:
+    def _option_fields(self, task_timeout: Optional[float], max_retries: Optional[int],
+                       retry_delay: Optional[float]) -> JSONObject:
+        return self.task_options.merged(TaskOptions(task_timeout, max_retries, retry_delay)).fields()
+
+    def _batch(self, function_id: str, payloads: List[str], options: JSONObject) -> List[str]:
         body: JSONObject = {"function_id": function_id, "payloads": payloads}
-        if task_timeout is not None:
-            body["timeout"] = task_timeout
+        body.update(options)
         ids = self.request("POST", "/execute_function/batch", json=body)["task_ids"]
         if len(ids) != len(payloads):
             raise MPCSFaaSError("the batch of %d tasks returned %d task ids" % (len(payloads), len(ids)))
@@ -171,8 +227,9 @@ class Client:
     def call(self, function_id: str, /, *args: Any, **kwargs: Any) -> Any:
         """Runs function ``function_id`` with ``args`` and ``kwargs`` and returns its value, or raises the
         remote exception: one request (``POST /execute_function?wait=``) when the task ends within
-        ``MAX_WAIT`` seconds, and long polls for its result after that."""
-        body = {"function_id": function_id, "payload": serialize_by_value((args, kwargs))}
+        ``MAX_WAIT`` seconds, and long polls for its result after that. Task options as for :meth:`submit`."""
+        body: JSONObject = {"function_id": function_id, "payload": serialize_by_value((args, kwargs))}
+        body.update(self.task_options.fields())
         reply = self.request("POST", "/execute_function", json=body, params={"wait": MAX_WAIT}, wait=MAX_WAIT)
         if reply.get("status") in TERMINAL_STATUSES:
             return _value(reply)
@@ -220,6 +277,55 @@ class Client:
                 time.sleep(pause if deadline is None else min(pause, max(0.0, deadline - now)))
                 pause = min(1.0, pause * 2)
 
+    # -- cancel and output --------------------------------------------------------------------------
+
+    def cancel(self, task_id: str) -> bool:
+        """Cancels the task: a queued one never starts, a running one is stopped; it ends ``FAILED`` with
+        ``"cancelled": true`` (its result raises ``concurrent.futures.CancelledError``). Returns True when
+        it was cancelled now, False when it had already ended; raises :class:`MPCSFaaSError` for a task
+        the server does not know (404)."""
+        try:
+            return bool(self.request("POST", "/cancel/%s" % task_id).get("cancelled"))
+        except MPCSFaaSError as exc:
+            if exc.status_code == 409:  # it had ended
+                return False
+            raise
+
+    def cancel_many(self, task_ids: Iterable[str]) -> List[JSONObject]:
+        """Cancels the tasks ``task_ids`` (10,000 a request); returns one entry each, in order:
+        ``{"task_id", "status": "FAILED", "cancelled": true}`` for a task cancelled now, ``{"task_id",
+        "error"}`` for one that had ended or that the server does not know."""
+        ids = list(task_ids)
+        out: List[JSONObject] = []
+        for start in range(0, len(ids), MAX_BATCH):
+            out.extend(self.request("POST", "/cancel", json={"task_ids": ids[start:start + MAX_BATCH]})["results"])
+        return out
+
+    def output(self, task_id: str) -> JSONObject:
+        """What the task printed so far (at most a second old while it runs): ``{"task_id", "status",
+        "stdout", "stderr", "output_truncated"}``, the last 64 KiB (server setting) of each stream."""
+        return self.request("GET", "/output/%s" % task_id)
+
+    def follow(self, task_id: str) -> Iterator[str]:
+        """The task's output as it is printed: an iterator of text chunks (stdout and stderr as they
+        come, each about a second after the print) that ends when the task ends. The request is sent
+        now (:class:`MPCSFaaSError` for an unknown task); it has no read timeout, since a task may print
+        nothing for long; closing the iterator (or leaving a ``for`` loop) ends it."""
+        path = "/output/%s" % task_id
+        try:
+            response = self.session.get(self.url + path, params={"follow": "true"}, stream=True,
+                                        timeout=(self.timeout, None))
+        except requests.RequestException as exc:
+            raise _unreachable("GET", path, exc) from exc
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            response.close()
+            raise _refused("GET", path, response, body)
+        return _text_chunks(response, path)
+
     def functions(self) -> List[JSONObject]:
         """Every registered function: ``[{"function_id", "name", ...}]``."""
         out: List[JSONObject] = []
@@ -230,6 +336,36 @@ class Client:
             if len(page) < 1000:
                 return out
             offset += len(page)
+
+
+def _unreachable(method: str, path: str, exc: BaseException) -> MPCSFaaSError:
+    return MPCSFaaSError("%s %s failed: %s" % (method, path, exc), None, str(exc), method, path)
+
+
+def _refused(method: str, path: str, response: requests.Response, body: Any) -> MPCSFaaSError:
+    """The error of a response with a status of 400 or more (``body``: its decoded JSON, or None)."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if error is None:
+        error = response.text.strip()[:500] or response.reason
+    return MPCSFaaSError("%s %s -> HTTP %d: %s" % (method, path, response.status_code, error),
+                         response.status_code, error, method, path)
+
+
+def _text_chunks(response: requests.Response, path: str) -> Iterator[str]:
+    """The body of a streamed response as UTF-8 text, chunk by chunk as it arrives; closes it at the end."""
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")  # a chunk may end inside a character
+    try:
+        for data in response.iter_content(chunk_size=None):
+            text = decoder.decode(data)
+            if text:
+                yield text
+        rest = decoder.decode(b"", final=True)
+        if rest:
+            yield rest
+    except requests.RequestException as exc:
+        raise _unreachable("GET", path, exc) from exc
+    finally:
+        response.close()
 
 
 def _value(body: Mapping[str, Any]) -> Any:

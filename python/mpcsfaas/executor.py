@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 import weakref
 from concurrent.futures import Executor, Future
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, TypeVar, Union
+from typing import (Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, TypeVar,
+                    Union)
 
-from .client import MAX_BATCH, MAX_WAIT, TERMINAL_STATUSES, Client, _function_name, outcome
+from .client import MAX_BATCH, MAX_WAIT, TERMINAL_STATUSES, Client, TaskOptions, _function_name, outcome
 from .errors import MPCSFaaSError
 from .serialization import serialize_by_value
 
-__all__ = ["FaaSExecutor"]
+__all__ = ["ExecutorView", "FaaSExecutor"]
 
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
+_R = TypeVar("_R")
+
+FunctionRef = Union[Callable[..., Any], str]  # a function, or the id of one registered already
 
 
 class FaaSExecutor(Executor):
@@ -29,13 +34,21 @@ class FaaSExecutor(Executor):
     by the server until one of them ends or ``poll_wait`` seconds pass, so a future resolves as soon as
     its task ends, without one HTTP poll per task (a task submitted while a request is held joins the
     next one, at most ``poll_wait`` later). ``task_timeout``
-    (seconds) bounds each task's run time on the worker (the server's default otherwise).
+    (seconds) bounds each task's run time on the worker (the server's default otherwise);
+    :meth:`options` gives per-call options (timeout, retries). With ``echo_output``, what each task
+    printed is printed here when it ends, each line prefixed with ``[task <first 8 characters of its
+    id>]``: its stdout to ``sys.stdout``, its stderr to ``sys.stderr``.
 
-    Cancelling a pending future only stops tracking it: the remote task still runs.
+    ``future.cancel()`` cancels the task on the platform too, whether it is queued or running, and returns
+    True once the server confirmed it (``concurrent.futures`` would return False for a running call:
+    here a running task is stopped). It returns False when the task had already ended (its future then
+    resolves with the task's outcome as usual) or the server no longer knows it. A future whose task is
+    cancelled elsewhere (``Client.cancel``) ends cancelled too.
     """
 
     def __init__(self, url: str, api_key: Optional[str] = None, max_batch: int = 1000, poll_wait: float = 1,
-                 task_timeout: Optional[float] = None, http_timeout: Optional[float] = 30) -> None:
+                 task_timeout: Optional[float] = None, http_timeout: Optional[float] = 30,
+                 echo_output: bool = False) -> None:
         if not 1 <= max_batch <= MAX_BATCH:
             raise ValueError("max_batch must be from 1 to %d" % MAX_BATCH)
         if not 0 < poll_wait <= MAX_WAIT:
@@ -45,7 +58,8 @@ class FaaSExecutor(Executor):
         self._http_timeout = http_timeout
         self._max_batch = max_batch
         self._poll_wait = poll_wait
-        self._task_timeout = task_timeout
+        self._options = TaskOptions(timeout=task_timeout)
+        self._echo_output = echo_output
         self._local = threading.local()  # one Client (requests.Session) per submitting thread
         self._clients: List[Client] = []
         self._cond = threading.Condition()
@@ -72,7 +86,7 @@ class FaaSExecutor(Executor):
 
     # -- registration -------------------------------------------------------------------------------
 
-    def function_id(self, fn: Union[Callable[..., Any], str]) -> str:
+    def function_id(self, fn: FunctionRef) -> str:
         """The platform's id of ``fn``, registering it on first use. A string is taken as the id of a
         function registered already."""
         if isinstance(fn, str):
@@ -95,6 +109,26 @@ class FaaSExecutor(Executor):
                 self._function_ids[fn] = function_id
             return function_id
 
+    def _forget_function(self, function_id: str) -> None:
+        """Drops ``function_id`` from the cache: the platform no longer knows it (deleted)."""
+        with self._register_lock:
+            for cache in (self._function_ids, self._function_ids_by_payload):
+                for key in [key for key, known in cache.items() if known == function_id]:
+                    del cache[key]
+
+    def _with_function(self, fn: FunctionRef, send: Callable[[str], _R]) -> _R:
+        """``send(function id of fn)``; when the platform answers 404 for a function taken from the cache
+        (deleted since), registers it again once and sends again."""
+        function_id = self.function_id(fn)
+        try:
+            return send(function_id)
+        except MPCSFaaSError as exc:
+            if exc.status_code != 404 or isinstance(fn, str):
+                raise
+            log.info("mpcsfaas: function %s is unknown to the platform; registering it again", function_id)
+            self._forget_function(function_id)
+            return send(self.function_id(fn))
+
     # -- submission ---------------------------------------------------------------------------------
 
     def _begin(self) -> None:
@@ -112,10 +146,10 @@ class FaaSExecutor(Executor):
     def _add(self, task_ids: Iterable[str]) -> List[Future[Any]]:
         """Creates and tracks the futures of ``task_ids``."""
         futures: List[Future[Any]] = []
+        me = weakref.ref(self)
         with self._cond:
             for task_id in task_ids:
-                future: Future[Any] = Future()
-                future.task_id = task_id  # type: ignore[attr-defined]
+                future = TaskFuture(task_id, me)
                 self._pending[task_id] = future
                 futures.append(future)
             self._start_poller()
@@ -127,14 +161,7 @@ class FaaSExecutor(Executor):
     def submit(self, fn: Union[Callable[..., _T], str], /, *args: Any, **kwargs: Any) -> Future[_T]:
         """Runs ``fn(*args, **kwargs)`` on the platform; returns a ``concurrent.futures.Future`` (with the
         platform's ``task_id`` as an attribute). Errors of the request itself raise here."""
-        self._begin()
-        try:
-            function_id = self.function_id(fn)
-            task_id = self._client().submit_payload(function_id, serialize_by_value((args, kwargs)),
-                                                    self._task_timeout)
-            return self._add([task_id])[0]
-        finally:
-            self._finish()
+        return self._submit(self._options, fn, args, kwargs)
 
     def map(self, fn: Union[Callable[..., _T], str], *iterables: Iterable[Any], timeout: Optional[float] = None,
             chunksize: int = 1) -> Iterator[_T]:
@@ -142,20 +169,47 @@ class FaaSExecutor(Executor):
         (through the batch endpoint, ``max_batch`` calls per request), results are yielded in order, and
         ``TimeoutError`` is raised if ``timeout`` seconds (counted from this call) pass before a result
         is ready. ``chunksize`` is accepted for compatibility; batching is by ``max_batch``."""
+        return self._map(self._options, fn, iterables, timeout)
+
+    def options(self, *, timeout: Optional[float] = None, max_retries: Optional[int] = None,
+                retry_delay: Optional[float] = None) -> ExecutorView:
+        """A view of this executor whose ``submit`` and ``map`` give their tasks these options, which cannot
+        collide with the keyword arguments of the function: ``timeout`` (seconds a run may take on the
+        worker), ``max_retries`` (runs after a failed one, 0 to 10), ``retry_delay`` (seconds before each);
+        those left None keep the executor's. E.g. ``ex.options(timeout=5, max_retries=2).submit(fn, x)``.
+        Raises ``ValueError`` for a value the server would refuse."""
+        return ExecutorView(self, self._options.merged(TaskOptions.checked(timeout, max_retries, retry_delay)))
+
+    def _submit(self, options: TaskOptions, fn: FunctionRef, args: Tuple[Any, ...],
+                kwargs: Mapping[str, Any]) -> Future[Any]:
+        self._begin()
+        try:
+            payload = serialize_by_value((args, dict(kwargs)))
+            client = self._client()
+            task_id = self._with_function(fn, lambda function_id: client.submit_payload(
+                function_id, payload, options.timeout, max_retries=options.max_retries,
+                retry_delay=options.retry_delay))
+            return self._add([task_id])[0]
+        finally:
+            self._finish()
+
+    def _map(self, options: TaskOptions, fn: FunctionRef, iterables: Sequence[Iterable[Any]],
+             timeout: Optional[float]) -> Iterator[Any]:
         end_time = None if timeout is None else timeout + time.monotonic()
         calls = [(args, {}) for args in zip(*iterables)]
         futures: List[Future[Any]] = []
         if calls:
             self._begin()
             try:
-                function_id = self.function_id(fn)
                 client = self._client()
                 for start in range(0, len(calls), self._max_batch):
                     payloads = [serialize_by_value(call) for call in calls[start:start + self._max_batch]]
-                    futures.extend(self._add(client.submit_payloads(function_id, payloads, self._task_timeout)))
+                    task_ids = self._with_function(fn, lambda function_id: client.submit_payloads(
+                        function_id, payloads, options.timeout, max_retries=options.max_retries,
+                        retry_delay=options.retry_delay))
+                    futures.extend(self._add(task_ids))
             except BaseException:
-                for future in futures:
-                    future.cancel()
+                self._cancel(futures)
                 raise
             finally:
                 self._finish()
@@ -169,8 +223,7 @@ class FaaSExecutor(Executor):
                     else:
                         yield _result_or_cancel(futures.pop(), end_time - time.monotonic())
             finally:
-                for future in futures:
-                    future.cancel()
+                self._cancel(futures)
 
         return result_iterator()
 
@@ -185,16 +238,33 @@ class FaaSExecutor(Executor):
         if mine:  # else the poller took it and notifies the cancellation itself
             future.set_running_or_notify_cancel()
 
+    def _cancel(self, futures: Sequence[Future[Any]]) -> List[bool]:
+        """Cancels the tasks of the futures not done yet on the platform (one request), then the futures
+        whose task it cancelled; returns ``future.cancel()`` of each. When the request fails, the futures
+        are cancelled anyway (their tasks may still run: logged)."""
+        waiting = [future for future in futures if not future.done()]
+        cancelled: Set[Any] = set()
+        if waiting:
+            task_ids = [future.task_id for future in waiting]  # type: ignore[attr-defined]
+            try:
+                entries = self._client().cancel_many(task_ids)
+                cancelled = {entry.get("task_id") for entry in entries if entry.get("cancelled")}
+            except MPCSFaaSError as exc:
+                log.warning("mpcsfaas: cancelling %d task(s) on the platform failed (%s); they may still run",
+                            len(task_ids), exc)
+                cancelled = set(task_ids)
+        return [Future.cancel(future) if future.task_id in cancelled  # type: ignore[attr-defined]
+                else future.cancelled() for future in futures]
+
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        """Stops accepting work; with ``cancel_futures``, cancels the pending futures (their tasks still
-        run remotely); with ``wait``, returns when every future is done."""
+        """Stops accepting work; with ``cancel_futures``, cancels the pending futures and their tasks (one
+        request); with ``wait``, returns when every future is done."""
         with self._cond:
             self._shutdown = True
             pending = list(self._pending.values())
             self._cond.notify_all()
         if cancel_futures:
-            for future in pending:
-                future.cancel()
+            self._cancel(pending)
         if wait and threading.current_thread() is not self._poller:  # (a done callback cannot wait)
             with self._cond:
                 while self._inflight:
@@ -247,6 +317,10 @@ class FaaSExecutor(Executor):
                     if future is not None:
                         ended.append((future, body))
         for future, body in ended:
+            if self._echo_output:
+                _echo(body)
+            if body.get("cancelled"):  # cancelled on the platform, maybe not by this executor
+                Future.cancel(future)
             if not future.set_running_or_notify_cancel():
                 continue  # cancelled meanwhile
             try:
@@ -259,6 +333,60 @@ class FaaSExecutor(Executor):
             else:
                 future.set_exception(value)
         return len(ended)
+
+
+class TaskFuture(Future):  # type: ignore[type-arg]
+    """The future of one platform task (``task_id``): cancelling it cancels the task."""
+
+    def __init__(self, task_id: str, executor: weakref.ReferenceType[FaaSExecutor]) -> None:
+        super().__init__()
+        self.task_id: str = task_id
+        self._executor = executor
+
+    def cancel(self) -> bool:
+        """Cancels the task on the platform, then this future: True once the server confirmed it (or the
+        future was cancelled already), False when the task had already ended."""
+        executor = self._executor()
+        if executor is None or self.done():
+            return super().cancel()
+        return executor._cancel([self])[0]
+
+
+class ExecutorView:
+    """:meth:`FaaSExecutor.options`: ``submit`` and ``map`` of an executor with per-task options."""
+
+    def __init__(self, executor: FaaSExecutor, options: TaskOptions) -> None:
+        self.executor: FaaSExecutor = executor
+        self.task_options: TaskOptions = options
+
+    def submit(self, fn: Union[Callable[..., _T], str], /, *args: Any, **kwargs: Any) -> Future[_T]:
+        """:meth:`FaaSExecutor.submit` with these options."""
+        return self.executor._submit(self.task_options, fn, args, kwargs)
+
+    def map(self, fn: Union[Callable[..., _T], str], *iterables: Iterable[Any], timeout: Optional[float] = None,
+            chunksize: int = 1) -> Iterator[_T]:
+        """:meth:`FaaSExecutor.map` with these options (``timeout`` here is the wait for the results)."""
+        return self.executor._map(self.task_options, fn, iterables, timeout)
+
+    def options(self, *, timeout: Optional[float] = None, max_retries: Optional[int] = None,
+                retry_delay: Optional[float] = None) -> ExecutorView:
+        """This view with these options too."""
+        return ExecutorView(self.executor, self.task_options.merged(
+            TaskOptions.checked(timeout, max_retries, retry_delay)))
+
+
+def _echo(body: Mapping[str, Any]) -> None:
+    """Prints what an ended task printed, each line prefixed with the start of its id."""
+    prefix = "[task %s] " % str(body.get("task_id"))[:8]
+    if body.get("output_truncated"):
+        sys.stderr.write(prefix + "[... earlier output truncated ...]\n")
+    for text, stream in ((body.get("stdout"), sys.stdout), (body.get("stderr"), sys.stderr)):
+        if text:
+            lines = text.split("\n")
+            if text.endswith("\n"):
+                lines.pop()
+            stream.write("".join(prefix + line + "\n" for line in lines))  # one write: lines stay together
+            stream.flush()
 
 
 def _result_or_cancel(future: Future[_T], timeout: Optional[float] = None) -> _T:

@@ -2,10 +2,12 @@
 
 The tests import ``mpcsfaas`` from this source tree (python/), not from an installed copy, and need no
 MPCSFaaS server: :class:`FakePlatform` is a small real HTTP server on a free loopback port that speaks
-just enough of the REST contract (register, execute, batch, status, result, results, functions) and runs
-the tasks itself, in this process, as the platform's worker does (``runner.py``): the function and the
-``(args, kwargs)`` are decoded from their payloads, the return value (or the exception, with the
-traceback text as ``error``) is encoded back.
+just enough of the REST contract (register, delete, execute, batch, status, result, results, functions,
+cancel, output and its ``?follow=true`` stream) and runs the tasks itself, in this process, as the
+platform's worker does (``runner.py``): the function and the ``(args, kwargs)`` are decoded from their
+payloads, the return value (or the exception, with the traceback text as ``error``) is encoded back, and a
+failed run is run again while the task has retries (``max_retries``; ``retry_delay`` is not waited). What a
+task prints is given by the tests (:meth:`FakePlatform.print`), not captured.
 """
 
 import codecs
@@ -17,6 +19,7 @@ import threading
 import time
 import traceback
 import uuid
+from concurrent.futures import CancelledError
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -28,6 +31,7 @@ if sys.path[0] != PYTHON_DIR:
     sys.path.insert(0, PYTHON_DIR)
 
 MAX_WAIT = 60  # seconds, as the real server
+TERMINAL = ("COMPLETED", "FAILED")
 
 
 def encode(obj):
@@ -65,6 +69,7 @@ class FakePlatform:
     def __init__(self):
         self.cond = threading.Condition()
         self.functions = {}  # id -> {"function_id", "name", "payload"}
+        self.function_by_content = {}  # (name, payload) -> id, as the server's idempotent registration
         self.tasks = {}  # id -> task dict, in creation order
         self.requests = []  # Recorded, in arrival order
         self.canned = []  # [method, path prefix, status, body, times left, matching requests to let by first]
@@ -92,6 +97,9 @@ class FakePlatform:
 
             def do_POST(self):
                 platform._handle(self, "POST")
+
+            def do_DELETE(self):
+                platform._handle(self, "DELETE")
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -135,23 +143,51 @@ class FakePlatform:
             return list(self.tasks)
 
     def complete(self, task_id):
-        """Runs the task now (in the calling thread) and records its outcome."""
+        """Runs the task now (in the calling thread), again while it fails and has retries, and records its
+        outcome, unless it ended meanwhile (cancelled)."""
+        while True:
+            with self.cond:
+                task = self.tasks[task_id]
+                if task["status"] in TERMINAL:
+                    return
+                function_id = task["function_id"]
+                task["status"] = "RUNNING"
+                task["attempts"] += 1
+            try:
+                fn = self._decoded.get(function_id)
+                if fn is None:
+                    fn = self._decoded[function_id] = decode(self.functions[function_id]["payload"])
+                args, kwargs = decode(task["payload"])
+                value = fn(*args, **kwargs)
+                status, result, error = "COMPLETED", encode(value), None
+            except BaseException as exc:  # noqa: BLE001 - as the worker: the task fails
+                status, result, error = "FAILED", encode(exc), traceback.format_exc()
+            with self.cond:
+                if task["status"] in TERMINAL:
+                    return
+                if status == "FAILED" and task["attempts"] <= (task["max_retries"] or 0):
+                    task["error"] = error
+                    continue
+                task.update(status=status, result=result, error=error, finished_at=time.time())
+                self.cond.notify_all()
+                return
+
+    def print(self, task_id, stdout="", stderr="", truncated=False):
+        """The task prints ``stdout`` and ``stderr`` (appended to what it printed before); ``truncated``:
+        earlier output was dropped."""
         with self.cond:
             task = self.tasks[task_id]
-            function_id = task["function_id"]
-            task["status"] = "RUNNING"
-        try:
-            fn = self._decoded.get(function_id)
-            if fn is None:
-                fn = self._decoded[function_id] = decode(self.functions[function_id]["payload"])
-            args, kwargs = decode(task["payload"])
-            value = fn(*args, **kwargs)
-            status, result, error = "COMPLETED", encode(value), None
-        except BaseException as exc:  # noqa: BLE001 - as the worker: the task fails
-            status, result, error = "FAILED", encode(exc), traceback.format_exc()
-        with self.cond:
-            task.update(status=status, result=result, error=error, finished_at=time.time())
+            task["stdout"] += stdout
+            task["stderr"] += stderr
+            task["output_truncated"] = task["output_truncated"] or truncated
             self.cond.notify_all()
+
+    def delete_function(self, function_id):
+        """As ``DELETE /functions/{id}``: new tasks of it are refused (404), registering it again gives a
+        new id."""
+        with self.cond:
+            function = self.functions.pop(function_id)
+            del self.function_by_content[(function["name"], function["payload"])]
 
     def complete_later(self, task_id, delay):
         timer = threading.Timer(delay, self.complete, (task_id,))
@@ -197,6 +233,17 @@ class FakePlatform:
 
     @staticmethod
     def _send(handler, status, reply):
+        if isinstance(reply, Stream):
+            handler.send_response(status)
+            handler.send_header("Content-Type", "text/plain; charset=utf-8")
+            handler.send_header("Transfer-Encoding", "chunked")
+            handler.end_headers()
+            for text in reply.chunks:
+                data = text.encode()
+                handler.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                handler.wfile.flush()
+            handler.wfile.write(b"0\r\n\r\n")
+            return
         if reply is None:
             data, kind = b"", None
         elif isinstance(reply, str):
@@ -213,15 +260,22 @@ class FakePlatform:
     def _route(self, method, path, query, body):
         if method == "POST" and path == "/register_function":
             name, payload = _field(body, "name", str), _field(body, "payload", str)
-            function_id = str(uuid.uuid4())
             with self.cond:
-                self.functions[function_id] = {"function_id": function_id, "name": name, "payload": payload}
+                function_id = self.function_by_content.get((name, payload))
+                if function_id is None:
+                    function_id = self.function_by_content[(name, payload)] = str(uuid.uuid4())
+                    self.functions[function_id] = {"function_id": function_id, "name": name, "payload": payload}
             return 201, {"function_id": function_id}
+        if method == "DELETE" and path.startswith("/functions/"):
+            function_id = path[len("/functions/"):]
+            self._known_function(function_id)
+            self.delete_function(function_id)
+            return 204, None
         if method == "POST" and path == "/execute_function":
             function_id = _field(body, "function_id", str)
             payload = _field(body, "payload", str)
             wait = self._query_wait(query)
-            task_id = self._create(function_id, payload, body.get("timeout"))
+            task_id = self._create(function_id, payload, _options(body))
             if wait is None:
                 return 201, {"task_id": task_id}
             self._hold([task_id], wait, any_ended=True)
@@ -233,7 +287,8 @@ class FakePlatform:
             if not all(isinstance(p, str) for p in payloads):
                 raise _Reject(400, "payloads must be strings")
             self._known_function(function_id)
-            return 201, {"task_ids": [self._create(function_id, p, body.get("timeout")) for p in payloads]}
+            options = _options(body)
+            return 201, {"task_ids": [self._create(function_id, p, options) for p in payloads]}
         if method == "GET" and path.startswith("/status/"):
             task_id = path[len("/status/"):]
             with self.cond:
@@ -261,6 +316,28 @@ class FakePlatform:
             with self.cond:
                 return 200, {"results": [self._result_json(self.tasks[t]) if t in self.tasks
                                          else {"task_id": t, "error": "task not found"} for t in task_ids]}
+        if method == "POST" and path.startswith("/cancel/"):
+            task_id = path[len("/cancel/"):]
+            answer = self._cancel(task_id)
+            if answer == "MISSING":
+                raise _Reject(404, "task %s not found" % task_id)
+            if answer == "ENDED":
+                raise _Reject(409, "task %s has already ended" % task_id)
+            return 200, {"task_id": task_id, "status": "FAILED", "cancelled": True}
+        if method == "POST" and path == "/cancel":
+            task_ids = _field(body, "task_ids", list)
+            answers = [(task_id, self._cancel(task_id)) for task_id in task_ids]
+            return 200, {"results": [{"task_id": t, "status": "FAILED", "cancelled": True} if a == "CANCELLED"
+                                     else {"task_id": t, "error": "task not found" if a == "MISSING"
+                                           else "task %s has already ended" % t} for t, a in answers]}
+        if method == "GET" and path.startswith("/output/"):
+            task_id = path[len("/output/"):]
+            with self.cond:
+                task = self._task(task_id)
+                if query.get("follow") == "true":
+                    return 200, Stream(self._follow(task))
+                return 200, {"task_id": task_id, "status": task["status"], "stdout": task["stdout"],
+                             "stderr": task["stderr"], "output_truncated": task["output_truncated"]}
         if method == "GET" and path == "/functions":
             offset, limit = int(query.get("offset", 0)), int(query.get("limit", 100))
             with self.cond:
@@ -273,18 +350,46 @@ class FakePlatform:
             if function_id not in self.functions:
                 raise _Reject(404, "function %s not found" % function_id)
 
-    def _create(self, function_id, payload, timeout):
+    def _create(self, function_id, payload, options):
         self._known_function(function_id)
         task_id = str(uuid.uuid4())
         with self.cond:
-            self.tasks[task_id] = {"task_id": task_id, "function_id": function_id, "payload": payload,
-                                   "timeout": timeout, "status": "QUEUED", "result": None, "error": None,
-                                   "created_at": time.time(), "finished_at": None}
+            self.tasks[task_id] = dict(options, task_id=task_id, function_id=function_id, payload=payload,
+                                       status="QUEUED", result=None, error=None, attempts=0, cancelled=False,
+                                       stdout="", stderr="", output_truncated=False, created_at=time.time(), finished_at=None)
             auto = self.auto_run
             self.cond.notify_all()
         if auto:
             self.complete(task_id)
         return task_id
+
+    def _cancel(self, task_id):
+        """Cancels the task as cancel_tasks.lua does; "CANCELLED", "ENDED" or "MISSING"."""
+        with self.cond:
+            task = self.tasks.get(task_id)
+            if task is None:
+                return "MISSING"
+            if task["status"] in TERMINAL:
+                return "ENDED"
+            task.update(status="FAILED", cancelled=True, result=encode(CancelledError()),
+                        error="CancelledError: cancelled by request", finished_at=time.time())
+            self.cond.notify_all()
+            return "CANCELLED"
+
+    def _follow(self, task):
+        """What the task prints from now on, as it comes, until it ends (the ?follow=true stream)."""
+        sent_out = sent_err = 0
+        while True:
+            with self.cond:
+                self.cond.wait_for(lambda: self.closing or task["status"] in TERMINAL
+                                   or len(task["stdout"]) > sent_out or len(task["stderr"]) > sent_err, MAX_WAIT)
+                text = task["stdout"][sent_out:] + task["stderr"][sent_err:]
+                sent_out, sent_err = len(task["stdout"]), len(task["stderr"])
+                ended = self.closing or task["status"] in TERMINAL
+            if text:
+                yield text
+            if ended:
+                return
 
     def _task(self, task_id):
         # under self.cond
@@ -309,7 +414,7 @@ class FakePlatform:
             return
 
         def ended():
-            states = [self.tasks[t]["status"] in ("COMPLETED", "FAILED") if t in self.tasks else True
+            states = [self.tasks[t]["status"] in TERMINAL if t in self.tasks else True
                       for t in task_ids]
             return self.closing or (any(states) if any_ended else all(states))
 
@@ -318,11 +423,20 @@ class FakePlatform:
 
     @staticmethod
     def _result_json(task):
-        terminal = task["status"] in ("COMPLETED", "FAILED")
+        terminal = task["status"] in TERMINAL
         return {"task_id": task["task_id"], "status": task["status"],
                 "result": task["result"] if terminal else None, "error": task["error"],
-                "worker": "fake-worker" if terminal else None, "attempts": 1,
+                "worker": "fake-worker" if terminal else None, "attempts": task["attempts"],
+                "cancelled": task["cancelled"], "stdout": task["stdout"], "stderr": task["stderr"],
+                "output_truncated": task["output_truncated"],
                 "created_at": task["created_at"], "started_at": None, "finished_at": task["finished_at"]}
+
+
+class Stream:
+    """A reply sent as chunked text/plain, one chunk per string of ``chunks`` as it comes."""
+
+    def __init__(self, chunks):
+        self.chunks = chunks
 
 
 class _Reject(Exception):
@@ -330,6 +444,20 @@ class _Reject(Exception):
         super().__init__(error)
         self.status = status
         self.error = error
+
+
+def _options(body):
+    """The task options of an execute request, checked as the server does."""
+    timeout, max_retries, retry_delay = body.get("timeout"), body.get("max_retries"), body.get("retry_delay")
+    number = (int, float)
+    if timeout is not None and (not isinstance(timeout, number) or isinstance(timeout, bool) or timeout <= 0):
+        raise _Reject(400, "'timeout' must be a number of seconds above 0")
+    if max_retries is not None and (type(max_retries) is not int or not 0 <= max_retries <= 10):
+        raise _Reject(400, "'max_retries' must be an integer from 0 to 10")
+    if retry_delay is not None and (not isinstance(retry_delay, number) or isinstance(retry_delay, bool)
+                                    or retry_delay < 0):
+        raise _Reject(400, "'retry_delay' must be a number of seconds of at least 0")
+    return {"timeout": timeout, "max_retries": max_retries, "retry_delay": retry_delay}
 
 
 def _field(body, name, kind):

@@ -4,6 +4,7 @@ import codecs
 import threading
 import time
 import traceback
+from concurrent.futures import CancelledError
 
 import dill
 import pytest
@@ -416,3 +417,162 @@ def test_a_remote_exception_prints_with_its_remote_traceback(platform, client):
         client.call(client.register(fail), "printed")
     printed = "".join(traceback.format_exception(caught.type, caught.value, caught.value.__traceback__))
     assert "in fail" in printed and "The above exception was the direct cause" in printed
+
+
+# -- task options ---------------------------------------------------------------------------------------------
+
+def plus_timeout(x, timeout=0):
+    """A function with a keyword argument named as a task option."""
+    return x + timeout
+
+
+def always_fail():
+    raise RuntimeError("again")
+
+
+def test_options_go_to_the_request_and_the_function_keeps_its_keywords(platform, client):
+    function_id = client.register(plus_timeout)
+    task_id = client.options(timeout=5, max_retries=2, retry_delay=0.5).submit(function_id, 1, timeout=3)
+    (request,) = platform.received("POST", "/execute_function")
+    assert request.body["timeout"] == 5 and request.body["max_retries"] == 2 and request.body["retry_delay"] == 0.5
+    assert decode(request.body["payload"]) == ((1,), {"timeout": 3})
+    assert client.result(task_id) == 4
+    client.submit(function_id, 1)  # the client itself has no options
+    assert set(platform.received("POST", "/execute_function")[1].body) == {"function_id", "payload"}
+
+
+def test_options_of_a_view_add_up_and_explicit_arguments_win(platform, client):
+    function_id = client.register(add)
+    view = client.options(timeout=5).options(max_retries=1)
+    assert view.session is client.session
+    view.submit_payload(function_id, encode(((1,), {})), 9, retry_delay=2)
+    view.submit_many(function_id, [((1,), {})])
+    assert view.call(function_id, 1, 2) == 3
+    bodies = [r.body for r in platform.received("POST", "/execute_function") if r.path == "/execute_function"]
+    assert [{k: b.get(k) for k in ("timeout", "max_retries", "retry_delay")} for b in bodies] == [
+        {"timeout": 9, "max_retries": 1, "retry_delay": 2}, {"timeout": 5, "max_retries": 1, "retry_delay": None}]
+    (batch,) = platform.received("POST", "/execute_function/batch")
+    assert batch.body["timeout"] == 5 and batch.body["max_retries"] == 1 and "retry_delay" not in batch.body
+
+
+@pytest.mark.parametrize("options", [{"timeout": 0}, {"timeout": "5"}, {"max_retries": -1}, {"max_retries": 11},
+                                     {"max_retries": 1.5}, {"max_retries": True}, {"retry_delay": -0.1}])
+def test_options_the_server_would_refuse_raise_value_error(client, options):
+    with pytest.raises(ValueError):
+        client.options(**options)
+
+
+def test_retry_options_the_server_refuses(platform, client):
+    function_id = client.register(add)
+    with pytest.raises(MPCSFaaSError) as caught:
+        client.submit_payload(function_id, encode(((1,), {})), max_retries=11)
+    assert caught.value.status_code == 400 and platform.task_ids() == []
+
+
+def test_a_failing_task_runs_again_with_retries(platform, client):
+    function_id = client.register(always_fail)
+    task_id = client.options(max_retries=2).submit(function_id)
+    with pytest.raises(RuntimeError, match="again"):
+        client.result(task_id)
+    assert client.result_body(task_id)["attempts"] == 3
+
+
+# -- cancel ---------------------------------------------------------------------------------------------------
+
+UNKNOWN = "33333333-3333-3333-3333-333333333333"
+
+
+def test_cancel_a_task(platform, client):
+    platform.auto_run = False
+    task_id = client.submit(client.register(add), 1)
+    assert client.cancel(task_id) is True
+    assert platform.received("POST", "/cancel/")[0].path == "/cancel/" + task_id
+    body = client.result_body(task_id)
+    assert body["status"] == "FAILED" and body["cancelled"] is True
+    with pytest.raises(CancelledError):
+        client.result(task_id)
+    assert client.cancel(task_id) is False  # 409: it has ended
+
+
+def test_cancel_an_unknown_task(platform, client):
+    with pytest.raises(MPCSFaaSError) as caught:
+        client.cancel(UNKNOWN)
+    assert caught.value.status_code == 404
+
+
+def test_cancel_many_in_one_request_per_max_batch(platform, client, monkeypatch):
+    monkeypatch.setattr(client_module, "MAX_BATCH", 2)
+    platform.auto_run = False
+    function_id = client.register(add)
+    queued = client.submit(function_id, 1)
+    ended = client.submit(function_id, 2)
+    platform.complete(ended)
+    entries = client.cancel_many([queued, ended, UNKNOWN])
+    assert entries == [{"task_id": queued, "status": "FAILED", "cancelled": True},
+                       {"task_id": ended, "error": "task %s has already ended" % ended},
+                       {"task_id": UNKNOWN, "error": "task not found"}]
+    assert [r.body for r in platform.received("POST", "/cancel")] == [{"task_ids": [queued, ended]},
+                                                                       {"task_ids": [UNKNOWN]}]
+    assert client.cancel_many([]) == [] and len(platform.received("POST", "/cancel")) == 2
+
+
+# -- output -----------------------------------------------------------------------------------------------------
+
+def test_output_so_far(platform, client):
+    platform.auto_run = False
+    task_id = client.submit(client.register(add), 1)
+    platform.print(task_id, "hello\n", "warning\n")
+    assert client.output(task_id) == {"task_id": task_id, "status": "QUEUED", "stdout": "hello\n",
+                                      "stderr": "warning\n", "output_truncated": False}
+    assert platform.received("GET", "/output/")[0].query == {}
+
+
+def test_follow_yields_output_as_it_comes_and_ends_with_the_task(platform, client):
+    platform.auto_run = False
+    task_id = client.submit(client.register(add), 1)
+    chunks = client.follow(task_id)
+    assert platform.received("GET", "/output/")[0].query == {"follow": "true"}  # sent before the first next()
+    platform.print(task_id, "line 1\n")
+    assert next(chunks) == "line 1\n"
+    platform.print(task_id, stderr="oops\n")
+    assert next(chunks) == "oops\n"
+    platform.print(task_id, "é\n")
+    assert next(chunks) == "é\n"
+    platform.complete(task_id)
+    assert list(chunks) == []
+
+
+def test_follow_has_no_read_timeout(platform):
+    platform.auto_run = False
+    with Client(platform.url, timeout=0.2) as c:
+        task_id = c.submit(c.register(add), 1)
+        chunks = c.follow(task_id)
+        timer = threading.Timer(0.6, platform.print, (task_id, "late\n"))
+        timer.start()
+        assert next(chunks) == "late\n"
+        timer.join()
+        platform.complete(task_id)
+        assert list(chunks) == []
+
+
+def test_follow_of_an_unknown_task_raises_at_once(platform, client):
+    with pytest.raises(MPCSFaaSError) as caught:
+        client.follow(UNKNOWN)
+    assert caught.value.status_code == 404 and caught.value.error == "task %s not found" % UNKNOWN
+
+
+def test_follow_decodes_a_character_split_between_chunks():
+    class Response:
+        closed = False
+
+        def iter_content(self, chunk_size):
+            assert chunk_size is None  # as the data arrives
+            data = "né\n".encode()
+            return iter([data[:2], data[2:]])
+
+        def close(self):
+            self.closed = True
+
+    response = Response()
+    assert "".join(client_module._text_chunks(response, "/output/x")) == "né\n"
+    assert response.closed

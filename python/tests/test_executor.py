@@ -10,7 +10,7 @@ from concurrent.futures import CancelledError, Future, as_completed, wait
 import dill
 import pytest
 
-from mpcsfaas import FaaSExecutor, MPCSFaaSError, RemoteTraceback
+from mpcsfaas import Client, FaaSExecutor, MPCSFaaSError, RemoteTraceback
 
 
 def decode(text):
@@ -375,3 +375,207 @@ def test_the_poller_stops_after_shutdown(platform):
     ex.shutdown()
     poller.join(5)
     assert not poller.is_alive()
+
+
+# -- cancelling tasks on the platform -------------------------------------------------------------------------
+
+def platform_task(platform, task_id):
+    with platform.cond:
+        return dict(platform.tasks[task_id])
+
+
+@pytest.mark.parametrize("status", ["QUEUED", "RUNNING"])
+def test_cancel_a_future_cancels_its_queued_or_running_task(platform, executor, status):
+    platform.auto_run = False
+    future = executor.submit(square, 3)
+    with platform.cond:
+        platform.tasks[future.task_id]["status"] = status
+    assert future.cancel() is True and future.cancelled()
+    assert [r.body for r in platform.received("POST", "/cancel")] == [{"task_ids": [future.task_id]}]
+    task = platform_task(platform, future.task_id)
+    assert task["status"] == "FAILED" and task["cancelled"]
+    assert future.cancel() is True  # cancelled already: no second request
+    assert len(platform.received("POST", "/cancel")) == 1
+
+
+def test_cancel_a_future_whose_task_has_ended_but_is_not_delivered_yet(platform, executor):
+    platform.auto_run = False
+    platform.reply_next("POST", "/results", 200, {"results": []}, times=10 ** 6)  # the poller learns nothing
+    future = executor.submit(square, 3)
+    platform.complete(future.task_id)
+    assert future.cancel() is False and not future.cancelled()
+    assert len(platform.received("POST", "/cancel")) == 1
+    with platform.cond:
+        platform.canned.clear()
+    assert future.result(timeout=5) == 9  # it resolves with the task's outcome
+
+
+def test_cancel_a_done_future_sends_nothing(platform, executor):
+    future = executor.submit(square, 3)
+    assert future.result(timeout=5) == 9
+    assert future.cancel() is False
+    assert platform.received("POST", "/cancel") == []
+
+
+def test_a_task_cancelled_elsewhere_cancels_its_future(platform, executor):
+    platform.auto_run = False
+    future = executor.submit(square, 3)
+    with Client(platform.url) as client:
+        assert client.cancel(future.task_id)
+    done, _ = wait([future], timeout=5)
+    assert done == {future} and future.cancelled()
+    with pytest.raises(CancelledError):
+        future.result(timeout=0)
+
+
+def test_when_the_cancel_request_fails_the_future_is_cancelled_anyway(platform, executor, caplog):
+    platform.auto_run = False
+    future = executor.submit(square, 3)
+    platform.reply_next("POST", "/cancel", 503, {"error": "storage down"})
+    assert future.cancel() is True and future.cancelled()
+    assert "they may still run" in caplog.text
+    assert platform_task(platform, future.task_id)["status"] == "QUEUED"
+
+
+def test_shutdown_with_cancel_futures_cancels_the_tasks_in_one_request(platform):
+    platform.auto_run = False
+    ex = FaaSExecutor(platform.url, poll_wait=2)
+    futures = [ex.submit(square, n) for n in range(3)]
+    shutdown_within(ex, 3, wait=True, cancel_futures=True)
+    assert all(f.cancelled() for f in futures)
+    (request,) = platform.received("POST", "/cancel")
+    assert sorted(request.body["task_ids"]) == sorted(f.task_id for f in futures)
+    assert all(platform_task(platform, f.task_id)["cancelled"] for f in futures)
+
+
+def test_leaving_a_map_early_cancels_the_rest_in_one_request(platform):
+    platform.auto_run = False
+    ex = FaaSExecutor(platform.url, poll_wait=2)
+    results = ex.map(square, range(4))
+    ids = platform.task_ids()
+    platform.complete(ids[0])
+    assert next(results) == 0
+    results.close()
+    (request,) = platform.received("POST", "/cancel")
+    assert request.body == {"task_ids": ids[:0:-1]}
+    assert [platform_task(platform, t)["cancelled"] for t in ids] == [False, True, True, True]
+    shutdown_within(ex, 3)
+
+
+# -- echo_output -----------------------------------------------------------------------------------------------
+
+def test_echo_output_prints_each_line_prefixed_when_the_task_ends(platform, capsys):
+    platform.auto_run = False
+    with FaaSExecutor(platform.url, poll_wait=2, echo_output=True) as ex:
+        future = ex.submit(square, 3)
+        platform.print(future.task_id, "one\ntwo\n", "warn")
+        platform.complete(future.task_id)
+        assert future.result(timeout=5) == 9  # printed before the future resolves
+        out, err = capsys.readouterr()
+        prefix = "[task %s] " % future.task_id[:8]
+        assert out == prefix + "one\n" + prefix + "two\n"
+        assert err == prefix + "warn\n"
+        platform.auto_run = True
+        assert ex.submit(square, 2).result(timeout=5) == 4  # printing nothing: nothing echoed
+        assert capsys.readouterr() == ("", "")
+
+
+def test_output_is_not_echoed_by_default(platform, executor, capsys):
+    platform.auto_run = False
+    future = executor.submit(square, 3)
+    platform.print(future.task_id, "one\n", "two\n")
+    platform.complete(future.task_id)
+    assert future.result(timeout=5) == 9
+    assert capsys.readouterr() == ("", "")
+
+
+def test_echo_output_tells_of_truncated_output(platform, capsys):
+    platform.auto_run = False
+    with FaaSExecutor(platform.url, poll_wait=2, echo_output=True) as ex:
+        future = ex.submit(square, 3)
+        platform.print(future.task_id, "tail", truncated=True)
+        platform.complete(future.task_id)
+        assert future.result(timeout=5) == 9
+    prefix = "[task %s] " % future.task_id[:8]
+    assert capsys.readouterr() == (prefix + "tail\n", prefix + "[... earlier output truncated ...]\n")
+
+
+# -- per-call options -----------------------------------------------------------------------------------------
+
+def plus_timeout(x, timeout=0):
+    """A function with a keyword argument named as a task option."""
+    return x + timeout
+
+
+def always_fail():
+    raise RuntimeError("again")
+
+
+def test_options_go_to_the_requests_and_the_function_keeps_its_keywords(platform):
+    with FaaSExecutor(platform.url, task_timeout=9, poll_wait=2) as ex:
+        view = ex.options(timeout=5, max_retries=2, retry_delay=0.5)
+        assert view.submit(plus_timeout, 1, timeout=3).result(timeout=5) == 4
+        assert list(view.map(plus_timeout, [1, 2], timeout=5)) == [1, 2]
+        assert view.options(max_retries=1).submit(square, 2).result(timeout=5) == 4
+        assert ex.submit(square, 2).result(timeout=5) == 4  # the executor keeps its own options
+    single = [r.body for r in platform.received("POST", "/execute_function") if r.path == "/execute_function"]
+    (batch,) = platform.received("POST", "/execute_function/batch")
+    options = [{k: b.get(k) for k in ("timeout", "max_retries", "retry_delay")} for b in single + [batch.body]]
+    assert options == [{"timeout": 5, "max_retries": 2, "retry_delay": 0.5},
+                       {"timeout": 5, "max_retries": 1, "retry_delay": 0.5},
+                       {"timeout": 9, "max_retries": None, "retry_delay": None},
+                       {"timeout": 5, "max_retries": 2, "retry_delay": 0.5}]
+    assert decode(single[0]["payload"]) == ((1,), {"timeout": 3})
+
+
+def test_retries_reach_the_platform(platform, executor):
+    future = executor.options(max_retries=2).submit(always_fail)
+    with pytest.raises(RuntimeError, match="again"):
+        future.result(timeout=5)
+    assert platform_task(platform, future.task_id)["attempts"] == 3
+
+
+@pytest.mark.parametrize("options", [{"timeout": -1}, {"max_retries": 11}, {"retry_delay": -1}])
+def test_bad_options_raise_value_error(executor, options):
+    with pytest.raises(ValueError):
+        executor.options(**options)
+    with pytest.raises(ValueError):
+        executor.options().options(**options)
+
+
+# -- registration after a delete ----------------------------------------------------------------------------------
+
+def test_a_function_deleted_on_the_platform_is_registered_again_once(platform, executor):
+    assert executor.submit(square, 2).result(timeout=5) == 4
+    first = executor.function_id(square)
+    platform.delete_function(first)
+    assert executor.submit(square, 3).result(timeout=5) == 9
+    second = executor.function_id(square)
+    assert second != first and second in platform.functions
+    assert executor.submit(square, 4).result(timeout=5) == 16
+    assert len(platform.received("POST", "/register_function")) == 2
+    assert [r.body["function_id"] for r in platform.received("POST", "/execute_function")] == \
+        [first, first, second, second]
+
+
+def test_map_registers_a_deleted_function_again(platform, executor):
+    assert executor.submit(Multiplier(3), 1).result(timeout=5) == 3  # cached by its payload
+    platform.delete_function(executor.function_id(Multiplier(3)))
+    assert list(executor.map(Multiplier(3), [1, 2], timeout=5)) == [3, 6]
+    assert len(platform.received("POST", "/register_function")) == 2
+
+
+def test_an_unknown_function_id_given_as_a_string_is_not_retried(platform, executor):
+    with pytest.raises(MPCSFaaSError) as caught:
+        executor.submit("55555555-5555-5555-5555-555555555555", 1)
+    assert caught.value.status_code == 404
+    assert len(platform.received("POST", "/execute_function")) == 1 and platform.received("POST", "/register") == []
+
+
+def test_registering_again_after_a_second_404_gives_up(platform, executor):
+    executor.function_id(square)
+    platform.reply_next("POST", "/execute_function", 404, {"error": "function not found"}, times=2)
+    with pytest.raises(MPCSFaaSError) as caught:
+        executor.submit(square, 1)
+    assert caught.value.status_code == 404
+    assert len(platform.received("POST", "/execute_function")) == 2
