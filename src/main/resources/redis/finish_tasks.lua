@@ -2,7 +2,8 @@
 -- state), and removes their queue entries, in one round trip for all. A stored task expires after ARGV[4]
 -- seconds (0: kept forever), so Redis holds a bounded amount per finished task.
 -- KEYS[1] queue stream, KEYS[2] stats hash: counts by outcome (the dispatcher adds the latency histograms
--- from the timestamps returned here, in batches), KEYS[3] task index (see task_index.lua).
+-- from the timestamps returned here, in batches), and per function beside it (see function_stats.lua),
+-- KEYS[3] task index (see task_index.lua).
 -- ARGV[1] consumer group, ARGV[2] done channel, ARGV[3] finished_at, ARGV[4] seconds to keep a finished task,
 -- ARGV[5] task key prefix, then groups of six: task id, stream entry id, status, result, error, worker.
 -- Each stored task is announced on the done channel: as "<id>\n<its fields as JSON>" when its result and error
@@ -25,6 +26,7 @@ local function finish(id, entry, status, result, error, worker)
     redis.call('EXPIRE', key, keep)
   end
   redis.call('HINCRBY', KEYS[2], status == 'COMPLETED' and 'completed' or 'failed', 1)
+  function_stats(KEYS[2], t[5], status, t[3], ARGV[3]) -- function_stats.lua: the dashboard's per-function figures
   index_move(KEYS[3], id, t[5], t[2], t[1], status)
   if #result + #error <= INLINE then
     redis.call('PUBLISH', ARGV[2], id .. '\n' .. cjson.encode({status = status, result = result, error = error,

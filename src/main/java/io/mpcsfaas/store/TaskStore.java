@@ -57,7 +57,7 @@ public final class TaskStore {
    */
   public Future<Void> deleteFunction(String id, long keepSeconds) {
     List<String> args = List.of(id, keys.functionPrefix(), keys.functionsNamed(""), Long.toString(keepSeconds),
-        keys.functionByContent(""));
+        keys.functionByContent(""), keys.functionStats(""));
     return DELETE_FUNCTION.run(redis, List.of(keys.functions()), args).compose(deleted -> deleted.toInteger() == 1
         ? Future.succeededFuture() : Future.failedFuture(unknownFunction(id)));
   }
