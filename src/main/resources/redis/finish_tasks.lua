@@ -3,22 +3,40 @@
 -- seconds (0: kept forever), so Redis holds a bounded amount per finished task.
 -- KEYS[1] queue stream, KEYS[2] stats hash: counts by outcome (the dispatcher adds the latency histograms
 -- from the timestamps returned here, in batches), and per function beside it (see function_stats.lua),
--- KEYS[3] task index (see task_index.lua).
+-- KEYS[3] task index (see task_index.lua), KEYS[4] delayed retries (sorted set of ids by due time).
+-- A FAILED outcome of a task with retries left (field retried below max_retries) does not end it: it goes back
+-- to QUEUED with error = its traceback, at once as a new stream entry, or after retry_delay seconds through
+-- the delayed set (see promote_delayed.lua); it is not announced nor counted as failed. A cancelled task has
+-- ended, so its outcome, like any late one, is ignored.
 -- ARGV[1] consumer group, ARGV[2] done channel, ARGV[3] finished_at, ARGV[4] seconds to keep a finished task,
 -- ARGV[5] task key prefix, then groups of six: task id, stream entry id, status, result, error, worker.
 -- Each stored task is announced on the done channel: as "<id>\n<its fields as JSON>" when its result and error
 -- are small (INLINE bytes), so that a waiting request needs no read of its own, else as its id alone. The JSON
 -- holds exactly the fields of TaskCodec.FIELDS (TaskStoreTest checks it).
--- Returns, per task, {created_at, started_at} when stored ('' for one never set), 0 when ignored.
+-- Returns, per task, {created_at, started_at} when stored ('' for one never set), 'QUEUED' when it will run
+-- again, 0 when ignored.
 local INLINE = 16384
 local keep = tonumber(ARGV[4])
 local function finish(id, entry, status, result, error, worker)
   local key = ARGV[5] .. id
-  local t = redis.call('HMGET', key, 'status', 'created_at', 'started_at', 'attempts', 'function_id')
+  local t = redis.call('HMGET', key, 'status', 'created_at', 'started_at', 'attempts', 'function_id',
+    'max_retries', 'retry_delay', 'retried')
   redis.call('XACK', KEYS[1], ARGV[1], entry)
   redis.call('XDEL', KEYS[1], entry)
   if not t[1] or t[1] == 'COMPLETED' or t[1] == 'FAILED' then
     return 0
+  end
+  local retried = tonumber(t[8] or '0')
+  if status == 'FAILED' and retried < tonumber(t[6] or '0') then
+    redis.call('HSET', key, 'status', 'QUEUED', 'error', error, 'worker', worker, 'retried', retried + 1)
+    index_move(KEYS[3], id, t[5], t[2], t[1], 'QUEUED')
+    local delay = tonumber(t[7] or '0')
+    if delay > 0 then
+      redis.call('ZADD', KEYS[4], tonumber(ARGV[3]) + delay, id)
+    else
+      redis.call('HSET', key, 'entry', redis.call('XADD', KEYS[1], '*', 'task', id))
+    end
+    return 'QUEUED'
   end
   redis.call('HSET', key, 'status', status, 'result', result, 'error', error, 'finished_at', ARGV[3],
     'worker', worker)
@@ -31,7 +49,7 @@ local function finish(id, entry, status, result, error, worker)
   if #result + #error <= INLINE then
     redis.call('PUBLISH', ARGV[2], id .. '\n' .. cjson.encode({status = status, result = result, error = error,
       worker = worker, attempts = t[4] or '0', created_at = t[2] or '', started_at = t[3] or '',
-      finished_at = ARGV[3]}))
+      finished_at = ARGV[3], cancelled = '0'}))
   else
     redis.call('PUBLISH', ARGV[2], id)
   end

@@ -3,7 +3,8 @@
 -- KEYS[1] functions sorted set, KEYS[2] the content key (sha256 of name and payload) -> id,
 -- KEYS[3] sorted set of the functions of this name
 -- ARGV[1] new id, ARGV[2] name, ARGV[3] payload, ARGV[4] created_at, ARGV[5] function key prefix,
--- ARGV[6] the content digest (kept on the function, so that a delete finds its content key)
+-- ARGV[6] the content digest (kept on the function, so that a delete finds its content key),
+-- ARGV[7] max retries and ARGV[8] retry delay its tasks take by default ('' for none)
 -- Returns the id of the function: the registered one, else ARGV[1].
 local existing = redis.call('GET', KEYS[2])
 if existing and redis.call('HEXISTS', ARGV[5] .. existing, 'name') == 1
@@ -12,6 +13,12 @@ if existing and redis.call('HEXISTS', ARGV[5] .. existing, 'name') == 1
 end
 redis.call('HSET', ARGV[5] .. ARGV[1], 'name', ARGV[2], 'payload', ARGV[3], 'created_at', ARGV[4],
   'digest', ARGV[6])
+if ARGV[7] ~= '' then
+  redis.call('HSET', ARGV[5] .. ARGV[1], 'max_retries', ARGV[7])
+end
+if ARGV[8] ~= '' then
+  redis.call('HSET', ARGV[5] .. ARGV[1], 'retry_delay', ARGV[8])
+end
 redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
 redis.call('SET', KEYS[2], ARGV[1])

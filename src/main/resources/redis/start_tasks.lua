@@ -1,6 +1,8 @@
 -- Moves claimed tasks to RUNNING and returns what a worker needs to run each, in one round trip for all.
 -- A task found RUNNING was in flight when its dispatcher or worker was lost: it runs again, counting the
--- attempt, unless it has used them all, in which case it ends FAILED with ARGV[5] as its result.
+-- attempt, unless it has used them all, in which case it ends FAILED with ARGV[5] as its result. Attempts
+-- count since the task's last retry (field retried, see finish_tasks.lua): retries use up no losses.
+-- A task that ended (also one cancelled while its entry was claimed) never starts.
 -- A task that will not run has its queue entry removed here, so the caller has nothing left to do.
 -- KEYS[1] queue stream, KEYS[2] stats hash, KEYS[3] task index (see task_index.lua)
 -- ARGV[1] worker, ARGV[2] now, ARGV[3] max attempts, ARGV[4] function key prefix,
@@ -15,7 +17,8 @@ local function drop(entry)
 end
 local function start(id, entry)
   local key = ARGV[9] .. id
-  local t = redis.call('HMGET', key, 'status', 'function_id', 'payload', 'attempts', 'timeout', 'created_at')
+  local t = redis.call('HMGET', key, 'status', 'function_id', 'payload', 'attempts', 'timeout', 'created_at',
+    'retried')
   local status = t[1]
   if not status then
     drop(entry)
@@ -26,7 +29,7 @@ local function start(id, entry)
     return {status}
   end
   local attempts = tonumber(t[4] or '0')
-  if status == 'RUNNING' and attempts >= tonumber(ARGV[3]) then
+  if status == 'RUNNING' and attempts - tonumber(t[7] or '0') >= tonumber(ARGV[3]) then
     redis.call('HSET', key, 'status', 'FAILED', 'result', ARGV[5], 'error', ARGV[6], 'finished_at', ARGV[2])
     if tonumber(ARGV[10]) > 0 then
       redis.call('EXPIRE', key, ARGV[10])

@@ -3,6 +3,7 @@ package io.mpcsfaas.api;
 import static io.mpcsfaas.api.RequestParsing.cursorParam;
 import static io.mpcsfaas.api.RequestParsing.intParam;
 import static io.mpcsfaas.api.RequestParsing.jsonBody;
+import static io.mpcsfaas.api.RequestParsing.optionalRetries;
 import static io.mpcsfaas.api.RequestParsing.optionalTimeout;
 import static io.mpcsfaas.api.RequestParsing.pickle;
 import static io.mpcsfaas.api.RequestParsing.requiredArray;
@@ -12,6 +13,7 @@ import static io.mpcsfaas.api.RequestParsing.uuid;
 import static io.mpcsfaas.api.RequestParsing.waitMillis;
 
 import io.mpcsfaas.config.ApiConfig;
+import io.mpcsfaas.config.Conf;
 import io.mpcsfaas.config.RedisConfig;
 import io.mpcsfaas.store.Completions;
 import io.mpcsfaas.store.Keys;
@@ -19,10 +21,13 @@ import io.mpcsfaas.store.NotFoundException;
 import io.mpcsfaas.store.PlatformStats;
 import io.mpcsfaas.store.Presence;
 import io.mpcsfaas.store.RedisClients;
+import io.mpcsfaas.store.Retries;
 import io.mpcsfaas.store.TaskIndex;
 import io.mpcsfaas.store.TaskRecord;
+import io.mpcsfaas.store.TaskStore.CancelAnswer;
 import io.mpcsfaas.store.TaskStore.NewTask;
 import io.mpcsfaas.store.TaskStore;
+import io.mpcsfaas.task.TaskOutcome;
 import io.mpcsfaas.task.TaskStatus;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -73,7 +78,7 @@ public final class ApiVerticle extends VerticleBase {
     redis = RedisClients.create(vertx, redisConf);
     Keys keys = new Keys(redisConf.prefix());
     this.keys = keys;
-    store = new TaskStore(redis, keys);
+    store = new TaskStore(redis, keys, resultTtlSeconds);
     index = new TaskIndex(redis, keys);
     creator = new TaskCreator(store, STORE_TIMEOUT_MILLIS);
     presence = new Presence(redis, keys);
@@ -106,6 +111,8 @@ public final class ApiVerticle extends VerticleBase {
     router.get("/workers").handler(this::workers);
     router.get("/stats").handler(this::stats);
     router.get("/metrics").handler(this::metrics);
+    router.post("/cancel/:task_id").handler(this::cancelOne);
+    router.post("/cancel").handler(this::cancelMany);
     router.get("/status/:task_id").handler(this::status);
     router.get("/result/:task_id").handler(this::result);
     ErrorResponses.install(router);
@@ -138,7 +145,8 @@ public final class ApiVerticle extends VerticleBase {
     JsonObject body = jsonBody(ctx);
     String name = requiredString(body, "name");
     String payload = pickle(body);
-    respond(ctx, guard(store.registerFunction(name, payload)).map(id -> new JsonObject().put("function_id", id)),
+    Retries defaults = optionalRetries(body);
+    respond(ctx, guard(store.registerFunction(name, payload, defaults)).map(id -> new JsonObject().put("function_id", id)),
         201);
   }
 
@@ -151,9 +159,10 @@ public final class ApiVerticle extends VerticleBase {
     String functionId = uuid(requiredString(body, "function_id"), "function_id");
     String payload = pickle(body);
     Integer timeout = optionalTimeout(body);
+    Retries retries = optionalRetries(body);
     long waitMillis = waitMillis(ctx);
     String id = TaskStore.newTaskId();
-    NewTask newTask = new NewTask(id, functionId, payload, timeout);
+    NewTask newTask = new NewTask(id, functionId, payload, timeout, retries);
     if (waitMillis == 0) {
       respond(ctx, creator.create(newTask).map(created -> new JsonObject().put("task_id", id)), 201);
       return;
@@ -183,7 +192,8 @@ public final class ApiVerticle extends VerticleBase {
       checked.add(payload);
     }
     Integer timeout = optionalTimeout(body);
-    respond(ctx, guard(store.createTasks(functionId, checked, timeout))
+    Retries retries = optionalRetries(body);
+    respond(ctx, guard(store.createTasks(functionId, checked, timeout, retries))
         .map(ids -> new JsonObject().put("task_ids", new JsonArray(ids))), 201);
   }
 
@@ -241,6 +251,52 @@ public final class ApiVerticle extends VerticleBase {
     }), 200);
   }
 
+  /** Cancels one task: 200 when it was cancelled now, 409 when it had ended, 404 when unknown. */
+  private void cancelOne(RoutingContext ctx) {
+    String id = uuid(ctx.pathParam("task_id"), "task_id");
+    respond(ctx, cancel(List.of(id)).compose(answers -> switch (answers.get(0)) {
+      case CANCELLED -> Future.succeededFuture(cancelledJson(id));
+      case ENDED -> Future.failedFuture(new ApiError(409, endedMessage(id)));
+      case MISSING -> Future.failedFuture(new NotFoundException("task " + id + " not found"));
+    }), 200);
+  }
+
+  /** Cancels many tasks: one entry each, as {@code /cancel/{id}} answers it (an error as its message). */
+  private void cancelMany(RoutingContext ctx) {
+    JsonArray idsJson = requiredArray(jsonBody(ctx), "task_ids", MAX_BATCH);
+    List<String> ids = new ArrayList<>(idsJson.size());
+    for (int i = 0; i < idsJson.size(); i++) {
+      if (!(idsJson.getValue(i) instanceof String id)) {
+        throw ApiError.badRequest("task_ids[" + i + "] must be a string");
+      }
+      ids.add(uuid(id, "task_ids[" + i + "]"));
+    }
+    respond(ctx, cancel(ids).map(answers -> {
+      JsonArray out = new JsonArray();
+      for (int i = 0; i < ids.size(); i++) {
+        String id = ids.get(i);
+        out.add(switch (answers.get(i)) {
+          case CANCELLED -> cancelledJson(id);
+          case ENDED -> new JsonObject().put("task_id", id).put("error", endedMessage(id));
+          case MISSING -> new JsonObject().put("task_id", id).put("error", "task not found");
+        });
+      }
+      return new JsonObject().put("results", out);
+    }), 200);
+  }
+
+  private Future<List<CancelAnswer>> cancel(List<String> ids) {
+    return guard(store.cancel(ids, TaskOutcome.CANCELLED.result(), TaskOutcome.CANCELLED.error()));
+  }
+
+  private static JsonObject cancelledJson(String id) {
+    return new JsonObject().put("task_id", id).put("status", "FAILED").put("cancelled", true);
+  }
+
+  private static String endedMessage(String id) {
+    return "task " + id + " has already ended";
+  }
+
   private void status(RoutingContext ctx) {
     String id = uuid(ctx.pathParam("task_id"), "task_id");
     respond(ctx, guard(store.status(id)).map(status -> new JsonObject().put("task_id", id)
@@ -274,7 +330,8 @@ public final class ApiVerticle extends VerticleBase {
         .put("attempts", t.attempts())
         .put("created_at", seconds(t.createdAt()))
         .put("started_at", seconds(t.startedAt()))
-        .put("finished_at", seconds(t.finishedAt()));
+        .put("finished_at", seconds(t.finishedAt()))
+        .put("cancelled", t.cancelled());
   }
 
   private static Double seconds(String timestamp) {
@@ -404,10 +461,12 @@ public final class ApiVerticle extends VerticleBase {
     });
   }
 
-  /** 404 for an unknown id, else Redis could not answer (503). */
+  /** 404 for an unknown id, the refusal a route decided on (a 409), else Redis could not answer (503). */
   private static void fail(RoutingContext ctx, Throwable cause) {
     if (cause instanceof NotFoundException) {
       ctx.fail(new ApiError(404, cause.getMessage()));
+    } else if (cause instanceof ApiError refusal) {
+      ctx.fail(refusal);
     } else {
       ctx.fail(new StorageUnavailableException(cause));
     }

@@ -1,5 +1,6 @@
 package io.mpcsfaas.api;
 
+import io.mpcsfaas.store.Retries;
 import io.mpcsfaas.store.TaskIndex;
 import io.mpcsfaas.task.TaskStatus;
 import io.vertx.core.buffer.Buffer;
@@ -11,6 +12,8 @@ import java.util.UUID;
 
 /** Reads and checks request bodies and parameters; every problem becomes an {@link ApiError} (4xx). */
 final class RequestParsing {
+  /** Most times a failed task may run again. */
+  static final int MAX_RETRIES = 10;
   private RequestParsing() {}
 
   static int intParam(RoutingContext ctx, String name, int fallback, int min, int max) {
@@ -153,6 +156,23 @@ final class RequestParsing {
       throw ApiError.badRequest("field 'timeout' must be a number of seconds between 1 and 86400");
     }
     return (int) Math.ceil(number.doubleValue());
+  }
+
+  /** {@code max_retries} (an integer from 0 to 10) and {@code retry_delay} (seconds, 0 or more), each optional. */
+  static Retries optionalRetries(JsonObject body) {
+    Object max = body.getValue("max_retries");
+    Object delay = body.getValue("retry_delay");
+    boolean maxValid = max == null || (max instanceof Integer || max instanceof Long)
+        && ((Number) max).longValue() >= 0 && ((Number) max).longValue() <= MAX_RETRIES;
+    if (!maxValid) {
+      throw ApiError.badRequest("field 'max_retries' must be an integer from 0 to " + MAX_RETRIES);
+    }
+    if (delay != null && (!(delay instanceof Number seconds)
+        || !Double.isFinite(seconds.doubleValue()) || seconds.doubleValue() < 0)) {
+      throw ApiError.badRequest("field 'retry_delay' must be a number of seconds, 0 or more");
+    }
+    return new Retries(max == null ? null : ((Number) max).intValue(),
+        delay == null ? null : ((Number) delay).doubleValue());
   }
 
   static String abbreviate(String text) {

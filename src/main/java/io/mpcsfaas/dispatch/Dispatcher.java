@@ -9,7 +9,9 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,6 +36,9 @@ final class Dispatcher {
   private final GroupCommit<FinishedTask> outcomes;
   /** Claimed entries not yet handed to the backend: recovered after a restart, taken over, or to run again. */
   private final ArrayDeque<QueueEntry> backlog = new ArrayDeque<>();
+  /** Tasks whose start call is on its way, and those of them cancelled meanwhile (not to be handed over). */
+  private final Set<String> launching = new HashSet<>();
+  private final Set<String> cancelledWhileLaunching = new HashSet<>();
   private final Promise<Void> firstReady = Promise.promise();
   /** Entries on their way to RUNNING: room the backend still counts as free. */
   private int starting;
@@ -66,6 +71,19 @@ final class Dispatcher {
   /** Claims nothing more and retries nothing; the tasks already handed over still have their outcomes stored. */
   void stop() {
     stopped = true;
+  }
+
+  /**
+   * A task was cancelled (its end is stored already, and its queue entry released): if this dispatcher holds
+   * it, it does not run it. One in the backlog is dropped, one being started is not handed over, and one the
+   * backend runs is stopped there (its outcome, stored as usual, is then ignored).
+   */
+  void cancel(String taskId) {
+    backlog.removeIf(entry -> entry.taskId().equals(taskId));
+    if (launching.contains(taskId)) {
+      cancelledWhileLaunching.add(taskId);
+    }
+    backend.cancel(taskId);
   }
 
   /**
@@ -155,18 +173,23 @@ final class Dispatcher {
   /** Moves the tasks to RUNNING in one round trip, then hands those that will run to the backend. */
   private void launch(List<QueueEntry> entries) {
     starting += entries.size();
+    entries.forEach(entry -> launching.add(entry.taskId()));
     queue.start(entries).onComplete(ar -> {
       starting -= entries.size();
+      entries.forEach(entry -> launching.remove(entry.taskId()));
       if (ar.failed()) {
         for (int i = entries.size() - 1; i >= 0; i--) {
-          backlog.addFirst(entries.get(i));
+          if (!cancelledWhileLaunching.remove(entries.get(i).taskId())) {
+            backlog.addFirst(entries.get(i));
+          }
         }
         retryLater(ar.cause(), this::fill);
         return;
       }
       for (int i = 0; i < entries.size(); i++) {
         StartedTask task = ar.result().get(i);
-        if (task != null) {
+        boolean cancelled = cancelledWhileLaunching.remove(entries.get(i).taskId());
+        if (task != null && !cancelled) {
           run(entries.get(i), task);
         }
       }

@@ -7,8 +7,10 @@ import io.mpcsfaas.config.RedisConfig;
 import io.mpcsfaas.store.Keys;
 import io.mpcsfaas.store.Presence;
 import io.mpcsfaas.store.RedisClients;
+import io.mpcsfaas.store.Subscription;
 import io.mpcsfaas.store.TaskIndex;
 import io.mpcsfaas.store.TaskQueue;
+import io.mpcsfaas.store.Timestamps;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.json.JsonObject;
@@ -26,6 +28,10 @@ public final class DispatcherVerticle extends VerticleBase {
   private static final long ANNOUNCE_MILLIS = 1000;
   /** How stale the latency histograms of /metrics may be; each flush is one round trip for all tasks. */
   private static final long HISTOGRAM_FLUSH_MILLIS = 1000;
+  /** How late a delayed retry may start past its due time; each look is one round trip. */
+  private static final long RETRY_PROMOTION_MILLIS = 250;
+  /** Most due retries queued in one look. */
+  private static final int RETRIES_PER_LOOK = 1000;
 
   private Redis redis;
   private TaskQueue queue;
@@ -36,6 +42,8 @@ public final class DispatcherVerticle extends VerticleBase {
   private long announcer;
   private long caretaker;
   private long histogramFlusher;
+  private long retryPromoter;
+  private Subscription cancels;
 
   @Override
   public Future<?> start() {
@@ -58,7 +66,11 @@ public final class DispatcherVerticle extends VerticleBase {
         announce();
         announcer = vertx.setPeriodic(ANNOUNCE_MILLIS, t -> announce());
       });
+      // Every dispatcher hears every cancel; the one holding the task stops it.
+      cancels = new Subscription(vertx, redis, keys.cancelChannel(), dispatcher::cancel, () -> {});
+      cancels.start();
       caretaker = vertx.setPeriodic(conf.takeoverMillis() / 3, t -> dispatcher.keepClaims());
+      retryPromoter = vertx.setPeriodic(RETRY_PROMOTION_MILLIS, t -> promoteRetries());
       histogramFlusher = vertx.setPeriodic(HISTOGRAM_FLUSH_MILLIS, t -> flushHistograms());
     });
   }
@@ -71,6 +83,10 @@ public final class DispatcherVerticle extends VerticleBase {
     vertx.cancelTimer(announcer);
     vertx.cancelTimer(caretaker);
     vertx.cancelTimer(histogramFlusher);
+    vertx.cancelTimer(retryPromoter);
+    if (cancels != null) {
+      cancels.close();
+    }
     Future<Void> closing = backend == null ? Future.succeededFuture() : backend.close();
     return closing.eventually(() -> queue.flushHistograms().timeout(2, TimeUnit.SECONDS))
         .eventually(() -> redis.close());
@@ -82,6 +98,12 @@ public final class DispatcherVerticle extends VerticleBase {
         .put("workers", backend.workers());
     presence.announce(queue.consumer(), description, 3 * ANNOUNCE_MILLIS)
         .onFailure(err -> LOG.debug("could not announce: {}", err.getMessage()));
+  }
+
+  /** Queues the delayed retries that are due. */
+  private void promoteRetries() {
+    queue.promoteDue(Timestamps.now(), RETRIES_PER_LOOK)
+        .onFailure(err -> LOG.debug("could not queue the due retries: {}", err.getMessage()));
   }
 
   private void flushHistograms() {

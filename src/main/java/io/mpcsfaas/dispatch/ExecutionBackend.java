@@ -23,6 +23,12 @@ public interface ExecutionBackend {
    */
   Future<Execution> run(TaskSpec task);
 
+  /**
+   * Stops a task it runs, if it runs it: its {@link #run} future then completes (with a cancelled or other
+   * outcome, which the store ignores, the task having ended). A task it does not hold is ignored.
+   */
+  void cancel(String taskId);
+
   /** The workers behind this backend: {@code id}, {@code mode}, {@code slots}, {@code busy}, {@code last_heartbeat}. */
   JsonArray workers();
 

@@ -33,6 +33,11 @@ final class LocalBackend implements ExecutionBackend {
   }
 
   @Override
+  public void cancel(String taskId) {
+    pool.cancel(taskId);
+  }
+
+  @Override
   public JsonArray workers() {
     return new JsonArray().add(new JsonObject().put("id", worker).put("mode", Mode.LOCAL.word()).put("slots", pool.size())
         .put("busy", pool.busy()).put("last_heartbeat", System.currentTimeMillis() / 1000.0));

@@ -94,6 +94,15 @@ final class RemoteBackend implements ExecutionBackend {
     return promise.future();
   }
 
+  /** Tells the worker running the task to stop it; its result comes back as for any task. */
+  @Override
+  public void cancel(String taskId) {
+    WorkerRegistry.Worker worker = registry.holding(taskId);
+    if (worker != null) {
+      endpoint.send(worker.peer, Protocol.cancel(taskId));
+    }
+  }
+
   @Override
   public JsonArray workers() {
     JsonArray out = new JsonArray();

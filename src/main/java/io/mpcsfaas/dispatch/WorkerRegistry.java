@@ -137,6 +137,16 @@ final class WorkerRegistry {
     return true;
   }
 
+  /** The worker running the task; null if none is. */
+  Worker holding(String taskId) {
+    for (Worker worker : byPeer.values()) {
+      if (worker.running.containsKey(taskId)) {
+        return worker;
+      }
+    }
+    return null;
+  }
+
   /** Workers not heard from since {@code deadline}. */
   List<Worker> silentSince(long deadline) {
     List<Worker> silent = new ArrayList<>();

@@ -1,15 +1,11 @@
 package io.mpcsfaas.store;
 
-import io.mpcsfaas.async.Backoff;
 import io.mpcsfaas.task.TaskStatus;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
-import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
-import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.Request;
-import io.vertx.redis.client.Response;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -31,31 +27,19 @@ public final class Completions {
   private final Vertx vertx;
   private final Redis redis;
   private final Keys keys;
-  private final String channel;
   private final Map<String, List<Promise<TaskRecord>>> waiting = new HashMap<>();
-  private RedisConnection subscription;
-  private boolean closed;
-  private final Backoff backoff = new Backoff(5000);
+  private final Subscription subscription;
 
   public Completions(Vertx vertx, Redis redis, Keys keys) {
     this.vertx = vertx;
     this.redis = redis;
     this.keys = keys;
-    this.channel = keys.doneChannel();
+    this.subscription = new Subscription(vertx, redis, keys.doneChannel(), this::onDone, this::wakeThoseThatEnded);
   }
 
   /** Subscribes; a failure is retried with backoff until {@link #close}. */
   public void start() {
-    redis.connect().compose(conn -> {
-      subscription = conn;
-      conn.handler(this::onPush);
-      conn.exceptionHandler(err -> lost(conn));
-      conn.endHandler(v -> lost(conn));
-      return conn.send(Request.cmd(Command.SUBSCRIBE).arg(channel));
-    }).onSuccess(r -> {
-      backoff.reset();
-      wakeThoseThatEnded();
-    }).onFailure(err -> retry());
+    subscription.start();
   }
 
   /**
@@ -82,10 +66,7 @@ public final class Completions {
   }
 
   public void close() {
-    closed = true;
-    if (subscription != null) {
-      subscription.close();
-    }
+    subscription.close();
   }
 
   /**
@@ -120,15 +101,11 @@ public final class Completions {
     }
   }
 
-  private void onPush(Response push) {
-    // RESP3 push: [message, channel, done message]
-    if (push.size() == 3 && "message".equals(push.get(0).toString())) {
-      String message = push.get(2).toString();
-      List<Promise<TaskRecord>> list = waiting.remove(TaskCodec.doneTaskId(message));
-      if (list != null) {
-        TaskRecord task = readable(message);
-        new ArrayList<>(list).forEach(promise -> promise.tryComplete(task));
-      }
+  private void onDone(String message) {
+    List<Promise<TaskRecord>> list = waiting.remove(TaskCodec.doneTaskId(message));
+    if (list != null) {
+      TaskRecord task = readable(message);
+      new ArrayList<>(list).forEach(promise -> promise.tryComplete(task));
     }
   }
 
@@ -140,21 +117,5 @@ public final class Completions {
       LOG.debug("unreadable done message, reading the task instead: {}", e.toString());
       return null;
     }
-  }
-
-  private void lost(RedisConnection conn) {
-    if (subscription == conn) {
-      retry();
-    }
-  }
-
-  private void retry() {
-    subscription = null;
-    if (closed) {
-      return;
-    }
-    long delay = backoff.next();
-    LOG.warn("lost the task-completion subscription; retrying in {} ms", delay);
-    vertx.setTimer(delay, t -> start());
   }
 }

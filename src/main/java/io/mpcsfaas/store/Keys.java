@@ -86,6 +86,16 @@ public record Keys(String prefix) {
     return prefix + "dispatchers";
   }
 
+  /** Channel where the id of every cancelled task is published, for the dispatcher running it to stop it. */
+  public String cancelChannel() {
+    return prefix + "cancel";
+  }
+
+  /** Sorted set of the ids of tasks waiting to be retried, by the time they are due (seconds since the epoch). */
+  public String delayed() {
+    return prefix + "delayed";
+  }
+
   /** Channel where the id of every task that reaches a terminal state is published. */
   public String doneChannel() {
     return prefix + "done";

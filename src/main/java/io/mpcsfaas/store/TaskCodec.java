@@ -17,7 +17,7 @@ import java.util.function.UnaryOperator;
 final class TaskCodec {
   /** The fields of a task hash that make a {@link TaskRecord}, in the order an HMGET asks for them. */
   static final List<String> FIELDS = List.of("status", "result", "error", "worker", "attempts", "created_at",
-      "started_at", "finished_at");
+      "started_at", "finished_at", "cancelled");
 
   private TaskCodec() {}
 
@@ -69,7 +69,7 @@ final class TaskCodec {
     String attempts = set(field.apply("attempts"));
     return new TaskRecord(id, TaskStatus.valueOf(status), field.apply("result"), field.apply("error"),
         field.apply("worker"), attempts == null ? 0 : Integer.parseInt(attempts), set(field.apply("created_at")),
-        set(field.apply("started_at")), set(field.apply("finished_at")));
+        set(field.apply("started_at")), set(field.apply("finished_at")), "1".equals(field.apply("cancelled")));
   }
 
   private static String set(String value) {

@@ -22,6 +22,7 @@ public final class TaskQueue {
   private static final Scripts START_TASKS = Scripts.load("task_index.lua", "start_tasks.lua");
   private static final Scripts FINISH_TASKS = Scripts.load("task_index.lua", "function_stats.lua", "finish_tasks.lua");
   private static final Scripts REFRESH_CLAIMS = Scripts.load("refresh_claims.lua");
+  private static final Scripts PROMOTE_DELAYED = Scripts.load("promote_delayed.lua");
 
   private final Redis redis;
   private final Keys keys;
@@ -133,7 +134,8 @@ public final class TaskQueue {
       args.add(outcome.outcome().error() == null ? "" : outcome.outcome().error());
       args.add(outcome.worker());
     }
-    return FINISH_TASKS.run(redis, List.of(keys.queue(), keys.stats(), keys.index()), args).map(replies -> {
+    List<String> scriptKeys = List.of(keys.queue(), keys.stats(), keys.index(), keys.delayed());
+    return FINISH_TASKS.run(redis, scriptKeys, args).map(replies -> {
       List<Boolean> stored = new ArrayList<>(outcomes.size());
       double finished = Double.parseDouble(finishedAt);
       for (Response reply : replies) {
@@ -147,6 +149,15 @@ public final class TaskQueue {
       }
       return stored;
     });
+  }
+
+  /**
+   * Queues the retries due at {@code now} (seconds since the epoch, as {@link Timestamps#now} writes it), at most
+   * {@code count} in one round trip; answers how many left the delayed set.
+   */
+  public Future<Integer> promoteDue(String now, int count) {
+    return PROMOTE_DELAYED.run(redis, List.of(keys.delayed(), keys.queue()),
+        List.of(now, Integer.toString(count), keys.task(""))).map(Response::toInteger);
   }
 
   /** Adds the latency histograms gathered since the last call to the platform's stats, in one round trip. */

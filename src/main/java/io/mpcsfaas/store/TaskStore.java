@@ -20,36 +20,55 @@ public final class TaskStore {
   private static final Scripts CREATE_TASKS = Scripts.load("task_index.lua", "create_tasks.lua");
   private static final Scripts REGISTER_FUNCTION = Scripts.load("register_function.lua");
   private static final Scripts DELETE_FUNCTION = Scripts.load("delete_function.lua");
+  private static final Scripts CANCEL_TASKS = Scripts.load("task_index.lua", "cancel_tasks.lua");
 
   private final Redis redis;
   private final Keys keys;
+  private final long keepEndedSeconds;
 
   public TaskStore(Redis redis, Keys keys) {
+    this(redis, keys, 0);
+  }
+
+  /** {@code keepEndedSeconds}: how long a task this store ends (a cancel) stays in Redis; 0 keeps it forever. */
+  public TaskStore(Redis redis, Keys keys, long keepEndedSeconds) {
     this.redis = redis;
     this.keys = keys;
+    this.keepEndedSeconds = keepEndedSeconds;
   }
 
   /** Registers a function; the same name and payload again answer the id they were registered with. */
   public Future<String> registerFunction(String name, String payload) {
-    String digest = digest(name, payload);
+    return registerFunction(name, payload, Retries.UNSET);
+  }
+
+  /**
+   * Registers a function whose tasks take {@code defaults} unless they say otherwise. Defaults given make
+   * part of what is registered: the same name and payload with other defaults is another function.
+   */
+  public Future<String> registerFunction(String name, String payload, Retries defaults) {
+    String digest = digest(name, payload, defaults);
     List<String> scriptKeys = List.of(keys.functions(), keys.functionByContent(digest), keys.functionsNamed(name));
     List<String> args = List.of(UUID.randomUUID().toString(), name, payload, Timestamps.now(),
-        keys.functionPrefix(), digest);
+        keys.functionPrefix(), digest, defaults.maxArg(), defaults.delayArg());
     return REGISTER_FUNCTION.run(redis, scriptKeys, args).map(Response::toString);
   }
 
-  /** sha256 of the name, a NUL and the payload, in hex. */
-  private static String digest(String name, String payload) {
+  /** sha256 of the name, a NUL and the payload (then of the retry defaults, when given), in hex. */
+  private static String digest(String name, String payload, Retries defaults) {
     try {
       MessageDigest sha = MessageDigest.getInstance("SHA-256");
       sha.update(name.getBytes(StandardCharsets.UTF_8));
       sha.update((byte) 0);
-      return HexFormat.of().formatHex(sha.digest(payload.getBytes(StandardCharsets.UTF_8)));
+      sha.update(payload.getBytes(StandardCharsets.UTF_8));
+      if (!defaults.equals(Retries.UNSET)) {
+        sha.update(("\0" + defaults.maxArg() + "\0" + defaults.delayArg()).getBytes(StandardCharsets.UTF_8));
+      }
+      return HexFormat.of().formatHex(sha.digest());
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
   }
-
   /**
    * Deletes a function: new tasks of it are refused, while those submitted before still run (its payload
    * stays for {@code keepSeconds}, 0: forever); fails with {@link NotFoundException} if it is unknown or
@@ -117,8 +136,17 @@ public final class TaskStore {
     });
   }
 
-  /** A task to create: its id (from {@link #newTaskId}), function, {@code (args, kwargs)} payload and timeout. */
-  public record NewTask(String id, String functionId, String payload, Integer timeoutSeconds) {}
+  /**
+   * A task to create: its id (from {@link #newTaskId}), function, {@code (args, kwargs)} payload, timeout and
+   * retries.
+   */
+  public record NewTask(String id, String functionId, String payload, Integer timeoutSeconds, Retries retries) {
+
+    /** A task with its function's retries. */
+    public NewTask(String id, String functionId, String payload, Integer timeoutSeconds) {
+      this(id, functionId, payload, timeoutSeconds, Retries.UNSET);
+    }
+  }
 
   /** A new task id, for a caller that must watch the task before it exists (a submit that waits for its end). */
   public static String newTaskId() {
@@ -130,8 +158,14 @@ public final class TaskStore {
    * an unknown function. Ids are in the order of the payloads.
    */
   public Future<List<String>> createTasks(String functionId, List<String> payloads, Integer timeoutSeconds) {
-    List<NewTask> tasks = payloads.stream().map(p -> new NewTask(newTaskId(), functionId, p, timeoutSeconds))
-        .toList();
+    return createTasks(functionId, payloads, timeoutSeconds, Retries.UNSET);
+  }
+
+  /** {@link #createTasks(String, List, Integer)} with {@code retries}. */
+  public Future<List<String>> createTasks(String functionId, List<String> payloads, Integer timeoutSeconds,
+      Retries retries) {
+    List<NewTask> tasks = payloads.stream()
+        .map(p -> new NewTask(newTaskId(), functionId, p, timeoutSeconds, retries)).toList();
     if (tasks.isEmpty()) {
       return Future.succeededFuture(List.of());
     }
@@ -145,7 +179,7 @@ public final class TaskStore {
    * (false: its function does not exist, and nothing of it was stored).
    */
   public Future<List<Boolean>> create(List<NewTask> tasks) {
-    List<String> args = new ArrayList<>(4 + 4 * tasks.size());
+    List<String> args = new ArrayList<>(4 + 6 * tasks.size());
     args.add(Timestamps.now());
     args.add(Keys.TASKS_CHANNEL);
     args.add(keys.task(""));
@@ -155,6 +189,8 @@ public final class TaskStore {
       args.add(task.functionId());
       args.add(task.timeoutSeconds() == null ? "" : task.timeoutSeconds().toString());
       args.add(task.payload());
+      args.add(task.retries().maxArg());
+      args.add(task.retries().delayArg());
     }
     return CREATE_TASKS.run(redis, List.of(keys.queue(), keys.stats(), keys.index()), args).map(reply -> {
       List<Boolean> created = new ArrayList<>(tasks.size());
@@ -165,6 +201,35 @@ public final class TaskStore {
 
   public static NotFoundException unknownFunction(String functionId) {
     return new NotFoundException("function " + functionId + " not found");
+  }
+
+  /** How a cancel went for one task. */
+  public enum CancelAnswer {
+    /** It had not ended: it ended now, FAILED and cancelled. */
+    CANCELLED,
+    /** It had ended already (completed or failed): nothing changed. */
+    ENDED,
+    /** Redis does not know it (never created, or expired): nothing changed. */
+    MISSING
+  }
+
+  /**
+   * Cancels the tasks in one round trip (see cancel_tasks.lua), each with the pickled {@code result} and its
+   * {@code error} text; one answer per id, in order.
+   */
+  public Future<List<CancelAnswer>> cancel(List<String> ids, String result, String error) {
+    List<String> args = new ArrayList<>(List.of(Keys.DISPATCHERS_GROUP, keys.doneChannel(), keys.cancelChannel(),
+        Timestamps.now(), Long.toString(keepEndedSeconds), keys.task(""), result, error));
+    args.addAll(ids);
+    return CANCEL_TASKS.run(redis, List.of(keys.queue(), keys.stats(), keys.index(), keys.delayed()), args).map(reply -> {
+      List<CancelAnswer> answers = new ArrayList<>(ids.size());
+      reply.forEach(r -> answers.add(switch (r.toString()) {
+        case "CANCELLED" -> CancelAnswer.CANCELLED;
+        case "MISSING" -> CancelAnswer.MISSING;
+        default -> CancelAnswer.ENDED;
+      }));
+      return answers;
+    });
   }
 
   public Future<TaskRecord> task(String id) {

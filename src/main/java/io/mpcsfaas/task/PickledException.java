@@ -18,10 +18,15 @@ public final class PickledException {
   private PickledException() {}
 
   public static String encode(String type, String message) {
+    return encode("builtins", type, message);
+  }
+
+  /** The exception class {@code type} of {@code module} (where its pickle finds it), built with {@code message}. */
+  public static String encode(String module, String type, String message) {
     ByteArrayOutputStream pickle = new ByteArrayOutputStream();
     pickle.write(0x80); // PROTO 2
     pickle.write(2);
-    pickle.writeBytes(("cbuiltins\n" + type + "\n").getBytes(StandardCharsets.US_ASCII)); // GLOBAL
+    pickle.writeBytes(("c" + module + "\n" + type + "\n").getBytes(StandardCharsets.US_ASCII)); // GLOBAL
     byte[] text = message.getBytes(StandardCharsets.UTF_8);
     pickle.write('X'); // BINUNICODE: 4-byte little-endian length, UTF-8
     pickle.writeBytes(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(text.length).array());

@@ -5,6 +5,13 @@ package io.mpcsfaas.task;
  * {@code error} is the traceback or the platform's explanation (null on success).
  */
 public record TaskOutcome(boolean ok, String result, String error) {
+  /** Where Python 3.8+ defines {@code concurrent.futures.CancelledError}, which a pickle must name. */
+  private static final String CANCELLED_MODULE = "concurrent.futures._base";
+
+  /** A task cancelled by request: {@code concurrent.futures.CancelledError}, so clients stop as for any end. */
+  public static final TaskOutcome CANCELLED = new TaskOutcome(false,
+      PickledException.encode(CANCELLED_MODULE, "CancelledError", "cancelled by request"),
+      "CancelledError: cancelled by request");
 
   public static TaskOutcome success(String result) {
     return new TaskOutcome(true, result, null);

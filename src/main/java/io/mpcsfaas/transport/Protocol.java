@@ -22,6 +22,7 @@ public final class Protocol {
   public static final String REFUSED = "refused";
   public static final String UNKNOWN = "unknown";
   public static final String TASK = "task";
+  public static final String CANCEL = "cancel";
   // both ways
   public static final String HEARTBEAT = "heartbeat";
 
@@ -49,6 +50,11 @@ public final class Protocol {
   public static JsonObject task(TaskSpec task) {
     return message(TASK).put("task", task.taskId()).put("fid", task.functionId())
         .put("fn", task.functionPayload()).put("args", task.argsPayload()).put("timeout", task.timeoutSeconds());
+  }
+
+  /** Stop the task if it runs or waits on this worker; its result is sent as for any task. */
+  public static JsonObject cancel(String taskId) {
+    return message(CANCEL).put("task", taskId);
   }
 
   public static TaskSpec taskSpec(JsonObject message) {

@@ -12,8 +12,10 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -54,6 +56,8 @@ final class Interpreter {
   private final RunTimes runTimes;
   private final Listener listener;
   private final PipelinePlan<Handoff> plan;
+  /** Cancelled while in the pipe behind the running task: the process stops when one of them comes to run. */
+  private final Set<Handoff> cancelledInPipe = new HashSet<>();
   private long headTimer = -1;
   private long planTimer = -1;
   private boolean alive = true;
@@ -120,6 +124,27 @@ final class Interpreter {
       startTimeout(handoff);
     }
     armPlanTimer();
+  }
+
+  /**
+   * Cancels the task if this interpreter holds it (true if so); its outcome is {@link TaskOutcome#CANCELLED}.
+   * One held back is dropped; the one running stops with the process, which the pool replaces as after any
+   * exit; one already in the pipe behind it stops the process when its turn comes (Python reads its pipe in
+   * order and cannot be told to skip it). Call on the owning context.
+   */
+  boolean cancel(String taskId) {
+    Handoff handoff = plan.find(h -> h.task().taskId().equals(taskId));
+    if (handoff == null) {
+      return false;
+    }
+    // Stopped first, so that the pool, hearing of the outcome, hands this interpreter nothing more.
+    if (plan.running() == handoff) {
+      kill();
+    } else if (!plan.removeHeld(handoff)) {
+      cancelledInPipe.add(handoff);
+    }
+    handoff.promise().tryComplete(TaskOutcome.CANCELLED);
+    return true;
   }
 
   /** Stops the process; its tasks are settled when its exit is seen, like any other exit. */
@@ -189,7 +214,9 @@ final class Interpreter {
     // The next task in the pipe runs from now on. Its timers are armed before the outcome is delivered: the
     // pool's listeners run inside tryComplete and may hand this interpreter its next task at once.
     Handoff next = plan.running();
-    if (next != null) {
+    if (next != null && cancelledInPipe.remove(next)) {
+      kill(); // its exit gives back the tasks behind the cancelled one
+    } else if (next != null) {
       startTimeout(next);
       armPlanTimer();
     }
@@ -201,6 +228,7 @@ final class Interpreter {
     alive = false;
     cancelTimers();
     writer.shutdownNow();
+    cancelledInPipe.clear();
     Handoff head = plan.dropRunning();
     if (head != null) {
       head.promise().tryComplete(TaskOutcome.platformFailure("RuntimeError", crashMessage(exitCode)));

@@ -107,6 +107,18 @@ public final class InterpreterPool {
     return promise.future();
   }
 
+  /**
+   * Cancels the task wherever the pool holds it: waiting, it is dropped; handed to an interpreter, see
+   * {@link Interpreter#cancel} (the one running it is stopped and replaced). Its outcome is
+   * {@link TaskOutcome#CANCELLED}; a task the pool does not hold is ignored.
+   */
+  public void cancel(String taskId) {
+    List<Handoff> dropped = new ArrayList<>();
+    waiting.removeIf(handoff -> handoff.task().taskId().equals(taskId) && dropped.add(handoff));
+    List.copyOf(interpreters).forEach(interpreter -> interpreter.cancel(taskId));
+    dropped.forEach(handoff -> handoff.promise().tryComplete(TaskOutcome.CANCELLED));
+  }
+
   public Future<Void> close() {
     closed = true;
     interpreters.forEach(Interpreter::kill);
@@ -192,10 +204,15 @@ public final class InterpreterPool {
     }
   };
 
-  /** Tasks that were handed to an interpreter and did not start go first, in their order. */
+  /**
+   * Tasks that were handed to an interpreter and did not start go first, in their order; those cancelled
+   * meanwhile (their outcome is known) are dropped.
+   */
   private void waitFirst(List<Handoff> notStarted) {
     for (int i = notStarted.size() - 1; i >= 0; i--) {
-      waiting.addFirst(notStarted.get(i));
+      if (!notStarted.get(i).promise().future().isComplete()) {
+        waiting.addFirst(notStarted.get(i));
+      }
     }
   }
 

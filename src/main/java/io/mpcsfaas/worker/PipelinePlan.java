@@ -4,6 +4,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
+import java.util.function.Predicate;
 
 /**
  * The pipelining plan of one interpreter: the tasks handed to it, in order, with the run time expected of
@@ -132,6 +133,38 @@ final class PipelinePlan<T> {
   T dropRunning() {
     Planned<T> head = inPipe.pollFirst();
     return head == null ? null : head.task();
+  }
+
+  /** Whether {@code task} is in the pipe (written to the interpreter, running or next to run). */
+  boolean inPipe(T task) {
+    return inPipe.stream().anyMatch(planned -> planned.task() == task);
+  }
+
+  /** The first task handed over (in the pipe or held back) that {@code test} accepts; null if none. */
+  T find(Predicate<T> test) {
+    for (Planned<T> planned : inPipe) {
+      if (test.test(planned.task())) {
+        return planned.task();
+      }
+    }
+    for (Planned<T> planned : held) {
+      if (test.test(planned.task())) {
+        return planned.task();
+      }
+    }
+    return null;
+  }
+
+  /** Removes {@code task} if it is held back (not in the pipe yet); true if it was. */
+  boolean removeHeld(T task) {
+    for (Planned<T> planned : held) {
+      if (planned.task() == task) {
+        held.remove(planned);
+        countBehindRunning(planned, -1);
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Removes every task, in order (the pipe's, then those held back): its interpreter has ended. */

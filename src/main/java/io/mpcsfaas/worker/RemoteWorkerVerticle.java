@@ -141,6 +141,11 @@ public final class RemoteWorkerVerticle extends VerticleBase {
         }
       }
       case Protocol.TASK -> run(Protocol.taskSpec(message));
+      case Protocol.CANCEL -> {
+        if (message.getValue("task") instanceof String taskId) {
+          pool.cancel(taskId);
+        }
+      }
       case Protocol.UNKNOWN -> {
         if (state == State.ACTIVE) {
           LOG.info("dispatcher {} does not know us (it restarted?); registering again", dispatcherUrl);

@@ -1,6 +1,7 @@
 package io.mpcsfaas.api;
 
 import static io.mpcsfaas.TestRedis.await;
+import static io.mpcsfaas.api.JsonErrors.assertError;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -492,18 +493,4 @@ class ApiRoutesTest extends KeySpaceTest {
     return functions.stream().map(f -> ((JsonObject) f).getString("function_id")).toList();
   }
 
-  private static void assertError(int status, HttpResponse<Buffer> response) {
-    assertError("", status, response);
-  }
-
-  /** A JSON {"error": "..."} reply with this status. */
-  private static void assertError(String what, int status, HttpResponse<Buffer> response) {
-    String body = response.bodyAsString();
-    assertEquals(status, response.statusCode(), what + ": " + body);
-    String type = response.getHeader("content-type");
-    assertTrue(type != null && type.startsWith(JSON), what + ": content-type " + type);
-    JsonObject json = assertInstanceOf(JsonObject.class, Buffer.buffer(body).toJsonValue(), what + ": " + body);
-    assertInstanceOf(String.class, json.getValue("error"), what + ": " + body);
-    assertFalse(json.getString("error").isBlank(), what + ": " + body);
-  }
 }

@@ -1,6 +1,7 @@
 package io.mpcsfaas.api;
 
 import static io.mpcsfaas.TestRedis.await;
+import static io.mpcsfaas.api.JsonErrors.assertError;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -93,21 +94,6 @@ class ApiVerticleTest extends KeySpaceTest {
         new JsonObject().put("name", "double-" + TestRedis.randomTag()).put("payload", payloads.getString("fn")));
     assertEquals(201, response.statusCode(), response.bodyAsString());
     return response.bodyAsJsonObject();
-  }
-
-  /** A JSON error body {"error": "..."} with the expected status. */
-  static void assertError(int status, HttpResponse<Buffer> response) {
-    assertError("", status, response);
-  }
-
-  static void assertError(String what, int status, HttpResponse<Buffer> response) {
-    String body = response.bodyAsString();
-    assertEquals(status, response.statusCode(), what + ": status, body: " + body);
-    assertTrue(response.getHeader("content-type") != null && response.getHeader("content-type").startsWith(JSON),
-        "JSON content type: " + response.getHeader("content-type"));
-    JsonObject json = assertInstanceOf(JsonObject.class, Buffer.buffer(body).toJsonValue(), body);
-    assertInstanceOf(String.class, json.getValue("error"), body);
-    assertFalse(json.getString("error").isBlank(), body);
   }
 
   static void assertUuid(String text) {

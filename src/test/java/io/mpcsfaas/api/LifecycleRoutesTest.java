@@ -1,6 +1,7 @@
 package io.mpcsfaas.api;
 
 import static io.mpcsfaas.TestRedis.await;
+import static io.mpcsfaas.api.JsonErrors.assertError;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -9,11 +10,11 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.mpcsfaas.KeySpaceTest;
 import io.mpcsfaas.Py;
 import io.mpcsfaas.RedisAndVertx;
 import io.mpcsfaas.TaskSteps;
 import io.mpcsfaas.TestRedis;
-import io.mpcsfaas.store.Keys;
 import io.mpcsfaas.store.QueueEntry;
 import io.mpcsfaas.store.StartedTask;
 import io.mpcsfaas.store.TaskQueue;
@@ -24,7 +25,6 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.redis.client.Command;
-import io.vertx.redis.client.Redis;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -48,7 +48,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * ({@code GET /tasks}) over HTTP, against a real Redis; the tests play the dispatcher through {@link TaskQueue}.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class LifecycleRoutesTest {
+class LifecycleRoutesTest extends KeySpaceTest {
   private static final String JSON = "application/json";
   private static final long RESULT_TTL = 1234;
   /** The fields of an entry of {@code /tasks}. */
@@ -59,8 +59,6 @@ class LifecycleRoutesTest {
   static final RedisAndVertx shared = new RedisAndVertx(false);
   static JsonObject payloads;
 
-  Redis redis;
-  Keys keys;
   TaskQueue queue;
   WebClient http;
   String deployment;
@@ -77,9 +75,7 @@ class LifecycleRoutesTest {
 
   @BeforeEach
   void freshApi() {
-    redis = shared.client();
-    keys = new Keys("l" + TestRedis.randomTag() + ":");
-    queue = new TaskQueue(redis, keys, "lifecycle-test", 0);
+    queue = queue("lifecycle-test");
     await(queue.ensureGroup());
     RedisAndVertx.DeployedApi api = shared.deployApi(new JsonObject().put("redis.prefix", keys.prefix())
         .put("task.result_ttl", RESULT_TTL));
@@ -91,17 +87,16 @@ class LifecycleRoutesTest {
   void cleanUp() {
     shared.undeploy(deployment);
     http.close();
-    await(redis.close());
   }
 
   // ---------------------------------------------------------------- functions
 
   @Test
   void registeringTheSameFunctionAgainAnswersItsIdAndNamesFilterTheList() {
-    String first = register("double", "double");
-    assertEquals(first, register("double", "double"), "same name and payload: same id");
-    String other = register("double", "triple");
-    String renamed = register("twice", "double");
+    String first = registerOverHttp("double", "double");
+    assertEquals(first, registerOverHttp("double", "double"), "same name and payload: same id");
+    String other = registerOverHttp("double", "triple");
+    String renamed = registerOverHttp("twice", "double");
     assertNotEquals(first, other);
     assertNotEquals(first, renamed);
 
@@ -116,7 +111,7 @@ class LifecycleRoutesTest {
 
   @Test
   void aDeletedFunctionRefusesNewTasksWhileThoseSubmittedBeforeStillRun() {
-    String fid = register("double", "double");
+    String fid = registerOverHttp("double", "double");
     String before = execute(fid);
 
     HttpResponse<Buffer> deleted = await(http.delete("/functions/" + fid).send());
@@ -156,8 +151,8 @@ class LifecycleRoutesTest {
 
   @Test
   void tasksArePagedNewestFirstWithTheFiltersCombined() {
-    String fa = register("double", "double");
-    String fb = register("triple", "triple");
+    String fa = registerOverHttp("double", "double");
+    String fb = registerOverHttp("triple", "triple");
     List<String> ids = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
       ids.add(execute(fa));
@@ -202,7 +197,7 @@ class LifecycleRoutesTest {
 
   @Test
   void aPageHoldsFiftyTasksByDefault() {
-    String fa = register("double", "double");
+    String fa = registerOverHttp("double", "double");
     batch(fa, 52);
     JsonObject first = get("/tasks").bodyAsJsonObject();
     assertEquals(50, first.getJsonArray("tasks").size());
@@ -215,7 +210,7 @@ class LifecycleRoutesTest {
 
   @Test
   void transitionsMoveTasksBetweenStatusPagesAndExpiredTasksDisappear() {
-    String fa = register("double", "double");
+    String fa = registerOverHttp("double", "double");
     String a = execute(fa);
     String b = execute(fa);
     assertEquals(List.of(b, a), taskIds(get("/tasks?status=QUEUED")));
@@ -237,7 +232,7 @@ class LifecycleRoutesTest {
 
   @Test
   void badParametersAre400AndChangeNothing() {
-    String fa = register("double", "double");
+    String fa = registerOverHttp("double", "double");
     batch(fa, 3);
     String cursor = get("/tasks?limit=1").bodyAsJsonObject().getString("next_cursor");
     assertNotNull(cursor);
@@ -294,7 +289,7 @@ class LifecycleRoutesTest {
     return tasks.stream().map(t -> t.get("id")).toList();
   }
 
-  private String register(String name, String function) {
+  private String registerOverHttp(String name, String function) {
     HttpResponse<Buffer> response = post("/register_function",
         new JsonObject().put("name", name).put("payload", payloads.getString(function)));
     assertEquals(201, response.statusCode(), response.bodyAsString());
@@ -361,18 +356,4 @@ class LifecycleRoutesTest {
         .map(t -> ((JsonObject) t).getString("task_id")).toList();
   }
 
-  private static void assertError(int status, HttpResponse<Buffer> response) {
-    assertError("", status, response);
-  }
-
-  /** A JSON {"error": "..."} reply with this status. */
-  private static void assertError(String what, int status, HttpResponse<Buffer> response) {
-    String body = response.bodyAsString();
-    assertEquals(status, response.statusCode(), what + ": " + body);
-    String type = response.getHeader("content-type");
-    assertTrue(type != null && type.startsWith(JSON), what + ": content-type " + type);
-    JsonObject json = assertInstanceOf(JsonObject.class, Buffer.buffer(body).toJsonValue(), what + ": " + body);
-    assertInstanceOf(String.class, json.getValue("error"), what + ": " + body);
-    assertFalse(json.getString("error").isBlank(), what + ": " + body);
-  }
 }

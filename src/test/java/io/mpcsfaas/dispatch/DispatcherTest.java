@@ -207,6 +207,56 @@ class DispatcherTest {
     assertEquals(List.of("t"), queue.finished);
   }
 
+  @Test
+  void aCancelledTaskTheBackendRunsIsStoppedThereAndItsOutcomeStoredAsAnyOther() {
+    queue.submit("a", "b");
+    MemoryBackend backend = new MemoryBackend(2);
+    Dispatcher dispatcher = dispatcher(backend, 0);
+    dispatcher.start();
+    clock.settle();
+    int before = events.size();
+    dispatcher.cancel("a");
+    dispatcher.cancel("unknown"); // another dispatcher's task
+    clock.settle();
+
+    assertEquals(List.of("cancel a", "done a", "finish a", "claimNew 1", "cancel unknown"), eventsSince(before),
+        "stored at once like any outcome; its slot claims more");
+    assertEquals(List.of("b"), List.copyOf(backend.running.keySet()));
+  }
+
+  @Test
+  void aCancelledTaskInTheBacklogIsDroppedWithoutAStart() {
+    queue.submit("a", "b", "c");
+    MemoryBackend backend = new MemoryBackend(1);
+    Dispatcher dispatcher = dispatcher(backend, 2);
+    dispatcher.start();
+    clock.settle();
+    dispatcher.cancel("b");
+    backend.complete("a");
+    clock.settle();
+
+    assertEquals(List.of("start a", "start c"), eventsOf("start"));
+    assertEquals(List.of("c"), List.copyOf(backend.running.keySet()));
+  }
+
+  @Test
+  void aTaskCancelledWhileItsStartIsOnItsWayIsNotHandedOver() {
+    queue.submit("a", "b");
+    MemoryBackend backend = new MemoryBackend(2);
+    Dispatcher dispatcher = dispatcher(backend, 0);
+    queue.whenCalled("start", () -> dispatcher.cancel("a"));
+    dispatcher.start();
+    clock.settle();
+
+    assertEquals(List.of("start a,b", "cancel a", "run b"), events.stream()
+        .filter(e -> e.startsWith("start") || e.startsWith("cancel") || e.startsWith("run")).toList());
+    assertEquals(List.of("b"), List.copyOf(backend.running.keySet()));
+    backend.complete("b");
+    queue.submit("c");
+    clock.settle();
+    assertEquals(List.of("c"), List.copyOf(backend.running.keySet()), "a forgotten cancel does not hold later tasks");
+  }
+
   private static QueueEntry entry(String taskId) {
     return new QueueEntry("e-" + taskId, taskId);
   }
@@ -255,6 +305,7 @@ class DispatcherTest {
     final Deque<QueueEntry> orphans = new ArrayDeque<>();
     final List<String> finished = new ArrayList<>();
     private final Map<String, Deque<String>> failures = new HashMap<>();
+    private final Map<String, Runnable> hooks = new HashMap<>();
     private Promise<List<QueueEntry>> waitingClaim;
     private int waitingCount;
 
@@ -270,6 +321,11 @@ class DispatcherTest {
       }
     }
 
+    /** Runs {@code hook} once, when the next call of that name has been made and before it is answered. */
+    void whenCalled(String call, Runnable hook) {
+      hooks.put(call, hook);
+    }
+
     /** The next call of that name fails with {@code message}. */
     void failNext(String call, String message) {
       failures.computeIfAbsent(call, c -> new ArrayDeque<>()).add(message);
@@ -277,6 +333,10 @@ class DispatcherTest {
 
     private <T> Future<T> answer(String call, String event, Supplier<T> result) {
       events.add(event);
+      Runnable hook = hooks.remove(call);
+      if (hook != null) {
+        hook.run();
+      }
       Promise<T> promise = Promise.promise();
       String failure = failures.getOrDefault(call, new ArrayDeque<>()).poll();
       if (failure != null) {
@@ -372,6 +432,17 @@ class DispatcherTest {
       events.add("done " + taskId);
       running.remove(taskId).complete(new Execution("memory/0", TaskOutcome.success("result of " + taskId)));
       roomListener.run();
+    }
+
+    @Override
+    public void cancel(String taskId) {
+      events.add("cancel " + taskId);
+      Promise<Execution> execution = running.remove(taskId);
+      if (execution != null) {
+        events.add("done " + taskId);
+        execution.complete(new Execution("memory/0", TaskOutcome.CANCELLED));
+        roomListener.run();
+      }
     }
 
     void lose(String taskId) {

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.mpcsfaas.KeySpaceTest;
 import io.mpcsfaas.Py;
 import io.mpcsfaas.RedisAndVertx;
 import io.mpcsfaas.TaskSteps;
@@ -16,7 +17,6 @@ import io.mpcsfaas.TestRedis;
 import io.mpcsfaas.task.TaskStatus;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
-import io.vertx.redis.client.Redis;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
@@ -25,7 +25,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -34,14 +33,11 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The task index: kept by the task scripts, paged newest first by status and function, trimmed of expired tasks. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class TaskIndexTest {
+class TaskIndexTest extends KeySpaceTest {
   @RegisterExtension
   static final RedisAndVertx shared = new RedisAndVertx(false);
   static JsonObject payloads;
 
-  Redis redis;
-  Keys keys;
-  TaskStore store;
   TaskQueue queue;
   TaskIndex index;
   String fa;
@@ -59,19 +55,11 @@ class TaskIndexTest {
 
   @BeforeEach
   void fresh() {
-    redis = shared.client();
-    keys = new Keys("i" + TestRedis.randomTag() + ":");
-    store = new TaskStore(redis, keys);
-    queue = new TaskQueue(redis, keys, "d1", 0);
+    queue = queue("d1");
     index = new TaskIndex(redis, keys);
-    fa = await(store.registerFunction("a", payloads.getString("fa")));
-    fb = await(store.registerFunction("b", payloads.getString("fb")));
+    fa = register("a", payloads.getString("fa"));
+    fb = register("b", payloads.getString("fb"));
     await(queue.ensureGroup());
-  }
-
-  @AfterEach
-  void closeClient() {
-    await(redis.close());
   }
 
   private List<String> create(String fid, int n) {

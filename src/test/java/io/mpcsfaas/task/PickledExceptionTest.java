@@ -33,6 +33,15 @@ class PickledExceptionTest {
   }
 
   @Test
+  void theCancelledOutcomeDecodesAsConcurrentFuturesCancelledError() {
+    String script = "import base64, dill, sys, concurrent.futures as f\n"
+        + "e = dill.loads(base64.b64decode(sys.stdin.read()))\n"
+        + "print(isinstance(e, f.CancelledError), str(e))\n";
+    assertEquals("True cancelled by request", Py.run(script, TaskOutcome.CANCELLED.result()));
+    assertEquals("CancelledError: cancelled by request", TaskOutcome.CANCELLED.error());
+  }
+
+  @Test
   void encodingIsBase64WithLineBreaksLikeCodecs() {
     String encoded = PickledException.encode("RuntimeError", "y".repeat(200));
     assertTrue(encoded.endsWith("\n"), "codecs.encode(..., 'base64') output ends with a newline");

@@ -294,6 +294,57 @@ class InterpreterPoolTest {
   }
 
   @Test
+  void cancellingTheRunningTaskStopsItsInterpreterWhichIsReplacedForTheNextTask() {
+    InterpreterPool pool = pool(1, 60, 0);
+    TaskSpec sleeping = task("sleep30", "args21", null);
+    TaskOutcome cancelled = on(() -> {
+      Future<TaskOutcome> run = pool.run(sleeping);
+      vertx.setTimer(300, t -> pool.cancel(sleeping.taskId()));
+      return run;
+    });
+    assertEquals(TaskOutcome.CANCELLED, cancelled);
+    // Well before the 30 s sleep would end: the replacement runs it.
+    TaskOutcome next = on(() -> pool.run(task("double", "args21", null)).timeout(20, TimeUnit.SECONDS));
+    assertValue("42", next);
+    assertEquals(1, pool.size());
+  }
+
+  @Test
+  void cancellingAWaitingTaskDropsItWithoutTouchingTheRunningOne() {
+    InterpreterPool pool = pool(1, 30, 0);
+    List<String> endings = new ArrayList<>();
+    List<TaskOutcome> outcomes = on(() -> {
+      Future<TaskOutcome> running = pool.run(task("nap", "args_half", null)).andThen(ar -> endings.add("nap"));
+      // The nap's length is not known: this one waits in the pool for the interpreter.
+      TaskSpec waiting = task("double", "args21", null);
+      Future<TaskOutcome> dropped = pool.run(waiting).andThen(ar -> endings.add("cancelled"));
+      pool.cancel(waiting.taskId());
+      pool.cancel("a task the pool does not hold");
+      return Future.all(running, dropped).map(all -> all.<TaskOutcome>list());
+    });
+    assertEquals(List.of("cancelled", "nap"), endings);
+    assertValue("0.5", outcomes.get(0));
+    assertEquals(TaskOutcome.CANCELLED, outcomes.get(1));
+  }
+
+  @Test
+  void cancellingATaskInThePipeBehindTheRunningOneSparesTheTasksAroundIt() {
+    // Naps known to take 20 ms, a lookahead of 200 ms: the second and third are written behind the first.
+    InterpreterPool pool = pool(1, 30, 0, 200, knowing("nap", 20));
+    List<TaskSpec> tasks = List.of(task("nap", "args_half", null), task("sleep30", "args21", null),
+        task("nap", "args_1ms", null));
+    List<TaskOutcome> outcomes = on(() -> {
+      List<Future<TaskOutcome>> runs = new ArrayList<>();
+      tasks.forEach(t -> runs.add(pool.run(t)));
+      pool.cancel(tasks.get(1).taskId());
+      return Future.all(runs).map(all -> all.<TaskOutcome>list()).timeout(20, TimeUnit.SECONDS);
+    });
+    assertValue("0.5", outcomes.get(0));
+    assertEquals(TaskOutcome.CANCELLED, outcomes.get(1));
+    assertValue("0.001", outcomes.get(2));
+  }
+
+  @Test
   void withoutLookaheadAnInterpreterTakesOneTaskAtATime() {
     InterpreterPool pool = pool(1, 30, 0, 0, knowing("double", 0.2));
     assertEquals(0, capacityOnceHanded(pool, task("double", "args21", null)));

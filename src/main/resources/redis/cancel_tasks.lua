@@ -1,0 +1,49 @@
+-- Cancels tasks, in one round trip for all. A task that has not ended ends FAILED with cancelled 1 and ARGV[7]
+-- (a pickled CancelledError) as its result; its queue entry is acknowledged and deleted and it leaves the
+-- delayed retries, so a queued task never starts (an entry a dispatcher claimed already is dropped by
+-- start_tasks.lua, which never starts a task that ended), and the outcome of a run still going is ignored by
+-- finish_tasks.lua. Each one is announced on the done channel as finish_tasks.lua does, and its id on the
+-- cancel channel, where the dispatcher running it hears that it should stop it.
+-- KEYS[1] queue stream, KEYS[2] stats hash (counts it as failed), KEYS[3] task index (see task_index.lua),
+-- KEYS[4] delayed retries
+-- ARGV[1] consumer group, ARGV[2] done channel, ARGV[3] cancel channel, ARGV[4] now, ARGV[5] seconds an ended
+-- task is kept (0: forever), ARGV[6] task key prefix, ARGV[7] pickled CancelledError, ARGV[8] its text,
+-- then the task ids.
+-- Returns, per task, 'CANCELLED', the status it had already ended in, or 'MISSING' when Redis does not know it.
+local keep = tonumber(ARGV[5])
+local function cancel(id)
+  local key = ARGV[6] .. id
+  local t = redis.call('HMGET', key, 'status', 'created_at', 'started_at', 'attempts', 'worker', 'entry',
+    'function_id')
+  if not t[1] then
+    return 'MISSING'
+  end
+  if t[1] == 'COMPLETED' or t[1] == 'FAILED' then
+    return t[1]
+  end
+  redis.call('HSET', key, 'status', 'FAILED', 'cancelled', 1, 'result', ARGV[7], 'error', ARGV[8],
+    'finished_at', ARGV[4])
+  if keep > 0 then
+    redis.call('EXPIRE', key, keep)
+  end
+  redis.call('HINCRBY', KEYS[2], 'failed', 1)
+  if t[6] then
+    redis.call('XACK', KEYS[1], ARGV[1], t[6])
+    redis.call('XDEL', KEYS[1], t[6])
+  end
+  redis.call('ZREM', KEYS[4], id)
+  index_move(KEYS[3], id, t[7], t[2], t[1], 'FAILED')
+  local done = {status = 'FAILED', result = ARGV[7], error = ARGV[8], attempts = t[4] or '0',
+    created_at = t[2] or '', started_at = t[3] or '', finished_at = ARGV[4], cancelled = '1'}
+  if t[5] then
+    done.worker = t[5]
+  end
+  redis.call('PUBLISH', ARGV[2], id .. '\n' .. cjson.encode(done))
+  redis.call('PUBLISH', ARGV[3], id)
+  return 'CANCELLED'
+end
+local out = {}
+for i = 9, #ARGV do
+  out[#out + 1] = cancel(ARGV[i])
+end
+return out
