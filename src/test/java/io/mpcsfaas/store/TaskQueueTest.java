@@ -332,6 +332,14 @@ class TaskQueueTest extends KeySpaceTest {
     assertEquals(1, stats.get(other).calls());
     assertEquals(0, stats.get(other).failures());
 
+    String cancelled = newTask(null);
+    await(store.cancel(List.of(cancelled), TaskOutcome.CANCELLED.result(), TaskOutcome.CANCELLED.error()));
+    FunctionStats afterCancel = await(FunctionStats.newest(redis, keys, 10)).stream()
+        .filter(f -> f.functionId().equals(fid)).findFirst().orElseThrow();
+    assertEquals(3, afterCancel.calls(), "a cancelled task is a call");
+    assertEquals(2, afterCancel.failures(), "that failed, as the failed counter says");
+    assertEquals(2, afterCancel.run().count(), "it never ran");
+
     await(store.deleteFunction(fid, 3600));
     long ttl = cmd(redis, Command.TTL, keys.functionStats(fid)).toLong();
     assertTrue(ttl > 3500 && ttl <= 3600, "the figures leave with a deleted function: TTL " + ttl);
