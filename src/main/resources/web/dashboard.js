@@ -59,19 +59,21 @@
 
   const history = {at: [], completed: [], failed: [], p50: [], p99: []};
 
-  function chart(element, series) {
+  // spanGaps: a second without a latency figure is one where no dispatcher flushed its histograms (they do
+  // once a second, unaligned with the feed), not a second without tasks.
+  function chart(element, series, spanGaps) {
     const opts = {
       width: Math.max(300, element.clientWidth), height: 220,
       scales: {x: {time: true}, y: {range: (u, min, max) => [0, Math.max(1, max * 1.1)]}},
       axes: [{}, {size: 60}],
-      series: [{}].concat(series.map(([label, stroke]) => ({label, stroke, width: 2, spanGaps: false}))),
+      series: [{}].concat(series.map(([label, stroke]) => ({label, stroke, width: 2, spanGaps}))),
     };
     return new uPlot(opts, [[], ...series.map(() => [])], element);
   }
 
   const charts = {
-    throughput: chart($('throughput-chart'), [['completed/s', '#237a57'], ['failed/s', '#b3261e']]),
-    latency: chart($('latency-chart'), [['p50', '#1f5fbf'], ['p99', '#d9822b']]),
+    throughput: chart($('throughput-chart'), [['completed/s', '#237a57'], ['failed/s', '#b3261e']], false),
+    latency: chart($('latency-chart'), [['p50', '#1f5fbf'], ['p99', '#d9822b']], true),
   };
 
   function fitCharts() {
@@ -148,8 +150,11 @@
     if (event.rates) {
       setText('rate-completed', rate(event.rates.completed));
       setText('rate-failed', rate(event.rates.failed));
-      setText('latency-p50', duration(event.latency.p50));
-      setText('latency-p99', duration(event.latency.p99));
+      const ended = event.rates.completed + event.rates.failed;
+      if (event.latency.p50 != null || ended === 0) { // else keep the last figure until the next flush
+        setText('latency-p50', duration(event.latency.p50));
+        setText('latency-p99', duration(event.latency.p99));
+      }
       record(event);
     }
     showWorkers(event.workers);
