@@ -5,20 +5,30 @@ Protocol: frames of a 4-byte big-endian length followed by UTF-8 JSON, on the pr
 /dev/null and stderr, so nothing user code prints or reads can corrupt the framing.
   request: {"task": id, "fid": function id, "fn": base64(dill(fn)), "args": base64(dill((args, kwargs)))}
   reply:   {"task": id, "ok": bool, "result": base64(dill(value or exception)), "error": traceback or null}
+           plus, only when the task printed anything, "stdout", "stderr" (the last FAAS_MAX_OUTPUT_KB KiB of
+           each, counted in characters) and "output_truncated" (whether earlier output was dropped)
+  live:    {"output": id, "stdout": ..., "stderr": ..., "output_truncated": bool}, while a task that printed
+           runs, at most every LIVE_INTERVAL seconds and only when its output changed; never after its reply
+Output is what Python code writes to sys.stdout and sys.stderr (print, logging, sys.stdout.write); what C code
+or a subprocess writes straight to fd 1 or 2 is discarded.
 """
 import base64
 import codecs
 import collections
+import io
 import json
 import os
 import signal
 import struct
 import sys
+import threading
+import time
 import traceback
 
 import dill
 
 FUNCTION_CACHE_SIZE = 256
+LIVE_INTERVAL = 0.5
 
 
 def encode(obj):
@@ -54,6 +64,151 @@ def limit_memory():
         import resource
         limit = megabytes * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+class CapturedStream(io.TextIOBase):
+    """A task's sys.stdout or sys.stderr: keeps the last `limit` characters written and whether any were dropped.
+
+    Thread-safe: user code may print from threads of its own while the reporter reads the tail.
+    """
+
+    encoding = "utf-8"
+    errors = "replace"
+
+    def __init__(self, fd, limit, on_first_write):
+        super().__init__()
+        self._fd = fd
+        self._limit = limit
+        self._on_first_write = on_first_write
+        self._lock = threading.Lock()
+        self._chunks = []
+        self._size = 0
+        self.dropped = False
+        self.writes = 0
+        self.buffer = _BytesInto(self)
+
+    def reset(self):
+        with self._lock:
+            self._chunks = []
+            self._size = 0
+            self.dropped = False
+            self.writes = 0
+
+    def writable(self):
+        return True
+
+    def fileno(self):
+        return self._fd  # points where the process's stderr goes: nowhere
+
+    def write(self, text):
+        if not isinstance(text, str):
+            raise TypeError("write() argument must be str, not %s" % type(text).__name__)
+        if not text:
+            return 0
+        with self._lock:
+            if self.writes == 0:
+                self._on_first_write()
+            self.writes += 1
+            self._chunks.append(text)
+            self._size += len(text)
+            if self._size > 2 * self._limit:  # joins now and then: linear in what is printed
+                self._keep_tail()
+        return len(text)
+
+    def tail(self):
+        """The kept text and whether earlier text was dropped."""
+        with self._lock:
+            self._keep_tail()
+            return "".join(self._chunks), self.dropped
+
+    def _keep_tail(self):
+        text = "".join(self._chunks)
+        if len(text) > self._limit:
+            text = text[len(text) - self._limit:]
+            self.dropped = True
+        self._chunks = [text] if text else []
+        self._size = len(text)
+
+
+class _BytesInto(io.RawIOBase):
+    """sys.stdout.buffer of a captured stream: bytes written to it are decoded into the stream."""
+
+    def __init__(self, stream):
+        super().__init__()
+        self._stream = stream
+
+    def writable(self):
+        return True
+
+    def write(self, data):
+        self._stream.write(bytes(data).decode("utf-8", "replace"))
+        return len(data)
+
+
+class Output:
+    """Captures each task's sys.stdout and sys.stderr, reports them while it runs, and adds them to its reply.
+
+    One lock orders every frame written to the reply stream (live output from the reporter thread, replies
+    from the main thread), so a task's live output never follows its reply. The reporter sleeps until a task
+    first prints: a task that prints nothing costs it nothing.
+    """
+
+    def __init__(self, replies, limit):
+        self.replies = replies
+        self.lock = threading.Lock()
+        self.task = None
+        self.wake = threading.Event()
+        self.stdout = CapturedStream(1, limit, self.wake.set)
+        self.stderr = CapturedStream(2, limit, self.wake.set)
+        threading.Thread(target=self.report, name="faas-live-output", daemon=True).start()
+
+    def begin(self, task_id):
+        with self.lock:
+            self.task = task_id
+            for stream in (self.stdout, self.stderr):
+                if stream.writes:
+                    stream.reset()
+        sys.stdout, sys.stderr = self.stdout, self.stderr  # again each time: user code may have replaced them
+
+    def reply(self, reply):
+        """Writes a task's reply, with its output if it printed any; no live frame of that task follows it."""
+        with self.lock:
+            self.task = None
+            if self.stdout.writes or self.stderr.writes:
+                reply.update(self.fields())
+            write_frame(self.replies, reply)
+
+    def fields(self):
+        stdout, stdout_dropped = self.stdout.tail()
+        stderr, stderr_dropped = self.stderr.tail()
+        return {"stdout": stdout, "stderr": stderr, "output_truncated": stdout_dropped or stderr_dropped}
+
+    def report(self):
+        try:
+            while True:
+                self.wake.wait()
+                self.wake.clear()
+                self.report_while_printing()
+        except OSError:
+            pass  # the JVM went away; the main thread ends too
+
+    def report_while_printing(self):
+        sent = None
+        while True:
+            time.sleep(LIVE_INTERVAL)
+            with self.lock:
+                state = (self.task, self.stdout.writes, self.stderr.writes)
+                if state[0] is None or state[1] + state[2] == 0:
+                    return  # no task, or a silent one: its first print wakes this thread again
+                if state != sent:
+                    sent = state
+                    frame = {"output": self.task}
+                    frame.update(self.fields())
+                    write_frame(self.replies, frame)
+
+
+def max_output_chars():
+    return int(os.environ.pop("FAAS_MAX_OUTPUT_KB", "64") or 0) * 1024
 
 
 class Runner:
@@ -115,16 +270,16 @@ def main():
     die_with_parent()
     limit_memory()
     requests, replies = protocol_streams()
+    output = Output(replies, max_output_chars())
     runner = Runner()
     while True:
         request = read_frame(requests)
         if request is None:
             return
+        output.begin(request["task"])
         reply = runner.run(request)
         reply["task"] = request["task"]
-        sys.stdout.flush()
-        sys.stderr.flush()
-        write_frame(replies, reply)
+        output.reply(reply)
 
 
 if __name__ == "__main__":

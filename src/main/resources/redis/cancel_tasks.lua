@@ -2,8 +2,9 @@
 -- (a pickled CancelledError) as its result; its queue entry is acknowledged and deleted and it leaves the
 -- delayed retries, so a queued task never starts (an entry a dispatcher claimed already is dropped by
 -- start_tasks.lua, which never starts a task that ended), and the outcome of a run still going is ignored by
--- finish_tasks.lua. Each one is announced on the done channel as finish_tasks.lua does, and its id on the
--- cancel channel, where the dispatcher running it hears that it should stop it.
+-- finish_tasks.lua. Each one is announced on the done channel as finish_tasks.lua does (by id alone when it
+-- printed something while it ran), and its id on the cancel channel, where the dispatcher running it hears
+-- that it should stop it.
 -- KEYS[1] queue stream, KEYS[2] stats hash (counts it as failed, also per function: function_stats.lua),
 -- KEYS[3] task index (see task_index.lua), KEYS[4] delayed retries
 -- ARGV[1] consumer group, ARGV[2] done channel, ARGV[3] cancel channel, ARGV[4] now, ARGV[5] seconds an ended
@@ -39,7 +40,11 @@ local function cancel(id)
   if t[5] then
     done.worker = t[5]
   end
-  redis.call('PUBLISH', ARGV[2], id .. '\n' .. cjson.encode(done))
+  if redis.call('HEXISTS', key, 'stdout') == 1 then
+    redis.call('PUBLISH', ARGV[2], id)  -- what it printed while it ran is read from its hash
+  else
+    redis.call('PUBLISH', ARGV[2], id .. '\n' .. cjson.encode(done))
+  end
   redis.call('PUBLISH', ARGV[3], id)
   return 'CANCELLED'
 end

@@ -9,15 +9,19 @@
 -- the delayed set (see promote_delayed.lua); it is not announced nor counted as failed. A cancelled task has
 -- ended, so its outcome, like any late one, is ignored.
 -- ARGV[1] consumer group, ARGV[2] done channel, ARGV[3] finished_at, ARGV[4] seconds to keep a finished task,
--- ARGV[5] task key prefix, then groups of six: task id, stream entry id, status, result, error, worker.
--- Each stored task is announced on the done channel: as "<id>\n<its fields as JSON>" when its result and error
--- are small (INLINE bytes), so that a waiting request needs no read of its own, else as its id alone. The JSON
--- holds exactly the fields of TaskCodec.FIELDS (TaskStoreTest checks it).
+-- ARGV[5] task key prefix, then groups of nine: task id, stream entry id, status, result, error, worker,
+-- stdout, stderr, output_truncated ("1" or "0"; all three '' when the task printed nothing: then no output
+-- field is written, and a live output stored while it ran stays). A retry drops the output of the run that
+-- failed, so that what a task shows is what its last run printed.
+-- Each stored task is announced on the done channel: as "<id>\n<its fields as JSON>" when its result, error and
+-- output are small (INLINE bytes), so that a waiting request needs no read of its own, else as its id alone.
+-- The JSON holds exactly the fields of TaskCodec.FIELDS, and TaskCodec.OUTPUT_FIELDS when the task printed
+-- something (TaskStoreTest checks it).
 -- Returns, per task, {created_at, started_at} when stored ('' for one never set), 'QUEUED' when it will run
 -- again, 0 when ignored.
 local INLINE = 16384
 local keep = tonumber(ARGV[4])
-local function finish(id, entry, status, result, error, worker)
+local function finish(id, entry, status, result, error, worker, stdout, stderr, truncated)
   local key = ARGV[5] .. id
   local t = redis.call('HMGET', key, 'status', 'created_at', 'started_at', 'attempts', 'function_id',
     'max_retries', 'retry_delay', 'retried')
@@ -29,6 +33,7 @@ local function finish(id, entry, status, result, error, worker)
   local retried = tonumber(t[8] or '0')
   if status == 'FAILED' and retried < tonumber(t[6] or '0') then
     redis.call('HSET', key, 'status', 'QUEUED', 'error', error, 'worker', worker, 'retried', retried + 1)
+    redis.call('HDEL', key, 'stdout', 'stderr', 'output_truncated')
     index_move(KEYS[3], id, t[5], t[2], t[1], 'QUEUED')
     local delay = tonumber(t[7] or '0')
     if delay > 0 then
@@ -40,23 +45,30 @@ local function finish(id, entry, status, result, error, worker)
   end
   redis.call('HSET', key, 'status', status, 'result', result, 'error', error, 'finished_at', ARGV[3],
     'worker', worker)
+  if truncated ~= '' then
+    redis.call('HSET', key, 'stdout', stdout, 'stderr', stderr, 'output_truncated', truncated)
+  end
   if keep > 0 then
     redis.call('EXPIRE', key, keep)
   end
   redis.call('HINCRBY', KEYS[2], status == 'COMPLETED' and 'completed' or 'failed', 1)
   function_stats(KEYS[2], t[5], status, t[3], ARGV[3]) -- function_stats.lua: the dashboard's per-function figures
   index_move(KEYS[3], id, t[5], t[2], t[1], status)
-  if #result + #error <= INLINE then
-    redis.call('PUBLISH', ARGV[2], id .. '\n' .. cjson.encode({status = status, result = result, error = error,
-      worker = worker, attempts = t[4] or '0', created_at = t[2] or '', started_at = t[3] or '',
-      finished_at = ARGV[3], cancelled = '0'}))
+  if #result + #error + #stdout + #stderr <= INLINE then
+    local done = {status = status, result = result, error = error, worker = worker, attempts = t[4] or '0',
+      created_at = t[2] or '', started_at = t[3] or '', finished_at = ARGV[3], cancelled = '0'}
+    if truncated ~= '' then
+      done.stdout, done.stderr, done.output_truncated = stdout, stderr, truncated
+    end
+    redis.call('PUBLISH', ARGV[2], id .. '\n' .. cjson.encode(done))
   else
     redis.call('PUBLISH', ARGV[2], id)
   end
   return {t[2] or '', t[3] or ''}
 end
 local out = {}
-for i = 6, #ARGV, 6 do
-  out[#out + 1] = finish(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5])
+for i = 6, #ARGV, 9 do
+  out[#out + 1] = finish(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6],
+    ARGV[i + 7], ARGV[i + 8])
 end
 return out

@@ -1,5 +1,6 @@
 package io.mpcsfaas.api;
 
+import static io.mpcsfaas.api.RequestParsing.booleanParam;
 import static io.mpcsfaas.api.RequestParsing.cursorParam;
 import static io.mpcsfaas.api.RequestParsing.intParam;
 import static io.mpcsfaas.api.RequestParsing.jsonBody;
@@ -18,6 +19,7 @@ import io.mpcsfaas.config.RedisConfig;
 import io.mpcsfaas.store.Completions;
 import io.mpcsfaas.store.Keys;
 import io.mpcsfaas.store.NotFoundException;
+import io.mpcsfaas.store.OutputRecord;
 import io.mpcsfaas.store.PlatformStats;
 import io.mpcsfaas.store.Presence;
 import io.mpcsfaas.store.RedisClients;
@@ -27,6 +29,7 @@ import io.mpcsfaas.store.TaskRecord;
 import io.mpcsfaas.store.TaskStore.CancelAnswer;
 import io.mpcsfaas.store.TaskStore.NewTask;
 import io.mpcsfaas.store.TaskStore;
+import io.mpcsfaas.task.TaskOutput;
 import io.mpcsfaas.task.TaskOutcome;
 import io.mpcsfaas.task.TaskStatus;
 import io.vertx.core.Future;
@@ -115,6 +118,7 @@ public final class ApiVerticle extends VerticleBase {
     router.post("/cancel").handler(this::cancelMany);
     router.get("/status/:task_id").handler(this::status);
     router.get("/result/:task_id").handler(this::result);
+    router.get("/output/:task_id").handler(this::output);
     ErrorResponses.install(router);
 
     server = vertx.createHttpServer();
@@ -321,9 +325,34 @@ public final class ApiVerticle extends VerticleBase {
     respond(ctx, task.map(ApiVerticle::resultJson), 200);
   }
 
-  /** The original {@code task_id, status, result}, plus the traceback, the worker and the timestamps. */
+  /**
+   * What the task printed: so far while it runs (at most about a second old), all that was kept once it
+   * ended. With {@code ?follow=true}, the output itself as it is produced, as text, until the task ends.
+   */
+  private void output(RoutingContext ctx) {
+    String id = uuid(ctx.pathParam("task_id"), "task_id");
+    boolean follow = booleanParam(ctx, "follow");
+    Future<OutputRecord> first = guard(store.output(id));
+    if (!follow) {
+      respond(ctx, first.map(o -> putOutput(new JsonObject().put("task_id", id).put("status", o.status().name()),
+          o.output())), 200);
+      return;
+    }
+    first.onComplete(ar -> {
+      if (ar.succeeded()) {
+        OutputFollower.follow(vertx, ctx.response(), ar.result(), () -> guard(store.output(id)));
+      } else {
+        fail(ctx, ar.cause());
+      }
+    });
+  }
+
+  /**
+   * The original {@code task_id, status, result}, plus the traceback, the worker, the timestamps and what it
+   * printed.
+   */
   static JsonObject resultJson(TaskRecord t) {
-    return new JsonObject().put("task_id", t.id()).put("status", t.status().name())
+    JsonObject json = new JsonObject().put("task_id", t.id()).put("status", t.status().name())
         .put("result", t.status().isTerminal() ? t.result() : null)
         .put("error", t.error() == null || t.error().isEmpty() ? null : t.error())
         .put("worker", t.worker())
@@ -332,6 +361,12 @@ public final class ApiVerticle extends VerticleBase {
         .put("started_at", seconds(t.startedAt()))
         .put("finished_at", seconds(t.finishedAt()))
         .put("cancelled", t.cancelled());
+    return putOutput(json, t.output());
+  }
+
+  private static JsonObject putOutput(JsonObject json, TaskOutput output) {
+    return json.put("stdout", output.stdout()).put("stderr", output.stderr())
+        .put("output_truncated", output.truncated());
   }
 
   private static Double seconds(String timestamp) {

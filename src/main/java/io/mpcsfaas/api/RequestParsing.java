@@ -32,6 +32,18 @@ final class RequestParsing {
     throw ApiError.badRequest("'" + name + "' must be an integer from " + min + " to " + max);
   }
 
+  /** {@code ?name=true} or {@code false} (in any case); false when absent. */
+  static boolean booleanParam(RoutingContext ctx, String name) {
+    String text = ctx.queryParams().get(name);
+    if (text == null || text.equalsIgnoreCase("false")) {
+      return false;
+    }
+    if (text.equalsIgnoreCase("true")) {
+      return true;
+    }
+    throw ApiError.badRequest("'" + name + "' must be true or false, got '" + abbreviate(text) + "'");
+  }
+
   static long waitMillis(RoutingContext ctx) {
     String text = ctx.queryParams().get("wait");
     if (text == null) {

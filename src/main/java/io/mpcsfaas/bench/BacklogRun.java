@@ -26,6 +26,8 @@ final class BacklogRun {
   private final BenchRun.Options options;
   private final Workload workload;
   private final BenchHttp client;
+  private final Progress submitting = Progress.onTerminal("backlog submits");
+  private final Progress reading = Progress.onTerminal("backlog results");
   private final Promise<Result> done = Promise.promise();
   private final String[] taskIds;
   private final double[] submitMillis;
@@ -34,7 +36,6 @@ final class BacklogRun {
   private long startNanos;
   private double submitSeconds;
   private int next;
-  private int answered;
   private int failed;
   private int completed;
   private int active;
@@ -67,6 +68,7 @@ final class BacklogRun {
     BenchRun.register(client, workload, "backlog-" + workload.name()).onFailure(done::fail).onSuccess(id -> {
       submits = BenchRun.submitBodies(id, workload);
       startNanos = System.nanoTime();
+      submitting.follow(vertx, taskIds.length, () -> next);
       active = options.concurrency();
       for (int c = 0; c < options.concurrency(); c++) {
         submitNext();
@@ -78,8 +80,9 @@ final class BacklogRun {
     if (next >= taskIds.length) {
       if (--active == 0) {
         submitSeconds = (System.nanoTime() - startNanos) / 1e9;
-        System.out.printf(Locale.ROOT, "backlog: %d tasks submitted in %.1f s; reading results%n", next,
-            submitSeconds);
+        submitting.end();
+        // A task whose submit failed counts as failed already, so the results read end at taskIds.length.
+        reading.follow(vertx, taskIds.length, () -> completed + failed);
         next = 0;
         active = options.concurrency();
         for (int c = 0; c < options.concurrency(); c++) {
@@ -133,10 +136,6 @@ final class BacklogRun {
         Double at = body.getDouble("finished_at");
         finishedAt[index] = at != null ? at : BenchRun.wallSeconds();
       }
-      if (++answered % Math.max(1, taskIds.length / 10) == 0) {
-        System.out.printf(Locale.ROOT, "backlog: %d of %d results read (%.0f s)%n", answered, taskIds.length,
-            (System.nanoTime() - startNanos) / 1e9);
-      }
       readNext();
     });
   }
@@ -149,6 +148,7 @@ final class BacklogRun {
   }
 
   private void finish() {
+    reading.end();
     Stats submits = new Stats(submitMillis);
     double[] ends = Arrays.stream(finishedAt).filter(t -> t > 0).sorted().toArray();
     int fifth = ends.length / 5;

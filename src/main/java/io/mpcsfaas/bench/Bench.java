@@ -1,5 +1,6 @@
 package io.mpcsfaas.bench;
 
+import io.mpcsfaas.config.Mode;
 import io.mpcsfaas.worker.PythonLocator;
 import io.vertx.core.Vertx;
 import java.io.IOException;
@@ -10,99 +11,165 @@ import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code ./faas bench}: measures a running server through its public HTTP API only, checks every result,
  * prints throughput and latency, and appends a CSV row per run to {@code --out}. A run in which any task
- * failed or returned a wrong value is reported as failed and written nowhere.
+ * failed or returned a wrong value is reported as failed and written nowhere. Its options are a picocli command;
+ * each value is checked as it is parsed, so that a bad one is a usage error naming the option.
  */
-public final class Bench {
+@Command(name = "bench", sortOptions = false, usageHelpWidth = 110, optionListHeading = "%nOptions:%n",
+    customSynopsis = {"./faas bench [options]",
+        "       ./faas bench --sweep [--out DIR] [--modes local,pull,push] [--slots 1,2,4,8]",
+        "                            [--workloads noop,sleep] [--two-step]"})
+public final class Bench implements Callable<Integer> {
   static final String CSV_HEADER = "label,workload,tasks,concurrency,completed,failed,seconds,tasks_per_s,"
       + "p50_ms,p90_ms,p99_ms,max_ms,submit_p50_ms,queue_wait_p50_ms,run_p50_ms,result_p50_ms";
-  public static final String USAGE = """
-      usage: ./faas bench [options]
-        --url URL          server to measure [http://127.0.0.1:8000]
-        --workload W       noop, sleep (10 ms) or cpu (~10 ms of pure Python) [noop]
-        --tasks N          tasks to run [2000]
-        --concurrency N    clients, each with one task in flight [16]
-        --duration S       run for S seconds instead of --tasks [0: off]
-        --two-step         submit, then ask for the result (GET /result?wait=), as the original clients do;
-                           by default a submit waits for its task (POST /execute_function?wait=) where the
-                           server can, which saves a request per task
-        --backlog          overload: submit all --tasks first without waiting, then read every result;
-                           prints submit latency under that load and the drain rate at start and end
-        --warmup N         tasks run first and not measured, so that both JVMs have compiled their hot
-                           paths (the first seconds of a JVM measure its JIT compiler) [2000]
-        --label TEXT       name of the run in the CSV (e.g. the mode) [run]
-        --out DIR          append a row to DIR/bench.csv [none]
-        --python PATH      Python with dill, to serialize the workload [$FAAS_PYTHON, python3, /usr/bin/python3]
 
-      usage: ./faas bench --sweep [--out DIR] [--modes local,pull,push] [--slots 1,2,4,8] [--workloads noop,sleep]
-                                  [--two-step]
-        starts the platform for each mode and number of interpreter slots, warms it up (15 s of no-ops),
-        runs each workload (tasks and clients proportional to slots), and writes DIR/bench.csv,
-        DIR/results.md, DIR/throughput.png, DIR/latency.png
-        [DIR: bench-results]
-      """;
+  // Set by the annotated methods below, which check each value as picocli parses it.
+  private String workload;
+  private int tasks;
+  private int concurrency;
+  private double duration;
+  private int warmup;
+  private List<String> modes;
+  private List<Integer> slots;
+  private List<String> workloads;
 
-  private Bench() {}
+  @Option(names = "--url", paramLabel = "URL", defaultValue = "http://127.0.0.1:8000", order = 0,
+      description = "server to measure [default ${DEFAULT-VALUE}]")
+  private String url;
+
+  @Option(names = "--two-step", order = 5, description = "submit, then ask for the result (GET /result?wait=), "
+      + "as the original clients do; by default a submit waits for its task (POST /execute_function?wait=) where "
+      + "the server can, which saves a request per task")
+  private boolean twoStep;
+
+  @Option(names = "--backlog", order = 6, description = "overload: submit all --tasks first without waiting, then "
+      + "read every result; prints submit latency under that load and the drain rate at start and end")
+  private boolean backlog;
+
+  @Option(names = "--label", paramLabel = "TEXT", defaultValue = "run", order = 8,
+      description = "name of the run in the CSV (e.g. the mode) [default ${DEFAULT-VALUE}]")
+  private String label;
+
+  @Option(names = "--out", paramLabel = "DIR", order = 9,
+      description = "append a row to DIR/bench.csv [default none; with --sweep: bench-results]")
+  private Path out;
+
+  @Option(names = "--python", paramLabel = "PATH", defaultValue = "${env:FAAS_PYTHON}", order = 10,
+      description = "Python with dill, to serialize the workload [$FAAS_PYTHON, python3, /usr/bin/python3]")
+  private String python;
+
+  @Option(names = "--sweep", order = 11, description = "start the platform for each mode and number of interpreter "
+      + "slots, warm it up (15 s of no-ops), run each workload (tasks and clients proportional to slots), and "
+      + "write DIR/bench.csv, DIR/results.md, DIR/throughput.png, DIR/latency.png")
+  private boolean sweep;
+
+  @Option(names = {"-h", "--help"}, usageHelp = true, order = 15, description = "this help")
+  private boolean help;
+
+  @Spec
+  private CommandSpec spec;
+
+  @Option(names = "--workload", paramLabel = "W", defaultValue = "noop", order = 1,
+      description = "noop, sleep (10 ms) or cpu (~10 ms of pure Python) [default ${DEFAULT-VALUE}]")
+  private void workload(String name) {
+    workload = oneOf(Workload.NAMES, name, "--workload");
+  }
+
+  @Option(names = "--tasks", paramLabel = "N", defaultValue = "2000", order = 2,
+      description = "tasks to run [default ${DEFAULT-VALUE}]")
+  private void tasks(int n) {
+    tasks = atLeast(1, n, "--tasks");
+  }
+
+  @Option(names = "--concurrency", paramLabel = "N", defaultValue = "16", order = 3,
+      description = "clients, each with one task in flight [default ${DEFAULT-VALUE}]")
+  private void concurrency(int n) {
+    concurrency = atLeast(1, n, "--concurrency");
+  }
+
+  @Option(names = "--duration", paramLabel = "S", defaultValue = "0", order = 4,
+      description = "run for S seconds instead of --tasks [default 0: off]")
+  private void duration(double seconds) {
+    if (!(seconds >= 0) || Double.isInfinite(seconds)) {
+      throw invalid("--duration", seconds, "expected 0 or more seconds");
+    }
+    duration = seconds;
+  }
+
+  @Option(names = "--warmup", paramLabel = "N", defaultValue = "2000", order = 7,
+      description = "tasks run first and not measured, so that both JVMs have compiled their hot paths (the first "
+          + "seconds of a JVM measure its JIT compiler) [default ${DEFAULT-VALUE}]")
+  private void warmup(int n) {
+    warmup = atLeast(0, n, "--warmup");
+  }
+
+  @Option(names = "--modes", paramLabel = "M,M", split = ",", defaultValue = "local,pull,push", order = 12,
+      description = "with --sweep: the modes, of local, pull, push, cluster [default ${DEFAULT-VALUE}]")
+  private void modes(List<String> words) {
+    List<String> known = Arrays.stream(Mode.values()).map(Mode::word).toList();
+    words.forEach(word -> oneOf(known, word, "--modes"));
+    modes = List.copyOf(words);
+  }
+
+  @Option(names = "--slots", paramLabel = "N,N", split = ",", defaultValue = "1,2,4,8", order = 13,
+      description = "with --sweep: the interpreter slots of each platform [default ${DEFAULT-VALUE}]")
+  private void slots(List<Integer> counts) {
+    counts.forEach(n -> atLeast(1, n, "--slots"));
+    slots = List.copyOf(counts);
+  }
+
+  @Option(names = "--workloads", paramLabel = "W,W", split = ",", defaultValue = "noop,sleep", order = 14,
+      description = "with --sweep: the workloads, of noop, sleep, cpu [default ${DEFAULT-VALUE}]")
+  private void workloads(List<String> names) {
+    names.forEach(name -> oneOf(Workload.NAMES, name, "--workloads"));
+    workloads = List.copyOf(names);
+  }
 
   /** Runs the bench; returns the process exit code (0 only when every task returned the right value). */
-  public static int main(String[] args) throws Exception {
-    String url = "http://127.0.0.1:8000";
-    String workloadName = "noop";
-    String label = "run";
-    String out = null;
-    String python = System.getenv("FAAS_PYTHON");
-    int tasks = 2000;
-    int concurrency = 16;
-    int warmup = 2000;
-    double duration = 0;
-    boolean sweep = false;
-    boolean backlog = false;
-    boolean twoStep = false;
-    List<String> modes = List.of("local", "pull", "push");
-    List<Integer> slots = List.of(1, 2, 4, 8);
-    List<String> workloads = List.of("noop", "sleep");
-    for (int i = 0; i < args.length; i++) {
-      if (args[i].equals("--sweep") || args[i].equals("--backlog") || args[i].equals("--two-step")) {
-        sweep |= args[i].equals("--sweep");
-        backlog |= args[i].equals("--backlog");
-        twoStep |= args[i].equals("--two-step");
-        continue;
-      }
-      String value = i + 1 < args.length ? args[i + 1] : null;
-      switch (args[i]) {
-        case "--url" -> url = value;
-        case "--workload" -> workloadName = value;
-        case "--tasks" -> tasks = Integer.parseInt(value);
-        case "--concurrency" -> concurrency = Integer.parseInt(value);
-        case "--duration" -> duration = Double.parseDouble(value);
-        case "--warmup" -> warmup = Integer.parseInt(value);
-        case "--label" -> label = value;
-        case "--out" -> out = value;
-        case "--python" -> python = value;
-        case "--modes" -> modes = List.of(value.split(","));
-        case "--slots" -> slots = Arrays.stream(value.split(",")).map(Integer::valueOf).toList();
-        case "--workloads" -> workloads = List.of(value.split(","));
-        case "--help", "-h" -> {
-          System.out.print(USAGE);
-          return 0;
-        }
-        default -> throw new IllegalArgumentException("unknown bench option " + args[i] + "\n" + USAGE);
-      }
-      i++;
-    }
+  @Override
+  public Integer call() throws Exception {
     if (sweep) {
-      return Sweep.run(Path.of(out == null ? "bench-results" : out), modes, slots, workloads,
+      return Sweep.run(out == null ? Path.of("bench-results") : out, modes, slots, workloads,
           PythonLocator.find(python), twoStep);
     }
-    Workload workload = Workload.generate(PythonLocator.find(python), workloadName);
+    Workload generated = Workload.generate(PythonLocator.find(python), workload);
     if (backlog) {
-      return reportBacklog(measureBacklog(url, workload, tasks, concurrency));
+      return reportBacklog(measureBacklog(url, generated, tasks, concurrency));
     }
-    BenchRun.Options options = new BenchRun.Options(url, workloadName, tasks, concurrency, duration, twoStep);
-    return report(label, measure(options, workload, warmup), out == null ? null : Path.of(out));
+    return report(label, measure(options(), generated, warmup), out);
+  }
+
+  /** The measured run the options ask for. */
+  BenchRun.Options options() {
+    return new BenchRun.Options(url, workload, tasks, concurrency, duration, twoStep);
+  }
+
+  private int atLeast(int min, int n, String option) {
+    if (n < min) {
+      throw invalid(option, n, "expected " + min + " or more");
+    }
+    return n;
+  }
+
+  private String oneOf(List<String> words, String word, String option) {
+    if (!words.contains(word)) {
+      throw invalid(option, word, "expected one of " + String.join(", ", words));
+    }
+    return word;
+  }
+
+  private ParameterException invalid(String option, Object value, String expected) {
+    return new ParameterException(spec.commandLine(),
+        "Invalid value for option '" + option + "': '" + value + "' (" + expected + ")");
   }
 
   /** Prints a run and appends it to {@code out}/bench.csv, unless a task failed: such a run is refused (1). */
@@ -148,12 +215,13 @@ public final class Bench {
       if (warmup > 0) {
         BenchRun.Options warmupRun = new BenchRun.Options(measured.url(), measured.workload(), warmup,
             measured.concurrency(), 0, measured.twoStep());
-        BenchRun.Result warm = BenchRun.start(vertx, client, warmupRun, workload).await();
+        BenchRun.Result warm = BenchRun.start(vertx, client, warmupRun, workload, Progress.onTerminal("warm-up"))
+            .await();
         if (warm.failed() > 0) {
           return warm;
         }
       }
-      return BenchRun.start(vertx, client, measured, workload).await();
+      return BenchRun.start(vertx, client, measured, workload, Progress.onTerminal("run")).await();
     } finally {
       vertx.close().await();
     }

@@ -36,6 +36,7 @@ final class BenchRun {
   private final Options options;
   private final Workload workload;
   private final BenchHttp client;
+  private final Progress progress;
   private final Promise<Result> done = Promise.promise();
   private final double[] latency;
   private final double[] queueWait;
@@ -51,11 +52,12 @@ final class BenchRun {
   private int activeClients;
   private String firstFailure;
 
-  private BenchRun(Vertx vertx, BenchHttp client, Options options, Workload workload) {
+  private BenchRun(Vertx vertx, BenchHttp client, Options options, Workload workload, Progress progress) {
     this.vertx = vertx;
     this.options = options;
     this.workload = workload;
     this.client = client;
+    this.progress = progress;
     int capacity = options.durationSeconds() > 0 ? 1 << 22 : options.tasks();
     latency = new double[capacity];
     queueWait = new double[capacity];
@@ -77,10 +79,11 @@ final class BenchRun {
 
   /**
    * Runs on {@code client}, which a warm-up run may have used before: its connections are then open and
-   * warm, so that the measured run does not time 64 TCP handshakes.
+   * warm, so that the measured run does not time 64 TCP handshakes. {@code progress} shows the tasks ended.
    */
-  static Future<Result> start(Vertx vertx, BenchHttp client, Options options, Workload workload) {
-    BenchRun bench = new BenchRun(vertx, client, options, workload);
+  static Future<Result> start(Vertx vertx, BenchHttp client, Options options, Workload workload,
+      Progress progress) {
+    BenchRun bench = new BenchRun(vertx, client, options, workload, progress);
     vertx.runOnContext(v -> bench.begin());
     return bench.done.future();
   }
@@ -89,6 +92,7 @@ final class BenchRun {
     register(client, workload, "bench-" + workload.name()).onFailure(done::fail).onSuccess(id -> {
       submits = submitBodies(id, workload);
       startNanos = System.nanoTime();
+      progress.follow(vertx, options.durationSeconds() > 0 ? 0 : options.tasks(), () -> finished + failed);
       activeClients = options.concurrency();
       for (int c = 0; c < options.concurrency(); c++) {
         next();
@@ -209,6 +213,7 @@ final class BenchRun {
 
   private void finish() {
     double seconds = (System.nanoTime() - startNanos) / 1e9;
+    progress.end();
     Stats lat = stats(latency, finished);
     done.complete(new Result(options, finished, failed, firstFailure, seconds, finished / seconds,
         lat.percentile(50), lat.percentile(90), lat.percentile(99), lat.max(),

@@ -1,5 +1,6 @@
 package io.mpcsfaas.cli;
 
+import io.mpcsfaas.bench.Bench;
 import io.mpcsfaas.config.Setting;
 import java.io.IOException;
 import java.io.InputStream;
@@ -51,7 +52,8 @@ final class Commands {
       String name = command.getKey();
       CommandSpec spec = switch (name) {
         case "status" -> new CommandLine(new Status()).getCommandSpec();
-        case "bench", "test" -> passThrough(name);
+        case "bench" -> new CommandLine(new Bench()).getCommandSpec();
+        case "test" -> passThrough(name);
         default -> platform(name);
       };
       spec.usageMessage().description(command.getValue());
@@ -114,7 +116,7 @@ final class Commands {
     return spec;
   }
 
-  /** A command whose arguments go as they are to the code that reads them (bench, and the script's test). */
+  /** A command whose arguments go as they are to the code that reads them (the script's test). */
   private static CommandSpec passThrough(String command) {
     CommandSpec spec = CommandSpec.create().name(command);
     spec.parser().unmatchedOptionsArePositionalParams(true);

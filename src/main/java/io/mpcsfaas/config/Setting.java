@@ -59,6 +59,8 @@ public record Setting(String key, Object defaultValue, List<String> flags, Strin
               + "(0: one task per interpreter)", RUNS_PYTHON),
       new Setting("worker.memory_limit_mb", 2048, List.of("--memory-limit-mb"), null,
           "address-space cap per interpreter in MiB (0: none)", RUNS_PYTHON),
+      new Setting("worker.max_output_kb", 64, List.of("--max-output-kb"), null,
+          "KiB of each of a task's stdout and stderr kept (the last ones)", RUNS_PYTHON),
       new Setting("python", "", List.of("--python"), "FAAS_PYTHON",
           "Python 3 that can import dill (empty: python3, then /usr/bin/python3)", RUNS_PYTHON),
       new Setting("worker.token", "", List.of("--worker-token"), "FAAS_WORKER_TOKEN",

@@ -3,6 +3,7 @@ package io.mpcsfaas.dispatch;
 import io.mpcsfaas.store.FinishedTask;
 import io.mpcsfaas.store.QueueEntry;
 import io.mpcsfaas.store.StartedTask;
+import io.mpcsfaas.task.TaskOutput;
 import io.vertx.core.Future;
 import java.util.List;
 
@@ -29,6 +30,9 @@ interface DispatchQueue {
 
   /** Stores the outcomes (each unless its task has one already) and releases their entries, in one call. */
   Future<Void> finish(List<FinishedTask> outcomes);
+
+  /** Stores what a running task printed so far, unless the task no longer runs. */
+  Future<Void> storeOutput(String taskId, TaskOutput output);
 
   /** Keeps the entries this dispatcher holds from being taken over. */
   Future<Void> refresh();

@@ -5,6 +5,7 @@ import io.mpcsfaas.async.GroupCommit;
 import io.mpcsfaas.store.FinishedTask;
 import io.mpcsfaas.store.QueueEntry;
 import io.mpcsfaas.store.StartedTask;
+import io.mpcsfaas.task.TaskOutput;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import java.util.ArrayDeque;
@@ -64,6 +65,7 @@ final class Dispatcher {
   /** Starts dispatching; the future completes when this dispatcher first runs tasks (after its recovery). */
   Future<Void> start() {
     backend.onRoom(this::fill);
+    backend.onOutput(this::storeOutput);
     connect();
     return firstReady.future();
   }
@@ -209,6 +211,15 @@ final class Dispatcher {
     });
   }
 
+  /**
+   * Stores a running task's live output. Not retried: the next report, or the output stored with the task's
+   * outcome, supersedes it.
+   */
+  private void storeOutput(String taskId, TaskOutput output) {
+    queue.storeOutput(taskId, output)
+        .onFailure(err -> LOG.debug("could not store the output of task {}: {}", taskId, err.getMessage()));
+  }
+
   private void retryLater(Throwable err, Runnable action) {
     if (stopped) {
       return;
@@ -220,6 +231,8 @@ final class Dispatcher {
 
   private static long bytes(FinishedTask finished) {
     String error = finished.outcome().error();
-    return finished.outcome().result().length() + (error == null ? 0 : error.length());
+    TaskOutput output = finished.outcome().output();
+    return finished.outcome().result().length() + (error == null ? 0 : error.length())
+        + output.stdout().length() + output.stderr().length();
   }
 }

@@ -1,8 +1,10 @@
 package io.mpcsfaas.dispatch;
 
+import io.mpcsfaas.task.TaskOutput;
 import io.mpcsfaas.task.TaskSpec;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
+import java.util.function.BiConsumer;
 
 /**
  * Where a dispatcher's tasks run: one implementation per dispatch mode. The dispatcher takes only as many
@@ -16,6 +18,9 @@ public interface ExecutionBackend {
 
   /** Registers the listener called whenever {@link #room()} may have grown. */
   void onRoom(Runnable listener);
+
+  /** Registers the listener called with what a running task printed so far (by task id), while it runs. */
+  void onOutput(BiConsumer<String, TaskOutput> listener);
 
   /**
    * Runs a task. The future completes with the task's outcome, user errors included; it fails with

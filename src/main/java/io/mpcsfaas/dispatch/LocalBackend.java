@@ -1,11 +1,13 @@
 package io.mpcsfaas.dispatch;
 
 import io.mpcsfaas.config.Mode;
+import io.mpcsfaas.task.TaskOutput;
 import io.mpcsfaas.task.TaskSpec;
 import io.mpcsfaas.worker.InterpreterPool;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.util.function.BiConsumer;
 
 /** Local mode: tasks run on the dispatcher's own pool of Python interpreters. */
 final class LocalBackend implements ExecutionBackend {
@@ -25,6 +27,11 @@ final class LocalBackend implements ExecutionBackend {
   @Override
   public void onRoom(Runnable listener) {
     pool.onRoom(listener);
+  }
+
+  @Override
+  public void onOutput(BiConsumer<String, TaskOutput> listener) {
+    pool.onOutput(listener);
   }
 
   @Override

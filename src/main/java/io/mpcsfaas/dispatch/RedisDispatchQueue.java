@@ -6,6 +6,7 @@ import io.mpcsfaas.store.QueueEntry;
 import io.mpcsfaas.store.StartedTask;
 import io.mpcsfaas.store.TaskQueue;
 import io.mpcsfaas.task.PickledException;
+import io.mpcsfaas.task.TaskOutput;
 import io.vertx.core.Future;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -60,6 +61,11 @@ final class RedisDispatchQueue implements DispatchQueue {
   @Override
   public Future<Void> finish(List<FinishedTask> outcomes) {
     return queue.finish(outcomes).timeout(FINISH_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS).mapEmpty();
+  }
+
+  @Override
+  public Future<Void> storeOutput(String taskId, TaskOutput output) {
+    return queue.storeOutput(taskId, output).mapEmpty();
   }
 
   @Override

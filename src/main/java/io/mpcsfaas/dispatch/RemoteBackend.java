@@ -3,6 +3,7 @@ package io.mpcsfaas.dispatch;
 import io.mpcsfaas.config.DispatcherConfig;
 import io.mpcsfaas.config.LinkConfig;
 import io.mpcsfaas.config.Mode;
+import io.mpcsfaas.task.TaskOutput;
 import io.mpcsfaas.task.TaskSpec;
 import io.mpcsfaas.transport.EventBusLink;
 import io.mpcsfaas.transport.MessageLink;
@@ -15,6 +16,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.List;
+import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,6 +40,7 @@ final class RemoteBackend implements ExecutionBackend {
   private MessageLink endpoint;
   private long timer;
   private Runnable roomListener = () -> {};
+  private BiConsumer<String, TaskOutput> outputListener = (taskId, output) -> {};
 
   private RemoteBackend(Vertx vertx, LinkConfig link) {
     this.vertx = vertx;
@@ -80,6 +83,11 @@ final class RemoteBackend implements ExecutionBackend {
   @Override
   public void onRoom(Runnable listener) {
     this.roomListener = listener;
+  }
+
+  @Override
+  public void onOutput(BiConsumer<String, TaskOutput> listener) {
+    this.outputListener = listener;
   }
 
   @Override
@@ -140,6 +148,13 @@ final class RemoteBackend implements ExecutionBackend {
       case Protocol.RESULT -> {
         if (registry.complete(worker, message.getString("task"), Protocol.outcome(message))) {
           roomListener.run();
+        }
+      }
+      case Protocol.OUTPUT -> {
+        // Only from the worker running the task: one that lost it (it runs elsewhere now) has nothing to say.
+        String taskId = message.getString("task");
+        if (taskId != null && worker.running.containsKey(taskId)) {
+          outputListener.accept(taskId, Protocol.output(message));
         }
       }
       case Protocol.ASK -> {

@@ -1,5 +1,6 @@
 package io.mpcsfaas.store;
 
+import io.mpcsfaas.task.TaskOutput;
 import io.mpcsfaas.task.TaskStatus;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
@@ -7,29 +8,53 @@ import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 import java.util.List;
 import java.util.function.UnaryOperator;
+import java.util.stream.Stream;
 
 /**
  * The one definition of what a client may see of a stored task: the fields of its hash, read either from an
  * HMGET of them or from a message on the done channel. Such a message (see finish_tasks.lua, which lists the
  * same fields) is the id of a task that ended, followed, when its outcome is small, by a newline and those
- * fields as JSON, which then equal what Redis holds (an ended task never changes).
+ * fields as JSON, which then equal what Redis holds (an ended task never changes). A task that printed
+ * something also has the {@link #OUTPUT_FIELDS}, in its hash and in its message; one that printed nothing
+ * has neither.
  */
 final class TaskCodec {
   /** The fields of a task hash that make a {@link TaskRecord}, in the order an HMGET asks for them. */
   static final List<String> FIELDS = List.of("status", "result", "error", "worker", "attempts", "created_at",
       "started_at", "finished_at", "cancelled");
+  /** The fields of a task that printed something ({@code output_truncated} is "1" or "0"). */
+  static final List<String> OUTPUT_FIELDS = List.of("stdout", "stderr", "output_truncated");
+  private static final List<String> READ = Stream.concat(FIELDS.stream(), OUTPUT_FIELDS.stream()).toList();
+  private static final List<String> READ_OUTPUT = Stream.concat(Stream.of("status"), OUTPUT_FIELDS.stream())
+      .toList();
 
   private TaskCodec() {}
 
   static Request read(String taskKey) {
-    Request hmget = Request.cmd(Command.HMGET).arg(taskKey);
-    FIELDS.forEach(hmget::arg);
-    return hmget;
+    return hmget(taskKey, READ);
   }
 
   /** The task from the reply to {@link #read}; null when Redis does not know it. */
   static TaskRecord fromHash(String id, Response values) {
-    return record(id, field -> text(values.get(FIELDS.indexOf(field))));
+    return record(id, field -> text(values.get(READ.indexOf(field))));
+  }
+
+  /** The status and output of a task, without reading a possibly large result. */
+  static Request readOutput(String taskKey) {
+    return hmget(taskKey, READ_OUTPUT);
+  }
+
+  /** The task's output from the reply to {@link #readOutput}; null when Redis does not know the task. */
+  static OutputRecord outputFromHash(String id, Response values) {
+    UnaryOperator<String> field = name -> text(values.get(READ_OUTPUT.indexOf(name)));
+    TaskStatus status = status(values.get(0));
+    return status == null ? null : new OutputRecord(id, status, output(field));
+  }
+
+  private static Request hmget(String taskKey, List<String> fields) {
+    Request hmget = Request.cmd(Command.HMGET).arg(taskKey);
+    fields.forEach(hmget::arg);
+    return hmget;
   }
 
   /** Just the status, without reading a possibly large result. */
@@ -69,7 +94,18 @@ final class TaskCodec {
     String attempts = set(field.apply("attempts"));
     return new TaskRecord(id, TaskStatus.valueOf(status), field.apply("result"), field.apply("error"),
         field.apply("worker"), attempts == null ? 0 : Integer.parseInt(attempts), set(field.apply("created_at")),
-        set(field.apply("started_at")), set(field.apply("finished_at")), "1".equals(field.apply("cancelled")));
+        set(field.apply("started_at")), set(field.apply("finished_at")),
+        "1".equals(field.apply("cancelled")), output(field));
+  }
+
+  private static TaskOutput output(UnaryOperator<String> field) {
+    String stdout = field.apply("stdout");
+    String stderr = field.apply("stderr");
+    if (stdout == null && stderr == null) {
+      return TaskOutput.NONE;
+    }
+    return new TaskOutput(stdout == null ? "" : stdout, stderr == null ? "" : stderr,
+        "1".equals(field.apply("output_truncated")));
   }
 
   private static String set(String value) {

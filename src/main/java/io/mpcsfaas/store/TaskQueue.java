@@ -1,5 +1,6 @@
 package io.mpcsfaas.store;
 
+import io.mpcsfaas.task.TaskOutput;
 import io.mpcsfaas.task.TaskSpec;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -22,6 +23,7 @@ public final class TaskQueue {
   private static final Scripts START_TASKS = Scripts.load("task_index.lua", "start_tasks.lua");
   private static final Scripts FINISH_TASKS = Scripts.load("task_index.lua", "function_stats.lua", "finish_tasks.lua");
   private static final Scripts REFRESH_CLAIMS = Scripts.load("refresh_claims.lua");
+  private static final Scripts STORE_OUTPUT = Scripts.load("store_output.lua");
   private static final Scripts PROMOTE_DELAYED = Scripts.load("promote_delayed.lua");
 
   private final Redis redis;
@@ -133,6 +135,7 @@ public final class TaskQueue {
       args.add(outcome.outcome().result());
       args.add(outcome.outcome().error() == null ? "" : outcome.outcome().error());
       args.add(outcome.worker());
+      addOutput(args, outcome.outcome().output());
     }
     List<String> scriptKeys = List.of(keys.queue(), keys.stats(), keys.index(), keys.delayed());
     return FINISH_TASKS.run(redis, scriptKeys, args).map(replies -> {
@@ -149,6 +152,28 @@ public final class TaskQueue {
       }
       return stored;
     });
+  }
+
+  /**
+   * Stores what a running task printed so far; true when stored, false when the task no longer runs (its
+   * final output, stored with its outcome, wins).
+   */
+  public Future<Boolean> storeOutput(String taskId, TaskOutput output) {
+    return STORE_OUTPUT.run(redis, List.of(keys.task(taskId)),
+        List.of(output.stdout(), output.stderr(), truncated(output))).map(reply -> reply.toInteger() == 1);
+  }
+
+  /** The output arguments of finish_tasks.lua: all empty for a task that printed nothing. */
+  private static void addOutput(List<String> args, TaskOutput output) {
+    if (output.isEmpty()) {
+      args.addAll(List.of("", "", ""));
+    } else {
+      args.addAll(List.of(output.stdout(), output.stderr(), truncated(output)));
+    }
+  }
+
+  private static String truncated(TaskOutput output) {
+    return output.truncated() ? "1" : "0";
   }
 
   /**

@@ -1,18 +1,15 @@
 package io.mpcsfaas.store;
 
+import io.mpcsfaas.task.TaskOutput;
 import io.mpcsfaas.task.TaskStatus;
 
 /**
  * What a client may see of a task. {@code result} is null until it ends, {@code error} holds the traceback of
  * its last failed run; the timestamps (seconds since the epoch, as text) are null until reached;
- * {@code worker} ran it last; {@code cancelled} tells a task cancelled by request (it ended FAILED).
+ * {@code worker} ran it last; {@code cancelled} tells a task cancelled by request (it ended FAILED);
+ * {@code output} is what it printed (so far, while it runs).
  */
 public record TaskRecord(String id, TaskStatus status, String result, String error, String worker,
-    int attempts, String createdAt, String startedAt, String finishedAt, boolean cancelled) {
+    int attempts, String createdAt, String startedAt, String finishedAt, boolean cancelled, TaskOutput output) {
 
-  /** A task not cancelled. */
-  public TaskRecord(String id, TaskStatus status, String result, String error, String worker, int attempts,
-      String createdAt, String startedAt, String finishedAt) {
-    this(id, status, result, error, worker, attempts, createdAt, startedAt, finishedAt, false);
-  }
 }

@@ -250,6 +250,14 @@ public final class TaskStore {
     });
   }
 
+  /** A task's status and what it printed, without reading a possibly large result. */
+  public Future<OutputRecord> output(String id) {
+    return redis.send(TaskCodec.readOutput(keys.task(id))).compose(fields -> {
+      OutputRecord output = TaskCodec.outputFromHash(id, fields);
+      return output == null ? Future.failedFuture(notFound(id)) : Future.succeededFuture(output);
+    });
+  }
+
   /** Just the status, without reading a possibly large result. */
   public Future<TaskStatus> status(String id) {
     return redis.send(TaskCodec.readStatus(keys.task(id))).compose(reply -> {

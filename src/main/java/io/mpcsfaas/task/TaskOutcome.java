@@ -2,9 +2,10 @@ package io.mpcsfaas.task;
 
 /**
  * How a task ended: {@code result} is base64(dill) of the return value, or of the exception when it failed;
- * {@code error} is the traceback or the platform's explanation (null on success).
+ * {@code error} is the traceback or the platform's explanation (null on success); {@code output} is what
+ * it printed ({@link TaskOutput#NONE} when nothing; when the platform ended it, what it last reported).
  */
-public record TaskOutcome(boolean ok, String result, String error) {
+public record TaskOutcome(boolean ok, String result, String error, TaskOutput output) {
   /** Where Python 3.8+ defines {@code concurrent.futures.CancelledError}, which a pickle must name. */
   private static final String CANCELLED_MODULE = "concurrent.futures._base";
 
@@ -12,6 +13,14 @@ public record TaskOutcome(boolean ok, String result, String error) {
   public static final TaskOutcome CANCELLED = new TaskOutcome(false,
       PickledException.encode(CANCELLED_MODULE, "CancelledError", "cancelled by request"),
       "CancelledError: cancelled by request");
+
+  public TaskOutcome(boolean ok, String result, String error) {
+    this(ok, result, error, TaskOutput.NONE);
+  }
+
+  public TaskOutcome withOutput(TaskOutput printed) {
+    return new TaskOutcome(ok, result, error, printed);
+  }
 
   public static TaskOutcome success(String result) {
     return new TaskOutcome(true, result, null);

@@ -1,6 +1,7 @@
 package io.mpcsfaas.transport;
 
 import io.mpcsfaas.task.TaskOutcome;
+import io.mpcsfaas.task.TaskOutput;
 import io.mpcsfaas.task.TaskSpec;
 import io.vertx.core.json.JsonObject;
 
@@ -15,6 +16,7 @@ public final class Protocol {
   public static final String REGISTER = "register";
   public static final String ASK = "ask";
   public static final String RESULT = "result";
+  public static final String OUTPUT = "output";
   public static final String DRAIN = "drain";
   public static final String BYE = "bye";
   // dispatcher -> worker
@@ -62,9 +64,11 @@ public final class Protocol {
         message.getString("args"), message.getInteger("timeout"));
   }
 
+  /** A task's outcome; its output fields only when it printed something, so a silent task's message is as before. */
   public static JsonObject result(String taskId, TaskOutcome outcome) {
-    return message(RESULT).put("task", taskId).put("ok", outcome.ok()).put("result", outcome.result())
+    JsonObject message = message(RESULT).put("task", taskId).put("ok", outcome.ok()).put("result", outcome.result())
         .put("error", outcome.error());
+    return putOutput(message, outcome.output());
   }
 
   /** The outcome a {@code result} message carries; a malformed one fails the task rather than strand it. */
@@ -73,7 +77,34 @@ public final class Protocol {
         || (message.getValue("error") != null && !(message.getValue("error") instanceof String))) {
       return TaskOutcome.platformFailure("RuntimeError", "the worker sent a malformed result for this task");
     }
-    return new TaskOutcome(ok, result, message.getString("error"));
+    return new TaskOutcome(ok, result, message.getString("error"), output(message));
+  }
+
+  /** What a running task printed so far. */
+  public static JsonObject output(String taskId, TaskOutput output) {
+    return putOutput(message(OUTPUT).put("task", taskId), output);
+  }
+
+  /**
+   * The fields {@code stdout}, {@code stderr}, {@code output_truncated} of a message (or of an interpreter's
+   * reply, which names them alike); absent or mistyped ones count as nothing printed.
+   */
+  public static TaskOutput output(JsonObject message) {
+    Object stdout = message.getValue("stdout");
+    Object stderr = message.getValue("stderr");
+    if (stdout == null && stderr == null) {
+      return TaskOutput.NONE;
+    }
+    return new TaskOutput(stdout instanceof String s ? s : "", stderr instanceof String s ? s : "",
+        Boolean.TRUE.equals(message.getValue("output_truncated")));
+  }
+
+  private static JsonObject putOutput(JsonObject message, TaskOutput output) {
+    if (output.isEmpty()) {
+      return message;
+    }
+    return message.put("stdout", output.stdout()).put("stderr", output.stderr())
+        .put("output_truncated", output.truncated());
   }
 
   public static JsonObject welcome(long heartbeatMillis, long timeoutMillis) {

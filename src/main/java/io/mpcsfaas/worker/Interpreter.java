@@ -1,7 +1,9 @@
 package io.mpcsfaas.worker;
 
 import io.mpcsfaas.task.TaskOutcome;
+import io.mpcsfaas.task.TaskOutput;
 import io.mpcsfaas.task.TaskSpec;
+import io.mpcsfaas.transport.Protocol;
 import io.vertx.core.Context;
 import io.vertx.core.json.JsonObject;
 import java.io.BufferedInputStream;
@@ -45,6 +47,9 @@ final class Interpreter {
 
     /** The process ended; the task it was running has been failed, those not started come back. */
     void exited(Interpreter interpreter, List<Handoff> notStarted);
+
+    /** The task running here printed: what it printed so far (before its outcome, never after). */
+    void output(String taskId, TaskOutput output);
   }
 
   private final int number;
@@ -61,6 +66,8 @@ final class Interpreter {
   private long headTimer = -1;
   private long planTimer = -1;
   private boolean alive = true;
+  /** What the running task printed, as last reported: kept in its outcome if the platform must end it. */
+  private TaskOutput headOutput = TaskOutput.NONE;
   private volatile boolean killed;
 
   private Interpreter(int number, Context context, PoolOptions options, Process process, RunTimes runTimes,
@@ -92,6 +99,7 @@ final class Interpreter {
       }
     });
     env.put("FAAS_MEMORY_LIMIT_MB", Integer.toString(options.memoryLimitMb()));
+    env.put("FAAS_MAX_OUTPUT_KB", Integer.toString(options.maxOutputKb()));
     return new Interpreter(number, context, options, builder.start(), runTimes, listener);
   }
 
@@ -196,6 +204,10 @@ final class Interpreter {
     if (!alive) {
       return; // stopped: its exit settles what it held
     }
+    if (reply.containsKey("output")) {
+      onLiveOutput(reply);
+      return;
+    }
     Handoff head = plan.running();
     if (head == null || !head.task().taskId().equals(reply.getString("task"))) {
       LOG.warn("interpreter {}: reply out of order, stopping it", number);
@@ -209,6 +221,7 @@ final class Interpreter {
     }
     long now = System.nanoTime();
     cancelTimers();
+    headOutput = TaskOutput.NONE;
     runTimes.record(head.task().functionId(), plan.runningNanos(now));
     plan.answered(now).forEach(this::write);
     // The next task in the pipe runs from now on. Its timers are armed before the outcome is delivered: the
@@ -221,7 +234,16 @@ final class Interpreter {
       armPlanTimer();
     }
     head.promise().tryComplete(new TaskOutcome(reply.getBoolean("ok"), reply.getString("result"),
-        reply.getString("error")));
+        reply.getString("error"), Protocol.output(reply)));
+  }
+
+  /** The runner reports what the running task printed so far; it never does after the task's reply. */
+  private void onLiveOutput(JsonObject frame) {
+    Handoff head = plan.running();
+    if (head != null && head.task().taskId().equals(frame.getString("output"))) {
+      headOutput = Protocol.output(frame);
+      listener.output(head.task().taskId(), headOutput);
+    }
   }
 
   private void onProcessExit(int exitCode) {
@@ -231,7 +253,8 @@ final class Interpreter {
     cancelledInPipe.clear();
     Handoff head = plan.dropRunning();
     if (head != null) {
-      head.promise().tryComplete(TaskOutcome.platformFailure("RuntimeError", crashMessage(exitCode)));
+      head.promise().tryComplete(TaskOutcome.platformFailure("RuntimeError", crashMessage(exitCode))
+          .withOutput(headOutput));
     }
     listener.exited(this, plan.clear());
   }
@@ -243,7 +266,8 @@ final class Interpreter {
     headTimer = context.owner().setTimer(seconds * 1000, id -> {
       headTimer = -1;
       head.promise().tryComplete(TaskOutcome.platformFailure("TimeoutError",
-          "the task ran longer than its timeout of " + seconds + " s; its interpreter was stopped"));
+          "the task ran longer than its timeout of " + seconds + " s; its interpreter was stopped")
+          .withOutput(headOutput));
       kill();
     });
   }

@@ -1,6 +1,7 @@
 package io.mpcsfaas.worker;
 
 import io.mpcsfaas.task.TaskOutcome;
+import io.mpcsfaas.task.TaskOutput;
 import io.mpcsfaas.task.TaskSpec;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -11,6 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,6 +35,7 @@ public final class InterpreterPool {
   private final ArrayDeque<Handoff> waiting = new ArrayDeque<>();
   private final RunTimes runTimes;
   private Runnable roomListener = () -> {};
+  private BiConsumer<String, TaskOutput> outputListener = (taskId, output) -> {};
   private int started;
   private boolean closed;
 
@@ -93,6 +96,11 @@ public final class InterpreterPool {
   /** Called whenever {@link #room()} may have grown. */
   public void onRoom(Runnable listener) {
     this.roomListener = listener;
+  }
+
+  /** Called with what a running task printed so far, while it runs (at most about twice a second per task). */
+  public void onOutput(BiConsumer<String, TaskOutput> listener) {
+    this.outputListener = listener;
   }
 
   public Future<TaskOutcome> run(TaskSpec task) {
@@ -201,6 +209,11 @@ public final class InterpreterPool {
       waitFirst(notStarted);
       roomMayHaveGrown();
       replaceInterpreter();
+    }
+
+    @Override
+    public void output(String taskId, TaskOutput output) {
+      outputListener.accept(taskId, output);
     }
   };
 

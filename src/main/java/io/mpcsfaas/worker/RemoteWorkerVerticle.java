@@ -72,6 +72,7 @@ public final class RemoteWorkerVerticle extends VerticleBase {
     return InterpreterPool.start(vertx, conf).compose(p -> {
       pool = p;
       pool.onRoom(this::scheduleReport);
+      pool.onOutput((taskId, output) -> endpoint.send(Protocol.output(taskId, output)));
       return connect();
     }).onSuccess(v -> {
       timer = vertx.setPeriodic(heartbeatMillis, t -> tick());

@@ -80,7 +80,9 @@ class CommandsTest {
         {"missing.json", "missing.json", "up", "--conf", "missing.json"},
         {"<num_worker_processors>", "x", "pull-worker", "x", "tcp://127.0.0.1:5555"},
         {"<dispatcher url>", "<dispatcher url>", "push-worker", "2"},
-        {"frobnicate", "frobnicate", "frobnicate"}};
+        {"frobnicate", "frobnicate", "frobnicate"},
+        {"--tasks", "abc", "bench", "--tasks", "abc"},
+        {"--modes", "carrier-pigeon", "bench", "--sweep", "--modes", "local,carrier-pigeon"}};
     for (String[] c : cases) {
       String[] args = java.util.Arrays.copyOfRange(c, 2, c.length);
       Run run = run(args);

@@ -8,6 +8,7 @@ import io.mpcsfaas.store.FinishedTask;
 import io.mpcsfaas.store.QueueEntry;
 import io.mpcsfaas.store.StartedTask;
 import io.mpcsfaas.task.TaskOutcome;
+import io.mpcsfaas.task.TaskOutput;
 import io.mpcsfaas.task.TaskSpec;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -21,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
+import java.util.function.BiConsumer;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
@@ -93,6 +95,25 @@ class DispatcherTest {
         "lost a", "start a", "run a",
         "done a", "finish a", "claimNew 1", "start b", "run b"), events);
     assertEquals(List.of("a"), queue.finished);
+  }
+
+  @Test
+  void liveOutputOfARunningTaskIsStoredAsItComesAndAFailedStoreIsNotRetried() {
+    queue.submit("a");
+    MemoryBackend backend = new MemoryBackend(1);
+    dispatcher(backend, 0).start();
+    clock.settle();
+    queue.failNext("storeOutput", "Redis down");
+    backend.print("a", "one\n");
+    clock.settle();
+    backend.print("a", "one\ntwo\n");
+    clock.settle();
+    backend.complete("a");
+    clock.settle();
+
+    assertEquals(List.of("run a", "print a", "storeOutput a one", "print a", "storeOutput a one\ntwo",
+        "done a", "finish a"), eventsSince(events.indexOf("run a")).stream()
+        .filter(e -> !e.startsWith("claimNew")).toList());
   }
 
   @Test
@@ -401,6 +422,11 @@ class DispatcherTest {
     }
 
     @Override
+    public Future<Void> storeOutput(String taskId, TaskOutput output) {
+      return answer("storeOutput", "storeOutput " + taskId + " " + output.stdout().strip(), () -> null);
+    }
+
+    @Override
     public Future<Void> refresh() {
       return answer("refresh", "refresh", () -> null);
     }
@@ -423,6 +449,7 @@ class DispatcherTest {
     final Map<String, Promise<Execution>> running = new LinkedHashMap<>();
     private final int slots;
     private Runnable roomListener = () -> {};
+    private BiConsumer<String, TaskOutput> outputListener = (taskId, output) -> {};
 
     MemoryBackend(int slots) {
       this.slots = slots;
@@ -445,6 +472,11 @@ class DispatcherTest {
       }
     }
 
+    void print(String taskId, String stdout) {
+      events.add("print " + taskId);
+      outputListener.accept(taskId, new TaskOutput(stdout, "", false));
+    }
+
     void lose(String taskId) {
       events.add("lost " + taskId);
       running.remove(taskId).fail(new WorkerLostException("the worker went away"));
@@ -459,6 +491,11 @@ class DispatcherTest {
     @Override
     public void onRoom(Runnable listener) {
       roomListener = listener;
+    }
+
+    @Override
+    public void onOutput(BiConsumer<String, TaskOutput> listener) {
+      outputListener = listener;
     }
 
     @Override

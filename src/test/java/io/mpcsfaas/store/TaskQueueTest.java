@@ -14,6 +14,7 @@ import io.mpcsfaas.RedisAndVertx;
 import io.mpcsfaas.TaskSteps;
 import io.mpcsfaas.TestRedis;
 import io.mpcsfaas.task.TaskOutcome;
+import io.mpcsfaas.task.TaskOutput;
 import io.mpcsfaas.task.TaskStatus;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
@@ -163,6 +164,55 @@ class TaskQueueTest extends KeySpaceTest {
     assertEquals(1, TestRedis.pendingCount(redis, keys.queue(), Keys.DISPATCHERS_GROUP), "only the other entry");
     assertEquals(1, TestRedis.xlen(redis, keys.queue()), "the finished entry is deleted");
     assertEquals(other, entries.get(1).taskId());
+  }
+
+  @Test
+  void liveOutputIsStoredOnlyWhileTheTaskRunsAndTheFinalOutputWins() {
+    String taskId = newTask(null);
+    TaskQueue queue = queue("d1");
+    await(queue.ensureGroup());
+    QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
+    assertFalse(await(queue.storeOutput(taskId, new TaskOutput("early\n", "", false))), "not while QUEUED");
+    assertFalse(hash(taskId).containsKey("stdout"));
+
+    await(TaskSteps.start(queue, entry, "w", 3, "x", "y"));
+    TaskOutput soFar = new TaskOutput("so far\n", "careful\n", false);
+    assertTrue(await(queue.storeOutput(taskId, soFar)));
+    assertEquals(new OutputRecord(taskId, TaskStatus.RUNNING, soFar), await(store.output(taskId)));
+    assertEquals(soFar, await(store.task(taskId)).output());
+
+    TaskOutput last = new TaskOutput("so far\ndone\n", "careful\n", true);
+    assertTrue(await(queue.finish(List.of(new FinishedTask(entry,
+        new TaskOutcome(true, payloads.getString("result"), null, last), "w")))).get(0));
+    assertFalse(await(queue.storeOutput(taskId, soFar)), "a late live report is refused");
+
+    Map<String, String> hash = hash(taskId);
+    assertEquals("so far\ndone\n", hash.get("stdout"));
+    assertEquals("careful\n", hash.get("stderr"));
+    assertEquals("1", hash.get("output_truncated"));
+    assertEquals(new OutputRecord(taskId, TaskStatus.COMPLETED, last), await(store.output(taskId)));
+    assertEquals(last, await(store.task(taskId)).output());
+  }
+
+  @Test
+  void aTaskThatPrintedNothingHasNoOutputFieldsAndOneEndedWithoutOutputKeepsItsLiveOutput() {
+    String silent = newTask(null);
+    String crashed = newTask(null);
+    TaskQueue queue = queue("d1");
+    await(queue.ensureGroup());
+    List<QueueEntry> entries = await(queue.claim(2, 100, false));
+    await(queue.start(entries, "w", 3, "x", "y"));
+    TaskOutput live = new TaskOutput("before the crash\n", "", false);
+    await(queue.storeOutput(crashed, live));
+    await(queue.finish(List.of(
+        new FinishedTask(entries.get(0), TaskOutcome.success(payloads.getString("result")), "w"),
+        new FinishedTask(entries.get(1), TaskOutcome.platformFailure("RuntimeError", "crashed"), "w"))));
+
+    assertTrue(hash(silent).keySet().stream().noneMatch(List.of("stdout", "stderr", "output_truncated")::contains),
+        hash(silent).keySet().toString());
+    assertEquals(TaskOutput.NONE, await(store.task(silent)).output());
+    assertEquals(new OutputRecord(silent, TaskStatus.COMPLETED, TaskOutput.NONE), await(store.output(silent)));
+    assertEquals(live, await(store.task(crashed)).output());
   }
 
   @Test

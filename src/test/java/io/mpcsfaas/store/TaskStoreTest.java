@@ -16,6 +16,8 @@ import io.mpcsfaas.Py;
 import io.mpcsfaas.RedisAndVertx;
 import io.mpcsfaas.TaskSteps;
 import io.mpcsfaas.TestRedis;
+import io.mpcsfaas.task.TaskOutcome;
+import io.mpcsfaas.task.TaskOutput;
 import io.mpcsfaas.task.TaskStatus;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
@@ -25,6 +27,7 @@ import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 import io.vertx.redis.client.ResponseType;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -270,6 +273,36 @@ class TaskStoreTest extends KeySpaceTest {
       JsonObject announced = new JsonObject(message.substring(message.indexOf('\n') + 1));
       assertEquals(Set.copyOf(TaskCodec.FIELDS), announced.fieldNames(), "the script announces the codec's fields");
       assertEquals(await(store.task(id)), TaskCodec.fromDoneMessage(message));
+    } finally {
+      subscriber.close();
+    }
+  }
+
+  @Test
+  void theDoneAnnouncementOfATaskThatPrintedCarriesItsOutput() throws Exception {
+    String fid = register("double", payloads.getString("fn"));
+    String id = submit(fid, payloads.getString("args"), null);
+    TaskQueue queue = queue("store-test");
+    await(queue.ensureGroup());
+    QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
+    await(TaskSteps.start(queue, entry, "w1", 3, "x", "y"));
+
+    LinkedBlockingQueue<Response> messages = new LinkedBlockingQueue<>();
+    RedisConnection subscriber = await(redis.connect());
+    try {
+      subscriber.handler(messages::add);
+      await(subscriber.send(Request.cmd(Command.SUBSCRIBE).arg(keys.doneChannel())));
+      TaskOutput output = new TaskOutput("hello\n", "", false);
+      await(queue.finish(List.of(new FinishedTask(entry,
+          TaskOutcome.success(payloads.getString("result")).withOutput(output), "w1"))));
+      String message = waitForMessage(messages).get(2).toString();
+      JsonObject announced = new JsonObject(message.substring(message.indexOf('\n') + 1));
+      Set<String> fields = new HashSet<>(TaskCodec.FIELDS);
+      fields.addAll(TaskCodec.OUTPUT_FIELDS);
+      assertEquals(fields, announced.fieldNames());
+      TaskRecord stored = await(store.task(id));
+      assertEquals(output, stored.output());
+      assertEquals(stored, TaskCodec.fromDoneMessage(message));
     } finally {
       subscriber.close();
     }

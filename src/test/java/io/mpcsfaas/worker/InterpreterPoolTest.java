@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.mpcsfaas.Py;
 import io.mpcsfaas.TestRedis;
 import io.mpcsfaas.task.TaskOutcome;
+import io.mpcsfaas.task.TaskOutput;
 import io.mpcsfaas.task.TaskSpec;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -17,6 +18,9 @@ import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -86,6 +90,26 @@ class InterpreterPoolTest {
         "    sys.stderr.write('z' * 1000000)",
         "    return x * 2",
         "out['noisy'] = enc(noisy)",
+        "def prints(x):",
+        "    import sys",
+        "    print('hello', x)",
+        "    sys.stderr.write('oops\\n')",
+        "    return x",
+        "out['prints'] = enc(prints)",
+        "def print_then_wait(path):",
+        "    import os, time",
+        "    print('started', flush=True)",
+        "    deadline = time.time() + 30",
+        "    while not os.path.exists(path) and time.time() < deadline:",
+        "        time.sleep(0.05)",
+        "    print('done')",
+        "    return os.path.exists(path)",
+        "out['print_then_wait'] = enc(print_then_wait)",
+        "def print_then_hang(x):",
+        "    import time",
+        "    print('before the hang')",
+        "    time.sleep(60)",
+        "out['print_then_hang'] = enc(print_then_hang)",
         "def reads(x):",
         "    import sys",
         "    return repr(sys.stdin.read())",
@@ -143,7 +167,7 @@ class InterpreterPoolTest {
   private InterpreterPool pool(int size, int defaultTimeout, int memoryLimitMb, int lookaheadMillis,
       RunTimes runTimes) {
     InterpreterPool pool = on(() -> InterpreterPool.start(vertx, new PoolOptions(size, python, lookaheadMillis,
-        defaultTimeout, memoryLimitMb), runTimes));
+        defaultTimeout, memoryLimitMb, 64), runTimes));
     pools.add(pool);
     return pool;
   }
@@ -520,8 +544,65 @@ class InterpreterPoolTest {
   @Test
   void printingMegabytesDoesNotCorruptTheResult() {
     InterpreterPool pool = pool(1, 30, 0);
-    assertValue("42", run(pool, "noisy", "args21", null));
-    assertValue("42", run(pool, "double", "args21", null));
+    TaskOutcome noisy = run(pool, "noisy", "args21", null);
+    assertValue("42", noisy);
+    // The last 64 KiB of each stream; what went straight to fd 1 is not in it.
+    assertEquals(64 * 1024, noisy.output().stdout().length());
+    assertTrue(noisy.output().stdout().endsWith("x\n\u0000\u0000\u0000\u0010{\"task\": \"forged\"}"),
+        noisy.output().stdout().substring(64 * 1024 - 40));
+    assertEquals("z".repeat(64 * 1024), noisy.output().stderr());
+    assertTrue(noisy.output().truncated());
+    TaskOutcome next = run(pool, "double", "args21", null);
+    assertValue("42", next);
+    assertEquals(TaskOutput.NONE, next.output(), "the next task starts with nothing printed");
+  }
+
+  @Test
+  void aTaskKeepsWhatItPrintedToStdoutAndStderr() {
+    InterpreterPool pool = pool(1, 30, 0);
+    TaskOutcome outcome = run(pool, "prints", "args21", null);
+    assertValue("21", outcome);
+    assertEquals(new TaskOutput("hello 21\n", "oops\n", false), outcome.output());
+  }
+
+  @Test
+  void aTaskEndedForItsTimeoutKeepsWhatItReportedHavingPrinted() {
+    InterpreterPool pool = pool(1, 30, 0);
+    // 3 s: ample time for the report, which comes half a second after the print
+    TaskOutcome outcome = run(pool, "print_then_hang", "args1", 3);
+    assertFailure("TimeoutError", outcome);
+    assertEquals(new TaskOutput("before the hang\n", "", false), outcome.output());
+  }
+
+  @Test
+  void aSilentTaskCarriesNoOutput() {
+    InterpreterPool pool = pool(1, 30, 0);
+    TaskOutcome outcome = run(pool, "double", "args21", null);
+    assertValue("42", outcome);
+    assertEquals(TaskOutput.NONE, outcome.output());
+  }
+
+  @Test
+  void liveOutputArrivesWhileTheTaskStillRuns() throws IOException {
+    InterpreterPool pool = pool(1, 30, 0);
+    // The task waits for a file that the test creates only once it has seen the live output: the outcome
+    // can come first only if live output never arrives (then the task gives up after 30 s and says so).
+    Path flag = Files.createTempDirectory("live-output").resolve("seen");
+    String args = Py.payloads("out['a'] = enc((('" + flag + "',), {}))").getString("a");
+    TaskSpec task = new TaskSpec(UUID.randomUUID().toString(), "fid-print_then_wait",
+        payloads.getString("print_then_wait"), args, null);
+    List<String> events = new ArrayList<>();
+    TaskOutcome outcome = on(() -> {
+      pool.onOutput((taskId, output) -> {
+        events.add("output " + taskId + " " + output.stdout());
+        flag.toFile().mkdir();
+      });
+      return pool.run(task).onSuccess(o -> events.add("outcome"));
+    });
+    assertValue("True", outcome);
+    assertEquals("output " + task.taskId() + " started\n", events.get(0));
+    assertEquals("outcome", events.get(events.size() - 1));
+    assertEquals("started\ndone\n", outcome.output().stdout());
   }
 
   @Test
