@@ -5,8 +5,8 @@
 -- finish_tasks.lua. Each one is announced on the done channel as finish_tasks.lua does (by id alone when it
 -- printed something while it ran), and its id on the cancel channel, where the dispatcher running it hears
 -- that it should stop it.
--- KEYS[1] queue stream, KEYS[2] stats hash (counts it as failed), KEYS[3] task index (see task_index.lua),
--- KEYS[4] delayed retries
+-- KEYS[1] queue stream, KEYS[2] stats hash (counts it as failed, also per function: function_stats.lua),
+-- KEYS[3] task index (see task_index.lua), KEYS[4] delayed retries
 -- ARGV[1] consumer group, ARGV[2] done channel, ARGV[3] cancel channel, ARGV[4] now, ARGV[5] seconds an ended
 -- task is kept (0: forever), ARGV[6] task key prefix, ARGV[7] pickled CancelledError, ARGV[8] its text,
 -- then the task ids.
@@ -28,6 +28,7 @@ local function cancel(id)
     redis.call('EXPIRE', key, keep)
   end
   redis.call('HINCRBY', KEYS[2], 'failed', 1)
+  function_stats(KEYS[2], t[7], 'FAILED', t[3], ARGV[4]) -- function_stats.lua: the dashboard's per-function figures
   if t[6] then
     redis.call('XACK', KEYS[1], ARGV[1], t[6])
     redis.call('XDEL', KEYS[1], t[6])

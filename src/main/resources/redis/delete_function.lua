@@ -3,7 +3,8 @@
 -- find its payload when they start.
 -- KEYS[1] functions sorted set
 -- ARGV[1] the function's id, ARGV[2] function key prefix, ARGV[3] key prefix of the sorted sets by name,
--- ARGV[4] seconds the deleted function is kept, ARGV[5] key prefix of the content keys
+-- ARGV[4] seconds the deleted function is kept, ARGV[5] key prefix of the content keys, ARGV[6] key prefix of
+-- the per-function stats hashes (function_stats.lua), which expire with the function
 -- Returns 1 when deleted, 0 when unknown or deleted already.
 local key = ARGV[2] .. ARGV[1]
 local f = redis.call('HMGET', key, 'name', 'deleted', 'digest')
@@ -18,5 +19,6 @@ if f[3] and redis.call('GET', ARGV[5] .. f[3]) == ARGV[1] then
 end
 if tonumber(ARGV[4]) > 0 then
   redis.call('EXPIRE', key, ARGV[4])
+  redis.call('EXPIRE', ARGV[6] .. ARGV[1], ARGV[4])
 end
 return 1

@@ -2,8 +2,8 @@
 -- state), and removes their queue entries, in one round trip for all. A stored task expires after ARGV[4]
 -- seconds (0: kept forever), so Redis holds a bounded amount per finished task.
 -- KEYS[1] queue stream, KEYS[2] stats hash: counts by outcome (the dispatcher adds the latency histograms
--- from the timestamps returned here, in batches), KEYS[3] task index (see task_index.lua), KEYS[4] delayed
--- retries (sorted set of ids by due time).
+-- from the timestamps returned here, in batches), and per function beside it (see function_stats.lua),
+-- KEYS[3] task index (see task_index.lua), KEYS[4] delayed retries (sorted set of ids by due time).
 -- A FAILED outcome of a task with retries left (field retried below max_retries) does not end it: it goes back
 -- to QUEUED with error = its traceback, at once as a new stream entry, or after retry_delay seconds through
 -- the delayed set (see promote_delayed.lua); it is not announced nor counted as failed. A cancelled task has
@@ -52,6 +52,7 @@ local function finish(id, entry, status, result, error, worker, stdout, stderr, 
     redis.call('EXPIRE', key, keep)
   end
   redis.call('HINCRBY', KEYS[2], status == 'COMPLETED' and 'completed' or 'failed', 1)
+  function_stats(KEYS[2], t[5], status, t[3], ARGV[3]) -- function_stats.lua: the dashboard's per-function figures
   index_move(KEYS[3], id, t[5], t[2], t[1], status)
   if #result + #error + #stdout + #stderr <= INLINE then
     local done = {status = status, result = result, error = error, worker = worker, attempts = t[4] or '0',

@@ -6,7 +6,6 @@ import io.vertx.ext.web.handler.StaticHandler;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.util.Properties;
 
 /**
  * {@code GET /openapi.json} (the OpenAPI 3 document shipped in the jar) and {@code GET /docs}: Swagger UI from
@@ -37,20 +36,11 @@ final class ApiDocs {
     });
     router.get("/docs/swagger-initializer.js").handler(ctx -> ctx.response()
         .putHeader("content-type", "application/javascript").end(INITIALIZER));
-    router.get("/docs/*").handler(StaticHandler.create("META-INF/resources/webjars/swagger-ui/" + swaggerUiVersion()));
+    router.get("/docs/*").handler(StaticHandler.create(Webjars.root("org.webjars", "swagger-ui")));
   }
 
-  private static String swaggerUiVersion() {
-    Properties properties = new Properties();
-    try (InputStream in = ApiDocs.class.getResourceAsStream("/META-INF/maven/org.webjars/swagger-ui/pom.properties")) {
-      properties.load(in);
-    } catch (IOException | NullPointerException e) {
-      throw new IllegalStateException("the swagger-ui webjar is missing from the classpath", e);
-    }
-    return properties.getProperty("version");
-  }
-
-  private static byte[] resource(String path) {
+  /** A file shipped in the jar. */
+  static byte[] resource(String path) {
     try (InputStream in = ApiDocs.class.getResourceAsStream(path)) {
       return in.readAllBytes();
     } catch (IOException e) {

@@ -37,6 +37,7 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
@@ -67,6 +68,7 @@ public final class ApiVerticle extends VerticleBase {
   private TaskCreator creator;
   private Presence presence;
   private Completions completions;
+  private LiveFeed feed;
   private HttpServer server;
   private Router router;
   private long resultTtlSeconds;
@@ -85,13 +87,19 @@ public final class ApiVerticle extends VerticleBase {
     presence = new Presence(redis, keys);
     completions = new Completions(vertx, redis, keys);
     completions.start();
+    feed = new LiveFeed(vertx, redis, keys, presence);
 
     router = Router.router(vertx);
     router.get("/health").handler(this::health);
     ApiDocs.install(router);
+    Dashboard.install(router, !conf.key().isEmpty());
+    Route events = router.get("/events");
     if (!conf.key().isEmpty()) {
+      // EventSource cannot send headers: the feed, and only the feed, also takes the key as ?key=
+      events.handler(new BearerKeyHandler(conf.key(), true));
       router.route().handler(new BearerKeyHandler(conf.key()));
     }
+    events.handler(feed::handle);
     // Bodies are JSON: anything else is refused before the body handler would try to decode a form.
     router.route().handler(RequestParsing::requireJsonContentType);
     router.route().handler(BodyHandler.create(false).setBodyLimit(conf.bodyLimit()));
@@ -122,6 +130,7 @@ public final class ApiVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
+    feed.close();
     completions.close();
     return redis.close();
   }

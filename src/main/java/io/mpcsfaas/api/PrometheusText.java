@@ -1,13 +1,13 @@
 package io.mpcsfaas.api;
 
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.mpcsfaas.store.Histogram;
 import io.mpcsfaas.store.PlatformStats;
 import io.vertx.core.json.JsonObject;
 import io.vertx.micrometer.backends.BackendRegistries;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * Renders the platform's figures in the Prometheus text exposition format (version 0.0.4), followed by this
@@ -48,15 +48,8 @@ final class PrometheusText {
   private void histogram(String name, String help, PlatformStats stats) {
     String metric = "faas_task_" + name + "_seconds";
     header(metric, "histogram", help);
-    TreeMap<Double, Double> buckets = new TreeMap<>();
-    stats.counters().forEach((field, value) -> {
-      if (field.startsWith(name + ":") && !field.endsWith(":sum") && !field.endsWith(":count")) {
-        String bound = field.substring(name.length() + 1);
-        buckets.merge(bound.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(bound), value, Double::sum);
-      }
-    });
     double cumulative = 0;
-    for (Map.Entry<Double, Double> bucket : buckets.entrySet()) {
+    for (Map.Entry<Double, Double> bucket : Histogram.of(stats.counters(), name).buckets().entrySet()) {
       if (bucket.getKey().isInfinite()) {
         continue;
       }

@@ -71,6 +71,11 @@ public record Keys(String prefix) {
     return prefix + "stats";
   }
 
+  /** Hash of one function's counters and run-time histogram (see function_stats.lua), beside {@link #stats}. */
+  public String functionStats(String functionId) {
+    return stats() + ":function:" + functionId;
+  }
+
   /** Short-lived description of a live dispatcher and its workers. */
   public String dispatcher(String name) {
     return prefix + "dispatcher:" + name;

@@ -21,7 +21,7 @@ import java.util.List;
  */
 public final class TaskQueue {
   private static final Scripts START_TASKS = Scripts.load("task_index.lua", "start_tasks.lua");
-  private static final Scripts FINISH_TASKS = Scripts.load("task_index.lua", "finish_tasks.lua");
+  private static final Scripts FINISH_TASKS = Scripts.load("task_index.lua", "function_stats.lua", "finish_tasks.lua");
   private static final Scripts REFRESH_CLAIMS = Scripts.load("refresh_claims.lua");
   private static final Scripts STORE_OUTPUT = Scripts.load("store_output.lua");
   private static final Scripts PROMOTE_DELAYED = Scripts.load("promote_delayed.lua");

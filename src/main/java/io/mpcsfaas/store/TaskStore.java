@@ -20,7 +20,7 @@ public final class TaskStore {
   private static final Scripts CREATE_TASKS = Scripts.load("task_index.lua", "create_tasks.lua");
   private static final Scripts REGISTER_FUNCTION = Scripts.load("register_function.lua");
   private static final Scripts DELETE_FUNCTION = Scripts.load("delete_function.lua");
-  private static final Scripts CANCEL_TASKS = Scripts.load("task_index.lua", "cancel_tasks.lua");
+  private static final Scripts CANCEL_TASKS = Scripts.load("task_index.lua", "function_stats.lua", "cancel_tasks.lua");
 
   private final Redis redis;
   private final Keys keys;
@@ -76,7 +76,7 @@ public final class TaskStore {
    */
   public Future<Void> deleteFunction(String id, long keepSeconds) {
     List<String> args = List.of(id, keys.functionPrefix(), keys.functionsNamed(""), Long.toString(keepSeconds),
-        keys.functionByContent(""));
+        keys.functionByContent(""), keys.functionStats(""));
     return DELETE_FUNCTION.run(redis, List.of(keys.functions()), args).compose(deleted -> deleted.toInteger() == 1
         ? Future.succeededFuture() : Future.failedFuture(unknownFunction(id)));
   }

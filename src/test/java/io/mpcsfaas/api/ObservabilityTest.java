@@ -65,8 +65,8 @@ class ObservabilityTest {
         continue; // handlers for every path: body, API key, failures
       }
       String path = route.getPath().replaceAll(":([a-z_]+)", "{$1}");
-      // Swagger UI's own files are the /docs page
-      String documented = path.startsWith("/docs") ? "/docs" : path;
+      // Swagger UI's own files are the /docs page, the dashboard's (under /ui/) the page at /
+      String documented = path.startsWith("/docs") ? "/docs" : path.startsWith("/ui/") ? "/" : path;
       Set<String> methods = routed.computeIfAbsent(documented, p -> new TreeSet<>());
       route.methods().forEach(m -> methods.add(m.name().toLowerCase()));
     }

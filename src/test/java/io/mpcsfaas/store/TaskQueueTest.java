@@ -21,8 +21,10 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Response;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -350,6 +352,47 @@ class TaskQueueTest extends KeySpaceTest {
     assertEquals("COMPLETED", hash(a).get("status"));
     assertEquals("FAILED", hash(b).get("status"));
     assertEquals(0, TestRedis.xlen(redis, keys.queue()));
+  }
+
+  @Test
+  void finishCountsCallsFailuresAndRunTimesPerFunction() {
+    String other = register("other", payloads.getString("fn"));
+    newTask(null);
+    newTask(null);
+    submit(other, payloads.getString("args"), null);
+    TaskQueue queue = queue("d1");
+    await(queue.ensureGroup());
+    List<QueueEntry> entries = await(queue.claim(10, 100, false));
+    await(queue.start(entries, "w", 3, "x", "y"));
+    await(queue.finish(List.of(
+        new FinishedTask(entries.get(0), TaskOutcome.success(payloads.getString("result")), "w"),
+        new FinishedTask(entries.get(1), new TaskOutcome(false, payloads.getString("error"), "tb"), "w"),
+        new FinishedTask(entries.get(2), TaskOutcome.success(payloads.getString("result")), "w"),
+        new FinishedTask(entries.get(0), new TaskOutcome(false, payloads.getString("error"), "late"), "w"))));
+
+    Map<String, FunctionStats> stats = new HashMap<>();
+    await(FunctionStats.newest(redis, keys, 10)).forEach(f -> stats.put(f.functionId(), f));
+    assertEquals(Set.of(other, fid), stats.keySet());
+    FunctionStats doubled = stats.get(fid);
+    assertEquals("double", doubled.name());
+    assertEquals(2, doubled.calls(), "a duplicate outcome is not a call");
+    assertEquals(1, doubled.failures());
+    assertEquals(2, doubled.run().count(), "both runs in the run-time histogram");
+    assertTrue(doubled.run().mean() >= 0);
+    assertEquals(1, stats.get(other).calls());
+    assertEquals(0, stats.get(other).failures());
+
+    String cancelled = newTask(null);
+    await(store.cancel(List.of(cancelled), TaskOutcome.CANCELLED.result(), TaskOutcome.CANCELLED.error()));
+    FunctionStats afterCancel = await(FunctionStats.newest(redis, keys, 10)).stream()
+        .filter(f -> f.functionId().equals(fid)).findFirst().orElseThrow();
+    assertEquals(3, afterCancel.calls(), "a cancelled task is a call");
+    assertEquals(2, afterCancel.failures(), "that failed, as the failed counter says");
+    assertEquals(2, afterCancel.run().count(), "it never ran");
+
+    await(store.deleteFunction(fid, 3600));
+    long ttl = cmd(redis, Command.TTL, keys.functionStats(fid)).toLong();
+    assertTrue(ttl > 3500 && ttl <= 3600, "the figures leave with a deleted function: TTL " + ttl);
   }
 
   @Test
