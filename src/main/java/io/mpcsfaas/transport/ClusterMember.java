@@ -24,7 +24,9 @@ public final class ClusterMember {
     hazelcast.setProperty("hazelcast.logging.type", "slf4j");
     hazelcast.setProperty("hazelcast.phone.home.enabled", "false");
     NetworkConfig network = hazelcast.getNetworkConfig();
-    network.setPort(cluster.port()).setPortAutoIncrement(true);
+    // A dispatcher restarted after a crash gets its port back at once (its old connections sit in TIME_WAIT
+    // for a minute), where the workers' join lists look for it.
+    network.setPort(cluster.port()).setPortAutoIncrement(true).setReuseAddress(true);
     network.getInterfaces().setEnabled(true).addInterface(cluster.host());
     JoinConfig join = network.getJoin();
     join.getMulticastConfig().setEnabled(false);

@@ -1,6 +1,9 @@
 package io.mpcsfaas.transport;
 
+import io.mpcsfaas.config.ClusterConfig;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.MessageConsumer;
@@ -9,7 +12,9 @@ import io.vertx.core.json.JsonObject;
 /**
  * The {@link Protocol} messages over the Vert.x event bus, which a clustered Vert.x (Hazelcast) carries
  * between JVMs: the dispatcher listens on {@code mpcsfaas.dispatcher.<name>}, each worker on
- * {@code mpcsfaas.worker.<id>}, and a worker's messages carry its id in the {@code from} header.
+ * {@code mpcsfaas.worker.<id>}, and a worker's messages carry its id in the {@code from} header. A worker's
+ * link either uses the clustered Vert.x it runs on, or {@linkplain #join joins the cluster} for itself, so
+ * that closing it leaves the cluster and opening the next joins it again.
  */
 public final class EventBusLink implements MessageLink {
   private static final String FROM = "from";
@@ -18,12 +23,17 @@ public final class EventBusLink implements MessageLink {
   private final MessageConsumer<JsonObject> consumer;
   private final String dispatcherAddress;
   private final String workerId;
+  /** True when this link joined the cluster for itself: closing it closes that clustered Vert.x. */
+  private final boolean member;
+  private volatile boolean closed;
 
-  private EventBusLink(Vertx vertx, MessageConsumer<JsonObject> consumer, String dispatcherAddress, String workerId) {
+  private EventBusLink(Vertx vertx, MessageConsumer<JsonObject> consumer, String dispatcherAddress, String workerId,
+      boolean member) {
     this.vertx = vertx;
     this.consumer = consumer;
     this.dispatcherAddress = dispatcherAddress;
     this.workerId = workerId;
+    this.member = member;
   }
 
   public static String dispatcherAddress(String dispatcherName) {
@@ -38,19 +48,50 @@ public final class EventBusLink implements MessageLink {
   public static Future<MessageLink> dispatcher(Vertx vertx, String dispatcherName, Handler handler) {
     MessageConsumer<JsonObject> consumer = vertx.eventBus().consumer(dispatcherAddress(dispatcherName),
         message -> handler.onMessage(message.headers().get(FROM), message.body()));
-    return consumer.completion().map(v -> new EventBusLink(vertx, consumer, null, null));
+    return consumer.completion().map(v -> new EventBusLink(vertx, consumer, null, null, false));
   }
 
-  /** A worker's end, talking to the dispatcher called {@code dispatcherName}. */
+  /** A worker's end on the clustered Vert.x it runs on, talking to the dispatcher called {@code dispatcherName}. */
   public static Future<MessageLink> worker(Vertx vertx, String dispatcherName, String workerId, Handler handler) {
     MessageConsumer<JsonObject> consumer = vertx.eventBus().consumer(workerAddress(workerId),
         message -> handler.onMessage(null, message.body()));
     return consumer.completion().map(v -> new EventBusLink(vertx, consumer, dispatcherAddress(dispatcherName),
-        workerId));
+        workerId, false));
+  }
+
+  /**
+   * A worker's end that joins the cluster as a member of its own (through {@code cluster}'s join list),
+   * talking to the dispatcher called {@code dispatcherName}; messages and the outcome arrive on
+   * {@code context}. A worker whose dispatcher restarted closes it and joins again: the restarted
+   * dispatcher forms a cluster of its own, which the workers' cluster would not merge with for minutes.
+   */
+  public static Future<MessageLink> join(Context context, ClusterConfig cluster, String dispatcherName,
+      String workerId, Handler handler) {
+    Promise<MessageLink> joined = Promise.promise();
+    // On a thread of its own: loading Hazelcast's config takes seconds the first time, which the caller's
+    // event loop must not spend (and a Vert.x built on another one's context warns).
+    Thread join = new Thread(() -> Vertx.builder().with(ClusterMember.options(cluster))
+        .withClusterManager(ClusterMember.manager(cluster))
+        .buildClustered()
+        .compose(clustered -> {
+          MessageConsumer<JsonObject> consumer = clustered.eventBus().consumer(workerAddress(workerId),
+              message -> context.runOnContext(v -> handler.onMessage(null, message.body())));
+          return consumer.completion()
+              .<MessageLink>map(v -> new EventBusLink(clustered, consumer, dispatcherAddress(dispatcherName),
+                  workerId, true))
+              .recover(err -> clustered.close().transform(v -> Future.failedFuture(err)));
+        })
+        .onComplete(outcome -> context.runOnContext(v -> joined.handle(outcome))), "cluster-join");
+    join.setDaemon(true);
+    join.start();
+    return joined.future();
   }
 
   @Override
   public void send(String peer, JsonObject message) {
+    if (closed) {
+      return; // a closed clustered Vert.x has no event bus left to send on
+    }
     if (workerId == null) {
       vertx.eventBus().send(workerAddress(peer), message);
     } else {
@@ -58,8 +99,14 @@ public final class EventBusLink implements MessageLink {
     }
   }
 
+  /** Unregisters; a link that joined the cluster for itself also leaves it, blocking until it has. */
   @Override
   public void close() {
-    consumer.unregister();
+    closed = true;
+    if (member) {
+      vertx.close().toCompletionStage().toCompletableFuture().join();
+    } else {
+      consumer.unregister();
+    }
   }
 }
