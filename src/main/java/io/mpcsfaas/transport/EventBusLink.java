@@ -8,6 +8,10 @@ import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.spi.cluster.ClusterManager;
+import io.vertx.core.spi.cluster.RegistrationInfo;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+import java.util.List;
 
 /**
  * The {@link Protocol} messages over the Vert.x event bus, which a clustered Vert.x (Hazelcast) carries
@@ -23,17 +27,20 @@ public final class EventBusLink implements MessageLink {
   private final MessageConsumer<JsonObject> consumer;
   private final String dispatcherAddress;
   private final String workerId;
-  /** True when this link joined the cluster for itself: closing it closes that clustered Vert.x. */
-  private final boolean member;
+  /** The membership this link joined for itself (closing the link ends it), else null. */
+  private final ClusterManager member;
+  /** Where the owner of a link with a membership of its own gets its messages and answers. */
+  private final Context context;
   private volatile boolean closed;
 
   private EventBusLink(Vertx vertx, MessageConsumer<JsonObject> consumer, String dispatcherAddress, String workerId,
-      boolean member) {
+      ClusterManager member, Context context) {
     this.vertx = vertx;
     this.consumer = consumer;
     this.dispatcherAddress = dispatcherAddress;
     this.workerId = workerId;
     this.member = member;
+    this.context = context;
   }
 
   public static String dispatcherAddress(String dispatcherName) {
@@ -48,7 +55,7 @@ public final class EventBusLink implements MessageLink {
   public static Future<MessageLink> dispatcher(Vertx vertx, String dispatcherName, Handler handler) {
     MessageConsumer<JsonObject> consumer = vertx.eventBus().consumer(dispatcherAddress(dispatcherName),
         message -> handler.onMessage(message.headers().get(FROM), message.body()));
-    return consumer.completion().map(v -> new EventBusLink(vertx, consumer, null, null, false));
+    return consumer.completion().map(v -> new EventBusLink(vertx, consumer, null, null, null, null));
   }
 
   /** A worker's end on the clustered Vert.x it runs on, talking to the dispatcher called {@code dispatcherName}. */
@@ -56,7 +63,7 @@ public final class EventBusLink implements MessageLink {
     MessageConsumer<JsonObject> consumer = vertx.eventBus().consumer(workerAddress(workerId),
         message -> handler.onMessage(null, message.body()));
     return consumer.completion().map(v -> new EventBusLink(vertx, consumer, dispatcherAddress(dispatcherName),
-        workerId, false));
+        workerId, null, null));
   }
 
   /**
@@ -70,18 +77,19 @@ public final class EventBusLink implements MessageLink {
     Promise<MessageLink> joined = Promise.promise();
     // On a thread of its own: loading Hazelcast's config takes seconds the first time, which the caller's
     // event loop must not spend (and a Vert.x built on another one's context warns).
-    Thread join = new Thread(() -> Vertx.builder().with(ClusterMember.options(cluster))
-        .withClusterManager(ClusterMember.manager(cluster))
-        .buildClustered()
+    Thread join = new Thread(() -> {
+      HazelcastClusterManager manager = ClusterMember.manager(cluster);
+      Vertx.builder().with(ClusterMember.options(cluster)).withClusterManager(manager).buildClustered()
         .compose(clustered -> {
           MessageConsumer<JsonObject> consumer = clustered.eventBus().consumer(workerAddress(workerId),
               message -> context.runOnContext(v -> handler.onMessage(null, message.body())));
           return consumer.completion()
               .<MessageLink>map(v -> new EventBusLink(clustered, consumer, dispatcherAddress(dispatcherName),
-                  workerId, true))
+                  workerId, manager, context))
               .recover(err -> clustered.close().transform(v -> Future.failedFuture(err)));
         })
-        .onComplete(outcome -> context.runOnContext(v -> joined.handle(outcome))), "cluster-join");
+        .onComplete(outcome -> context.runOnContext(v -> joined.handle(outcome)));
+    }, "cluster-join");
     join.setDaemon(true);
     join.start();
     return joined.future();
@@ -99,11 +107,28 @@ public final class EventBusLink implements MessageLink {
     }
   }
 
+  /**
+   * On a link with a membership of its own, whether the dispatcher's address has a consumer in this cluster:
+   * then the dispatcher is here, only slow (starting, or busy), and joining again would not help.
+   */
+  @Override
+  public Future<Boolean> dispatcherListening() {
+    if (member == null) {
+      return MessageLink.super.dispatcherListening();
+    }
+    Promise<List<RegistrationInfo>> registrations = Promise.promise();
+    member.getRegistrations(dispatcherAddress, registrations);
+    Promise<Boolean> listening = Promise.promise();
+    registrations.future().onComplete(ar -> context.runOnContext(v ->
+        listening.complete(ar.succeeded() && !ar.result().isEmpty())));
+    return listening.future();
+  }
+
   /** Unregisters; a link that joined the cluster for itself also leaves it, blocking until it has. */
   @Override
   public void close() {
     closed = true;
-    if (member) {
+    if (member != null) {
       vertx.close().toCompletionStage().toCompletableFuture().join();
     } else {
       consumer.unregister();

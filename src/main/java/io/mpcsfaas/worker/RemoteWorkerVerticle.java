@@ -244,8 +244,16 @@ public final class RemoteWorkerVerticle extends VerticleBase {
     }
     long silence = System.currentTimeMillis() - lastHeard;
     if (silence > timeoutMillis) {
-      LOG.warn("dispatcher {} silent for {} ms; reconnecting", dispatcherUrl, silence);
-      reconnect();
+      connecting = true;
+      endpoint.dispatcherListening().onComplete(listening -> {
+        connecting = false;
+        if (listening.succeeded() && listening.result()) {
+          lastHeard = System.currentTimeMillis(); // there but slow: a new link would find the same
+        } else {
+          LOG.warn("dispatcher {} silent for {} ms; reconnecting", dispatcherUrl, silence);
+          reconnect();
+        }
+      });
       return;
     }
     if (state == State.REGISTERING) {
