@@ -46,7 +46,7 @@ public final class RemoteWorkerVerticle extends VerticleBase {
   private long timeoutMillis;
   private InterpreterPool pool;
   private MessageLink endpoint;
-  /** A new link is being opened: joining a cluster takes seconds, longer than the silence that calls for it. */
+  /** A new link is being opened, or checked for: joining a cluster takes longer than a heartbeat interval. */
   private boolean connecting;
   private State state = State.REGISTERING;
   private long lastHeard;
