@@ -99,8 +99,9 @@ public final class Main {
    */
   private static int serve(JsonObject config, RedisServer redis, Set<Component> components)
       throws InterruptedException {
-    Vertx vertx = Conf.mode(config) == Mode.CLUSTER ? Cluster.join(config)
-        : Metrics.vertx(new VertxOptions()).build();
+    // A cluster worker alone joins the cluster through its link, which it can then leave and join again.
+    Vertx vertx = Conf.mode(config) == Mode.CLUSTER && components.contains(Component.DISPATCHER)
+        ? Cluster.join(config) : Metrics.vertx(new VertxOptions()).build();
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       LOG.info("stopping");

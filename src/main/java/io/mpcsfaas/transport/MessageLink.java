@@ -1,5 +1,6 @@
 package io.mpcsfaas.transport;
 
+import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 
 /**
@@ -20,6 +21,14 @@ public interface MessageLink {
 
   default void send(JsonObject message) {
     send(null, message);
+  }
+
+  /**
+   * Whether a worker's link knows that its dispatcher listens on it now, so that opening a new link would not
+   * help; false when it does not, or cannot tell (ZeroMQ). Completes on the link owner's context.
+   */
+  default Future<Boolean> dispatcherListening() {
+    return Future.succeededFuture(false);
   }
 
   /** Stops receiving and releases the link; may block briefly, so call it off the event loop. */

@@ -1,5 +1,6 @@
 package io.mpcsfaas.worker;
 
+import io.mpcsfaas.config.ClusterConfig;
 import io.mpcsfaas.config.Conf;
 import io.mpcsfaas.config.LinkConfig;
 import io.mpcsfaas.config.Mode;
@@ -22,7 +23,7 @@ import org.slf4j.LoggerFactory;
  * A pull, push or cluster worker: runs the tasks a dispatcher sends (over ZeroMQ, or over the clustered
  * event bus in cluster mode) on its own interpreter pool, and needs no Redis. It registers again and again
  * until welcomed (so it may start before the dispatcher), heartbeats, and reconnects when the dispatcher
- * falls silent. It takes as many tasks as its pool can run without making them wait: one per idle
+ * falls silent; a cluster worker in a JVM of its own reconnects by leaving the cluster and joining it again. It takes as many tasks as its pool can run without making them wait: one per idle
  * interpreter, and more behind tasks that will end within the lookahead. It tells the dispatcher how many
  * tasks it wants to hold in all (in an {@code ask} in pull mode, a heartbeat in push mode), and the
  * dispatcher counts what it sent: a number that is absolute, so a lost message costs nothing.
@@ -45,6 +46,8 @@ public final class RemoteWorkerVerticle extends VerticleBase {
   private long timeoutMillis;
   private InterpreterPool pool;
   private MessageLink endpoint;
+  /** A new link is being opened, or checked for: joining a cluster takes longer than a heartbeat interval. */
+  private boolean connecting;
   private State state = State.REGISTERING;
   private long lastHeard;
   private int running;
@@ -112,9 +115,14 @@ public final class RemoteWorkerVerticle extends VerticleBase {
     session = UUID.randomUUID().toString(); // a new connection: the dispatcher forgets what it sent the old one
     Context context = vertx.getOrCreateContext();
     MessageLink.Handler handler = (peer, message) -> onMessage(message);
-    Future<MessageLink> link = mode == Mode.CLUSTER
-        ? EventBusLink.worker(vertx, dispatcherName, id, handler)
-        : vertx.executeBlocking(() -> ZmqEndpoint.connect(context, dispatcherUrl, id, handler));
+    Future<MessageLink> link;
+    if (mode != Mode.CLUSTER) {
+      link = vertx.executeBlocking(() -> ZmqEndpoint.connect(context, dispatcherUrl, id, handler));
+    } else if (vertx.isClustered()) {
+      link = EventBusLink.worker(vertx, dispatcherName, id, handler); // up's own worker, beside its dispatcher
+    } else {
+      link = EventBusLink.join(context, ClusterConfig.from(config()), dispatcherName, id, handler);
+    }
     return link
         .map(e -> {
           endpoint = e;
@@ -206,21 +214,47 @@ public final class RemoteWorkerVerticle extends VerticleBase {
     }
   }
 
+  /**
+   * Closes the link and opens a new one. Over the event bus of a worker's own cluster member, that leaves
+   * the cluster and joins it again through the join list: a restarted dispatcher forms a cluster of its own,
+   * and this is how its workers reach it within seconds.
+   */
+  private void reconnect() {
+    connecting = true;
+    MessageLink old = endpoint;
+    vertx.executeBlocking(() -> {
+      old.close();
+      return null;
+    }).compose(v -> connect()).onComplete(ar -> {
+      connecting = false;
+      lastHeard = System.currentTimeMillis(); // a failed attempt is made again after another timeout
+      if (ar.failed()) {
+        LOG.warn("could not reconnect to dispatcher {}: {}", dispatcherUrl, ar.cause().getMessage());
+      }
+    });
+  }
+
   /** What a dispatcher assumes of a worker that has not said how many tasks it can hold. */
   private int holdBeforeReport() {
     return mode == Mode.PULL ? 0 : slots;
   }
 
   private void tick() {
+    if (connecting) {
+      return;
+    }
     long silence = System.currentTimeMillis() - lastHeard;
     if (silence > timeoutMillis) {
-      LOG.warn("dispatcher {} silent for {} ms; reconnecting", dispatcherUrl, silence);
-      MessageLink old = endpoint;
-      vertx.executeBlocking(() -> {
-        old.close();
-        return null;
-      }).compose(v -> connect());
-      lastHeard = System.currentTimeMillis();
+      connecting = true;
+      endpoint.dispatcherListening().onComplete(listening -> {
+        connecting = false;
+        if (listening.succeeded() && listening.result()) {
+          lastHeard = System.currentTimeMillis(); // there but slow: a new link would find the same
+        } else {
+          LOG.warn("dispatcher {} silent for {} ms; reconnecting", dispatcherUrl, silence);
+          reconnect();
+        }
+      });
       return;
     }
     if (state == State.REGISTERING) {
