@@ -28,6 +28,10 @@ public record Setting(String key, Object defaultValue, List<String> flags, Strin
           "largest request body the API accepts, in bytes", API),
       new Setting("api.key", "", List.of("--api-key"), "FAAS_API_KEY",
           "clients must send Authorization: Bearer KEY (empty: no key)", API),
+      new Setting("api.tls_cert", "", List.of("--tls-cert"), null,
+          "PEM certificate (chain) of the API; with --tls-key the port speaks HTTPS only, HTTP/2 through ALPN "
+              + "(empty: plain HTTP)", API),
+      new Setting("api.tls_key", "", List.of("--tls-key"), null, "PEM private key (unencrypted) of --tls-cert", API),
       new Setting("redis.url", "redis://127.0.0.1:6379", List.of("--redis"), "REDIS_URL",
           "Redis connection string (redis://[:password@]host:port[/db], rediss:// for TLS)", SERVERS),
       new Setting("redis.pool_size", 16, List.of("--redis-pool"), null,
