@@ -95,20 +95,25 @@ def outcome(body: Mapping[str, Any]) -> Tuple[bool, Any]:
 class Client:
     """A client of one MPCSFaaS platform.
 
-    ``url`` is the API's base URL (``http://127.0.0.1:8000``), ``api_key`` the key of a server started with
-    ``--api-key`` (sent as ``Authorization: Bearer``), ``timeout`` the HTTP timeout of each request in
-    seconds (long polls get their wait on top). A Client holds a ``requests.Session``: use one Client per
-    thread.
+    ``url`` is the API's base URL (``http://127.0.0.1:8000``, or ``https://...`` for a server started with
+    ``--tls-cert``), ``api_key`` the key of a server started with ``--api-key`` (sent as
+    ``Authorization: Bearer``), ``timeout`` the HTTP timeout of each request in seconds (long polls get their
+    wait on top), ``ca_bundle`` a PEM file of the certificates to trust for https (e.g. the server's own
+    self-signed certificate; None: the system's authorities, as ``requests`` does). A Client holds a
+    ``requests.Session``: use one Client per thread.
 
     :meth:`options` gives a view of the client whose ``submit``, ``call`` and ``submit_many`` send task
     options (timeout, retries), which cannot collide with the keyword arguments of the function.
     """
 
-    def __init__(self, url: str, api_key: Optional[str] = None, timeout: Optional[float] = 30) -> None:
+    def __init__(self, url: str, api_key: Optional[str] = None, timeout: Optional[float] = 30,
+                 ca_bundle: Optional[str] = None) -> None:
         self.url: str = url.rstrip("/")
         self.timeout: Optional[float] = timeout
         self.task_options: TaskOptions = TaskOptions()
         self.session = requests.Session()
+        if ca_bundle is not None:
+            self.session.verify = ca_bundle
         self.session.headers["Accept"] = "application/json"
         if api_key:
             self.session.headers["Authorization"] = "Bearer %s" % api_key
