@@ -111,9 +111,9 @@ class Client:
         self.url: str = url.rstrip("/")
         self.timeout: Optional[float] = timeout
         self.task_options: TaskOptions = TaskOptions()
+        # Given with each request: requests lets $REQUESTS_CA_BUNDLE override a Session's own verify.
+        self.ca_bundle: Optional[str] = ca_bundle
         self.session = requests.Session()
-        if ca_bundle is not None:
-            self.session.verify = ca_bundle
         self.session.headers["Accept"] = "application/json"
         if api_key:
             self.session.headers["Authorization"] = "Bearer %s" % api_key
@@ -125,7 +125,8 @@ class Client:
         """Sends one request; returns the decoded JSON body, or raises :class:`MPCSFaaSError`."""
         try:
             response = self.session.request(method, self.url + path, json=json, params=params,
-                                            timeout=None if self.timeout is None else self.timeout + wait)
+                                            timeout=None if self.timeout is None else self.timeout + wait,
+                                            verify=self.ca_bundle)
         except requests.RequestException as exc:
             raise _unreachable(method, path, exc) from exc
         try:
@@ -319,7 +320,7 @@ class Client:
         path = "/output/%s" % task_id
         try:
             response = self.session.get(self.url + path, params={"follow": "true"}, stream=True,
-                                        timeout=(self.timeout, None))
+                                        timeout=(self.timeout, None), verify=self.ca_bundle)
         except requests.RequestException as exc:
             raise _unreachable("GET", path, exc) from exc
         if response.status_code >= 400:

@@ -56,9 +56,12 @@ def add(x, y):
     return x + y
 
 
-def test_the_sdk_runs_a_function_over_https_with_the_certificate_as_ca_bundle(https_platform, certificate):
+def test_the_sdk_runs_a_function_over_https_with_the_certificate_as_ca_bundle(https_platform, certificate,
+                                                                             monkeypatch):
     _, base = https_platform
     cert, _ = certificate
+    # requests lets this variable override a Session's own verify: ca_bundle must win over it.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
     with Client(base, ca_bundle=str(cert)) as client:
         function_id = client.register(add)
         assert client.call(function_id, 2, 3) == 5
