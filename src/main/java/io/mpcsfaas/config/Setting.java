@@ -67,6 +67,9 @@ public record Setting(String key, Object defaultValue, List<String> flags, Strin
           "KiB of each of a task's stdout and stderr kept (the last ones)", RUNS_PYTHON),
       new Setting("python", "", List.of("--python"), "FAAS_PYTHON",
           "Python 3 that can import dill (empty: python3, then /usr/bin/python3)", RUNS_PYTHON),
+      new Setting("python_path", "", List.of("--python-path"), null,
+          "folders the interpreters put first on sys.path, separated by ':', so that functions pickled by "
+              + "reference find their modules (empty: none)", RUNS_PYTHON),
       new Setting("worker.token", "", List.of("--worker-token"), "FAAS_WORKER_TOKEN",
           "shared secret workers present to the dispatcher (empty: none)", REMOTE),
       new Setting("dispatcher.url", "tcp://127.0.0.1:5555", List.of(), null,
