@@ -35,8 +35,10 @@ import io.mpcsfaas.task.TaskStatus;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -121,11 +123,22 @@ public final class ApiVerticle extends VerticleBase {
     router.get("/output/:task_id").handler(this::output);
     ErrorResponses.install(router);
 
-    server = vertx.createHttpServer();
+    server = vertx.createHttpServer(serverOptions(conf));
     return server.requestHandler(router).listen(conf.port(), conf.host())
-        .recover(err -> Future.failedFuture("the API cannot listen on " + conf.host() + ":" + conf.port() + ": "
+        .recover(err -> Future.failedFuture("the API cannot listen on " + conf.host() + ":" + conf.port()
+            + (conf.tls() ? " with --tls-cert " + conf.tlsCert() + " --tls-key " + conf.tlsKey() : "") + ": "
             + err.getMessage()))
-        .onSuccess(s -> LOG.info("API listening on port {}", s.actualPort()));
+        .onSuccess(s -> LOG.info("API listening on port {}{}", s.actualPort(), conf.tls() ? " (HTTPS)" : ""));
+  }
+
+  /** With a certificate, HTTPS only: HTTP/2 for clients that offer it through ALPN, else HTTP/1.1. */
+  private static HttpServerOptions serverOptions(ApiConfig conf) {
+    HttpServerOptions options = new HttpServerOptions();
+    if (conf.tls()) {
+      options.setSsl(true).setUseAlpn(true)
+          .setKeyCertOptions(new PemKeyCertOptions().setCertPath(conf.tlsCert()).setKeyPath(conf.tlsKey()));
+    }
+    return options;
   }
 
   @Override

@@ -136,8 +136,9 @@ public final class Main {
     }
     String mode = components.equals(EnumSet.of(Component.API)) ? "" : " in " + Conf.string(config, "mode") + " mode";
     if (components.contains(Component.API)) {
-      String host = ApiConfig.from(config).host();
-      String base = "http://" + (host.equals("0.0.0.0") ? "127.0.0.1" : host) + ":" + api.port();
+      ApiConfig conf = ApiConfig.from(config);
+      String host = conf.host().equals("0.0.0.0") ? "127.0.0.1" : conf.host();
+      String base = (conf.tls() ? "https://" : "http://") + host + ":" + api.port();
       LOG.info("MPCSFaaS running: {}{}; API {}, docs {}/docs", components, mode, base, base);
     } else {
       LOG.info("MPCSFaaS running: {}{}", components, mode);

@@ -1,5 +1,6 @@
 package io.mpcsfaas.cli;
 
+import io.mpcsfaas.config.ApiConfig;
 import io.mpcsfaas.config.Conf;
 import io.mpcsfaas.config.Mode;
 import io.mpcsfaas.config.Setting;
@@ -59,7 +60,10 @@ final class Options {
     return nested;
   }
 
-  /** Checks what a file or the environment set, which picocli did not parse: whole numbers, and the mode. */
+  /**
+   * Checks what a file or the environment set, which picocli did not parse: whole numbers, the mode, and that
+   * the API's certificate and key go together and can be read.
+   */
   private static void check(CommandSpec spec, JsonObject config, Path file) {
     String source = file == null ? "" : "config " + file + ": ";
     for (Setting setting : Setting.ALL) {
@@ -75,6 +79,13 @@ final class Options {
       Conf.mode(config);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), source + "mode: " + e.getMessage());
+    }
+    if (Setting.of("api.tls_cert").commands().contains(spec.name())) {
+      try {
+        ApiConfig.from(config);
+      } catch (IllegalArgumentException e) {
+        throw new ParameterException(spec.commandLine(), e.getMessage());
+      }
     }
   }
 

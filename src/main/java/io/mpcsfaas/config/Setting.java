@@ -28,6 +28,10 @@ public record Setting(String key, Object defaultValue, List<String> flags, Strin
           "largest request body the API accepts, in bytes", API),
       new Setting("api.key", "", List.of("--api-key"), "FAAS_API_KEY",
           "clients must send Authorization: Bearer KEY (empty: no key)", API),
+      new Setting("api.tls_cert", "", List.of("--tls-cert"), null,
+          "PEM certificate (chain) of the API; with --tls-key the port speaks HTTPS only, HTTP/2 through ALPN "
+              + "(empty: plain HTTP)", API),
+      new Setting("api.tls_key", "", List.of("--tls-key"), null, "PEM private key (unencrypted) of --tls-cert", API),
       new Setting("redis.url", "redis://127.0.0.1:6379", List.of("--redis"), "REDIS_URL",
           "Redis connection string (redis://[:password@]host:port[/db], rediss:// for TLS)", SERVERS),
       new Setting("redis.pool_size", 16, List.of("--redis-pool"), null,
@@ -63,6 +67,9 @@ public record Setting(String key, Object defaultValue, List<String> flags, Strin
           "KiB of each of a task's stdout and stderr kept (the last ones)", RUNS_PYTHON),
       new Setting("python", "", List.of("--python"), "FAAS_PYTHON",
           "Python 3 that can import dill (empty: python3, then /usr/bin/python3)", RUNS_PYTHON),
+      new Setting("python_path", "", List.of("--python-path"), null,
+          "folders the interpreters put first on sys.path, separated by ':', so that functions pickled by "
+              + "reference find their modules (empty: none)", RUNS_PYTHON),
       new Setting("worker.token", "", List.of("--worker-token"), "FAAS_WORKER_TOKEN",
           "shared secret workers present to the dispatcher (empty: none)", REMOTE),
       new Setting("dispatcher.url", "tcp://127.0.0.1:5555", List.of(), null,
