@@ -100,7 +100,11 @@ def test_the_users_suite_passes_with_python_path(built_jar, fresh_redis, user_pr
         _report_stop(proc, proc.stop())
 
 
-def test_without_python_path_the_task_fails_with_module_not_found(built_jar, fresh_redis, user_project):
+def test_without_python_path_the_task_fails_with_module_not_found(built_jar, fresh_redis, user_project,
+                                                                  monkeypatch):
+    # The JVM's temporary folder, where the interpreters' runner script is written, is the user's project:
+    # the runner's own folder must not be on sys.path either, or a stray file there would shadow a module.
+    monkeypatch.setenv("FAAS_JAVA_OPTS", f"-Xms64m -Xmx512m -Djava.io.tmpdir={user_project}")
     proc, base = platform(fresh_redis)
     try:
         run = run_user_suite(user_project, base)

@@ -59,7 +59,11 @@ def die_with_parent():
 
 
 def extend_path():
-    """Put the platform's --python-path first on sys.path, where functions pickled by reference find their modules."""
+    """Put the platform's --python-path first on sys.path, where functions pickled by reference find their modules.
+    The runner's own folder (a temporary one, which Python put first) leaves it: a stray file there must not
+    shadow a module a function imports."""
+    if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+        del sys.path[0]
     folders = os.environ.pop("FAAS_PYTHON_PATH", "")
     sys.path[:0] = [folder for folder in folders.split(os.pathsep) if folder]
 
