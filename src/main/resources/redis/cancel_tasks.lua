@@ -28,9 +28,7 @@ local function cancel(id)
   if keep > 0 then
     redis.call('EXPIRE', key, keep)
   end
-  redis.call('HINCRBY', KEYS[2], 'failed', 1)
-  tenant_count(KEYS[2], t[8], 'failed', 1)
-  function_stats(KEYS[2], t[7], 'FAILED', t[3], ARGV[4]) -- function_stats.lua: the dashboard's per-function figures
+  function_stats(KEYS[2], t[7], t[8], 'FAILED', t[3], ARGV[4]) -- function_stats.lua: by status, function, tenant
   if t[6] then
     redis.call('XACK', KEYS[1], ARGV[1], t[6])
     redis.call('XDEL', KEYS[1], t[6])
@@ -54,4 +52,6 @@ local out = {}
 for i = 10, #ARGV do
   out[#out + 1] = cancel(ARGV[i])
 end
+index_flush()
+stats_flush()
 return out

@@ -10,6 +10,7 @@
 -- Returns {1 when entries follow the page else 0, then per task its id, status, function_id, created_at,
 -- started_at, finished_at, attempts, worker ('' for a field not set)}.
 local set, limit = KEYS[1], tonumber(ARGV[1])
+local cursor_score = ARGV[3] ~= '' and index_score(ARGV[3])
 
 -- a > b byte by byte, as Redis orders members of equal score (Lua's own comparison follows the locale)
 local function above(a, b)
@@ -31,8 +32,8 @@ if ARGV[2] ~= '' then
     -- The cursor's task left this set (its status changed, or it expired): go on from where it would be,
     -- after the newer tasks and, among those created at the same time (in reverse id order), after the ids
     -- above it, found by bisection.
-    pos = redis.call('ZCOUNT', set, '(' .. ARGV[3], '+inf')
-    local lo, hi = 0, redis.call('ZCOUNT', set, ARGV[3], ARGV[3])
+    pos = redis.call('ZCOUNT', set, '(' .. cursor_score, '+inf')
+    local lo, hi = 0, redis.call('ZCOUNT', set, cursor_score, cursor_score)
     while lo < hi do
       local mid = math.floor((lo + hi) / 2)
       if above(redis.call('ZRANGE', set, pos + mid, pos + mid, 'REV')[1], ARGV[2]) then

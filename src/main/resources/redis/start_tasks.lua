@@ -11,6 +11,7 @@
 -- then pairs ARGV[11 + 2i] task id, ARGV[12 + 2i] its stream entry id.
 -- Returns, per task, {'RUNNING', function_id, args, function payload, attempts, timeout} or {the status it
 -- will not run in}.
+local payloads = {} -- function id -> its payload, read once per call
 local function drop(entry)
   redis.call('XACK', KEYS[1], ARGV[7], entry)
   redis.call('XDEL', KEYS[1], entry)
@@ -44,11 +45,16 @@ local function start(id, entry)
   attempts = attempts + 1
   redis.call('HSET', key, 'status', 'RUNNING', 'started_at', ARGV[2], 'worker', ARGV[1], 'attempts', attempts)
   index_move(KEYS[3], id, t[2], t[8], t[6], status, 'RUNNING')
-  local fn = redis.call('HGET', ARGV[4] .. t[2], 'payload')
-  return {'RUNNING', t[2], t[3], fn or '', attempts, t[5] or ''}
+  local fn = payloads[t[2]]
+  if not fn then
+    fn = redis.call('HGET', ARGV[4] .. t[2], 'payload') or ''
+    payloads[t[2]] = fn
+  end
+  return {'RUNNING', t[2], t[3], fn, attempts, t[5] or ''}
 end
 local out = {}
 for i = 11, #ARGV, 2 do
   out[#out + 1] = start(ARGV[i], ARGV[i + 1])
 end
+index_flush()
 return out

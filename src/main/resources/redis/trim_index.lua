@@ -10,10 +10,11 @@
 -- Returns {ids removed, 1 when a set may hold more expired ids (call again) else 0, the next SSCAN cursor}.
 local STATUSES = {'QUEUED', 'RUNNING', 'COMPLETED', 'FAILED'}
 local batch = tonumber(ARGV[2])
+local bound = index_score(ARGV[1])
 local removed, more = 0, 0
 
 local function trim(set)
-  local ids = redis.call('ZRANGEBYSCORE', set, '-inf', ARGV[1], 'LIMIT', 0, batch)
+  local ids = redis.call('ZRANGEBYSCORE', set, '-inf', bound, 'LIMIT', 0, batch)
   local gone = 0
   for _, id in ipairs(ids) do
     if redis.call('EXISTS', ARGV[5] .. id) == 0 then

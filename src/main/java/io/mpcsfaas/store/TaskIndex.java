@@ -18,8 +18,8 @@ import java.util.regex.Pattern;
  * trimmed of the tasks that expired.
  */
 public final class TaskIndex {
-  private static final Scripts LIST_TASKS = Scripts.load("list_tasks.lua");
-  private static final Scripts TRIM_INDEX = Scripts.load("trim_index.lua");
+  private static final Scripts LIST_TASKS = Scripts.load("task_index.lua", "list_tasks.lua");
+  private static final Scripts TRIM_INDEX = Scripts.load("task_index.lua", "trim_index.lua");
   /** How often each dispatcher trims the index. */
   public static final long TRIM_PERIOD_MILLIS = 60_000;
   /** Most expired ids one page removes (and reads past) before it answers, short if need be. */

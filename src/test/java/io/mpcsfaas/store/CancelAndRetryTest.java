@@ -43,12 +43,7 @@ class CancelAndRetryTest extends KeySpaceTest {
 
   @BeforeAll
   static void makePayloads() {
-    payloads = Py.payloads(String.join("\n",
-        "out['fn'] = enc(lambda x: x * 2)",
-        "out['args'] = enc(((21,), {}))",
-        "out['result'] = enc(42)",
-        "out['error'] = enc(ValueError('bad'))",
-        "out['exhausted'] = enc(RuntimeError('gave up'))"));
+    payloads = Py.doubling();
   }
 
   @BeforeEach

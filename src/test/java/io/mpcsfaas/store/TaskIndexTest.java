@@ -184,8 +184,8 @@ class TaskIndexTest extends KeySpaceTest {
     assertEquals(List.of(id), ids(all(null, null, 10)), "always in the all-tasks set");
     assertEquals(List.of(id), ids(all(null, fa, 10)));
     double created = Double.parseDouble(TestRedis.hash(redis, keys.task(id)).get("created_at"));
-    assertEquals(created, cmd(redis, Command.ZSCORE, keys.functionStatusIndex(fa, "FAILED"), id).toDouble(), 1e-6,
-        "scored by creation time");
+    assertEquals(Math.round(created * 1e6), cmd(redis, Command.ZSCORE, keys.functionStatusIndex(fa, "FAILED"), id).toLong(),
+        "scored by creation time, in whole microseconds");
 
     // A late duplicate outcome changes nothing
     assertFalse(await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, payloads.getString("result"), null, "w2")));

@@ -34,6 +34,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiFunction;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -258,31 +259,29 @@ class TaskStoreTest extends KeySpaceTest {
 
   @Test
   void theDoneAnnouncementCarriesTheEndedTaskAsStored() throws Exception {
-    String fid = register("double", payloads.getString("fn"));
-    String id = submit(fid, payloads.getString("args"), null);
-    TaskQueue queue = queue("store-test");
-    await(queue.ensureGroup());
-    QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
-    await(TaskSteps.start(queue, entry, "w1", 3, "x", "y"));
-
-    LinkedBlockingQueue<Response> messages = new LinkedBlockingQueue<>();
-    RedisConnection subscriber = await(redis.connect());
-    try {
-      subscriber.handler(messages::add);
-      await(subscriber.send(Request.cmd(Command.SUBSCRIBE).arg(keys.doneChannel())));
-      await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, payloads.getString("result"), null, "w1"));
-      String message = waitForMessage(messages).get(2).toString();
-      assertEquals(id, TaskCodec.doneTaskId(message));
-      JsonObject announced = new JsonObject(message.substring(message.indexOf('\n') + 1));
-      assertEquals(Set.copyOf(TaskCodec.FIELDS), announced.fieldNames(), "the script announces the codec's fields");
-      assertEquals(await(store.task(id)), TaskCodec.fromDoneMessage(message));
-    } finally {
-      subscriber.close();
-    }
+    String message = doneMessageOfATaskEndedBy((queue, entry) ->
+        TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, payloads.getString("result"), null, "w1"));
+    JsonObject announced = new JsonObject(message.substring(message.indexOf('\n') + 1));
+    assertEquals(Set.copyOf(TaskCodec.FIELDS), announced.fieldNames(), "the script announces the codec's fields");
+    assertEquals(await(store.task(TaskCodec.doneTaskId(message))), TaskCodec.fromDoneMessage(message));
   }
 
   @Test
   void theDoneAnnouncementOfATaskThatPrintedCarriesItsOutput() throws Exception {
+    TaskOutput output = new TaskOutput("hello\n", "", false);
+    String message = doneMessageOfATaskEndedBy((queue, entry) -> queue.finish(List.of(new FinishedTask(entry,
+        TaskOutcome.success(payloads.getString("result")).withOutput(output), "w1"))));
+    JsonObject announced = new JsonObject(message.substring(message.indexOf('\n') + 1));
+    Set<String> fields = new HashSet<>(TaskCodec.FIELDS);
+    fields.addAll(TaskCodec.OUTPUT_FIELDS);
+    assertEquals(fields, announced.fieldNames());
+    TaskRecord stored = await(store.task(TaskCodec.doneTaskId(message)));
+    assertEquals(output, stored.output());
+    assertEquals(stored, TaskCodec.fromDoneMessage(message));
+  }
+
+  /** Submits a task, starts it, ends it by {@code finish} and answers the done channel's message about it. */
+  private String doneMessageOfATaskEndedBy(BiFunction<TaskQueue, QueueEntry, Future<?>> finish) throws Exception {
     String fid = register("double", payloads.getString("fn"));
     String id = submit(fid, payloads.getString("args"), null);
     TaskQueue queue = queue("store-test");
@@ -295,17 +294,10 @@ class TaskStoreTest extends KeySpaceTest {
     try {
       subscriber.handler(messages::add);
       await(subscriber.send(Request.cmd(Command.SUBSCRIBE).arg(keys.doneChannel())));
-      TaskOutput output = new TaskOutput("hello\n", "", false);
-      await(queue.finish(List.of(new FinishedTask(entry,
-          TaskOutcome.success(payloads.getString("result")).withOutput(output), "w1"))));
+      await(finish.apply(queue, entry));
       String message = waitForMessage(messages).get(2).toString();
-      JsonObject announced = new JsonObject(message.substring(message.indexOf('\n') + 1));
-      Set<String> fields = new HashSet<>(TaskCodec.FIELDS);
-      fields.addAll(TaskCodec.OUTPUT_FIELDS);
-      assertEquals(fields, announced.fieldNames());
-      TaskRecord stored = await(store.task(id));
-      assertEquals(output, stored.output());
-      assertEquals(stored, TaskCodec.fromDoneMessage(message));
+      assertEquals(id, TaskCodec.doneTaskId(message));
+      return message;
     } finally {
       subscriber.close();
     }
