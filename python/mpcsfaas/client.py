@@ -353,8 +353,12 @@ def _refused(method: str, path: str, response: requests.Response, body: Any) -> 
     error = body.get("error") if isinstance(body, dict) else None
     if error is None:
         error = response.text.strip()[:500] or response.reason
+    try:
+        retry_after: Optional[float] = float(response.headers["Retry-After"])
+    except (KeyError, ValueError):
+        retry_after = None
     return MPCSFaaSError("%s %s -> HTTP %d: %s" % (method, path, response.status_code, error),
-                         response.status_code, error, method, path)
+                         response.status_code, error, method, path, retry_after)
 
 
 def _text_chunks(response: requests.Response, path: str) -> Iterator[str]:

@@ -25,7 +25,7 @@ local entries = {} -- queue entries to remove, all at once at the end
 local function finish(id, entry, status, result, error, worker, stdout, stderr, truncated)
   local key = ARGV[5] .. id
   local t = redis.call('HMGET', key, 'status', 'created_at', 'started_at', 'attempts', 'function_id',
-    'max_retries', 'retry_delay', 'retried')
+    'max_retries', 'retry_delay', 'retried', 'tenant')
   entries[#entries + 1] = entry
   if not t[1] or t[1] == 'COMPLETED' or t[1] == 'FAILED' then
     return 0
@@ -34,7 +34,7 @@ local function finish(id, entry, status, result, error, worker, stdout, stderr, 
   if status == 'FAILED' and retried < tonumber(t[6] or '0') then
     redis.call('HSET', key, 'status', 'QUEUED', 'error', error, 'worker', worker, 'retried', retried + 1)
     redis.call('HDEL', key, 'stdout', 'stderr', 'output_truncated')
-    index_move(KEYS[3], id, t[5], t[2], t[1], 'QUEUED')
+    index_move(KEYS[3], id, t[5], t[9], t[2], t[1], 'QUEUED')
     local delay = tonumber(t[7] or '0')
     if delay > 0 then
       redis.call('ZADD', KEYS[4], tonumber(ARGV[3]) + delay, id)
@@ -51,8 +51,8 @@ local function finish(id, entry, status, result, error, worker, stdout, stderr, 
   if keep > 0 then
     redis.call('EXPIRE', key, keep)
   end
-  function_stats(KEYS[2], t[5], status, t[3], ARGV[3]) -- function_stats.lua: counted by status and function
-  index_move(KEYS[3], id, t[5], t[2], t[1], status)
+  function_stats(KEYS[2], t[5], t[9], status, t[3], ARGV[3]) -- function_stats.lua: by status, function, tenant
+  index_move(KEYS[3], id, t[5], t[9], t[2], t[1], status)
   if #result + #error + #stdout + #stderr <= INLINE then
     local done = {status = status, result = result, error = error, worker = worker, attempts = t[4] or '0',
       created_at = t[2] or '', started_at = t[3] or '', finished_at = ARGV[3], cancelled = '0'}

@@ -15,9 +15,14 @@ local function stats_count(key, field, by)
   end
   fields[field] = (fields[field] or 0) + by
 end
--- One stored outcome of function fid: the platform's count of its status, and the function's figures.
-local function function_stats(stats, fid, status, started, finished)
-  stats_count(stats, status == 'COMPLETED' and 'completed' or 'failed', 1)
+-- One stored outcome of function fid: the platform's count of its status, its tenant's (STATS:tenant:{tenant},
+-- when it has one: false or ''), and the function's figures.
+local function function_stats(stats, fid, tenant, status, started, finished)
+  local outcome = status == 'COMPLETED' and 'completed' or 'failed'
+  stats_count(stats, outcome, 1)
+  if tenant and tenant ~= '' then
+    stats_count(stats .. ':tenant:' .. tenant, outcome, 1)
+  end
   if not fid then
     return
   end

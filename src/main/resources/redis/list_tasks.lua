@@ -3,7 +3,10 @@
 -- ARGV[5] per page, so that a page of expired ids costs bounded work too) and more are read in their place.
 -- KEYS[1] the sorted set to read (see task_index.lua: all tasks, one status, one function, or both)
 -- ARGV[1] limit, ARGV[2] cursor: the last task id of the previous page ('' for the first page),
--- ARGV[3] the cursor's created_at, ARGV[4] task key prefix, ARGV[5] most expired ids removed per page
+-- ARGV[3] the cursor's created_at, ARGV[4] task key prefix, ARGV[5] most expired ids removed per page,
+-- ARGV[6] the tenant whose tasks alone the caller may see ('' for any). The set is the tenant's own or a
+-- function's, whose tasks all share the function's tenant: a task of another tenant means the whole set is
+-- another's, and the page is empty.
 -- Returns {1 when entries follow the page else 0, then per task its id, status, function_id, created_at,
 -- started_at, finished_at, attempts, worker ('' for a field not set)}.
 local set, limit = KEYS[1], tonumber(ARGV[1])
@@ -52,7 +55,10 @@ while found < limit and removed < tonumber(ARGV[5]) do
   end
   for _, id in ipairs(ids) do
     local t = redis.call('HMGET', ARGV[4] .. id, 'status', 'function_id', 'created_at', 'started_at',
-      'finished_at', 'attempts', 'worker')
+      'finished_at', 'attempts', 'worker', 'tenant')
+    if t[1] and ARGV[6] ~= '' and t[8] ~= ARGV[6] then
+      return {0}
+    end
     if t[1] then
       out[#out + 1] = id
       for i = 1, 7 do

@@ -19,7 +19,7 @@ end
 local function start(id, entry)
   local key = ARGV[9] .. id
   local t = redis.call('HMGET', key, 'status', 'function_id', 'payload', 'attempts', 'timeout', 'created_at',
-    'retried')
+    'retried', 'tenant')
   local status = t[1]
   if not status then
     drop(entry)
@@ -36,14 +36,15 @@ local function start(id, entry)
       redis.call('EXPIRE', key, ARGV[10])
     end
     redis.call('HINCRBY', KEYS[2], 'failed', 1)
-    index_move(KEYS[3], id, t[2], t[6], status, 'FAILED')
+    tenant_count(KEYS[2], t[8], 'failed', 1)
+    index_move(KEYS[3], id, t[2], t[8], t[6], status, 'FAILED')
     drop(entry)
     redis.call('PUBLISH', ARGV[8], id)
     return {'FAILED'}
   end
   attempts = attempts + 1
   redis.call('HSET', key, 'status', 'RUNNING', 'started_at', ARGV[2], 'worker', ARGV[1], 'attempts', attempts)
-  index_move(KEYS[3], id, t[2], t[6], status, 'RUNNING')
+  index_move(KEYS[3], id, t[2], t[8], t[6], status, 'RUNNING')
   local fn = payloads[t[2]]
   if not fn then
     fn = redis.call('HGET', ARGV[4] .. t[2], 'payload') or ''

@@ -5,17 +5,18 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * The HTTP API: where it listens, the largest body it takes, the key clients must send (empty: none), how
- * long a deleted function stays for the tasks submitted before (the result TTL), and the PEM certificate and
- * key that make it HTTPS (both empty: plain HTTP).
+ * The HTTP API: where it listens, the largest body it takes, the single admin key clients may send (empty:
+ * none), the file of tenants' keys (empty: none), how long a deleted function stays for the tasks submitted
+ * before (the result TTL), and the PEM certificate and key that make it HTTPS (both empty: plain HTTP).
  */
-public record ApiConfig(String host, int port, long bodyLimit, String key, long resultTtlSeconds, String tlsCert,
-    String tlsKey) {
+public record ApiConfig(String host, int port, long bodyLimit, String key, String keysFile, long resultTtlSeconds,
+    String tlsCert, String tlsKey) {
 
   /** The API's config; fails with a message naming the flags when the certificate and key do not go together. */
   public static ApiConfig from(JsonObject conf) {
     ApiConfig api = new ApiConfig(Conf.string(conf, "api.host"), Conf.integer(conf, "api.port"),
-        Conf.number(conf, "api.body_limit"), Conf.string(conf, "api.key"), Conf.number(conf, "task.result_ttl"),
+        Conf.number(conf, "api.body_limit"), Conf.string(conf, "api.key"), Conf.string(conf, "api.keys_file"),
+        Conf.number(conf, "task.result_ttl"),
         Conf.string(conf, "api.tls_cert"), Conf.string(conf, "api.tls_key"));
     api.checkTls();
     return api;

@@ -27,7 +27,9 @@ public record Setting(String key, Object defaultValue, List<String> flags, Strin
       new Setting("api.body_limit", 16L << 20, List.of("--body-limit"), null,
           "largest request body the API accepts, in bytes", API),
       new Setting("api.key", "", List.of("--api-key"), "FAAS_API_KEY",
-          "clients must send Authorization: Bearer KEY (empty: no key)", API),
+          "clients must send Authorization: Bearer KEY (empty: no key); an admin key of no tenant", API),
+      new Setting("api.keys_file", "", List.of("--api-keys"), null,
+          "JSON file of tenants' keys, re-read on SIGHUP (docs/tenants.md; empty: none)", API),
       new Setting("api.tls_cert", "", List.of("--tls-cert"), null,
           "PEM certificate (chain) of the API; with --tls-key the port speaks HTTPS only, HTTP/2 through ALPN "
               + "(empty: plain HTTP)", API),
