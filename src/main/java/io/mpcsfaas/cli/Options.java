@@ -1,5 +1,6 @@
 package io.mpcsfaas.cli;
 
+import io.mpcsfaas.config.ClusterConfig;
 import io.mpcsfaas.config.Conf;
 import io.mpcsfaas.config.Mode;
 import io.mpcsfaas.config.Setting;
@@ -59,7 +60,10 @@ final class Options {
     return nested;
   }
 
-  /** Checks what a file or the environment set, which picocli did not parse: whole numbers, and the mode. */
+  /**
+   * Checks what a file or the environment set, which picocli did not parse: whole numbers, the mode, and that
+   * the cluster's TLS files come together.
+   */
   private static void check(CommandSpec spec, JsonObject config, Path file) {
     String source = file == null ? "" : "config " + file + ": ";
     for (Setting setting : Setting.ALL) {
@@ -75,6 +79,11 @@ final class Options {
       Conf.mode(config);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), source + "mode: " + e.getMessage());
+    }
+    try {
+      ClusterConfig.from(config);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), source + e.getMessage());
     }
   }
 
