@@ -57,8 +57,11 @@ def worker_id(proc):
     return re.search(r"worker (\d+@\S+) with \d+ interpreters", log_text(proc)).group(1)
 
 
-def double(x):
-    return x * 2
+def register_double(base):
+    """Registers x * 2, defined here so that dill sends it by value (a module-level function goes by name)."""
+    def double(x):
+        return x * 2
+    return register(base, double)
 
 
 # --------------------------------------------------------------------------
@@ -112,7 +115,7 @@ def test_a_curve_worker_runs_tasks(mode, built_jar, fresh_redis, faas_launcher, 
     wait_logged(worker, r"registered with dispatcher")
     wait_healthy(api, base, timeout=60, procs=[dispatcher, worker])
 
-    fid = register(base, double)
+    fid = register_double(base)
     tids = [execute(base, fid, x) for x in range(20)]
     assert [wait_result(base, t, procs=[dispatcher, worker]) for t in tids] == [("COMPLETED", 2 * x)
                                                                                    for x in range(20)]
@@ -127,7 +130,7 @@ def test_a_worker_whose_key_is_not_accepted_gets_nothing(built_jar, fresh_redis,
     authorized = tmp_path / "authorized"
     authorized.write_text(f"# the one worker we accept\n{good_key}\n")
     base, zport, api, dispatcher = start_curve_platform(faas_launcher, fresh_redis, "push", keys, authorized)
-    fid = register(base, double)
+    fid = register_double(base)
     tid = execute(base, fid, 21)
 
     stranger = start_curve_worker(faas_launcher, "push", zport, keys, "stranger")
@@ -161,7 +164,7 @@ def test_up_keeps_its_own_worker_in_process_with_curve(built_jar, fresh_redis, f
                        "--dispatcher-port", free_port(), "--curve-secret-key", keys / "dispatcher.key",
                        "--curve-authorized-keys", keys / "worker.pub")
     wait_healthy(up, base, timeout=STARTUP_TIMEOUT)
-    fid = register(base, double)
+    fid = register_double(base)
     assert wait_result(base, execute(base, fid, 4), procs=[up]) == ("COMPLETED", 8)
 
 
@@ -215,7 +218,7 @@ def test_cluster_members_need_a_certificate_of_the_cluster_ca(fresh_redis, faas_
                                                                       "cluster-ca"))
     wait_listening(api, base)
     wait_logged(dispatcher, r"dispatcher \S+ ready")
-    fid = register(base, double)
+    fid = register_double(base)
     tid = execute(base, fid, 21)
 
     # It knows the cluster's CA, but its own certificate is signed by another: the dispatcher refuses it.
