@@ -150,6 +150,7 @@ def test_a_worker_whose_key_is_not_accepted_gets_nothing(built_jar, fresh_redis,
     dispatcher_log = log_text(dispatcher)
     assert dispatcher_log.count(stranger_key) == 1, "the refusal is logged once, not per retry"
     assert "registered with dispatcher" not in log_text(stranger)
+    assert log_text(stranger).count(f"refused this worker's CURVE public key {stranger_key}") == 1
     assert not re.search(rf"worker {stranger.proc.pid}@\S+ registered", dispatcher_log)
 
 

@@ -64,6 +64,7 @@ public final class ZmqEndpoint implements MessageLink {
           socket.setZapDomain(zapDomain);
           socket.setCurveServer(true);
           socket.setCurveSecretKey(ZMQ.Curve.z85Decode(server.secretKey()));
+          HandshakeLog.watchServer(socket, addresses.get(0));
         }
         addresses.forEach(socket::bind);
       } else {
@@ -72,6 +73,7 @@ public final class ZmqEndpoint implements MessageLink {
           socket.setCurvePublicKey(ZMQ.Curve.z85Decode(client.publicKey()));
           socket.setCurveSecretKey(ZMQ.Curve.z85Decode(client.secretKey()));
           socket.setCurveServerKey(ZMQ.Curve.z85Decode(client.serverKey()));
+          HandshakeLog.watchClient(socket, addresses.get(0), client.publicKey());
         }
         socket.setReconnectIVL(100);
         socket.setReconnectIVLMax(1000);

@@ -53,6 +53,8 @@ class ZmqCurveTest {
   private static final String TOKEN = "s3cret";
   private static final long HEARTBEAT_MILLIS = 200;
   private static final Duration WAIT = Duration.ofSeconds(30);
+  private static final List<String> REFUSAL_LOGGERS = List.of("io.mpcsfaas.transport.ZapHandler",
+      "io.mpcsfaas.transport.HandshakeLog");
 
   @RegisterExtension
   static final RedisAndVertx shared = new RedisAndVertx(false);
@@ -67,7 +69,8 @@ class ZmqCurveTest {
   final List<String> deployments = new ArrayList<>();
   ZContext zctx;
   final List<Peer> peers = new ArrayList<>();
-  ListAppender<ILoggingEvent> zapLog;
+  /** What the dispatcher logs about refused peers. */
+  ListAppender<ILoggingEvent> refusalLog;
 
   @BeforeAll
   static void makePayloads() {
@@ -83,9 +86,9 @@ class ZmqCurveTest {
     CurveKeys.generate(keys, "stranger");
     Files.writeString(keys.resolve("authorized"), "# the workers this dispatcher accepts\n"
         + CurveKeys.read(keys.resolve("worker.pub")) + "\n");
-    zapLog = new ListAppender<>();
-    zapLog.start();
-    ((Logger) LoggerFactory.getLogger("io.mpcsfaas.transport.ZapHandler")).addAppender(zapLog);
+    refusalLog = new ListAppender<>();
+    refusalLog.start();
+    REFUSAL_LOGGERS.forEach(name -> ((Logger) LoggerFactory.getLogger(name)).addAppender(refusalLog));
 
     redis = shared.client();
     String tag = TestRedis.randomTag();
@@ -109,7 +112,7 @@ class ZmqCurveTest {
 
   @AfterEach
   void closeEverything() {
-    ((Logger) LoggerFactory.getLogger("io.mpcsfaas.transport.ZapHandler")).detachAppender(zapLog);
+    REFUSAL_LOGGERS.forEach(name -> ((Logger) LoggerFactory.getLogger(name)).detachAppender(refusalLog));
     peers.forEach(Peer::close); // linger 0, before the context
     if (zctx != null) {
       zctx.close();
@@ -163,10 +166,12 @@ class ZmqCurveTest {
       assertEquals(List.of(), peer.inbox, peer.id + " received messages");
       assertEquals(0, peer.handshakes.get(), peer.id + " completed a handshake");
     }
-    List<String> refusals = zapLog.list.stream().map(ILoggingEvent::getFormattedMessage)
-        .filter(m -> m.contains(strangerKey)).toList();
-    assertEquals(1, refusals.size(), "the unauthorized key is logged once, not per retry: " + refusals);
-    assertTrue(unauthorized.refusals.get() >= 3, "it retried: " + unauthorized.refusals);
+    List<String> logged = refusalLog.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+    assertEquals(1, logged.stream().filter(m -> m.contains(strangerKey)).count(),
+        "the unauthorized key is logged once, not per retry: " + logged);
+    assertEquals(1, logged.stream().filter(m -> m.contains("does not speak CURVE")).count(),
+        "the plain peer is logged once: " + logged);
+    assertTrue(unauthorized.refusals.get() >= 3 && plain.refusals.get() >= 3, "they retried");
   }
 
   // ---------------------------------------------------------------- peers
