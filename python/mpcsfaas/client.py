@@ -95,19 +95,24 @@ def outcome(body: Mapping[str, Any]) -> Tuple[bool, Any]:
 class Client:
     """A client of one MPCSFaaS platform.
 
-    ``url`` is the API's base URL (``http://127.0.0.1:8000``), ``api_key`` the key of a server started with
-    ``--api-key`` (sent as ``Authorization: Bearer``), ``timeout`` the HTTP timeout of each request in
-    seconds (long polls get their wait on top). A Client holds a ``requests.Session``: use one Client per
-    thread.
+    ``url`` is the API's base URL (``http://127.0.0.1:8000``, or ``https://...`` for a server started with
+    ``--tls-cert``), ``api_key`` the key of a server started with ``--api-key`` (sent as
+    ``Authorization: Bearer``), ``timeout`` the HTTP timeout of each request in seconds (long polls get their
+    wait on top), ``ca_bundle`` a PEM file of the certificates to trust for https (e.g. the server's own
+    self-signed certificate; None: the system's authorities, as ``requests`` does). A Client holds a
+    ``requests.Session``: use one Client per thread.
 
     :meth:`options` gives a view of the client whose ``submit``, ``call`` and ``submit_many`` send task
     options (timeout, retries), which cannot collide with the keyword arguments of the function.
     """
 
-    def __init__(self, url: str, api_key: Optional[str] = None, timeout: Optional[float] = 30) -> None:
+    def __init__(self, url: str, api_key: Optional[str] = None, timeout: Optional[float] = 30,
+                 ca_bundle: Optional[str] = None) -> None:
         self.url: str = url.rstrip("/")
         self.timeout: Optional[float] = timeout
         self.task_options: TaskOptions = TaskOptions()
+        # Given with each request: requests lets $REQUESTS_CA_BUNDLE override a Session's own verify.
+        self.ca_bundle: Optional[str] = ca_bundle
         self.session = requests.Session()
         self.session.headers["Accept"] = "application/json"
         if api_key:
@@ -120,7 +125,8 @@ class Client:
         """Sends one request; returns the decoded JSON body, or raises :class:`MPCSFaaSError`."""
         try:
             response = self.session.request(method, self.url + path, json=json, params=params,
-                                            timeout=None if self.timeout is None else self.timeout + wait)
+                                            timeout=None if self.timeout is None else self.timeout + wait,
+                                            verify=self.ca_bundle)
         except requests.RequestException as exc:
             raise _unreachable(method, path, exc) from exc
         try:
@@ -314,7 +320,7 @@ class Client:
         path = "/output/%s" % task_id
         try:
             response = self.session.get(self.url + path, params={"follow": "true"}, stream=True,
-                                        timeout=(self.timeout, None))
+                                        timeout=(self.timeout, None), verify=self.ca_bundle)
         except requests.RequestException as exc:
             raise _unreachable("GET", path, exc) from exc
         if response.status_code >= 400:
@@ -347,8 +353,12 @@ def _refused(method: str, path: str, response: requests.Response, body: Any) -> 
     error = body.get("error") if isinstance(body, dict) else None
     if error is None:
         error = response.text.strip()[:500] or response.reason
+    try:
+        retry_after: Optional[float] = float(response.headers["Retry-After"])
+    except (KeyError, ValueError):
+        retry_after = None
     return MPCSFaaSError("%s %s -> HTTP %d: %s" % (method, path, response.status_code, error),
-                         response.status_code, error, method, path)
+                         response.status_code, error, method, path, retry_after)
 
 
 def _text_chunks(response: requests.Response, path: str) -> Iterator[str]:

@@ -44,17 +44,21 @@ class FaaSExecutor(Executor):
     here a running task is stopped). It returns False when the task had already ended (its future then
     resolves with the task's outcome as usual) or the server no longer knows it. A future whose task is
     cancelled elsewhere (``Client.cancel``) ends cancelled too.
+
+    ``api_key`` and ``ca_bundle`` (the certificates to trust for an ``https://`` url) are as for
+    :class:`Client`.
     """
 
     def __init__(self, url: str, api_key: Optional[str] = None, max_batch: int = 1000, poll_wait: float = 1,
                  task_timeout: Optional[float] = None, http_timeout: Optional[float] = 30,
-                 echo_output: bool = False) -> None:
+                 echo_output: bool = False, ca_bundle: Optional[str] = None) -> None:
         if not 1 <= max_batch <= MAX_BATCH:
             raise ValueError("max_batch must be from 1 to %d" % MAX_BATCH)
         if not 0 < poll_wait <= MAX_WAIT:
             raise ValueError("poll_wait must be more than 0 and at most %d seconds" % MAX_WAIT)
         self._url = url
         self._api_key = api_key
+        self._ca_bundle = ca_bundle
         self._http_timeout = http_timeout
         self._max_batch = max_batch
         self._poll_wait = poll_wait
@@ -74,7 +78,7 @@ class FaaSExecutor(Executor):
     # -- clients ------------------------------------------------------------------------------------
 
     def _new_client(self) -> Client:
-        return Client(self._url, api_key=self._api_key, timeout=self._http_timeout)
+        return Client(self._url, api_key=self._api_key, timeout=self._http_timeout, ca_bundle=self._ca_bundle)
 
     def _client(self) -> Client:
         client = getattr(self._local, "client", None)

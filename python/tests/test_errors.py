@@ -26,6 +26,12 @@ def test_mpcsfaas_error_pickles():
     assert (str(err), err.status_code, err.error, err.method, err.path) == ("m", 503, "down", "GET", "/result/1")
 
 
+def test_mpcsfaas_error_keeps_retry_after_through_pickle():
+    err = pickle.loads(pickle.dumps(MPCSFaaSError("m", 429, "full", "POST", "/execute_function", 1.0)))
+    assert (err.status_code, err.retry_after) == (429, 1.0)
+    assert MPCSFaaSError("m", 404).retry_after is None
+
+
 def test_remote_traceback_str_is_the_text():
     tb = RemoteTraceback("Traceback ...\nValueError: x\n")
     assert str(tb) == tb.tb == "Traceback ...\nValueError: x\n"

@@ -467,6 +467,14 @@ def wait_until(predicate, timeout, what, procs=(), interval=0.05):
         time.sleep(interval)
 
 
+def workers(base):
+    """The workers /workers lists, or none while the API does not answer."""
+    try:
+        return requests.get(base + "/workers", timeout=5).json()["workers"]
+    except (requests.RequestException, ValueError, KeyError):
+        return []
+
+
 def health_status(base, timeout=3):
     """The status code of GET /health, or None if the API does not answer."""
     try:

@@ -21,26 +21,12 @@ from conftest import (
     register,
     serialize,
     wait_result_body,
+    wait_until,
+    workers,
 )
 
-TERMINAL = ("COMPLETED", "FAILED")
 
 
-def wait_until(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
-def workers(base):
-    try:
-        return requests.get(base + "/workers", timeout=5).json()["workers"]
-    except (requests.RequestException, ValueError, KeyError):
-        return []
 
 
 def submit(base, fid, *args, **fields):

@@ -10,9 +10,8 @@ from collections import Counter
 
 import requests
 
-from conftest import deserialize, free_port, register, serialize
+from conftest import TERMINAL_STATUSES, deserialize, free_port, register, serialize, wait_until, workers
 
-TERMINAL = ("COMPLETED", "FAILED")
 
 
 def worker_pid(worker_id):
@@ -20,21 +19,6 @@ def worker_pid(worker_id):
     return int(worker_id.split("@", 1)[0])
 
 
-def wait_until(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
-def workers(base):
-    try:
-        return requests.get(base + "/workers", timeout=5).json()["workers"]
-    except (requests.RequestException, ValueError, KeyError):
-        return []
 
 
 def submit_batch(base, fid, inputs):
@@ -49,7 +33,7 @@ def results(base, ids, timeout=120):
     deadline = time.monotonic() + timeout
     while True:
         bodies = requests.post(base + "/results", json={"task_ids": ids, "wait": 30}, timeout=40).json()["results"]
-        if all(b["status"] in TERMINAL for b in bodies) or time.monotonic() > deadline:
+        if all(b["status"] in TERMINAL_STATUSES for b in bodies) or time.monotonic() > deadline:
             return bodies
 
 

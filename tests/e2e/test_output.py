@@ -8,7 +8,7 @@ creates only after it has seen that output, so each test checks an order of even
 import pytest
 import requests
 
-from conftest import execute, free_port, get_status, register, wait_result_body, wait_until
+from conftest import execute, free_port, get_status, register, wait_result_body, wait_until, workers
 
 TRUNCATED = "[... output truncated ...]\n"
 
@@ -166,12 +166,6 @@ def test_output_refuses_bad_ids_as_json(platform):
 
 
 # ---------------------------------------------------------------- push and cluster mode
-
-def workers(base):
-    try:
-        return requests.get(base + "/workers", timeout=5).json()["workers"]
-    except (requests.RequestException, ValueError, KeyError):
-        return []
 
 
 def test_push_mode_live_and_final_output(fresh_redis, faas_launcher, built_jar, markers):

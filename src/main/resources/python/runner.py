@@ -58,6 +58,16 @@ def die_with_parent():
         pass
 
 
+def extend_path():
+    """Put the platform's --python-path first on sys.path, where functions pickled by reference find their modules.
+    The runner's own folder (a temporary one, which Python put first) leaves it: a stray file there must not
+    shadow a module a function imports."""
+    if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+        del sys.path[0]
+    folders = os.environ.pop("FAAS_PYTHON_PATH", "")
+    sys.path[:0] = [folder for folder in folders.split(os.pathsep) if folder]
+
+
 def limit_memory():
     megabytes = int(os.environ.pop("FAAS_MEMORY_LIMIT_MB", "0") or 0)
     if megabytes > 0:
@@ -268,6 +278,7 @@ def write_frame(stream, message):
 def main():
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on the platform stops it through the JVM
     die_with_parent()
+    extend_path()
     limit_memory()
     requests, replies = protocol_streams()
     output = Output(replies, max_output_chars())

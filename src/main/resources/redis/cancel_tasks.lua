@@ -9,14 +9,15 @@
 -- KEYS[3] task index (see task_index.lua), KEYS[4] delayed retries
 -- ARGV[1] consumer group, ARGV[2] done channel, ARGV[3] cancel channel, ARGV[4] now, ARGV[5] seconds an ended
 -- task is kept (0: forever), ARGV[6] task key prefix, ARGV[7] pickled CancelledError, ARGV[8] its text,
--- then the task ids.
--- Returns, per task, 'CANCELLED', the status it had already ended in, or 'MISSING' when Redis does not know it.
+-- ARGV[9] the tenant whose tasks alone the caller may cancel ('' for any: an admin), then the task ids.
+-- Returns, per task, 'CANCELLED', the status it had already ended in, or 'MISSING' when Redis does not know it
+-- (or it is another tenant's).
 local keep = tonumber(ARGV[5])
 local function cancel(id)
   local key = ARGV[6] .. id
   local t = redis.call('HMGET', key, 'status', 'created_at', 'started_at', 'attempts', 'worker', 'entry',
-    'function_id')
-  if not t[1] then
+    'function_id', 'tenant')
+  if not t[1] or (ARGV[9] ~= '' and ARGV[9] ~= t[8]) then
     return 'MISSING'
   end
   if t[1] == 'COMPLETED' or t[1] == 'FAILED' then
@@ -27,14 +28,13 @@ local function cancel(id)
   if keep > 0 then
     redis.call('EXPIRE', key, keep)
   end
-  redis.call('HINCRBY', KEYS[2], 'failed', 1)
-  function_stats(KEYS[2], t[7], 'FAILED', t[3], ARGV[4]) -- function_stats.lua: the dashboard's per-function figures
+  function_stats(KEYS[2], t[7], t[8], 'FAILED', t[3], ARGV[4]) -- function_stats.lua: by status, function, tenant
   if t[6] then
     redis.call('XACK', KEYS[1], ARGV[1], t[6])
     redis.call('XDEL', KEYS[1], t[6])
   end
   redis.call('ZREM', KEYS[4], id)
-  index_move(KEYS[3], id, t[7], t[2], t[1], 'FAILED')
+  index_move(KEYS[3], id, t[7], t[8], t[2], t[1], 'FAILED')
   local done = {status = 'FAILED', result = ARGV[7], error = ARGV[8], attempts = t[4] or '0',
     created_at = t[2] or '', started_at = t[3] or '', finished_at = ARGV[4], cancelled = '1'}
   if t[5] then
@@ -49,7 +49,9 @@ local function cancel(id)
   return 'CANCELLED'
 end
 local out = {}
-for i = 9, #ARGV do
+for i = 10, #ARGV do
   out[#out + 1] = cancel(ARGV[i])
 end
+index_flush()
+stats_flush()
 return out

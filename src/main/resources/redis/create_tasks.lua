@@ -1,25 +1,64 @@
 -- Creates tasks, each of its own function, in one round trip: for each, the hash, its queue entry and the
--- announcement on the tasks channel happen together, unless its function does not exist or was deleted (then
--- nothing of it).
--- Tasks of one function are thus all created or none.
--- KEYS[1] queue stream, KEYS[2] stats hash (counts tasks submitted), KEYS[3] task index (see task_index.lua)
+-- announcement on the tasks channel happen together, unless its function does not exist, was deleted or is
+-- another tenant's, or its tenant has as many tasks in flight (queued or running) as the caller allows (then
+-- nothing of it). A task belongs to its function's tenant (field tenant, none when the function has none).
+-- With ARGV[5] = '1' the tasks are all created or none: one refused refuses all (a batch).
+-- KEYS[1] queue stream, KEYS[2] stats hash (counts tasks submitted, also per tenant), KEYS[3] task index
+-- (see task_index.lua)
 -- ARGV[1] created_at, ARGV[2] announce channel, ARGV[3] task key prefix, ARGV[4] function key prefix,
--- then groups of six: task id, function id, timeout seconds ('' for the default), args payload, max retries and
--- retry delay seconds ('' for the function's defaults, themselves absent = 0).
+-- ARGV[5] '1' for all or none, else '0',
+-- then groups of eight: task id, function id, timeout seconds ('' for the default), args payload, max retries
+-- and retry delay seconds ('' for the function's defaults, themselves absent = 0), the tenant whose functions
+-- alone the caller may run ('' for any: an admin), and the most tasks of the function's tenant that may be in
+-- flight ('' for no limit; this task included).
 -- A task records its stream entry id (field entry), so that a cancel can remove the entry while it waits.
--- Returns, per task, 1 when created, 0 when its function does not exist.
+-- Returns, per task, 1 when created, 0 when its function does not exist (for this caller), 2 when its tenant
+-- had too many tasks in flight; with all or none, when one is refused, that refusal for every task.
+local CREATED, UNKNOWN, FULL = 1, 0, 2
 local known = {}
-local out = {}
-local count = 0
-local ids, fids = {}, {}
-for i = 5, #ARGV, 6 do
-  local id, fid, timeout, payload = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+local flight = {} -- per tenant: tasks in flight, counting those this call creates
+local answers = {}
+local refusal = nil
+for i = 6, #ARGV, 8 do
+  local fid, scope, limit = ARGV[i + 1], ARGV[i + 6], ARGV[i + 7]
   if known[fid] == nil then
     -- false when the function does not exist or was deleted (it takes no new task), else its retry defaults
-    local f = redis.call('HMGET', ARGV[4] .. fid, 'name', 'deleted', 'max_retries', 'retry_delay')
-    known[fid] = f[1] ~= false and not f[2] and {f[3] or '0', f[4] or '0'}
+    -- and its tenant
+    local f = redis.call('HMGET', ARGV[4] .. fid, 'name', 'deleted', 'max_retries', 'retry_delay', 'tenant')
+    known[fid] = f[1] ~= false and not f[2] and {f[3] or '0', f[4] or '0', f[5] or ''}
   end
-  if known[fid] then
+  local f = known[fid]
+  local answer = CREATED
+  if not f or (scope ~= '' and scope ~= f[3]) then
+    answer = UNKNOWN
+  elseif limit ~= '' and f[3] ~= '' then
+    local now = flight[f[3]] or in_flight(KEYS[3], f[3])
+    if now >= tonumber(limit) then
+      answer = FULL
+    else
+      flight[f[3]] = now + 1
+    end
+  end
+  answers[#answers + 1] = answer
+  if answer ~= CREATED and not refusal then
+    refusal = answer
+  end
+end
+if refusal and ARGV[5] == '1' then
+  for i = 1, #answers do
+    answers[i] = refusal
+  end
+  return answers
+end
+
+local count = 0
+local ids, fids, tenants = {}, {}, {}
+local submitted = {}
+for n = 1, #answers do
+  if answers[n] == CREATED then
+    local i = 6 + (n - 1) * 8
+    local id, fid, timeout, payload = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+    local f = known[fid]
     local key = ARGV[3] .. id
     local entry = redis.call('XADD', KEYS[1], '*', 'task', id)
     redis.call('HSET', key, 'function_id', fid, 'payload', payload, 'status', 'QUEUED', 'created_at', ARGV[1],
@@ -27,24 +66,28 @@ for i = 5, #ARGV, 6 do
     if timeout ~= '' then
       redis.call('HSET', key, 'timeout', timeout)
     end
-    local retries = ARGV[i + 4] ~= '' and ARGV[i + 4] or known[fid][1]
-    local delay = ARGV[i + 5] ~= '' and ARGV[i + 5] or known[fid][2]
+    local retries = ARGV[i + 4] ~= '' and ARGV[i + 4] or f[1]
+    local delay = ARGV[i + 5] ~= '' and ARGV[i + 5] or f[2]
     if tonumber(retries) > 0 then
       redis.call('HSET', key, 'max_retries', retries)
     end
     if tonumber(delay) > 0 then
       redis.call('HSET', key, 'retry_delay', delay)
     end
+    if f[3] ~= '' then
+      redis.call('HSET', key, 'tenant', f[3])
+      submitted[f[3]] = (submitted[f[3]] or 0) + 1
+    end
     redis.call('PUBLISH', ARGV[2], id)
     count = count + 1
-    ids[count], fids[count] = id, fid
-    out[#out + 1] = 1
-  else
-    out[#out + 1] = 0
+    ids[count], fids[count], tenants[count] = id, fid, f[3]
   end
 end
 if count > 0 then
   redis.call('HINCRBY', KEYS[2], 'submitted', count)
-  index_add(KEYS[3], ARGV[1], 'QUEUED', ids, fids)
+  for tenant, n in pairs(submitted) do
+    tenant_count(KEYS[2], tenant, 'submitted', n)
+  end
+  index_add(KEYS[3], ARGV[1], 'QUEUED', ids, fids, tenants)
 end
-return out
+return answers

@@ -21,12 +21,12 @@
 -- again, 0 when ignored.
 local INLINE = 16384
 local keep = tonumber(ARGV[4])
+local entries = {} -- queue entries to remove, all at once at the end
 local function finish(id, entry, status, result, error, worker, stdout, stderr, truncated)
   local key = ARGV[5] .. id
   local t = redis.call('HMGET', key, 'status', 'created_at', 'started_at', 'attempts', 'function_id',
-    'max_retries', 'retry_delay', 'retried')
-  redis.call('XACK', KEYS[1], ARGV[1], entry)
-  redis.call('XDEL', KEYS[1], entry)
+    'max_retries', 'retry_delay', 'retried', 'tenant')
+  entries[#entries + 1] = entry
   if not t[1] or t[1] == 'COMPLETED' or t[1] == 'FAILED' then
     return 0
   end
@@ -34,7 +34,7 @@ local function finish(id, entry, status, result, error, worker, stdout, stderr, 
   if status == 'FAILED' and retried < tonumber(t[6] or '0') then
     redis.call('HSET', key, 'status', 'QUEUED', 'error', error, 'worker', worker, 'retried', retried + 1)
     redis.call('HDEL', key, 'stdout', 'stderr', 'output_truncated')
-    index_move(KEYS[3], id, t[5], t[2], t[1], 'QUEUED')
+    index_move(KEYS[3], id, t[5], t[9], t[2], t[1], 'QUEUED')
     local delay = tonumber(t[7] or '0')
     if delay > 0 then
       redis.call('ZADD', KEYS[4], tonumber(ARGV[3]) + delay, id)
@@ -51,9 +51,8 @@ local function finish(id, entry, status, result, error, worker, stdout, stderr, 
   if keep > 0 then
     redis.call('EXPIRE', key, keep)
   end
-  redis.call('HINCRBY', KEYS[2], status == 'COMPLETED' and 'completed' or 'failed', 1)
-  function_stats(KEYS[2], t[5], status, t[3], ARGV[3]) -- function_stats.lua: the dashboard's per-function figures
-  index_move(KEYS[3], id, t[5], t[2], t[1], status)
+  function_stats(KEYS[2], t[5], t[9], status, t[3], ARGV[3]) -- function_stats.lua: by status, function, tenant
+  index_move(KEYS[3], id, t[5], t[9], t[2], t[1], status)
   if #result + #error + #stdout + #stderr <= INLINE then
     local done = {status = status, result = result, error = error, worker = worker, attempts = t[4] or '0',
       created_at = t[2] or '', started_at = t[3] or '', finished_at = ARGV[3], cancelled = '0'}
@@ -71,4 +70,11 @@ for i = 6, #ARGV, 9 do
   out[#out + 1] = finish(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6],
     ARGV[i + 7], ARGV[i + 8])
 end
+for i = 1, #entries, 500 do
+  local last = math.min(i + 499, #entries)
+  redis.call('XACK', KEYS[1], ARGV[1], unpack(entries, i, last))
+  redis.call('XDEL', KEYS[1], unpack(entries, i, last))
+end
+index_flush()
+stats_flush()
 return out

@@ -11,6 +11,7 @@
 -- then pairs ARGV[11 + 2i] task id, ARGV[12 + 2i] its stream entry id.
 -- Returns, per task, {'RUNNING', function_id, args, function payload, attempts, timeout} or {the status it
 -- will not run in}.
+local payloads = {} -- function id -> its payload, read once per call
 local function drop(entry)
   redis.call('XACK', KEYS[1], ARGV[7], entry)
   redis.call('XDEL', KEYS[1], entry)
@@ -18,7 +19,7 @@ end
 local function start(id, entry)
   local key = ARGV[9] .. id
   local t = redis.call('HMGET', key, 'status', 'function_id', 'payload', 'attempts', 'timeout', 'created_at',
-    'retried')
+    'retried', 'tenant')
   local status = t[1]
   if not status then
     drop(entry)
@@ -35,19 +36,25 @@ local function start(id, entry)
       redis.call('EXPIRE', key, ARGV[10])
     end
     redis.call('HINCRBY', KEYS[2], 'failed', 1)
-    index_move(KEYS[3], id, t[2], t[6], status, 'FAILED')
+    tenant_count(KEYS[2], t[8], 'failed', 1)
+    index_move(KEYS[3], id, t[2], t[8], t[6], status, 'FAILED')
     drop(entry)
     redis.call('PUBLISH', ARGV[8], id)
     return {'FAILED'}
   end
   attempts = attempts + 1
   redis.call('HSET', key, 'status', 'RUNNING', 'started_at', ARGV[2], 'worker', ARGV[1], 'attempts', attempts)
-  index_move(KEYS[3], id, t[2], t[6], status, 'RUNNING')
-  local fn = redis.call('HGET', ARGV[4] .. t[2], 'payload')
-  return {'RUNNING', t[2], t[3], fn or '', attempts, t[5] or ''}
+  index_move(KEYS[3], id, t[2], t[8], t[6], status, 'RUNNING')
+  local fn = payloads[t[2]]
+  if not fn then
+    fn = redis.call('HGET', ARGV[4] .. t[2], 'payload') or ''
+    payloads[t[2]] = fn
+  end
+  return {'RUNNING', t[2], t[3], fn, attempts, t[5] or ''}
 end
 local out = {}
 for i = 11, #ARGV, 2 do
   out[#out + 1] = start(ARGV[i], ARGV[i + 1])
 end
+index_flush()
 return out

@@ -60,6 +60,31 @@ public final class Py {
     return new JsonObject(run(script, ""));
   }
 
+  /**
+   * The store tests' payloads: {@code fn} (x * 2), {@code args} ((21,), {}), {@code result} (42), {@code error}
+   * (ValueError('bad')) and {@code exhausted} (RuntimeError('gave up')).
+   */
+  public static JsonObject doubling() {
+    return payloads(String.join("\n",
+        "out['fn'] = enc(lambda x: x * 2)",
+        "out['args'] = enc(((21,), {}))",
+        "out['result'] = enc(42)",
+        "out['error'] = enc(ValueError('bad'))",
+        "out['exhausted'] = enc(RuntimeError('gave up'))"));
+  }
+
+  /** {@code fn}, a check(x) that raises ValueError for a negative x; {@code ok} ((1,), {}), {@code bad} ((-1,), {}). */
+  public static JsonObject checking() {
+    return payloads(String.join("\n",
+        "def check(x):",
+        "    if x < 0:",
+        "        raise ValueError(x)",
+        "    return x",
+        "out['fn'] = enc(check)",
+        "out['ok'] = enc(((1,), {}))",
+        "out['bad'] = enc(((-1,), {}))"));
+  }
+
   /** Decodes a base64(dill) value as a client would: its type name, repr, str (and args for exceptions). */
   public static JsonObject describe(String base64) {
     return describeAll(List.of(base64)).getJsonObject(0);

@@ -1,5 +1,6 @@
 package io.mpcsfaas.api;
 
+import static io.mpcsfaas.api.BearerKeyHandler.caller;
 import static io.mpcsfaas.api.RequestParsing.booleanParam;
 import static io.mpcsfaas.api.RequestParsing.cursorParam;
 import static io.mpcsfaas.api.RequestParsing.intParam;
@@ -18,6 +19,7 @@ import io.mpcsfaas.config.Conf;
 import io.mpcsfaas.config.RedisConfig;
 import io.mpcsfaas.store.Completions;
 import io.mpcsfaas.store.Keys;
+import io.mpcsfaas.store.LimitReachedException;
 import io.mpcsfaas.store.NotFoundException;
 import io.mpcsfaas.store.OutputRecord;
 import io.mpcsfaas.store.PlatformStats;
@@ -29,19 +31,24 @@ import io.mpcsfaas.store.TaskRecord;
 import io.mpcsfaas.store.TaskStore.CancelAnswer;
 import io.mpcsfaas.store.TaskStore.NewTask;
 import io.mpcsfaas.store.TaskStore;
+import io.mpcsfaas.store.Tenant;
+import io.mpcsfaas.store.TenantStats;
 import io.mpcsfaas.task.TaskOutput;
 import io.mpcsfaas.task.TaskOutcome;
 import io.mpcsfaas.task.TaskStatus;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.redis.client.Redis;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -50,7 +57,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The REST API. The four original routes keep the exact shapes existing clients use; every refusal is a
- * JSON {@code {"error": ...}} with a 4xx status, and 503 when Redis cannot be reached.
+ * JSON {@code {"error": ...}} with a 4xx status, and 503 when Redis cannot be reached. With keys, each request
+ * acts as the tenant of its key (docs/tenants.md): the store answers another tenant's function or task as
+ * unknown (404), lists only the caller's, and refuses a submit past its key's max_in_flight (429).
  */
 public final class ApiVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(ApiVerticle.class);
@@ -60,6 +69,8 @@ public final class ApiVerticle extends VerticleBase {
   static final int MAX_WAIT_SECONDS = 60;
   /** Most tasks one batch request may create or read. */
   static final int MAX_BATCH = 10_000;
+  /** Seconds a client refused for its tenant's tasks in flight is told to wait (no end time is known). */
+  static final int RETRY_AFTER_SECONDS = 1;
 
   private Redis redis;
   private Keys keys;
@@ -72,10 +83,19 @@ public final class ApiVerticle extends VerticleBase {
   private HttpServer server;
   private Router router;
   private long resultTtlSeconds;
+  private KeyRing keyRing;
 
   @Override
   public Future<?> start() {
     ApiConfig conf = ApiConfig.from(config());
+    Path keysFile = conf.keysFile().isEmpty() ? null : Path.of(conf.keysFile());
+    return vertx.executeBlocking(() -> KeyRing.load(keysFile, conf.key())).compose(ring -> {
+      keyRing = ring;
+      return serve(conf);
+    });
+  }
+
+  private Future<HttpServer> serve(ApiConfig conf) {
     resultTtlSeconds = conf.resultTtlSeconds();
     RedisConfig redisConf = RedisConfig.from(config());
     redis = RedisClients.create(vertx, redisConf);
@@ -92,12 +112,12 @@ public final class ApiVerticle extends VerticleBase {
     router = Router.router(vertx);
     router.get("/health").handler(this::health);
     ApiDocs.install(router);
-    Dashboard.install(router, !conf.key().isEmpty());
+    Dashboard.install(router, keyRing.required());
     Route events = router.get("/events");
-    if (!conf.key().isEmpty()) {
+    if (keyRing.required()) {
       // EventSource cannot send headers: the feed, and only the feed, also takes the key as ?key=
-      events.handler(new BearerKeyHandler(conf.key(), true));
-      router.route().handler(new BearerKeyHandler(conf.key()));
+      events.handler(new BearerKeyHandler(keyRing, true));
+      router.route().handler(new BearerKeyHandler(keyRing, false));
     }
     events.handler(feed::handle);
     // Bodies are JSON: anything else is refused before the body handler would try to decode a form.
@@ -111,9 +131,9 @@ public final class ApiVerticle extends VerticleBase {
     router.get("/functions/:function_id").handler(this::getFunction);
     router.delete("/functions/:function_id").handler(this::deleteFunction);
     router.get("/tasks").handler(this::listTasks);
-    router.get("/workers").handler(this::workers);
+    router.get("/workers").handler(ApiVerticle::adminOnly).handler(this::workers);
     router.get("/stats").handler(this::stats);
-    router.get("/metrics").handler(this::metrics);
+    router.get("/metrics").handler(ApiVerticle::adminOnly).handler(this::metrics);
     router.post("/cancel/:task_id").handler(this::cancelOne);
     router.post("/cancel").handler(this::cancelMany);
     router.get("/status/:task_id").handler(this::status);
@@ -121,11 +141,22 @@ public final class ApiVerticle extends VerticleBase {
     router.get("/output/:task_id").handler(this::output);
     ErrorResponses.install(router);
 
-    server = vertx.createHttpServer();
+    server = vertx.createHttpServer(serverOptions(conf));
     return server.requestHandler(router).listen(conf.port(), conf.host())
-        .recover(err -> Future.failedFuture("the API cannot listen on " + conf.host() + ":" + conf.port() + ": "
+        .recover(err -> Future.failedFuture("the API cannot listen on " + conf.host() + ":" + conf.port()
+            + (conf.tls() ? " with --tls-cert " + conf.tlsCert() + " --tls-key " + conf.tlsKey() : "") + ": "
             + err.getMessage()))
-        .onSuccess(s -> LOG.info("API listening on port {}", s.actualPort()));
+        .onSuccess(s -> LOG.info("API listening on port {}{}", s.actualPort(), conf.tls() ? " (HTTPS)" : ""));
+  }
+
+  /** With a certificate, HTTPS only: HTTP/2 for clients that offer it through ALPN, else HTTP/1.1. */
+  private static HttpServerOptions serverOptions(ApiConfig conf) {
+    HttpServerOptions options = new HttpServerOptions();
+    if (conf.tls()) {
+      options.setSsl(true).setUseAlpn(true)
+          .setKeyCertOptions(new PemKeyCertOptions().setCertPath(conf.tlsCert()).setKeyPath(conf.tlsKey()));
+    }
+    return options;
   }
 
   @Override
@@ -133,6 +164,14 @@ public final class ApiVerticle extends VerticleBase {
     feed.close();
     completions.close();
     return redis.close();
+  }
+
+  /**
+   * Reads the API keys file again (on SIGHUP; any thread): its keys are used from the next request on, unless
+   * it cannot be read or is not valid, in which case the keys in use stay and the log says why.
+   */
+  public void reloadKeys() {
+    keyRing.reload();
   }
 
   /** The routes, for checking that the OpenAPI document lists each one. */
@@ -150,8 +189,8 @@ public final class ApiVerticle extends VerticleBase {
     String name = requiredString(body, "name");
     String payload = pickle(body);
     Retries defaults = optionalRetries(body);
-    respond(ctx, guard(store.registerFunction(name, payload, defaults)).map(id -> new JsonObject().put("function_id", id)),
-        201);
+    respond(ctx, guard(store.registerFunction(name, payload, defaults, caller(ctx)))
+        .map(id -> new JsonObject().put("function_id", id)), 201);
   }
 
   /**
@@ -166,7 +205,7 @@ public final class ApiVerticle extends VerticleBase {
     Retries retries = optionalRetries(body);
     long waitMillis = waitMillis(ctx);
     String id = TaskStore.newTaskId();
-    NewTask newTask = new NewTask(id, functionId, payload, timeout, retries);
+    NewTask newTask = new NewTask(id, functionId, payload, timeout, retries, caller(ctx));
     if (waitMillis == 0) {
       respond(ctx, creator.create(newTask).map(created -> new JsonObject().put("task_id", id)), 201);
       return;
@@ -174,7 +213,8 @@ public final class ApiVerticle extends VerticleBase {
     Future<TaskRecord> ended = completions.await(id, waitMillis); // before the task exists: its end cannot be missed
     Future<TaskRecord> task = creator.create(newTask)
         .compose(created -> ended)
-        .compose(announced -> announced != null ? Future.succeededFuture(announced) : guard(store.task(id)));
+        .compose(announced -> announced != null ? Future.succeededFuture(announced)
+            : guard(store.task(id, newTask.caller())));
     task.onComplete(done -> completions.cancel(id, ended));
     respond(ctx, task.map(ApiVerticle::resultJson), 201);
   }
@@ -197,7 +237,7 @@ public final class ApiVerticle extends VerticleBase {
     }
     Integer timeout = optionalTimeout(body);
     Retries retries = optionalRetries(body);
-    respond(ctx, guard(store.createTasks(functionId, checked, timeout, retries))
+    respond(ctx, guard(store.createTasks(functionId, checked, timeout, retries, caller(ctx)))
         .map(ids -> new JsonObject().put("task_ids", new JsonArray(ids))), 201);
   }
 
@@ -225,9 +265,10 @@ public final class ApiVerticle extends VerticleBase {
       throw ApiError.badRequest("'return_when' must be ALL_COMPLETED or FIRST_COMPLETED");
     }
     boolean any = "FIRST_COMPLETED".equals(returnWhen);
+    Tenant caller = caller(ctx);
     List<Future<TaskRecord>> ended = waitMillis == 0 ? List.of()
         : ids.stream().map(id -> completions.await(id, waitMillis)).toList();
-    Future<List<TaskRecord>> tasks = guard(store.tasks(ids)).compose(first -> {
+    Future<List<TaskRecord>> tasks = guard(store.tasks(ids, caller)).compose(first -> {
       long done = first.stream().filter(t -> t == null || t.status().isTerminal()).count();
       if (ended.isEmpty() || done == ids.size() || (any && done > 0)) {
         return Future.succeededFuture(first);
@@ -237,7 +278,7 @@ public final class ApiVerticle extends VerticleBase {
           completions.cancel(ids.get(i), ended.get(i)); // nothing to wait for
         }
       }
-      return (any ? Future.any(ended) : Future.join(ended)).transform(v -> guard(store.tasks(ids)));
+      return (any ? Future.any(ended) : Future.join(ended)).transform(v -> guard(store.tasks(ids, caller)));
     });
     tasks.onComplete(done -> {
       for (int i = 0; i < ended.size(); i++) {
@@ -258,7 +299,7 @@ public final class ApiVerticle extends VerticleBase {
   /** Cancels one task: 200 when it was cancelled now, 409 when it had ended, 404 when unknown. */
   private void cancelOne(RoutingContext ctx) {
     String id = uuid(ctx.pathParam("task_id"), "task_id");
-    respond(ctx, cancel(List.of(id)).compose(answers -> switch (answers.get(0)) {
+    respond(ctx, cancel(ctx, List.of(id)).compose(answers -> switch (answers.get(0)) {
       case CANCELLED -> Future.succeededFuture(cancelledJson(id));
       case ENDED -> Future.failedFuture(new ApiError(409, endedMessage(id)));
       case MISSING -> Future.failedFuture(new NotFoundException("task " + id + " not found"));
@@ -275,7 +316,7 @@ public final class ApiVerticle extends VerticleBase {
       }
       ids.add(uuid(id, "task_ids[" + i + "]"));
     }
-    respond(ctx, cancel(ids).map(answers -> {
+    respond(ctx, cancel(ctx, ids).map(answers -> {
       JsonArray out = new JsonArray();
       for (int i = 0; i < ids.size(); i++) {
         String id = ids.get(i);
@@ -289,8 +330,8 @@ public final class ApiVerticle extends VerticleBase {
     }), 200);
   }
 
-  private Future<List<CancelAnswer>> cancel(List<String> ids) {
-    return guard(store.cancel(ids, TaskOutcome.CANCELLED.result(), TaskOutcome.CANCELLED.error()));
+  private Future<List<CancelAnswer>> cancel(RoutingContext ctx, List<String> ids) {
+    return guard(store.cancel(ids, TaskOutcome.CANCELLED.result(), TaskOutcome.CANCELLED.error(), caller(ctx)));
   }
 
   private static JsonObject cancelledJson(String id) {
@@ -303,7 +344,7 @@ public final class ApiVerticle extends VerticleBase {
 
   private void status(RoutingContext ctx) {
     String id = uuid(ctx.pathParam("task_id"), "task_id");
-    respond(ctx, guard(store.status(id)).map(status -> new JsonObject().put("task_id", id)
+    respond(ctx, guard(store.status(id, caller(ctx))).map(status -> new JsonObject().put("task_id", id)
         .put("status", status.name())), 200);
   }
 
@@ -311,15 +352,16 @@ public final class ApiVerticle extends VerticleBase {
   private void result(RoutingContext ctx) {
     String id = uuid(ctx.pathParam("task_id"), "task_id");
     long waitMillis = waitMillis(ctx);
+    Tenant caller = caller(ctx);
     Future<TaskRecord> task;
     if (waitMillis == 0) {
-      task = guard(store.task(id));
+      task = guard(store.task(id, caller));
     } else {
       Future<TaskRecord> ended = completions.await(id, waitMillis);
-      task = guard(store.task(id)).compose(first -> first.status().isTerminal()
+      task = guard(store.task(id, caller)).compose(first -> first.status().isTerminal()
           ? Future.succeededFuture(first)
           : ended.compose(announced -> announced != null ? Future.succeededFuture(announced)
-              : guard(store.task(id))));
+              : guard(store.task(id, caller))));
       task.onComplete(done -> completions.cancel(id, ended));
     }
     respond(ctx, task.map(ApiVerticle::resultJson), 200);
@@ -332,7 +374,8 @@ public final class ApiVerticle extends VerticleBase {
   private void output(RoutingContext ctx) {
     String id = uuid(ctx.pathParam("task_id"), "task_id");
     boolean follow = booleanParam(ctx, "follow");
-    Future<OutputRecord> first = guard(store.output(id));
+    Tenant caller = caller(ctx);
+    Future<OutputRecord> first = guard(store.output(id, caller));
     if (!follow) {
       respond(ctx, first.map(o -> putOutput(new JsonObject().put("task_id", id).put("status", o.status().name()),
           o.output())), 200);
@@ -340,7 +383,7 @@ public final class ApiVerticle extends VerticleBase {
     }
     first.onComplete(ar -> {
       if (ar.succeeded()) {
-        OutputFollower.follow(vertx, ctx.response(), ar.result(), () -> guard(store.output(id)));
+        OutputFollower.follow(vertx, ctx.response(), ar.result(), () -> guard(store.output(id, caller)));
       } else {
         fail(ctx, ar.cause());
       }
@@ -388,13 +431,13 @@ public final class ApiVerticle extends VerticleBase {
     });
   }
 
-  /** Registered functions, newest first; with {@code ?name=N}, those registered as N. */
+  /** Registered functions the caller sees, newest first; with {@code ?name=N}, those registered as N. */
   private void listFunctions(RoutingContext ctx) {
     int offset = intParam(ctx, "offset", 0, 0, Integer.MAX_VALUE);
     int limit = intParam(ctx, "limit", 100, 1, 1000);
     String name = ctx.queryParams().get("name");
-    Future<List<JsonObject>> list = name == null ? store.functions(offset, limit)
-        : store.functionsNamed(name, offset, limit);
+    Future<List<JsonObject>> list = name == null ? store.functions(caller(ctx), offset, limit)
+        : store.functionsNamed(caller(ctx), name, offset, limit);
     respond(ctx, guard(list).map(functions -> new JsonObject().put("functions",
         new JsonArray(new ArrayList<>(functions)))), 200);
   }
@@ -402,7 +445,7 @@ public final class ApiVerticle extends VerticleBase {
   /** 204; tasks submitted before still run, new ones are refused (404) like those of an unknown function. */
   private void deleteFunction(RoutingContext ctx) {
     String id = uuid(ctx.pathParam("function_id"), "function_id");
-    guard(store.deleteFunction(id, resultTtlSeconds)).onComplete(ar -> {
+    guard(store.deleteFunction(id, resultTtlSeconds, caller(ctx))).onComplete(ar -> {
       if (ar.succeeded()) {
         ctx.response().setStatusCode(204).end();
       } else {
@@ -414,10 +457,10 @@ public final class ApiVerticle extends VerticleBase {
   private void getFunction(RoutingContext ctx) {
     String id = uuid(ctx.pathParam("function_id"), "function_id");
     boolean payload = "true".equalsIgnoreCase(ctx.queryParams().get("payload"));
-    respond(ctx, guard(store.function(id, payload)), 200);
+    respond(ctx, guard(store.function(id, payload, caller(ctx))), 200);
   }
 
-  /** A page of tasks, newest first, by status and function (either, both, or neither). */
+  /** A page of the caller's tasks, newest first, by status and function (either, both, or neither). */
   private void listTasks(RoutingContext ctx) {
     TaskStatus status = statusParam(ctx);
     String functionId = ctx.queryParams().get("function_id");
@@ -426,7 +469,7 @@ public final class ApiVerticle extends VerticleBase {
     }
     int limit = intParam(ctx, "limit", 50, 1, 1000);
     TaskIndex.Cursor after = cursorParam(ctx);
-    respond(ctx, guard(index.page(status, functionId, limit, after)).map(page -> {
+    respond(ctx, guard(index.page(caller(ctx), status, functionId, limit, after)).map(page -> {
       JsonArray tasks = new JsonArray();
       for (TaskIndex.Entry t : page.tasks()) {
         tasks.add(new JsonObject().put("task_id", t.taskId()).put("function_id", t.functionId())
@@ -450,8 +493,16 @@ public final class ApiVerticle extends VerticleBase {
     }), 200);
   }
 
-  /** Counters, queue depth and workers as JSON (what {@code ./faas status} shows). */
+  /**
+   * Counters, queue depth and workers as JSON (what {@code ./faas status} shows). A tenant that is no admin gets
+   * its own counters, its tasks queued and running (as in_flight), and the dispatchers without their workers.
+   */
   private void stats(RoutingContext ctx) {
+    Tenant caller = caller(ctx);
+    if (!caller.admin()) {
+      tenantStats(ctx, caller.name());
+      return;
+    }
     Future<PlatformStats> stats = guard(PlatformStats.read(redis, keys));
     Future<List<JsonObject>> dispatchers = guard(presence.liveDispatchers());
     respond(ctx, Future.all(stats, dispatchers).map(v -> {
@@ -460,6 +511,19 @@ public final class ApiVerticle extends VerticleBase {
           .put("completed", (long) s.counter("completed")).put("failed", (long) s.counter("failed"))
           .put("queued", s.queued()).put("in_flight", s.claimed())
           .put("dispatchers", new JsonArray(new ArrayList<>(dispatchers.result())));
+    }), 200);
+  }
+
+  private void tenantStats(RoutingContext ctx, String tenant) {
+    Future<TenantStats> own = guard(TenantStats.read(redis, keys, tenant));
+    Future<List<JsonObject>> dispatchers = guard(presence.liveDispatchers());
+    respond(ctx, Future.all(own, dispatchers).map(v -> {
+      TenantStats s = own.result();
+      JsonArray withoutWorkers = new JsonArray();
+      dispatchers.result().forEach(d -> withoutWorkers.add(d.copy().put("workers", new JsonArray())));
+      return new JsonObject().put("submitted", s.submitted()).put("completed", s.completed())
+          .put("failed", s.failed()).put("queued", s.queued()).put("in_flight", s.running())
+          .put("dispatchers", withoutWorkers);
     }), 200);
   }
 
@@ -479,6 +543,15 @@ public final class ApiVerticle extends VerticleBase {
 
 
 
+  /** 403 for a tenant that is no admin: the workers and the platform's metrics are the operators'. */
+  private static void adminOnly(RoutingContext ctx) {
+    if (caller(ctx).admin()) {
+      ctx.next();
+    } else {
+      ctx.fail(new ApiError(403, "only an admin key may read " + ctx.request().path()));
+    }
+  }
+
   /** A Redis call that may not take longer than {@value #STORE_TIMEOUT_MILLIS} ms; else Redis counts as down. */
   private static <T> Future<T> guard(Future<T> call) {
     return call.timeout(STORE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
@@ -496,10 +569,16 @@ public final class ApiVerticle extends VerticleBase {
     });
   }
 
-  /** 404 for an unknown id, the refusal a route decided on (a 409), else Redis could not answer (503). */
+  /**
+   * 404 for an unknown id (or another tenant's), 429 for a tenant with too many tasks in flight, the refusal a
+   * route decided on (a 409), else Redis could not answer (503).
+   */
   private static void fail(RoutingContext ctx, Throwable cause) {
     if (cause instanceof NotFoundException) {
       ctx.fail(new ApiError(404, cause.getMessage()));
+    } else if (cause instanceof LimitReachedException) {
+      ctx.response().putHeader("Retry-After", Integer.toString(RETRY_AFTER_SECONDS));
+      ctx.fail(new ApiError(429, cause.getMessage()));
     } else if (cause instanceof ApiError refusal) {
       ctx.fail(refusal);
     } else {

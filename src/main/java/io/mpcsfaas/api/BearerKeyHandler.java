@@ -1,33 +1,34 @@
 package io.mpcsfaas.api;
 
+import io.mpcsfaas.store.Tenant;
 import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 
 /**
  * Lets through only requests with {@code Authorization: Bearer <key>} (or, where asked, {@code ?key=<key>}, for
- * a browser's EventSource, which cannot send headers); compares in constant time.
+ * a browser's EventSource, which cannot send headers) of a key the {@link KeyRing} holds, and records the
+ * tenant it stands for ({@link #caller}); 401 otherwise.
  */
 final class BearerKeyHandler implements Handler<RoutingContext> {
   private static final String BEARER = "Bearer ";
-  private final byte[] expected;
+  private static final String TENANT = "tenant";
+  private final KeyRing ring;
   private final boolean queryKey;
 
-  BearerKeyHandler(String key) {
-    this(key, false);
-  }
-
   /** {@code queryKey}: the key may also come as the query parameter {@code key}. */
-  BearerKeyHandler(String key, boolean queryKey) {
-    this.expected = (BEARER + key).getBytes(StandardCharsets.UTF_8);
+  BearerKeyHandler(KeyRing ring, boolean queryKey) {
+    this.ring = ring;
     this.queryKey = queryKey;
   }
 
   @Override
   public void handle(RoutingContext ctx) {
-    if (matches(ctx.request().getHeader("Authorization"))
-        || queryKey && ctx.queryParams().contains("key") && matches(BEARER + ctx.queryParams().get("key"))) {
+    Tenant tenant = tenant(ctx.request().getHeader("Authorization"));
+    if (tenant == null && queryKey && ctx.queryParams().contains("key")) {
+      tenant = ring.tenant(ctx.queryParams().get("key"));
+    }
+    if (tenant != null) {
+      ctx.put(TENANT, tenant);
       ctx.next();
     } else {
       ctx.response().putHeader("WWW-Authenticate", "Bearer");
@@ -35,7 +36,13 @@ final class BearerKeyHandler implements Handler<RoutingContext> {
     }
   }
 
-  private boolean matches(String header) {
-    return header != null && MessageDigest.isEqual(expected, header.getBytes(StandardCharsets.UTF_8));
+  private Tenant tenant(String header) {
+    return header != null && header.startsWith(BEARER) ? ring.tenant(header.substring(BEARER.length())) : null;
+  }
+
+  /** Who makes the request: the tenant of its key, or {@link Tenant#NONE} when the API requires no key. */
+  static Tenant caller(RoutingContext ctx) {
+    Tenant tenant = ctx.get(TENANT);
+    return tenant == null ? Tenant.NONE : tenant;
   }
 }

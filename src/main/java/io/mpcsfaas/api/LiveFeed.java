@@ -4,6 +4,8 @@ import io.mpcsfaas.store.FunctionStats;
 import io.mpcsfaas.store.Keys;
 import io.mpcsfaas.store.PlatformStats;
 import io.mpcsfaas.store.Presence;
+import io.mpcsfaas.store.Tenant;
+import io.mpcsfaas.store.TenantStats;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -12,17 +14,20 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.redis.client.Redis;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code GET /events}: the dashboard's live feed, as Server-Sent Events. One gather a second per API process,
- * and only while a page listens: read from Redis once, encoded once and written to every open page, so ten
- * pages cost about what one does. Everything here runs on the API verticle's event loop.
+ * {@code GET /events}: the dashboard's live feed, as Server-Sent Events. One gather a second per API process and
+ * audience (the admins, or one tenant), and only while a page listens: read from Redis once, encoded once and
+ * written to every open page of that audience, so ten pages cost about what one does. Everything here runs on
+ * the API verticle's event loop.
  */
 final class LiveFeed {
   private static final Logger LOG = LoggerFactory.getLogger(LiveFeed.class);
@@ -30,17 +35,30 @@ final class LiveFeed {
   /** The newest functions whose figures each event carries. */
   static final int FUNCTIONS = 50;
 
+  /** The open pages of one audience, and what its last gather found. */
+  private static final class Audience {
+    final Tenant viewer;
+    final Set<HttpServerResponse> pages = new LinkedHashSet<>();
+    /** The last event, sent at once to a page that connects. */
+    Buffer last;
+    /** The gather before, of the platform (admins) or of the tenant; null after a failure. */
+    PlatformStats previousPlatform;
+    TenantStats previousTenant;
+    long previousNanos;
+
+    Audience(Tenant viewer) {
+      this.viewer = viewer;
+    }
+  }
+
   private final Vertx vertx;
   private final Redis redis;
   private final Keys keys;
   private final Presence presence;
-  private final Set<HttpServerResponse> pages = new LinkedHashSet<>();
+  /** By tenant name; "" for the admins, who all see the same. */
+  private final Map<String, Audience> audiences = new LinkedHashMap<>();
   private long timer = -1;
   private boolean gathering;
-  /** The last event, sent at once to a page that connects. */
-  private Buffer last;
-  private PlatformStats previous;
-  private long previousNanos;
 
   LiveFeed(Vertx vertx, Redis redis, Keys keys, Presence presence) {
     this.vertx = vertx;
@@ -49,19 +67,20 @@ final class LiveFeed {
     this.presence = presence;
   }
 
-  /** Opens the stream to one page; it stays open until the page goes away. */
+  /** Opens the stream to one page, with the figures its caller may see; it stays open until the page goes away. */
   void handle(RoutingContext ctx) {
+    Tenant viewer = BearerKeyHandler.caller(ctx);
+    Audience audience = audiences.computeIfAbsent(key(viewer), k -> new Audience(viewer));
     HttpServerResponse response = ctx.response().setChunked(true)
         .putHeader("content-type", "text/event-stream; charset=utf-8").putHeader("cache-control", "no-cache");
     response.write("retry: 2000\n\n");
-    if (last != null) {
-      response.write(last);
+    if (audience.last != null) {
+      response.write(audience.last);
     }
-    pages.add(response);
-    response.closeHandler(v -> leave(response));
-    response.exceptionHandler(err -> leave(response));
+    audience.pages.add(response);
+    response.closeHandler(v -> leave(audience, response));
+    response.exceptionHandler(err -> leave(audience, response));
     if (timer == -1) {
-      previous = null;
       timer = vertx.setPeriodic(PERIOD_MILLIS, t -> gather());
       gather();
     }
@@ -70,13 +89,18 @@ final class LiveFeed {
   /** Ends every stream (the API stops). */
   void close() {
     stopGathering();
-    new ArrayList<>(pages).forEach(HttpServerResponse::end);
-    pages.clear();
+    for (Audience audience : audiences.values()) {
+      new ArrayList<>(audience.pages).forEach(HttpServerResponse::end);
+    }
+    audiences.clear();
   }
 
-  private void leave(HttpServerResponse response) {
-    pages.remove(response);
-    if (pages.isEmpty()) {
+  private void leave(Audience audience, HttpServerResponse response) {
+    audience.pages.remove(response);
+    if (audience.pages.isEmpty()) {
+      audiences.values().remove(audience);
+    }
+    if (audiences.isEmpty()) {
       stopGathering();
     }
   }
@@ -86,7 +110,6 @@ final class LiveFeed {
       vertx.cancelTimer(timer);
       timer = -1;
     }
-    last = null;
   }
 
   private void gather() {
@@ -95,34 +118,66 @@ final class LiveFeed {
     }
     gathering = true;
     long started = System.nanoTime();
-    Future<PlatformStats> stats = bounded(PlatformStats.read(redis, keys));
+    List<Audience> listening = new ArrayList<>(audiences.values());
     Future<List<JsonObject>> dispatchers = bounded(presence.liveDispatchers());
-    Future<List<FunctionStats>> functions = bounded(FunctionStats.newest(redis, keys, FUNCTIONS));
-    Future.all(stats, dispatchers, functions).onComplete(ar -> {
+    List<Future<JsonObject>> events = listening.stream()
+        .map(audience -> dispatchers.compose(found -> event(audience, found, started))).toList();
+    Future.join(events).onComplete(done -> {
       gathering = false;
-      double now = System.currentTimeMillis() / 1000.0;
-      JsonObject event;
-      if (ar.succeeded()) {
-        double elapsed = (started - previousNanos) / 1e9;
-        event = FeedEvent.of(now, stats.result(), previous, elapsed, dispatchers.result(), functions.result());
-        previous = stats.result();
-        previousNanos = started;
-      } else {
-        LOG.debug("the feed's gather failed: {}", ar.cause().toString());
-        event = FeedEvent.unavailable(now, ar.cause());
-        previous = null;
-      }
-      if (timer != -1) {
-        broadcast(Buffer.buffer("data: " + event.encode() + "\n\n"));
+      for (int i = 0; i < listening.size(); i++) {
+        Audience audience = listening.get(i);
+        Future<JsonObject> event = events.get(i);
+        if (event.failed()) {
+          LOG.debug("the feed's gather failed: {}", event.cause().toString());
+          audience.previousPlatform = null;
+          audience.previousTenant = null;
+        }
+        if (audiences.get(key(audience.viewer)) == audience) { // its pages may all have left meanwhile
+          broadcast(audience, event.succeeded() ? event.result() : FeedEvent.unavailable(now(), event.cause()));
+        }
       }
     });
   }
 
-  private void broadcast(Buffer event) {
-    last = event;
-    for (HttpServerResponse page : pages) {
+  /** The audience's event from what Redis holds now and what its gather before found. */
+  private Future<JsonObject> event(Audience audience, List<JsonObject> dispatchers, long started) {
+    Tenant viewer = audience.viewer;
+    Future<List<FunctionStats>> functions = bounded(FunctionStats.newest(redis, keys, viewer, FUNCTIONS));
+    double elapsed = (started - audience.previousNanos) / 1e9;
+    if (viewer.admin()) {
+      Future<PlatformStats> stats = bounded(PlatformStats.read(redis, keys));
+      return Future.all(stats, functions).map(v -> {
+        JsonObject event = FeedEvent.of(now(), stats.result(), audience.previousPlatform, elapsed, dispatchers,
+            functions.result());
+        audience.previousPlatform = stats.result();
+        audience.previousNanos = started;
+        return event;
+      });
+    }
+    Future<TenantStats> stats = bounded(TenantStats.read(redis, keys, viewer.name()));
+    return Future.all(stats, functions).map(v -> {
+      JsonObject event = FeedEvent.of(now(), stats.result(), audience.previousTenant, elapsed, dispatchers,
+          functions.result());
+      audience.previousTenant = stats.result();
+      audience.previousNanos = started;
+      return event;
+    });
+  }
+
+  private static String key(Tenant viewer) {
+    return viewer.admin() ? "" : viewer.name();
+  }
+
+  private static double now() {
+    return System.currentTimeMillis() / 1000.0;
+  }
+
+  private static void broadcast(Audience audience, JsonObject event) {
+    Buffer data = Buffer.buffer("data: " + event.encode() + "\n\n");
+    audience.last = data;
+    for (HttpServerResponse page : audience.pages) {
       if (!page.writeQueueFull()) { // a page that cannot keep up misses a beat instead of growing a queue
-        page.write(event);
+        page.write(data);
       }
     }
   }

@@ -32,7 +32,10 @@ final class TaskCreator {
         TaskCreator::failAll);
   }
 
-  /** Creates the task; fails with {@link io.mpcsfaas.store.NotFoundException} when its function is unknown. */
+  /**
+   * Creates the task; fails with {@link io.mpcsfaas.store.NotFoundException} when its function is unknown (to
+   * its caller), with {@link io.mpcsfaas.store.LimitReachedException} when its tenant has too many in flight.
+   */
   Future<Void> create(NewTask task) {
     Promise<Void> created = Promise.promise();
     commit.add(new Pending(task, created));
@@ -47,10 +50,12 @@ final class TaskCreator {
                 + created.size() + " of " + batch.size() + " tasks"));
           }
           for (int i = 0; i < batch.size(); i++) {
-            if (created.get(i)) {
-              batch.get(i).created().complete();
-            } else {
-              batch.get(i).created().fail(TaskStore.unknownFunction(batch.get(i).task().functionId()));
+            NewTask task = batch.get(i).task();
+            Promise<Void> promise = batch.get(i).created();
+            switch (created.get(i)) {
+              case CREATED -> promise.complete();
+              case UNKNOWN_FUNCTION -> promise.fail(TaskStore.unknownFunction(task.functionId()));
+              case LIMIT_REACHED -> promise.fail(TaskStore.limitReached(task.caller()));
             }
           }
           return Future.succeededFuture();

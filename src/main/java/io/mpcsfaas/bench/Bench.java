@@ -46,6 +46,11 @@ public final class Bench implements Callable<Integer> {
       description = "server to measure [default ${DEFAULT-VALUE}]")
   private String url;
 
+  @Option(names = "--ca", paramLabel = "FILE", order = 1,
+      description = "PEM certificates to trust for an https --url, e.g. the server's self-signed --tls-cert "
+          + "[default: the JVM's trusted authorities]")
+  private String ca;
+
   @Option(names = "--two-step", order = 5, description = "submit, then ask for the result (GET /result?wait=), "
       + "as the original clients do; by default a submit waits for its task (POST /execute_function?wait=) where "
       + "the server can, which saves a request per task")
@@ -143,14 +148,14 @@ public final class Bench implements Callable<Integer> {
     }
     Workload generated = Workload.generate(PythonLocator.find(python), workload);
     if (backlog) {
-      return reportBacklog(measureBacklog(url, generated, tasks, concurrency));
+      return reportBacklog(measureBacklog(url, generated, tasks, concurrency, ca));
     }
     return report(label, measure(options(), generated, warmup), out);
   }
 
   /** The measured run the options ask for. */
   BenchRun.Options options() {
-    return new BenchRun.Options(url, workload, tasks, concurrency, duration, twoStep);
+    return new BenchRun.Options(url, workload, tasks, concurrency, duration, twoStep, ca);
   }
 
   private int atLeast(int min, int n, String option) {
@@ -186,11 +191,11 @@ public final class Bench implements Callable<Integer> {
     return 0;
   }
 
-  static BacklogRun.Result measureBacklog(String url, Workload workload, int tasks, int concurrency)
+  static BacklogRun.Result measureBacklog(String url, Workload workload, int tasks, int concurrency, String ca)
       throws Exception {
     Vertx vertx = Vertx.vertx();
     try {
-      return BacklogRun.start(vertx, new BenchRun.Options(url, workload.name(), tasks, concurrency, 0, true),
+      return BacklogRun.start(vertx, new BenchRun.Options(url, workload.name(), tasks, concurrency, 0, true, ca),
           workload).await();
     } finally {
       vertx.close().await();
@@ -214,7 +219,7 @@ public final class Bench implements Callable<Integer> {
       BenchHttp client = BenchRun.http(vertx, measured);
       if (warmup > 0) {
         BenchRun.Options warmupRun = new BenchRun.Options(measured.url(), measured.workload(), warmup,
-            measured.concurrency(), 0, measured.twoStep());
+            measured.concurrency(), 0, measured.twoStep(), measured.ca());
         BenchRun.Result warm = BenchRun.start(vertx, client, warmupRun, workload, Progress.onTerminal("warm-up"))
             .await();
         if (warm.failed() > 0) {

@@ -9,6 +9,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.PemTrustOptions;
 import java.net.URI;
 
 /**
@@ -39,14 +40,23 @@ final class BenchHttp {
   private final int port;
   private final long timeoutMillis;
 
-  /** A request unanswered after {@code timeoutMillis} fails, so that a server that hangs cannot hang the bench. */
-  BenchHttp(Vertx vertx, String url, int connections, long timeoutMillis) {
+  /**
+   * A request unanswered after {@code timeoutMillis} fails, so that a server that hangs cannot hang the bench. An
+   * https URL is HTTP/1.1 over TLS, trusting the PEM certificates of {@code ca} (null: the JVM's authorities):
+   * the same connections and requests as plain HTTP, so that the two compare.
+   */
+  BenchHttp(Vertx vertx, String url, String ca, int connections, long timeoutMillis) {
     URI uri = URI.create(url);
+    boolean https = "https".equals(uri.getScheme());
     this.host = uri.getHost();
-    this.port = uri.getPort() < 0 ? 80 : uri.getPort();
+    this.port = uri.getPort() >= 0 ? uri.getPort() : https ? 443 : 80;
     this.timeoutMillis = timeoutMillis;
-    this.client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true)
-        .setIdleTimeout(0), new PoolOptions().setHttp1MaxSize(connections));
+    HttpClientOptions options = new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true).setIdleTimeout(0)
+        .setSsl(https);
+    if (ca != null) {
+      options.setTrustOptions(new PemTrustOptions().addCertPath(ca));
+    }
+    this.client = vertx.createHttpClient(options, new PoolOptions().setHttp1MaxSize(connections));
   }
 
   /** POSTs a JSON body (encoded once by the caller, so that a run does not encode the same body again). */

@@ -16,9 +16,12 @@ import java.util.List;
  * value the workload must return. Runs on one event loop, so its counters need no locks.
  */
 final class BenchRun {
-  /** What to run. {@code durationSeconds} > 0 runs for that long instead of {@code tasks} tasks. */
+  /**
+   * What to run. {@code durationSeconds} > 0 runs for that long instead of {@code tasks} tasks; {@code ca}: the
+   * PEM certificates an https server is trusted by (null: the JVM's authorities).
+   */
   record Options(String url, String workload, int tasks, int concurrency, double durationSeconds,
-      boolean twoStep) {}
+      boolean twoStep, String ca) {}
 
   /**
    * What a run measured; latencies in milliseconds, breakdown medians from the server's timestamps.
@@ -74,7 +77,7 @@ final class BenchRun {
 
   /** A client of the measured server with one kept-alive connection per bench client. */
   static BenchHttp http(Vertx vertx, Options options) {
-    return new BenchHttp(vertx, options.url(), options.concurrency(), REQUEST_TIMEOUT_MILLIS);
+    return new BenchHttp(vertx, options.url(), options.ca(), options.concurrency(), REQUEST_TIMEOUT_MILLIS);
   }
 
   /**

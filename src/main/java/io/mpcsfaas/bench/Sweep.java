@@ -63,7 +63,7 @@ final class Sweep {
             System.out.printf(Locale.ROOT, "%s, %d slots: warming up for %.0f s (%.0f s elapsed)%n", mode, slots,
                 WARMUP_SECONDS, (System.nanoTime() - begin) / 1e9);
             BenchRun.Result warm = Bench.measure(new BenchRun.Options(url, "noop", 0, SCALE.get("noop")[1] * slots,
-                WARMUP_SECONDS, twoStep), warmup, 0);
+                WARMUP_SECONDS, twoStep, null), warmup, 0);
             if (warm.failed() > 0) {
               return Bench.report(mode + "/" + slots + " warm-up", warm, null);
             }
@@ -74,7 +74,7 @@ final class Sweep {
                   done, total, mode, slots, workload.name(), scale[0] * slots, scale[1] * slots,
                   (System.nanoTime() - begin) / 1e9);
               BenchRun.Result result = Bench.measure(new BenchRun.Options(url, workload.name(), scale[0] * slots,
-                  scale[1] * slots, 0, twoStep), workload, 0);
+                  scale[1] * slots, 0, twoStep, null), workload, 0);
               if (Bench.report(mode + "/" + slots, result, out) != 0) {
                 return 1;
               }

@@ -28,6 +28,7 @@ import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ParseResult;
+import sun.misc.Signal;
 
 /** The {@code ./faas} commands: each builds its config, deploys its verticles and runs until stopped. */
 public final class Main {
@@ -137,14 +138,30 @@ public final class Main {
     }
     String mode = components.equals(EnumSet.of(Component.API)) ? "" : " in " + Conf.string(config, "mode") + " mode";
     if (components.contains(Component.API)) {
-      String host = ApiConfig.from(config).host();
-      String base = "http://" + (host.equals("0.0.0.0") ? "127.0.0.1" : host) + ":" + api.port();
+      ApiConfig conf = ApiConfig.from(config);
+      if (!conf.keysFile().isEmpty()) {
+        reloadKeysOnHangUp(api);
+      }
+      String host = conf.host().equals("0.0.0.0") ? "127.0.0.1" : conf.host();
+      String base = (conf.tls() ? "https://" : "http://") + host + ":" + api.port();
       LOG.info("MPCSFaaS running: {}{}; API {}, docs {}/docs", components, mode, base, base);
     } else {
       LOG.info("MPCSFaaS running: {}{}", components, mode);
     }
     stopped.await();
     return 0;
+  }
+
+  /**
+   * SIGHUP (kill -HUP) re-reads the API keys file, as daemons re-read their config, instead of stopping the JVM.
+   * The JVM's signal thread calls the handler: reading a small file there blocks no event loop.
+   */
+  private static void reloadKeysOnHangUp(ApiVerticle api) {
+    try {
+      Signal.handle(new Signal("HUP"), signal -> api.reloadKeys());
+    } catch (IllegalArgumentException e) { // the JVM keeps SIGHUP (-Xrs, or no such signal here)
+      LOG.warn("SIGHUP cannot re-read the API keys file here: {}", e.getMessage());
+    }
   }
 
   /** Starts an append-only redis-server when nothing answers at a loopback Redis URL. */

@@ -1,5 +1,6 @@
 package io.mpcsfaas.cli;
 
+import io.mpcsfaas.config.ApiConfig;
 import io.mpcsfaas.config.ClusterConfig;
 import io.mpcsfaas.config.Conf;
 import io.mpcsfaas.config.Mode;
@@ -62,7 +63,7 @@ final class Options {
 
   /**
    * Checks what a file or the environment set, which picocli did not parse: whole numbers, the mode, and that
-   * the cluster's TLS files come together.
+   * the API's certificate and key go together and can be read, and the cluster's TLS files come together.
    */
   private static void check(CommandSpec spec, JsonObject config, Path file) {
     String source = file == null ? "" : "config " + file + ": ";
@@ -79,6 +80,13 @@ final class Options {
       Conf.mode(config);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), source + "mode: " + e.getMessage());
+    }
+    if (Setting.of("api.tls_cert").commands().contains(spec.name())) {
+      try {
+        ApiConfig.from(config);
+      } catch (IllegalArgumentException e) {
+        throw new ParameterException(spec.commandLine(), e.getMessage());
+      }
     }
     try {
       ClusterConfig.from(config);

@@ -2,13 +2,23 @@ package io.mpcsfaas.cli;
 
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -17,7 +27,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code ./faas status}: queue depth, workers and recent throughput of a running platform, from its API. */
 @Command(name = "status", sortOptions = false, mixinStandardHelpOptions = false,
-    customSynopsis = "./faas status [--url URL] [--api-key KEY] [--interval S]")
+    customSynopsis = "./faas status [--url URL] [--api-key KEY] [--ca FILE] [--interval S]")
 final class Status implements Callable<Integer> {
   @Option(names = "--url", paramLabel = "URL", defaultValue = "http://127.0.0.1:8000",
       description = "the platform's API [default ${DEFAULT-VALUE}]")
@@ -26,6 +36,11 @@ final class Status implements Callable<Integer> {
   @Option(names = "--api-key", paramLabel = "KEY", defaultValue = "${env:FAAS_API_KEY}",
       description = "its API key [$FAAS_API_KEY, default none]")
   private String apiKey;
+
+  @Option(names = "--ca", paramLabel = "FILE",
+      description = "PEM certificates to trust for an https URL, e.g. the API's own self-signed --tls-cert "
+          + "[default: the JVM's trusted authorities]")
+  private Path ca;
 
   @Option(names = "--interval", paramLabel = "S", defaultValue = "2",
       description = "seconds between the two samples that give the throughput [default ${DEFAULT-VALUE}]")
@@ -42,7 +57,11 @@ final class Status implements Callable<Integer> {
     if (!(interval > 0)) {
       throw new ParameterException(spec.commandLine(), "--interval must be above 0, got " + interval);
     }
-    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
+    HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3));
+    if (ca != null) {
+      builder.sslContext(trusting(ca));
+    }
+    HttpClient http = builder.build();
     JsonObject first = fetch(http, url, apiKey);
     long started = System.nanoTime();
     Thread.sleep((long) (interval * 1000));
@@ -76,6 +95,29 @@ final class Status implements Callable<Integer> {
       }
     }
     return out.toString();
+  }
+
+  /** TLS that trusts exactly the certificates of a PEM file. */
+  private static SSLContext trusting(Path pem) throws IOException {
+    try (InputStream in = Files.newInputStream(pem)) {
+      KeyStore trusted = KeyStore.getInstance(KeyStore.getDefaultType());
+      trusted.load(null, null);
+      for (Certificate certificate : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+        trusted.setCertificateEntry("ca" + trusted.size(), certificate);
+      }
+      if (trusted.size() == 0) {
+        throw new IOException("--ca " + pem + ": no PEM certificate in it");
+      }
+      TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      trust.init(trusted);
+      SSLContext context = SSLContext.getInstance("TLS");
+      context.init(null, trust.getTrustManagers(), null);
+      return context;
+    } catch (NoSuchFileException e) {
+      throw new IOException("--ca " + pem + ": no such file", e);
+    } catch (GeneralSecurityException e) {
+      throw new IOException("--ca " + pem + ": " + e.getMessage(), e);
+    }
   }
 
   private static JsonObject fetch(HttpClient http, String url, String apiKey) throws IOException, InterruptedException {

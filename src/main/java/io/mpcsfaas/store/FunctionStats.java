@@ -20,9 +20,13 @@ import java.util.Map;
  */
 public record FunctionStats(String functionId, String name, long calls, long failures, Histogram run) {
 
-  /** The figures of the {@code limit} newest registered functions, newest first, in two round trips. */
-  public static Future<List<FunctionStats>> newest(Redis redis, Keys keys, int limit) {
-    Request ids = Request.cmd(Command.ZRANGE).arg(keys.functions()).arg(0).arg(limit - 1).arg("REV");
+  /**
+   * The figures of the {@code limit} newest registered functions the viewer sees (an admin: all, else its
+   * tenant's), newest first, in two round trips.
+   */
+  public static Future<List<FunctionStats>> newest(Redis redis, Keys keys, Tenant viewer, int limit) {
+    String listing = viewer.admin() ? keys.functions() : keys.tenantFunctions(viewer.name());
+    Request ids = Request.cmd(Command.ZRANGE).arg(listing).arg(0).arg(limit - 1).arg("REV");
     return redis.send(ids).compose(reply -> {
       List<String> list = new ArrayList<>();
       reply.forEach(r -> list.add(r.toString()));

@@ -21,6 +21,16 @@ public record Keys(String prefix) {
     return prefix + "functions:name:" + name;
   }
 
+  /** Sorted set of the ids of one tenant's functions, by registration time. */
+  public String tenantFunctions(String tenant) {
+    return prefix + "functions:tenant:" + tenant;
+  }
+
+  /** Sorted set of the ids of one tenant's functions called {@code name}, by registration time. */
+  public String tenantFunctionsNamed(String tenant, String name) {
+    return tenantFunctions(tenant) + ":name:" + name;
+  }
+
   /** The id of the function registered with this name and payload ({@code digest}: sha256 of both). */
   public String functionByContent(String digest) {
     return prefix + "function-by-content:" + digest;
@@ -40,7 +50,8 @@ public record Keys(String prefix) {
 
   /**
    * Sorted set of every task id by creation time; the task scripts derive its siblings from this name
-   * ({@link #statusIndex}, {@link #functionIndex}, {@link #functionStatusIndex}, {@link #indexedFunctions}).
+   * ({@link #statusIndex}, {@link #functionIndex}, {@link #functionStatusIndex}, {@link #indexedFunctions},
+   * {@link #tenantIndex}, {@link #tenantStatusIndex}, {@link #indexedTenants}).
    */
   public String index() {
     return prefix + "index";
@@ -66,6 +77,24 @@ public record Keys(String prefix) {
     return index() + ":functions";
   }
 
+  /** Sorted set of the ids of one tenant's tasks, by creation time. */
+  public String tenantIndex(String tenant) {
+    return index() + ":tenant:" + tenant;
+  }
+
+  /**
+   * Sorted set of the ids of one tenant's tasks in {@code status}, by creation time; the QUEUED and RUNNING sets
+   * together are the tenant's tasks in flight.
+   */
+  public String tenantStatusIndex(String tenant, String status) {
+    return tenantIndex(tenant) + ":" + status;
+  }
+
+  /** Set of the tenants that have tasks in the index, for trimming their sets. */
+  public String indexedTenants() {
+    return index() + ":tenants";
+  }
+
   /** Hash of platform-wide counters and histograms, updated by the task scripts. */
   public String stats() {
     return prefix + "stats";
@@ -74,6 +103,11 @@ public record Keys(String prefix) {
   /** Hash of one function's counters and run-time histogram (see function_stats.lua), beside {@link #stats}. */
   public String functionStats(String functionId) {
     return stats() + ":function:" + functionId;
+  }
+
+  /** Hash of one tenant's counters (submitted, completed, failed), beside {@link #stats}. */
+  public String tenantStats(String tenant) {
+    return stats() + ":tenant:" + tenant;
   }
 
   /** Short-lived description of a live dispatcher and its workers. */

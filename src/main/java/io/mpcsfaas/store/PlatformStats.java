@@ -24,7 +24,7 @@ public record PlatformStats(Map<String, Double> counters, long queued, long clai
         Request.cmd(Command.HGETALL).arg(keys.stats()),
         Request.cmd(Command.XLEN).arg(keys.queue()),
         Request.cmd(Command.XPENDING).arg(keys.queue()).arg(Keys.DISPATCHERS_GROUP)))
-        .recover(err -> String.valueOf(err.getMessage()).startsWith("NOGROUP")
+        .recover(err -> String.valueOf(err.getMessage()).contains("NOGROUP") // in a batch: "ERR [2] NOGROUP ..."
             ? redis.batch(List.of(Request.cmd(Command.HGETALL).arg(keys.stats()),
                 Request.cmd(Command.XLEN).arg(keys.queue())))
             : Future.failedFuture(err))

@@ -16,7 +16,8 @@ import java.util.stream.Stream;
  * same fields) is the id of a task that ended, followed, when its outcome is small, by a newline and those
  * fields as JSON, which then equal what Redis holds (an ended task never changes). A task that printed
  * something also has the {@link #OUTPUT_FIELDS}, in its hash and in its message; one that printed nothing
- * has neither.
+ * has neither. Each read also asks for the task's {@code tenant} (its owner, absent for none), last, so that
+ * the store lets a caller see only its own tasks in the same round trip.
  */
 final class TaskCodec {
   /** The fields of a task hash that make a {@link TaskRecord}, in the order an HMGET asks for them. */
@@ -24,9 +25,12 @@ final class TaskCodec {
       "started_at", "finished_at", "cancelled");
   /** The fields of a task that printed something ({@code output_truncated} is "1" or "0"). */
   static final List<String> OUTPUT_FIELDS = List.of("stdout", "stderr", "output_truncated");
-  private static final List<String> READ = Stream.concat(FIELDS.stream(), OUTPUT_FIELDS.stream()).toList();
-  private static final List<String> READ_OUTPUT = Stream.concat(Stream.of("status"), OUTPUT_FIELDS.stream())
-      .toList();
+  private static final String TENANT = "tenant";
+  private static final List<String> READ = Stream.of(FIELDS.stream(), OUTPUT_FIELDS.stream(), Stream.of(TENANT))
+      .flatMap(s -> s).toList();
+  private static final List<String> READ_OUTPUT = Stream.of(Stream.of("status"), OUTPUT_FIELDS.stream(),
+      Stream.of(TENANT)).flatMap(s -> s).toList();
+  private static final List<String> READ_STATUS = List.of("status", TENANT);
 
   private TaskCodec() {}
 
@@ -47,7 +51,7 @@ final class TaskCodec {
   /** The task's output from the reply to {@link #readOutput}; null when Redis does not know the task. */
   static OutputRecord outputFromHash(String id, Response values) {
     UnaryOperator<String> field = name -> text(values.get(READ_OUTPUT.indexOf(name)));
-    TaskStatus status = status(values.get(0));
+    TaskStatus status = status(values);
     return status == null ? null : new OutputRecord(id, status, output(field));
   }
 
@@ -59,12 +63,18 @@ final class TaskCodec {
 
   /** Just the status, without reading a possibly large result. */
   static Request readStatus(String taskKey) {
-    return Request.cmd(Command.HGET).arg(taskKey).arg("status");
+    return hmget(taskKey, READ_STATUS);
   }
 
   /** The status from the reply to {@link #readStatus}; null when Redis does not know the task. */
-  static TaskStatus status(Response value) {
+  static TaskStatus status(Response values) {
+    Response value = values.get(0);
     return value == null ? null : TaskStatus.valueOf(value.toString());
+  }
+
+  /** The task's tenant from the reply to any of the reads here; null when it has none. */
+  static String tenant(Response values) {
+    return text(values.get(values.size() - 1));
   }
 
   static String doneTaskId(String message) {

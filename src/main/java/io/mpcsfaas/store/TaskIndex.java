@@ -18,8 +18,8 @@ import java.util.regex.Pattern;
  * trimmed of the tasks that expired.
  */
 public final class TaskIndex {
-  private static final Scripts LIST_TASKS = Scripts.load("list_tasks.lua");
-  private static final Scripts TRIM_INDEX = Scripts.load("trim_index.lua");
+  private static final Scripts LIST_TASKS = Scripts.load("task_index.lua", "list_tasks.lua");
+  private static final Scripts TRIM_INDEX = Scripts.load("task_index.lua", "trim_index.lua");
   /** How often each dispatcher trims the index. */
   public static final long TRIM_PERIOD_MILLIS = 60_000;
   /** Most expired ids one page removes (and reads past) before it answers, short if need be. */
@@ -72,14 +72,21 @@ public final class TaskIndex {
 
   /**
    * A page of the tasks in {@code status} of {@code functionId} (either null: any), after {@code after}
-   * (null: from the newest), in one round trip.
+   * (null: from the newest), in one round trip. A tenant that is no admin sees only its own tasks: those of
+   * another tenant's function make an empty page.
    */
-  public Future<Page> page(TaskStatus status, String functionId, int limit, Cursor after) {
-    String set = functionId == null
-        ? (status == null ? keys.index() : keys.statusIndex(status.name()))
-        : (status == null ? keys.functionIndex(functionId) : keys.functionStatusIndex(functionId, status.name()));
+  public Future<Page> page(Tenant viewer, TaskStatus status, String functionId, int limit, Cursor after) {
+    String set;
+    if (functionId != null) {
+      set = status == null ? keys.functionIndex(functionId) : keys.functionStatusIndex(functionId, status.name());
+    } else if (!viewer.admin()) {
+      set = status == null ? keys.tenantIndex(viewer.name()) : keys.tenantStatusIndex(viewer.name(), status.name());
+    } else {
+      set = status == null ? keys.index() : keys.statusIndex(status.name());
+    }
     List<String> args = List.of(Integer.toString(limit), after == null ? "" : after.taskId(),
-        after == null ? "" : after.createdAt(), keys.task(""), Integer.toString(MAX_EXPIRED_PER_PAGE));
+        after == null ? "" : after.createdAt(), keys.task(""), Integer.toString(MAX_EXPIRED_PER_PAGE),
+        viewer.scope());
     return LIST_TASKS.run(redis, List.of(set), args).map(reply -> {
       List<Entry> tasks = new ArrayList<>();
       for (int i = 1; i + 7 < reply.size(); i += 8) {
@@ -119,7 +126,7 @@ public final class TaskIndex {
   private Future<Integer> trim(String bound, String scanCursor, int calls, int removedSoFar) {
     List<String> args = List.of(bound, Integer.toString(TRIM_BATCH), Integer.toString(TRIM_FUNCTIONS), scanCursor,
         keys.task(""));
-    return TRIM_INDEX.run(redis, List.of(keys.index(), keys.indexedFunctions()), args).compose(reply -> {
+    return TRIM_INDEX.run(redis, List.of(keys.index(), keys.indexedFunctions(), keys.indexedTenants()), args).compose(reply -> {
       int removed = removedSoFar + reply.get(0).toInteger();
       boolean more = reply.get(1).toInteger() == 1;
       String next = reply.get(2).toString();

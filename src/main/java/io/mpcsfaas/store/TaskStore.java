@@ -15,7 +15,12 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.UUID;
 
-/** The client-facing half of the Redis model: functions, task creation and task lookups. */
+/**
+ * The client-facing half of the Redis model: functions, task creation and task lookups. Each call takes the
+ * {@link Tenant} that makes it: what it registers is that tenant's, and a function or task of another tenant is
+ * unknown to it (NotFoundException, as for an id Redis does not know) unless it is an admin; the check happens
+ * in the same round trip as the call.
+ */
 public final class TaskStore {
   private static final Scripts CREATE_TASKS = Scripts.load("task_index.lua", "create_tasks.lua");
   private static final Scripts REGISTER_FUNCTION = Scripts.load("register_function.lua");
@@ -37,25 +42,31 @@ public final class TaskStore {
     this.keepEndedSeconds = keepEndedSeconds;
   }
 
-  /** Registers a function; the same name and payload again answer the id they were registered with. */
+  /** Registers a function of no tenant; the same name and payload again answer the id they were registered with. */
   public Future<String> registerFunction(String name, String payload) {
-    return registerFunction(name, payload, Retries.UNSET);
+    return registerFunction(name, payload, Retries.UNSET, Tenant.NONE);
   }
 
   /**
-   * Registers a function whose tasks take {@code defaults} unless they say otherwise. Defaults given make
-   * part of what is registered: the same name and payload with other defaults is another function.
+   * Registers a function of {@code owner}'s tenant whose tasks take {@code defaults} unless they say otherwise.
+   * Defaults given and the tenant make part of what is registered: the same name and payload with other
+   * defaults, or of another tenant, is another function.
    */
-  public Future<String> registerFunction(String name, String payload, Retries defaults) {
-    String digest = digest(name, payload, defaults);
-    List<String> scriptKeys = List.of(keys.functions(), keys.functionByContent(digest), keys.functionsNamed(name));
+  public Future<String> registerFunction(String name, String payload, Retries defaults, Tenant owner) {
+    String tenant = owner.name();
+    String digest = digest(name, payload, defaults, tenant);
+    List<String> scriptKeys = List.of(keys.functions(), keys.functionByContent(digest), keys.functionsNamed(name),
+        keys.tenantFunctions(tenant), keys.tenantFunctionsNamed(tenant, name));
     List<String> args = List.of(UUID.randomUUID().toString(), name, payload, Timestamps.now(),
-        keys.functionPrefix(), digest, defaults.maxArg(), defaults.delayArg());
+        keys.functionPrefix(), digest, defaults.maxArg(), defaults.delayArg(), tenant);
     return REGISTER_FUNCTION.run(redis, scriptKeys, args).map(Response::toString);
   }
 
-  /** sha256 of the name, a NUL and the payload (then of the retry defaults, when given), in hex. */
-  private static String digest(String name, String payload, Retries defaults) {
+  /**
+   * sha256 of the name, a NUL and the payload (then of the retry defaults, when given, then of the tenant, when
+   * there is one), in hex.
+   */
+  private static String digest(String name, String payload, Retries defaults, String tenant) {
     try {
       MessageDigest sha = MessageDigest.getInstance("SHA-256");
       sha.update(name.getBytes(StandardCharsets.UTF_8));
@@ -63,6 +74,9 @@ public final class TaskStore {
       sha.update(payload.getBytes(StandardCharsets.UTF_8));
       if (!defaults.equals(Retries.UNSET)) {
         sha.update(("\0" + defaults.maxArg() + "\0" + defaults.delayArg()).getBytes(StandardCharsets.UTF_8));
+      }
+      if (!tenant.isEmpty()) {
+        sha.update(("\0tenant\0" + tenant).getBytes(StandardCharsets.UTF_8));
       }
       return HexFormat.of().formatHex(sha.digest());
     } catch (NoSuchAlgorithmException e) {
@@ -72,44 +86,51 @@ public final class TaskStore {
   /**
    * Deletes a function: new tasks of it are refused, while those submitted before still run (its payload
    * stays for {@code keepSeconds}, 0: forever); fails with {@link NotFoundException} if it is unknown or
-   * deleted already.
+   * deleted already (or another tenant's).
    */
-  public Future<Void> deleteFunction(String id, long keepSeconds) {
+  public Future<Void> deleteFunction(String id, long keepSeconds, Tenant caller) {
     List<String> args = List.of(id, keys.functionPrefix(), keys.functionsNamed(""), Long.toString(keepSeconds),
-        keys.functionByContent(""), keys.functionStats(""));
+        keys.functionByContent(""), keys.functionStats(""), keys.tenantFunctions(""), caller.scope());
     return DELETE_FUNCTION.run(redis, List.of(keys.functions()), args).compose(deleted -> deleted.toInteger() == 1
         ? Future.succeededFuture() : Future.failedFuture(unknownFunction(id)));
   }
 
-  /** A function's name and registration time, and its payload when asked; NotFoundException if unknown. */
-  public Future<JsonObject> function(String id, boolean withPayload) {
-    Request hmget = Request.cmd(Command.HMGET).arg(keys.function(id)).arg("name").arg("created_at");
+  /**
+   * A function's name and registration time, and its payload when asked; NotFoundException if unknown (or
+   * another tenant's).
+   */
+  public Future<JsonObject> function(String id, boolean withPayload, Tenant caller) {
+    Request hmget = Request.cmd(Command.HMGET).arg(keys.function(id)).arg("name").arg("created_at").arg("tenant");
     if (withPayload) {
       hmget.arg("payload");
     }
     Request deleted = Request.cmd(Command.HEXISTS).arg(keys.function(id)).arg("deleted");
     return redis.batch(List.of(hmget, deleted)).compose(replies -> {
       Response f = replies.get(0);
-      if (f.get(0) == null || replies.get(1).toInteger() == 1) {
+      if (f.get(0) == null || replies.get(1).toInteger() == 1 || !caller.sees(text(f.get(2)))) {
         return Future.failedFuture(unknownFunction(id));
       }
       JsonObject out = new JsonObject().put("function_id", id).put("name", f.get(0).toString())
           .put("created_at", Double.valueOf(f.get(1).toString()));
       if (withPayload) {
-        out.put("payload", f.get(2).toString());
+        out.put("payload", f.get(3).toString());
       }
       return Future.succeededFuture(out);
     });
   }
 
-  /** Registered functions, newest first: {@code function_id}, {@code name}, {@code created_at}. */
-  public Future<List<JsonObject>> functions(int offset, int limit) {
-    return functions(keys.functions(), offset, limit);
+  /**
+   * The functions the caller sees (an admin: all, else its tenant's), newest first: {@code function_id},
+   * {@code name}, {@code created_at}.
+   */
+  public Future<List<JsonObject>> functions(Tenant caller, int offset, int limit) {
+    return functions(caller.admin() ? keys.functions() : keys.tenantFunctions(caller.name()), offset, limit);
   }
 
-  /** The functions registered as {@code name}, newest first, as {@link #functions(int, int)}. */
-  public Future<List<JsonObject>> functionsNamed(String name, int offset, int limit) {
-    return functions(keys.functionsNamed(name), offset, limit);
+  /** Those of the functions the caller sees registered as {@code name}, as {@link #functions(Tenant, int, int)}. */
+  public Future<List<JsonObject>> functionsNamed(Tenant caller, String name, int offset, int limit) {
+    return functions(caller.admin() ? keys.functionsNamed(name) : keys.tenantFunctionsNamed(caller.name(), name),
+        offset, limit);
   }
 
   private Future<List<JsonObject>> functions(String listing, int offset, int limit) {
@@ -138,14 +159,25 @@ public final class TaskStore {
 
   /**
    * A task to create: its id (from {@link #newTaskId}), function, {@code (args, kwargs)} payload, timeout and
-   * retries.
+   * retries, and who submits it (its function must be the caller's, unless an admin; the caller's
+   * {@code maxInFlight} bounds the tasks of the function's tenant in flight).
    */
-  public record NewTask(String id, String functionId, String payload, Integer timeoutSeconds, Retries retries) {
+  public record NewTask(String id, String functionId, String payload, Integer timeoutSeconds, Retries retries,
+      Tenant caller) {
 
-    /** A task with its function's retries. */
+    /** A task with its function's retries, submitted by no tenant. */
     public NewTask(String id, String functionId, String payload, Integer timeoutSeconds) {
-      this(id, functionId, payload, timeoutSeconds, Retries.UNSET);
+      this(id, functionId, payload, timeoutSeconds, Retries.UNSET, Tenant.NONE);
     }
+  }
+
+  /** How the creation of one task went. */
+  public enum Creation {
+    CREATED,
+    /** Its function does not exist, was deleted, or is another tenant's: nothing was stored. */
+    UNKNOWN_FUNCTION,
+    /** Its tenant had as many tasks in flight as the caller may have: nothing was stored. */
+    LIMIT_REACHED
   }
 
   /** A new task id, for a caller that must watch the task before it exists (a submit that waits for its end). */
@@ -158,32 +190,39 @@ public final class TaskStore {
    * an unknown function. Ids are in the order of the payloads.
    */
   public Future<List<String>> createTasks(String functionId, List<String> payloads, Integer timeoutSeconds) {
-    return createTasks(functionId, payloads, timeoutSeconds, Retries.UNSET);
-  }
-
-  /** {@link #createTasks(String, List, Integer)} with {@code retries}. */
-  public Future<List<String>> createTasks(String functionId, List<String> payloads, Integer timeoutSeconds,
-      Retries retries) {
-    List<NewTask> tasks = payloads.stream()
-        .map(p -> new NewTask(newTaskId(), functionId, p, timeoutSeconds, retries)).toList();
-    if (tasks.isEmpty()) {
-      return Future.succeededFuture(List.of());
-    }
-    return create(tasks).compose(created -> created.get(0)
-        ? Future.succeededFuture(tasks.stream().map(NewTask::id).toList())
-        : Future.failedFuture(unknownFunction(functionId)));
+    return createTasks(functionId, payloads, timeoutSeconds, Retries.UNSET, Tenant.NONE);
   }
 
   /**
-   * Creates tasks of any functions in one round trip, each atomically; per task, whether it was created
-   * (false: its function does not exist, and nothing of it was stored).
+   * {@link #createTasks(String, List, Integer)} with {@code retries}, by {@code caller}: fails with
+   * {@link LimitReachedException} when its tenant would have more tasks in flight than it may.
    */
-  public Future<List<Boolean>> create(List<NewTask> tasks) {
-    List<String> args = new ArrayList<>(4 + 6 * tasks.size());
+  public Future<List<String>> createTasks(String functionId, List<String> payloads, Integer timeoutSeconds,
+      Retries retries, Tenant caller) {
+    List<NewTask> tasks = payloads.stream()
+        .map(p -> new NewTask(newTaskId(), functionId, p, timeoutSeconds, retries, caller)).toList();
+    if (tasks.isEmpty()) {
+      return Future.succeededFuture(List.of());
+    }
+    return create(tasks, true).compose(answers -> switch (answers.get(0)) {
+      case CREATED -> Future.succeededFuture(tasks.stream().map(NewTask::id).toList());
+      case UNKNOWN_FUNCTION -> Future.failedFuture(unknownFunction(functionId));
+      case LIMIT_REACHED -> Future.failedFuture(limitReached(caller));
+    });
+  }
+
+  /** Creates tasks of any functions in one round trip, each atomically on its own; per task, how it went. */
+  public Future<List<Creation>> create(List<NewTask> tasks) {
+    return create(tasks, false);
+  }
+
+  private Future<List<Creation>> create(List<NewTask> tasks, boolean allOrNone) {
+    List<String> args = new ArrayList<>(5 + 8 * tasks.size());
     args.add(Timestamps.now());
     args.add(Keys.TASKS_CHANNEL);
     args.add(keys.task(""));
     args.add(keys.function(""));
+    args.add(allOrNone ? "1" : "0");
     for (NewTask task : tasks) {
       args.add(task.id());
       args.add(task.functionId());
@@ -191,16 +230,28 @@ public final class TaskStore {
       args.add(task.payload());
       args.add(task.retries().maxArg());
       args.add(task.retries().delayArg());
+      args.add(task.caller().scope());
+      args.add(task.caller().maxInFlight() == 0 ? "" : Integer.toString(task.caller().maxInFlight()));
     }
     return CREATE_TASKS.run(redis, List.of(keys.queue(), keys.stats(), keys.index()), args).map(reply -> {
-      List<Boolean> created = new ArrayList<>(tasks.size());
-      reply.forEach(r -> created.add(r.toInteger() == 1));
-      return created;
+      List<Creation> answers = new ArrayList<>(tasks.size());
+      reply.forEach(r -> answers.add(switch (r.toInteger()) {
+        case 1 -> Creation.CREATED;
+        case 2 -> Creation.LIMIT_REACHED;
+        default -> Creation.UNKNOWN_FUNCTION;
+      }));
+      return answers;
     });
   }
 
   public static NotFoundException unknownFunction(String functionId) {
     return new NotFoundException("function " + functionId + " not found");
+  }
+
+  public static LimitReachedException limitReached(Tenant caller) {
+    return new LimitReachedException("this key allows at most " + caller.maxInFlight() + " tasks of tenant "
+        + caller.name() + " queued or running at once (max_in_flight), and this submit would pass that; submit "
+        + "again when some have ended");
   }
 
   /** How a cancel went for one task. */
@@ -215,11 +266,11 @@ public final class TaskStore {
 
   /**
    * Cancels the tasks in one round trip (see cancel_tasks.lua), each with the pickled {@code result} and its
-   * {@code error} text; one answer per id, in order.
+   * {@code error} text; one answer per id, in order (MISSING for another tenant's).
    */
-  public Future<List<CancelAnswer>> cancel(List<String> ids, String result, String error) {
+  public Future<List<CancelAnswer>> cancel(List<String> ids, String result, String error, Tenant caller) {
     List<String> args = new ArrayList<>(List.of(Keys.DISPATCHERS_GROUP, keys.doneChannel(), keys.cancelChannel(),
-        Timestamps.now(), Long.toString(keepEndedSeconds), keys.task(""), result, error));
+        Timestamps.now(), Long.toString(keepEndedSeconds), keys.task(""), result, error, caller.scope()));
     args.addAll(ids);
     return CANCEL_TASKS.run(redis, List.of(keys.queue(), keys.stats(), keys.index(), keys.delayed()), args).map(reply -> {
       List<CancelAnswer> answers = new ArrayList<>(ids.size());
@@ -232,38 +283,48 @@ public final class TaskStore {
     });
   }
 
+  /** Any task, as an admin sees it. */
   public Future<TaskRecord> task(String id) {
+    return task(id, Tenant.NONE);
+  }
+
+  public Future<TaskRecord> task(String id, Tenant caller) {
     return redis.send(TaskCodec.read(keys.task(id))).compose(fields -> {
-      TaskRecord task = TaskCodec.fromHash(id, fields);
+      TaskRecord task = caller.sees(TaskCodec.tenant(fields)) ? TaskCodec.fromHash(id, fields) : null;
       return task == null ? Future.failedFuture(notFound(id)) : Future.succeededFuture(task);
     });
   }
 
-  /** Several tasks in one pipelined round trip, in order; null for an id Redis does not know. */
-  public Future<List<TaskRecord>> tasks(List<String> ids) {
+  /** Several tasks in one pipelined round trip, in order; null for an id Redis does not know (or another's). */
+  public Future<List<TaskRecord>> tasks(List<String> ids, Tenant caller) {
     return redis.batch(ids.stream().map(id -> TaskCodec.read(keys.task(id))).toList()).map(replies -> {
       List<TaskRecord> tasks = new ArrayList<>(ids.size());
       for (int i = 0; i < ids.size(); i++) {
-        tasks.add(TaskCodec.fromHash(ids.get(i), replies.get(i)));
+        Response fields = replies.get(i);
+        tasks.add(caller.sees(TaskCodec.tenant(fields)) ? TaskCodec.fromHash(ids.get(i), fields) : null);
       }
       return tasks;
     });
   }
 
   /** A task's status and what it printed, without reading a possibly large result. */
-  public Future<OutputRecord> output(String id) {
+  public Future<OutputRecord> output(String id, Tenant caller) {
     return redis.send(TaskCodec.readOutput(keys.task(id))).compose(fields -> {
-      OutputRecord output = TaskCodec.outputFromHash(id, fields);
+      OutputRecord output = caller.sees(TaskCodec.tenant(fields)) ? TaskCodec.outputFromHash(id, fields) : null;
       return output == null ? Future.failedFuture(notFound(id)) : Future.succeededFuture(output);
     });
   }
 
   /** Just the status, without reading a possibly large result. */
-  public Future<TaskStatus> status(String id) {
-    return redis.send(TaskCodec.readStatus(keys.task(id))).compose(reply -> {
-      TaskStatus status = TaskCodec.status(reply);
+  public Future<TaskStatus> status(String id, Tenant caller) {
+    return redis.send(TaskCodec.readStatus(keys.task(id))).compose(fields -> {
+      TaskStatus status = caller.sees(TaskCodec.tenant(fields)) ? TaskCodec.status(fields) : null;
       return status == null ? Future.failedFuture(notFound(id)) : Future.succeededFuture(status);
     });
+  }
+
+  private static String text(Response value) {
+    return value == null ? null : value.toString();
   }
 
   private static NotFoundException notFound(String taskId) {

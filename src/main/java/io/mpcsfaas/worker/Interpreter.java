@@ -11,6 +11,7 @@ import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.EOFException;
+import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -100,6 +101,7 @@ final class Interpreter {
     });
     env.put("FAAS_MEMORY_LIMIT_MB", Integer.toString(options.memoryLimitMb()));
     env.put("FAAS_MAX_OUTPUT_KB", Integer.toString(options.maxOutputKb()));
+    env.put("FAAS_PYTHON_PATH", String.join(File.pathSeparator, options.pythonPath()));
     return new Interpreter(number, context, options, builder.start(), runTimes, listener);
   }
 

@@ -39,14 +39,7 @@ class LiveFeedTest extends KeySpaceTest {
 
   @BeforeAll
   static void setUp() throws Exception {
-    payloads = Py.payloads(String.join("\n",
-        "def check(x):",
-        "    if x < 0:",
-        "        raise ValueError(x)",
-        "    return x",
-        "out['fn'] = enc(check)",
-        "out['ok'] = enc(((1,), {}))",
-        "out['bad'] = enc(((-1,), {}))"));
+    payloads = Py.checking();
   }
 
   @AfterEach

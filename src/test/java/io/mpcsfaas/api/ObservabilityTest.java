@@ -46,14 +46,7 @@ class ObservabilityTest {
     shared.deploy(api, conf);
     shared.deploy(new DispatcherVerticle(), conf);
     http = WebClient.create(shared.vertx());
-    payloads = Py.payloads(String.join("\n",
-        "def check(x):",
-        "    if x < 0:",
-        "        raise ValueError(x)",
-        "    return x",
-        "out['fn'] = enc(check)",
-        "out['ok'] = enc(((1,), {}))",
-        "out['bad'] = enc(((-1,), {}))"));
+    payloads = Py.checking();
   }
 
   @Test

@@ -19,10 +19,12 @@ class BenchOptionsTest {
 
   @Test
   void defaultsAndGivenValuesReachTheRunsOptions() {
-    assertEquals(new BenchRun.Options("http://127.0.0.1:8000", "noop", 2000, 16, 0, false), parse().options());
-    assertEquals(new BenchRun.Options("http://10.0.0.2:9000", "cpu", 50, 4, 2.5, true),
-        parse("--url", "http://10.0.0.2:9000", "--workload", "cpu", "--tasks", "50", "--concurrency", "4",
-            "--duration", "2.5", "--two-step", "--warmup", "0", "--label", "x", "--out", "dir").options());
+    assertEquals(new BenchRun.Options("http://127.0.0.1:8000", "noop", 2000, 16, 0, false, null),
+        parse().options());
+    assertEquals(new BenchRun.Options("https://10.0.0.2:9000", "cpu", 50, 4, 2.5, true, "ca.pem"),
+        parse("--url", "https://10.0.0.2:9000", "--workload", "cpu", "--tasks", "50", "--concurrency", "4",
+            "--duration", "2.5", "--two-step", "--warmup", "0", "--label", "x", "--out", "dir", "--ca", "ca.pem")
+            .options());
     parse("--sweep", "--modes", "cluster,local", "--slots", "3,1", "--workloads", "sleep,cpu");
   }
 

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mpcsfaas.Py;
+import io.mpcsfaas.TestCertificate;
 import io.mpcsfaas.TestRedis;
 import io.mpcsfaas.api.ApiVerticle;
 import io.mpcsfaas.dispatch.DispatcherVerticle;
@@ -37,6 +38,7 @@ class BenchTest {
   TestRedis server;
   Vertx vertx;
   String url;
+  String ca;
 
   @BeforeEach
   void start() throws Exception {
@@ -56,12 +58,12 @@ class BenchTest {
     ApiVerticle api = new ApiVerticle();
     await(vertx.deployVerticle(api, new DeploymentOptions().setConfig(conf)));
     await(vertx.deployVerticle(new DispatcherVerticle(), new DeploymentOptions().setConfig(conf)));
-    url = "http://127.0.0.1:" + api.port();
+    url = (extra.containsKey("api.tls_cert") ? "https" : "http") + "://127.0.0.1:" + api.port();
   }
 
   private BenchRun.Result measure(Workload workload, int warmup, int tasks, int concurrency, boolean twoStep)
       throws Exception {
-    return Bench.measure(new BenchRun.Options(url, workload.name(), tasks, concurrency, 0, twoStep), workload,
+    return Bench.measure(new BenchRun.Options(url, workload.name(), tasks, concurrency, 0, twoStep, ca), workload,
         warmup);
   }
 
@@ -104,6 +106,17 @@ class BenchTest {
     BenchRun.Result failedWarmup = measure(wrongValues, 5, 30, 3, false);
     assertEquals(5, failedWarmup.failed(), "a warm-up with failures is the result, not skipped");
     assertEquals(0, failedWarmup.completed());
+  }
+
+  @Test
+  void aRunOverHttpsTrustsTheServersCertificateAndChecksEveryTask() throws Exception {
+    TestCertificate certificate = TestCertificate.create(dir);
+    platform(new JsonObject().put("api.tls_cert", certificate.cert().toString())
+        .put("api.tls_key", certificate.key().toString()));
+    ca = certificate.cert().toString();
+    BenchRun.Result run = measure(Workload.generate(Py.python(), "noop"), 0, 40, 4, true);
+    assertEquals(40, run.completed(), run.firstFailure());
+    assertEquals(0, run.failed());
   }
 
   @Test
@@ -161,7 +174,7 @@ class BenchTest {
 
   @Test
   void theSweepTableHasARowPerRun() {
-    BenchRun.Options options = new BenchRun.Options("http://x", "noop", 10, 2, 0, false);
+    BenchRun.Options options = new BenchRun.Options("http://x", "noop", 10, 2, 0, false, null);
     BenchRun.Result result = new BenchRun.Result(options, 10, 0, null, 1.0, 10.0, 1, 2, 3, 4, 0.5, 0.1, 0.2, 0.3);
     String table = Sweep.table(List.of(new Sweep.Row("local", 1, result), new Sweep.Row("push", 2, result)));
     assertEquals(4, table.strip().split("\n").length, table);
@@ -172,7 +185,7 @@ class BenchTest {
   void theBacklogRunChecksEveryResultAndMeasuresTheDrain() throws Exception {
     platform(new JsonObject());
     Workload noop = Workload.generate(Py.python(), "noop");
-    BacklogRun.Result clean = Bench.measureBacklog(url, noop, 200, 4);
+    BacklogRun.Result clean = Bench.measureBacklog(url, noop, 200, 4, null);
     assertEquals(200, clean.submitted());
     assertEquals(200, clean.completed());
     assertEquals(0, clean.failed());
@@ -184,7 +197,7 @@ class BenchTest {
     List<String> wrong = new ArrayList<>(noop.expected());
     Collections.rotate(wrong, 1);
     BacklogRun.Result checked = Bench.measureBacklog(url, new Workload("noop", noop.function(), noop.args(), wrong),
-        20, 2);
+        20, 2, null);
     assertEquals(20, checked.failed());
     assertEquals(1, Bench.reportBacklog(checked), "a backlog run with a wrong value is refused");
   }

@@ -43,12 +43,7 @@ class CancelAndRetryTest extends KeySpaceTest {
 
   @BeforeAll
   static void makePayloads() {
-    payloads = Py.payloads(String.join("\n",
-        "out['fn'] = enc(lambda x: x * 2)",
-        "out['args'] = enc(((21,), {}))",
-        "out['result'] = enc(42)",
-        "out['error'] = enc(ValueError('bad'))",
-        "out['exhausted'] = enc(RuntimeError('gave up'))"));
+    payloads = Py.doubling();
   }
 
   @BeforeEach
@@ -59,11 +54,13 @@ class CancelAndRetryTest extends KeySpaceTest {
   }
 
   private String submit(Retries retries) {
-    return await(store.createTasks(fid, List.of(payloads.getString("args")), null, retries)).get(0);
+    return await(store.createTasks(fid, List.of(payloads.getString("args")), null, retries, Tenant.NONE))
+        .get(0);
   }
 
   private CancelAnswer cancel(String id) {
-    return await(store.cancel(List.of(id), TaskOutcome.CANCELLED.result(), TaskOutcome.CANCELLED.error())).get(0);
+    return await(store.cancel(List.of(id), TaskOutcome.CANCELLED.result(), TaskOutcome.CANCELLED.error(),
+        Tenant.NONE)).get(0);
   }
 
   private QueueEntry claim(String id) {
@@ -145,7 +142,7 @@ class CancelAndRetryTest extends KeySpaceTest {
   void cancelsOfUnknownAndEndedTasksAnswerSoAndStoreNothing() {
     String unknown = "00000000-0000-0000-0000-000000000000";
     String live = submit(Retries.UNSET);
-    List<CancelAnswer> answers = await(store.cancel(List.of(unknown, live, live), "r", "e"));
+    List<CancelAnswer> answers = await(store.cancel(List.of(unknown, live, live), "r", "e", Tenant.NONE));
 
     assertEquals(List.of(CancelAnswer.MISSING, CancelAnswer.CANCELLED, CancelAnswer.ENDED), answers);
     assertFalse(TestRedis.exists(redis, keys.task(unknown)));
@@ -290,7 +287,8 @@ class CancelAndRetryTest extends KeySpaceTest {
 
   @Test
   void tasksTakeTheirFunctionsRetryDefaultsUnlessTheySayOtherwise() {
-    fid = await(store.registerFunction("flaky", payloads.getString("fn"), new Retries(3, 1.5)));
+    fid = await(store.registerFunction("flaky", payloads.getString("fn"), new Retries(3, 1.5),
+        Tenant.NONE));
     String byDefault = submit(Retries.UNSET);
     String overridden = submit(new Retries(0, null));
     String plain = await(store.createTasks(register("plain", payloads.getString("fn")),

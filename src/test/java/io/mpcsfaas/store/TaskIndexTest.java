@@ -88,7 +88,7 @@ class TaskIndexTest extends KeySpaceTest {
     List<TaskIndex.Entry> out = new ArrayList<>();
     TaskIndex.Cursor cursor = null;
     for (int pages = 0; pages < 1000; pages++) {
-      TaskIndex.Page page = await(index.page(status, fid, limit, cursor));
+      TaskIndex.Page page = await(index.page(Tenant.NONE, status, fid, limit, cursor));
       assertTrue(page.tasks().size() <= limit, "a page holds at most its limit");
       out.addAll(page.tasks());
       if (page.next() == null) {
@@ -184,8 +184,8 @@ class TaskIndexTest extends KeySpaceTest {
     assertEquals(List.of(id), ids(all(null, null, 10)), "always in the all-tasks set");
     assertEquals(List.of(id), ids(all(null, fa, 10)));
     double created = Double.parseDouble(TestRedis.hash(redis, keys.task(id)).get("created_at"));
-    assertEquals(created, cmd(redis, Command.ZSCORE, keys.functionStatusIndex(fa, "FAILED"), id).toDouble(), 1e-6,
-        "scored by creation time");
+    assertEquals(Math.round(created * 1e6), cmd(redis, Command.ZSCORE, keys.functionStatusIndex(fa, "FAILED"), id).toLong(),
+        "scored by creation time, in whole microseconds");
 
     // A late duplicate outcome changes nothing
     assertFalse(await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, payloads.getString("result"), null, "w2")));
@@ -212,18 +212,18 @@ class TaskIndexTest extends KeySpaceTest {
     // Twelve tasks created at the same time (one batch): they are ordered by id alone.
     List<String> ids = create(fa, 12);
     List<String> order = expected(ids, TaskStatus.QUEUED, null);
-    TaskIndex.Page first = await(index.page(TaskStatus.QUEUED, null, 5, null));
+    TaskIndex.Page first = await(index.page(Tenant.NONE, TaskStatus.QUEUED, null, 5, null));
     assertEquals(order.subList(0, 5), ids(first.tasks()));
 
     start(Set.of(order.get(4), order.get(5))); // the cursor's task and the next leave QUEUED
-    TaskIndex.Page second = await(index.page(TaskStatus.QUEUED, null, 5, first.next()));
+    TaskIndex.Page second = await(index.page(Tenant.NONE, TaskStatus.QUEUED, null, 5, first.next()));
     assertEquals(order.subList(6, 11), ids(second.tasks()), "neither repeated nor skipped");
-    TaskIndex.Page third = await(index.page(TaskStatus.QUEUED, null, 5, second.next()));
+    TaskIndex.Page third = await(index.page(Tenant.NONE, TaskStatus.QUEUED, null, 5, second.next()));
     assertEquals(order.subList(11, 12), ids(third.tasks()));
     assertNull(third.next());
 
     // A cursor from another listing works too: it is a place in time and id order.
-    TaskIndex.Page running = await(index.page(TaskStatus.RUNNING, null, 5, first.next()));
+    TaskIndex.Page running = await(index.page(Tenant.NONE, TaskStatus.RUNNING, null, 5, first.next()));
     assertEquals(List.of(order.get(5)), ids(running.tasks()));
   }
 
@@ -234,11 +234,11 @@ class TaskIndexTest extends KeySpaceTest {
     cmd(redis, Command.DEL, keys.task(order.get(1)));
     cmd(redis, Command.DEL, keys.task(order.get(2)));
 
-    TaskIndex.Page page = await(index.page(null, fa, 3, null));
+    TaskIndex.Page page = await(index.page(Tenant.NONE, null, fa, 3, null));
     assertEquals(List.of(order.get(0), order.get(3), order.get(4)), ids(page.tasks()), "read past the expired ones");
     assertNull(cmd(redis, Command.ZSCORE, keys.functionIndex(fa), order.get(1)), "removed from the set read");
     assertNotNull(cmd(redis, Command.ZSCORE, keys.index(), order.get(1)), "other sets wait for the trim");
-    TaskIndex.Page rest = await(index.page(null, fa, 3, page.next()));
+    TaskIndex.Page rest = await(index.page(Tenant.NONE, null, fa, 3, page.next()));
     assertEquals(List.of(order.get(5)), ids(rest.tasks()));
     assertNull(rest.next());
     assertEquals(List.of(order.get(0), order.get(3), order.get(4), order.get(5)), ids(all(null, null, 2)));
@@ -276,6 +276,33 @@ class TaskIndexTest extends KeySpaceTest {
     assertEquals(0, cmd(redis, Command.SISMEMBER, keys.indexedFunctions(), fb).toInteger(),
         "a function without indexed tasks leaves the trim's list");
     assertEquals(1, cmd(redis, Command.SISMEMBER, keys.indexedFunctions(), fa).toInteger());
+  }
+
+  @Test
+  void aTenantsTasksHaveSetsOfTheirOwnThatTheTrimKeepsToo() {
+    Tenant alice = new Tenant("alice", false, 0);
+    String fid = await(store.registerFunction("a", payloads.getString("fa"), Retries.UNSET, alice));
+    List<String> ids = await(store.createTasks(fid, Collections.nCopies(3, payloads.getString("args")), null,
+        Retries.UNSET, alice));
+    create(fa, 2); // of no tenant
+
+    assertEquals(3, cmd(redis, Command.ZCARD, keys.tenantIndex("alice")).toInteger());
+    assertEquals(3, cmd(redis, Command.ZCARD, keys.tenantStatusIndex("alice", "QUEUED")).toInteger());
+    assertEquals(new HashSet<>(ids), new HashSet<>(ids(await(index.page(alice, null, null, 10, null)).tasks())));
+    assertEquals(List.of(), ids(await(index.page(alice, null, fa, 10, null)).tasks()),
+        "a function of another tenant (here: of none) lists nothing");
+    assertEquals(5, ids(await(index.page(Tenant.NONE, null, null, 10, null)).tasks()).size(),
+        "an admin sees all");
+
+    cmd(redis, Command.DEL, keys.task(ids.get(0)));
+    await(index.trimCreatedBefore(Double.parseDouble(Timestamps.now()) + 1));
+    assertEquals(2, cmd(redis, Command.ZCARD, keys.tenantIndex("alice")).toInteger());
+    assertEquals(2, cmd(redis, Command.ZCARD, keys.tenantStatusIndex("alice", "QUEUED")).toInteger());
+    ids.subList(1, 3).forEach(id -> cmd(redis, Command.DEL, keys.task(id)));
+    await(index.trimCreatedBefore(Double.parseDouble(Timestamps.now()) + 1));
+    assertFalse(TestRedis.exists(redis, keys.tenantIndex("alice")));
+    assertEquals(0, cmd(redis, Command.SISMEMBER, keys.indexedTenants(), "alice").toInteger(),
+        "a tenant without indexed tasks leaves the trim's list");
   }
 
   @Test

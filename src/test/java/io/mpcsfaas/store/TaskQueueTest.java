@@ -43,12 +43,7 @@ class TaskQueueTest extends KeySpaceTest {
 
   @BeforeAll
   static void setUp() throws Exception {
-    payloads = Py.payloads(String.join("\n",
-        "out['fn'] = enc(lambda x: x * 2)",
-        "out['args'] = enc(((21,), {}))",
-        "out['result'] = enc(42)",
-        "out['error'] = enc(ValueError('bad'))",
-        "out['exhausted'] = enc(RuntimeError('gave up'))"));
+    payloads = Py.doubling();
   }
 
   @BeforeEach
@@ -178,7 +173,7 @@ class TaskQueueTest extends KeySpaceTest {
     await(TaskSteps.start(queue, entry, "w", 3, "x", "y"));
     TaskOutput soFar = new TaskOutput("so far\n", "careful\n", false);
     assertTrue(await(queue.storeOutput(taskId, soFar)));
-    assertEquals(new OutputRecord(taskId, TaskStatus.RUNNING, soFar), await(store.output(taskId)));
+    assertEquals(new OutputRecord(taskId, TaskStatus.RUNNING, soFar), await(store.output(taskId, Tenant.NONE)));
     assertEquals(soFar, await(store.task(taskId)).output());
 
     TaskOutput last = new TaskOutput("so far\ndone\n", "careful\n", true);
@@ -190,7 +185,7 @@ class TaskQueueTest extends KeySpaceTest {
     assertEquals("so far\ndone\n", hash.get("stdout"));
     assertEquals("careful\n", hash.get("stderr"));
     assertEquals("1", hash.get("output_truncated"));
-    assertEquals(new OutputRecord(taskId, TaskStatus.COMPLETED, last), await(store.output(taskId)));
+    assertEquals(new OutputRecord(taskId, TaskStatus.COMPLETED, last), await(store.output(taskId, Tenant.NONE)));
     assertEquals(last, await(store.task(taskId)).output());
   }
 
@@ -211,7 +206,8 @@ class TaskQueueTest extends KeySpaceTest {
     assertTrue(hash(silent).keySet().stream().noneMatch(List.of("stdout", "stderr", "output_truncated")::contains),
         hash(silent).keySet().toString());
     assertEquals(TaskOutput.NONE, await(store.task(silent)).output());
-    assertEquals(new OutputRecord(silent, TaskStatus.COMPLETED, TaskOutput.NONE), await(store.output(silent)));
+    assertEquals(new OutputRecord(silent, TaskStatus.COMPLETED, TaskOutput.NONE),
+        await(store.output(silent, Tenant.NONE)));
     assertEquals(live, await(store.task(crashed)).output());
   }
 
@@ -371,7 +367,7 @@ class TaskQueueTest extends KeySpaceTest {
         new FinishedTask(entries.get(0), new TaskOutcome(false, payloads.getString("error"), "late"), "w"))));
 
     Map<String, FunctionStats> stats = new HashMap<>();
-    await(FunctionStats.newest(redis, keys, 10)).forEach(f -> stats.put(f.functionId(), f));
+    await(FunctionStats.newest(redis, keys, Tenant.NONE, 10)).forEach(f -> stats.put(f.functionId(), f));
     assertEquals(Set.of(other, fid), stats.keySet());
     FunctionStats doubled = stats.get(fid);
     assertEquals("double", doubled.name());
@@ -383,14 +379,14 @@ class TaskQueueTest extends KeySpaceTest {
     assertEquals(0, stats.get(other).failures());
 
     String cancelled = newTask(null);
-    await(store.cancel(List.of(cancelled), TaskOutcome.CANCELLED.result(), TaskOutcome.CANCELLED.error()));
-    FunctionStats afterCancel = await(FunctionStats.newest(redis, keys, 10)).stream()
+    await(store.cancel(List.of(cancelled), TaskOutcome.CANCELLED.result(), TaskOutcome.CANCELLED.error(), Tenant.NONE));
+    FunctionStats afterCancel = await(FunctionStats.newest(redis, keys, Tenant.NONE, 10)).stream()
         .filter(f -> f.functionId().equals(fid)).findFirst().orElseThrow();
     assertEquals(3, afterCancel.calls(), "a cancelled task is a call");
     assertEquals(2, afterCancel.failures(), "that failed, as the failed counter says");
     assertEquals(2, afterCancel.run().count(), "it never ran");
 
-    await(store.deleteFunction(fid, 3600));
+    await(store.deleteFunction(fid, 3600, Tenant.NONE));
     long ttl = cmd(redis, Command.TTL, keys.functionStats(fid)).toLong();
     assertTrue(ttl > 3500 && ttl <= 3600, "the figures leave with a deleted function: TTL " + ttl);
   }

@@ -34,6 +34,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiFunction;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -108,17 +109,17 @@ class TaskStoreTest extends KeySpaceTest {
     TestRedis.pause(2); // distinct registration times
     String second = await(store.registerFunction("double", payloads.getString("other")));
 
-    List<String> named = await(store.functionsNamed("double", 0, 10)).stream()
+    List<String> named = await(store.functionsNamed(Tenant.NONE, "double", 0, 10)).stream()
         .map(f -> f.getString("function_id")).toList();
     assertEquals(List.of(second, first), named);
-    assertEquals(List.of(second), await(store.functionsNamed("double", 0, 1)).stream()
+    assertEquals(List.of(second), await(store.functionsNamed(Tenant.NONE, "double", 0, 1)).stream()
         .map(f -> f.getString("function_id")).toList());
-    assertEquals(List.of(first), await(store.functionsNamed("double", 1, 1)).stream()
+    assertEquals(List.of(first), await(store.functionsNamed(Tenant.NONE, "double", 1, 1)).stream()
         .map(f -> f.getString("function_id")).toList());
-    assertEquals("twice", await(store.functionsNamed("twice", 0, 10)).get(0).getString("name"));
-    assertEquals(other, await(store.functionsNamed("twice", 0, 10)).get(0).getString("function_id"));
-    assertTrue(await(store.functionsNamed("nobody", 0, 10)).isEmpty());
-    assertEquals(3, await(store.functions(0, 10)).size(), "the unfiltered list is unchanged");
+    assertEquals("twice", await(store.functionsNamed(Tenant.NONE, "twice", 0, 10)).get(0).getString("name"));
+    assertEquals(other, await(store.functionsNamed(Tenant.NONE, "twice", 0, 10)).get(0).getString("function_id"));
+    assertTrue(await(store.functionsNamed(Tenant.NONE, "nobody", 0, 10)).isEmpty());
+    assertEquals(3, await(store.functions(Tenant.NONE, 0, 10)).size(), "the unfiltered list is unchanged");
   }
 
   @Test
@@ -126,17 +127,17 @@ class TaskStoreTest extends KeySpaceTest {
     String fid = await(store.registerFunction("double", payloads.getString("fn")));
     String before = await(TaskSteps.createTask(store, fid, payloads.getString("args"), null));
 
-    await(store.deleteFunction(fid, 3600));
+    await(store.deleteFunction(fid, 3600, Tenant.NONE));
 
-    assertInstanceOf(NotFoundException.class, awaitFailure(store.function(fid, false)));
-    assertInstanceOf(NotFoundException.class, awaitFailure(store.function(fid, true)));
+    assertInstanceOf(NotFoundException.class, awaitFailure(store.function(fid, false, Tenant.NONE)));
+    assertInstanceOf(NotFoundException.class, awaitFailure(store.function(fid, true, Tenant.NONE)));
     long keysBefore = TestRedis.dbsize(redis);
     long queueBefore = TestRedis.xlen(redis, keys.queue());
     assertInstanceOf(NotFoundException.class, awaitFailure(TaskSteps.createTask(store, fid, payloads.getString("args"), null)));
     assertEquals(keysBefore, TestRedis.dbsize(redis), "nothing stored for the refused task");
     assertEquals(queueBefore, TestRedis.xlen(redis, keys.queue()));
-    assertTrue(await(store.functions(0, 10)).isEmpty(), "no longer listed");
-    assertTrue(await(store.functionsNamed("double", 0, 10)).isEmpty(), "no longer listed by name");
+    assertTrue(await(store.functions(Tenant.NONE, 0, 10)).isEmpty(), "no longer listed");
+    assertTrue(await(store.functionsNamed(Tenant.NONE, "double", 0, 10)).isEmpty(), "no longer listed by name");
     long ttl = cmd(redis, Command.TTL, keys.function(fid)).toLong();
     assertTrue(ttl > 3500 && ttl <= 3600, "kept for the tasks submitted before, then gone: TTL " + ttl);
 
@@ -150,18 +151,19 @@ class TaskStoreTest extends KeySpaceTest {
 
     String again = await(store.registerFunction("double", payloads.getString("fn")));
     assertNotEquals(fid, again, "registering it again makes a new function");
-    assertEquals(again, await(store.function(again, false)).getString("function_id"));
+    assertEquals(again, await(store.function(again, false, Tenant.NONE)).getString("function_id"));
   }
 
   @Test
   void deletingAnUnknownOrDeletedFunctionIsNotFoundAndChangesNothing() {
-    assertInstanceOf(NotFoundException.class, awaitFailure(store.deleteFunction(UUID.randomUUID().toString(), 60)));
+    assertInstanceOf(NotFoundException.class,
+        awaitFailure(store.deleteFunction(UUID.randomUUID().toString(), 60, Tenant.NONE)));
     String fid = await(store.registerFunction("double", payloads.getString("fn")));
-    await(store.deleteFunction(fid, 60));
+    await(store.deleteFunction(fid, 60, Tenant.NONE));
     Map<String, String> deleted = TestRedis.hash(redis, keys.function(fid));
     long keysBefore = TestRedis.dbsize(redis);
 
-    assertInstanceOf(NotFoundException.class, awaitFailure(store.deleteFunction(fid, 0)));
+    assertInstanceOf(NotFoundException.class, awaitFailure(store.deleteFunction(fid, 0, Tenant.NONE)));
     assertEquals(deleted, TestRedis.hash(redis, keys.function(fid)));
     assertTrue(cmd(redis, Command.TTL, keys.function(fid)).toLong() > 0, "its expiry stays");
     assertEquals(keysBefore, TestRedis.dbsize(redis));
@@ -242,7 +244,9 @@ class TaskStoreTest extends KeySpaceTest {
         new TaskStore.NewTask(TaskStore.newTaskId(), second, payloads.getString("args"), 9),
         new TaskStore.NewTask(TaskStore.newTaskId(), unknown, payloads.getString("args"), 9));
 
-    assertEquals(List.of(true, false, true, false), await(store.create(tasks)));
+    assertEquals(List.of(TaskStore.Creation.CREATED, TaskStore.Creation.UNKNOWN_FUNCTION, TaskStore.Creation.CREATED,
+        TaskStore.Creation.UNKNOWN_FUNCTION),
+        await(store.create(tasks)));
 
     assertEquals(queueBefore + 2, TestRedis.xlen(redis, keys.queue()), "a queue entry per created task");
     Map<String, String> created = hash(tasks.get(2).id());
@@ -255,31 +259,29 @@ class TaskStoreTest extends KeySpaceTest {
 
   @Test
   void theDoneAnnouncementCarriesTheEndedTaskAsStored() throws Exception {
-    String fid = register("double", payloads.getString("fn"));
-    String id = submit(fid, payloads.getString("args"), null);
-    TaskQueue queue = queue("store-test");
-    await(queue.ensureGroup());
-    QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
-    await(TaskSteps.start(queue, entry, "w1", 3, "x", "y"));
-
-    LinkedBlockingQueue<Response> messages = new LinkedBlockingQueue<>();
-    RedisConnection subscriber = await(redis.connect());
-    try {
-      subscriber.handler(messages::add);
-      await(subscriber.send(Request.cmd(Command.SUBSCRIBE).arg(keys.doneChannel())));
-      await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, payloads.getString("result"), null, "w1"));
-      String message = waitForMessage(messages).get(2).toString();
-      assertEquals(id, TaskCodec.doneTaskId(message));
-      JsonObject announced = new JsonObject(message.substring(message.indexOf('\n') + 1));
-      assertEquals(Set.copyOf(TaskCodec.FIELDS), announced.fieldNames(), "the script announces the codec's fields");
-      assertEquals(await(store.task(id)), TaskCodec.fromDoneMessage(message));
-    } finally {
-      subscriber.close();
-    }
+    String message = doneMessageOfATaskEndedBy((queue, entry) ->
+        TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, payloads.getString("result"), null, "w1"));
+    JsonObject announced = new JsonObject(message.substring(message.indexOf('\n') + 1));
+    assertEquals(Set.copyOf(TaskCodec.FIELDS), announced.fieldNames(), "the script announces the codec's fields");
+    assertEquals(await(store.task(TaskCodec.doneTaskId(message))), TaskCodec.fromDoneMessage(message));
   }
 
   @Test
   void theDoneAnnouncementOfATaskThatPrintedCarriesItsOutput() throws Exception {
+    TaskOutput output = new TaskOutput("hello\n", "", false);
+    String message = doneMessageOfATaskEndedBy((queue, entry) -> queue.finish(List.of(new FinishedTask(entry,
+        TaskOutcome.success(payloads.getString("result")).withOutput(output), "w1"))));
+    JsonObject announced = new JsonObject(message.substring(message.indexOf('\n') + 1));
+    Set<String> fields = new HashSet<>(TaskCodec.FIELDS);
+    fields.addAll(TaskCodec.OUTPUT_FIELDS);
+    assertEquals(fields, announced.fieldNames());
+    TaskRecord stored = await(store.task(TaskCodec.doneTaskId(message)));
+    assertEquals(output, stored.output());
+    assertEquals(stored, TaskCodec.fromDoneMessage(message));
+  }
+
+  /** Submits a task, starts it, ends it by {@code finish} and answers the done channel's message about it. */
+  private String doneMessageOfATaskEndedBy(BiFunction<TaskQueue, QueueEntry, Future<?>> finish) throws Exception {
     String fid = register("double", payloads.getString("fn"));
     String id = submit(fid, payloads.getString("args"), null);
     TaskQueue queue = queue("store-test");
@@ -292,17 +294,10 @@ class TaskStoreTest extends KeySpaceTest {
     try {
       subscriber.handler(messages::add);
       await(subscriber.send(Request.cmd(Command.SUBSCRIBE).arg(keys.doneChannel())));
-      TaskOutput output = new TaskOutput("hello\n", "", false);
-      await(queue.finish(List.of(new FinishedTask(entry,
-          TaskOutcome.success(payloads.getString("result")).withOutput(output), "w1"))));
+      await(finish.apply(queue, entry));
       String message = waitForMessage(messages).get(2).toString();
-      JsonObject announced = new JsonObject(message.substring(message.indexOf('\n') + 1));
-      Set<String> fields = new HashSet<>(TaskCodec.FIELDS);
-      fields.addAll(TaskCodec.OUTPUT_FIELDS);
-      assertEquals(fields, announced.fieldNames());
-      TaskRecord stored = await(store.task(id));
-      assertEquals(output, stored.output());
-      assertEquals(stored, TaskCodec.fromDoneMessage(message));
+      assertEquals(id, TaskCodec.doneTaskId(message));
+      return message;
     } finally {
       subscriber.close();
     }
@@ -323,7 +318,7 @@ class TaskStoreTest extends KeySpaceTest {
     assertNotNull(queued.createdAt());
     assertNull(queued.startedAt());
     assertNull(queued.finishedAt());
-    assertEquals(TaskStatus.QUEUED, await(store.status(ok)));
+    assertEquals(TaskStatus.QUEUED, await(store.status(ok, Tenant.NONE)));
 
     TaskQueue queue = queue("store-test");
     await(queue.ensureGroup());
@@ -333,7 +328,7 @@ class TaskStoreTest extends KeySpaceTest {
     await(TaskSteps.start(queue, entries.get(0), "w1", 3, "x", "y"));
     TaskRecord running = await(store.task(ok));
     assertEquals(TaskStatus.RUNNING, running.status());
-    assertEquals(TaskStatus.RUNNING, await(store.status(ok)));
+    assertEquals(TaskStatus.RUNNING, await(store.status(ok, Tenant.NONE)));
     assertNull(running.result());
     assertEquals(1, running.attempts());
     assertEquals("w1", running.worker());
@@ -344,7 +339,7 @@ class TaskStoreTest extends KeySpaceTest {
         "w1/local")));
     TaskRecord completed = await(store.task(ok));
     assertEquals(TaskStatus.COMPLETED, completed.status());
-    assertEquals(TaskStatus.COMPLETED, await(store.status(ok)));
+    assertEquals(TaskStatus.COMPLETED, await(store.status(ok, Tenant.NONE)));
     assertEquals(payloads.getString("result"), completed.result());
     assertTrue(completed.error() == null || completed.error().isEmpty(), "no error text: " + completed.error());
     assertEquals("w1/local", completed.worker());
@@ -365,7 +360,7 @@ class TaskStoreTest extends KeySpaceTest {
   @Test
   void unknownTaskIsNotFound() {
     assertInstanceOf(NotFoundException.class, awaitFailure(store.task(UUID.randomUUID().toString())));
-    assertInstanceOf(NotFoundException.class, awaitFailure(store.status(UUID.randomUUID().toString())));
+    assertInstanceOf(NotFoundException.class, awaitFailure(store.status(UUID.randomUUID().toString(), Tenant.NONE)));
   }
 
   private static Response waitForMessage(LinkedBlockingQueue<Response> messages) throws InterruptedException {

@@ -167,7 +167,7 @@ class InterpreterPoolTest {
   private InterpreterPool pool(int size, int defaultTimeout, int memoryLimitMb, int lookaheadMillis,
       RunTimes runTimes) {
     InterpreterPool pool = on(() -> InterpreterPool.start(vertx, new PoolOptions(size, python, lookaheadMillis,
-        defaultTimeout, memoryLimitMb, 64), runTimes));
+        defaultTimeout, memoryLimitMb, 64, List.of()), runTimes));
     pools.add(pool);
     return pool;
   }
