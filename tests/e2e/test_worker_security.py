@@ -27,6 +27,7 @@ from conftest import (
     wait_listening,
     wait_result,
     wait_until,
+    workers,
 )
 
 Z85_KEY = re.compile(r"^[0-9a-zA-Z.:+=^!/*?&<>()\[\]{}@%$#-]{40}$")
@@ -198,13 +199,6 @@ def tls_flags(d, member, ca, trusted_ca):
     return ["--cluster-tls-cert", cert, "--cluster-tls-key", key, "--cluster-tls-ca", d / f"{trusted_ca}.pem"]
 
 
-def cluster_workers(base):
-    try:
-        return requests.get(base + "/workers", timeout=5).json()["workers"]
-    except (requests.RequestException, ValueError, KeyError):
-        return []
-
-
 def test_cluster_members_need_a_certificate_of_the_cluster_ca(fresh_redis, faas_launcher, tmp_path):
     certs = tmp_path / "certs"
     certs.mkdir()
@@ -228,7 +222,7 @@ def test_cluster_members_need_a_certificate_of_the_cluster_ca(fresh_redis, faas_
     wait_logged(intruder, r"is in the cluster but has not welcomed this worker", timeout=STARTUP_TIMEOUT)
     wait_logged(intruder, r"SSLHandshakeException: Received fatal alert: bad_certificate")
     assert get_status(base, tid) == "QUEUED"
-    assert cluster_workers(base) == []
+    assert workers(base) == []
 
     member = faas_launcher("member", "cluster-worker", 1, "--cluster-port", free_port(), *join,
                            *tls_flags(certs, "member", "cluster-ca", "cluster-ca"))
@@ -237,6 +231,6 @@ def test_cluster_members_need_a_certificate_of_the_cluster_ca(fresh_redis, faas_
     assert task_worker(base, tid) == member_id
 
     # /workers shows what the dispatcher last published: the member, and never the intruder.
-    wait_until(lambda: [w["id"] for w in cluster_workers(base)] == [member_id], 30, "the member in /workers",
+    wait_until(lambda: [w["id"] for w in workers(base)] == [member_id], 30, "the member in /workers",
                procs=[dispatcher, intruder, member])
     assert "registered with dispatcher" not in log_text(intruder)
