@@ -24,12 +24,12 @@ public final class Environments {
 
   /**
    * The environments of setting {@code environments} ({@code NAME=PYTHON} each), by name, {@link #DEFAULT} first
-   * with {@code python} (empty: found as today) unless one is given for it; fails on a malformed or repeated one.
+   * with {@code python} (empty: found as today); fails on a malformed or repeated one, and on one named
+   * {@link #DEFAULT} (that one is {@code --python}, so that one interpreter is not named in two places).
    */
   public static Map<String, String> from(JsonObject conf) {
     Map<String, String> out = new LinkedHashMap<>();
     out.put(DEFAULT, Conf.string(conf, "python"));
-    boolean defaultGiven = false;
     for (String spec : list(conf)) {
       int eq = spec.indexOf('=');
       String name = eq < 0 ? spec : spec.substring(0, eq).trim();
@@ -38,11 +38,12 @@ public final class Environments {
         throw new IllegalArgumentException("--env " + spec + ": expected NAME=PYTHON with NAME of 1 to 64 of "
             + "A-Z a-z 0-9 _ . -");
       }
-      boolean repeated = name.equals(DEFAULT) ? defaultGiven : out.containsKey(name);
-      if (repeated) {
+      if (name.equals(DEFAULT)) {
+        throw new IllegalArgumentException("--env " + spec + ": the environment default is --python");
+      }
+      if (out.containsKey(name)) {
         throw new IllegalArgumentException("--env " + name + " is given twice");
       }
-      defaultGiven |= name.equals(DEFAULT);
       out.put(name, python);
     }
     return out;
