@@ -3,7 +3,7 @@
 Each environment is a real virtual environment made with ``python3 -m venv --system-site-packages`` (so it has
 dill) holding a module, ``onlyhere``, that no other interpreter can import. A function that imports it runs
 only where its environment is offered: in local mode on the dispatcher's own interpreters of that environment;
-in pull and push mode on a worker that offers it, while the task of an environment nobody offers stays QUEUED
+in pull, push and cluster mode on a worker that offers it, while the task of an environment nobody offers stays QUEUED
 and ``/stats`` and ``/workers`` name that environment as waited for.
 """
 
@@ -124,16 +124,22 @@ def _answers(base):
         return False
 
 
-@pytest.mark.parametrize("mode", ["pull", "push"])
+@pytest.mark.parametrize("mode", ["pull", "push", "cluster"])
 def test_a_task_waits_queued_for_a_worker_of_its_environment_then_runs_there(
         faas_launcher, fresh_redis, venv_python, mode):
-    port, zmq_port = free_port(), free_port()
+    port, link_port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
+    if mode == "cluster":
+        join = ["--join", f"127.0.0.1:{link_port}"]
+        link = ["--cluster-port", link_port, *join]
+        worker_args = ["cluster-worker", 1, "--cluster-port", free_port(), *join]
+    else:
+        link = ["--dispatcher-port", link_port]
+        worker_args = [f"{mode}-worker", 1, f"tcp://127.0.0.1:{link_port}"]
     # up's embedded worker offers the default environment only.
-    up = faas_launcher(f"up-{mode}", "up", "-m", mode, "--port", port, "--dispatcher-port", zmq_port,
-                       "--redis", fresh_redis, "-w", 1)
+    up = faas_launcher(f"up-{mode}", "up", "-m", mode, "--port", port, *link, "--redis", fresh_redis, "-w", 1)
     wait_healthy(up, base)
-    wait_until(lambda: get_json(base, "/workers")["workers"], 30, "up's own worker registered", procs=[up])
+    wait_until(lambda: get_json(base, "/workers")["workers"], 90, "up's own worker registered", procs=[up])
 
     fid = function_id(base, env="other")
     task = submit(base, fid, 1)
@@ -145,9 +151,8 @@ def test_a_task_waits_queued_for_a_worker_of_its_environment_then_runs_there(
     assert all(w["envs"] == ["default"] for w in workers["workers"]), workers
     assert get_status(base, task) == "QUEUED", "no worker offers its environment: it waits"
 
-    worker = faas_launcher(f"{mode}-worker-env", f"{mode}-worker", 1, f"tcp://127.0.0.1:{zmq_port}",
-                           "--env", f"other={venv_python}")
-    done = wait_result_body(base, task, timeout=90, procs=[up, worker])
+    worker = faas_launcher(f"{mode}-worker-env", *worker_args, "--env", f"other={venv_python}")
+    done = wait_result_body(base, task, timeout=180, procs=[up, worker])
     assert done["status"] == "COMPLETED", done.get("error")
     stats = get_json(base, "/stats")
     assert "other" in stats["environments"]["offered"], stats
