@@ -162,14 +162,19 @@ class Client:
 
     # -- functions and tasks ------------------------------------------------------------------------
 
-    def register(self, fn: Callable[..., Any], name: Optional[str] = None) -> str:
+    def register(self, fn: Callable[..., Any], name: Optional[str] = None, *, env: Optional[str] = None) -> str:
         """Registers ``fn`` (pickled by value when it comes from the caller's own modules); returns its
-        function id."""
-        return self.register_payload(serialize_by_value(fn), name or _function_name(fn))
+        function id. With ``env``, its tasks run only on interpreters of that named environment (a worker's
+        ``--env NAME=PYTHON``; docs/environments.md)."""
+        return self.register_payload(serialize_by_value(fn), name or _function_name(fn), env=env)
 
-    def register_payload(self, payload: str, name: str) -> str:
-        """Registers an already serialized function; returns its function id."""
-        return self.request("POST", "/register_function", json={"name": name, "payload": payload})["function_id"]
+    def register_payload(self, payload: str, name: str, *, env: Optional[str] = None) -> str:
+        """Registers an already serialized function (for environment ``env``, if given); returns its
+        function id."""
+        body: JSONObject = {"name": name, "payload": payload}
+        if env is not None:
+            body["env"] = env
+        return self.request("POST", "/register_function", json=body)["function_id"]
 
     def submit(self, function_id: str, /, *args: Any, **kwargs: Any) -> str:
         """Runs function ``function_id`` with ``args`` and ``kwargs``; returns the task id. Task options:

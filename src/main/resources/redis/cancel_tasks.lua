@@ -5,7 +5,8 @@
 -- finish_tasks.lua. Each one is announced on the done channel as finish_tasks.lua does (by id alone when it
 -- printed something while it ran), and its id on the cancel channel, where the dispatcher running it hears
 -- that it should stop it.
--- KEYS[1] queue stream, KEYS[2] stats hash (counts it as failed, also per function: function_stats.lua),
+-- KEYS[1] the default environment's queue stream (a task of environment env has its entry in
+-- KEYS[1] .. ':env:' .. env), KEYS[2] stats hash (counts it as failed, also per function: function_stats.lua),
 -- KEYS[3] task index (see task_index.lua), KEYS[4] delayed retries
 -- ARGV[1] consumer group, ARGV[2] done channel, ARGV[3] cancel channel, ARGV[4] now, ARGV[5] seconds an ended
 -- task is kept (0: forever), ARGV[6] task key prefix, ARGV[7] pickled CancelledError, ARGV[8] its text,
@@ -16,7 +17,7 @@ local keep = tonumber(ARGV[5])
 local function cancel(id)
   local key = ARGV[6] .. id
   local t = redis.call('HMGET', key, 'status', 'created_at', 'started_at', 'attempts', 'worker', 'entry',
-    'function_id', 'tenant')
+    'function_id', 'tenant', 'env')
   if not t[1] or (ARGV[9] ~= '' and ARGV[9] ~= t[8]) then
     return 'MISSING'
   end
@@ -30,8 +31,9 @@ local function cancel(id)
   end
   function_stats(KEYS[2], t[7], t[8], 'FAILED', t[3], ARGV[4]) -- function_stats.lua: by status, function, tenant
   if t[6] then
-    redis.call('XACK', KEYS[1], ARGV[1], t[6])
-    redis.call('XDEL', KEYS[1], t[6])
+    local stream = t[9] and KEYS[1] .. ':env:' .. t[9] or KEYS[1]
+    redis.call('XACK', stream, ARGV[1], t[6])
+    redis.call('XDEL', stream, t[6])
   end
   redis.call('ZREM', KEYS[4], id)
   index_move(KEYS[3], id, t[7], t[8], t[2], t[1], 'FAILED')

@@ -3,7 +3,7 @@
 -- another tenant's, or its tenant has as many tasks in flight (queued or running) as the caller allows (then
 -- nothing of it). A task belongs to its function's tenant (field tenant, none when the function has none).
 -- With ARGV[5] = '1' the tasks are all created or none: one refused refuses all (a batch).
--- KEYS[1] queue stream, KEYS[2] stats hash (counts tasks submitted, also per tenant), KEYS[3] task index
+-- KEYS[1] the default environment's queue stream, KEYS[2] stats hash (counts tasks submitted, also per tenant), KEYS[3] task index
 -- (see task_index.lua)
 -- ARGV[1] created_at, ARGV[2] announce channel, ARGV[3] task key prefix, ARGV[4] function key prefix,
 -- ARGV[5] '1' for all or none, else '0',
@@ -11,7 +11,9 @@
 -- and retry delay seconds ('' for the function's defaults, themselves absent = 0), the tenant whose functions
 -- alone the caller may run ('' for any: an admin), and the most tasks of the function's tenant that may be in
 -- flight ('' for no limit; this task included).
--- A task records its stream entry id (field entry), so that a cancel can remove the entry while it waits.
+-- A task goes to the stream of its function's environment (field env, absent for the default: KEYS[1] itself,
+-- else KEYS[1] .. ':env:' .. env, as Keys.queue(env) names it) and records it (field env) with its entry id
+-- (field entry), so that a cancel can remove the entry while it waits.
 -- Returns, per task, 1 when created, 0 when its function does not exist (for this caller), 2 when its tenant
 -- had too many tasks in flight; with all or none, when one is refused, that refusal for every task.
 local CREATED, UNKNOWN, FULL = 1, 0, 2
@@ -24,8 +26,8 @@ for i = 6, #ARGV, 8 do
   if known[fid] == nil then
     -- false when the function does not exist or was deleted (it takes no new task), else its retry defaults
     -- and its tenant
-    local f = redis.call('HMGET', ARGV[4] .. fid, 'name', 'deleted', 'max_retries', 'retry_delay', 'tenant')
-    known[fid] = f[1] ~= false and not f[2] and {f[3] or '0', f[4] or '0', f[5] or ''}
+    local f = redis.call('HMGET', ARGV[4] .. fid, 'name', 'deleted', 'max_retries', 'retry_delay', 'tenant', 'env')
+    known[fid] = f[1] ~= false and not f[2] and {f[3] or '0', f[4] or '0', f[5] or '', f[6]}
   end
   local f = known[fid]
   local answer = CREATED
@@ -60,9 +62,12 @@ for n = 1, #answers do
     local id, fid, timeout, payload = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
     local f = known[fid]
     local key = ARGV[3] .. id
-    local entry = redis.call('XADD', KEYS[1], '*', 'task', id)
+    local entry = redis.call('XADD', f[4] and KEYS[1] .. ':env:' .. f[4] or KEYS[1], '*', 'task', id)
     redis.call('HSET', key, 'function_id', fid, 'payload', payload, 'status', 'QUEUED', 'created_at', ARGV[1],
       'attempts', 0, 'entry', entry)
+    if f[4] then
+      redis.call('HSET', key, 'env', f[4])
+    end
     if timeout ~= '' then
       redis.call('HSET', key, 'timeout', timeout)
     end

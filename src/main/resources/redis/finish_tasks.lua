@@ -1,7 +1,7 @@
 -- Stores the outcomes of tasks, each unless it already has one (a late duplicate never overwrites a terminal
 -- state), and removes their queue entries, in one round trip for all. A stored task expires after ARGV[4]
 -- seconds (0: kept forever), so Redis holds a bounded amount per finished task.
--- KEYS[1] queue stream, KEYS[2] stats hash: counts by outcome (the dispatcher adds the latency histograms
+-- KEYS[1] the default environment's queue stream (another environment's is KEYS[1] .. ':env:' .. env), KEYS[2] stats hash: counts by outcome (the dispatcher adds the latency histograms
 -- from the timestamps returned here, in batches), and per function beside it (see function_stats.lua),
 -- KEYS[3] task index (see task_index.lua), KEYS[4] delayed retries (sorted set of ids by due time).
 -- A FAILED outcome of a task with retries left (field retried below max_retries) does not end it: it goes back
@@ -9,7 +9,8 @@
 -- the delayed set (see promote_delayed.lua); it is not announced nor counted as failed. A cancelled task has
 -- ended, so its outcome, like any late one, is ignored.
 -- ARGV[1] consumer group, ARGV[2] done channel, ARGV[3] finished_at, ARGV[4] seconds to keep a finished task,
--- ARGV[5] task key prefix, then groups of nine: task id, stream entry id, status, result, error, worker,
+-- ARGV[5] task key prefix, then groups of ten: task id, stream entry id, the environment of its stream ('' for
+-- the default), status, result, error, worker,
 -- stdout, stderr, output_truncated ("1" or "0"; all three '' when the task printed nothing: then no output
 -- field is written, and a live output stored while it ran stays). A retry drops the output of the run that
 -- failed, so that what a task shows is what its last run printed.
@@ -18,15 +19,17 @@
 -- The JSON holds exactly the fields of TaskCodec.FIELDS, and TaskCodec.OUTPUT_FIELDS when the task printed
 -- something (TaskStoreTest checks it).
 -- Returns, per task, {created_at, started_at} when stored ('' for one never set), 'QUEUED' when it will run
--- again, 0 when ignored.
+-- again, 0 when ignored. A retry goes to the stream of the task's environment (field env).
 local INLINE = 16384
 local keep = tonumber(ARGV[4])
-local entries = {} -- queue entries to remove, all at once at the end
-local function finish(id, entry, status, result, error, worker, stdout, stderr, truncated)
+local entries = {} -- per stream, its queue entries to remove, all at once at the end
+local function finish(id, entry, env, status, result, error, worker, stdout, stderr, truncated)
   local key = ARGV[5] .. id
   local t = redis.call('HMGET', key, 'status', 'created_at', 'started_at', 'attempts', 'function_id',
-    'max_retries', 'retry_delay', 'retried', 'tenant')
-  entries[#entries + 1] = entry
+    'max_retries', 'retry_delay', 'retried', 'tenant', 'env')
+  local stream = env == '' and KEYS[1] or KEYS[1] .. ':env:' .. env
+  entries[stream] = entries[stream] or {}
+  entries[stream][#entries[stream] + 1] = entry
   if not t[1] or t[1] == 'COMPLETED' or t[1] == 'FAILED' then
     return 0
   end
@@ -39,7 +42,8 @@ local function finish(id, entry, status, result, error, worker, stdout, stderr, 
     if delay > 0 then
       redis.call('ZADD', KEYS[4], tonumber(ARGV[3]) + delay, id)
     else
-      redis.call('HSET', key, 'entry', redis.call('XADD', KEYS[1], '*', 'task', id))
+      local retry = t[10] and KEYS[1] .. ':env:' .. t[10] or KEYS[1]
+      redis.call('HSET', key, 'entry', redis.call('XADD', retry, '*', 'task', id))
     end
     return 'QUEUED'
   end
@@ -66,14 +70,16 @@ local function finish(id, entry, status, result, error, worker, stdout, stderr, 
   return {t[2] or '', t[3] or ''}
 end
 local out = {}
-for i = 6, #ARGV, 9 do
+for i = 6, #ARGV, 10 do
   out[#out + 1] = finish(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6],
-    ARGV[i + 7], ARGV[i + 8])
+    ARGV[i + 7], ARGV[i + 8], ARGV[i + 9])
 end
-for i = 1, #entries, 500 do
-  local last = math.min(i + 499, #entries)
-  redis.call('XACK', KEYS[1], ARGV[1], unpack(entries, i, last))
-  redis.call('XDEL', KEYS[1], unpack(entries, i, last))
+for stream, ids in pairs(entries) do
+  for i = 1, #ids, 500 do
+    local last = math.min(i + 499, #ids)
+    redis.call('XACK', stream, ARGV[1], unpack(ids, i, last))
+    redis.call('XDEL', stream, unpack(ids, i, last))
+  end
 end
 index_flush()
 stats_flush()

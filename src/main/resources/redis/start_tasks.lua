@@ -4,29 +4,31 @@
 -- count since the task's last retry (field retried, see finish_tasks.lua): retries use up no losses.
 -- A task that ended (also one cancelled while its entry was claimed) never starts.
 -- A task that will not run has its queue entry removed here, so the caller has nothing left to do.
--- KEYS[1] queue stream, KEYS[2] stats hash, KEYS[3] task index (see task_index.lua)
+-- KEYS[1] the default environment's queue stream, KEYS[2] stats hash, KEYS[3] task index (see task_index.lua)
 -- ARGV[1] worker, ARGV[2] now, ARGV[3] max attempts, ARGV[4] function key prefix,
 -- ARGV[5] pickled "attempts exhausted" error, ARGV[6] its text, ARGV[7] consumer group, ARGV[8] done channel,
 -- ARGV[9] task key prefix, ARGV[10] seconds a finished task is kept (0: forever),
--- then pairs ARGV[11 + 2i] task id, ARGV[12 + 2i] its stream entry id.
+-- then triples ARGV[11 + 3i] task id, ARGV[12 + 3i] its stream entry id, ARGV[13 + 3i] the environment of that
+-- stream ('' for the default: KEYS[1], else KEYS[1] .. ':env:' .. env).
 -- Returns, per task, {'RUNNING', function_id, args, function payload, attempts, timeout} or {the status it
 -- will not run in}.
 local payloads = {} -- function id -> its payload, read once per call
-local function drop(entry)
-  redis.call('XACK', KEYS[1], ARGV[7], entry)
-  redis.call('XDEL', KEYS[1], entry)
+local function drop(entry, env)
+  local stream = env == '' and KEYS[1] or KEYS[1] .. ':env:' .. env
+  redis.call('XACK', stream, ARGV[7], entry)
+  redis.call('XDEL', stream, entry)
 end
-local function start(id, entry)
+local function start(id, entry, env)
   local key = ARGV[9] .. id
   local t = redis.call('HMGET', key, 'status', 'function_id', 'payload', 'attempts', 'timeout', 'created_at',
     'retried', 'tenant')
   local status = t[1]
   if not status then
-    drop(entry)
+    drop(entry, env)
     return {'MISSING'}
   end
   if status == 'COMPLETED' or status == 'FAILED' then
-    drop(entry)
+    drop(entry, env)
     return {status}
   end
   local attempts = tonumber(t[4] or '0')
@@ -38,7 +40,7 @@ local function start(id, entry)
     redis.call('HINCRBY', KEYS[2], 'failed', 1)
     tenant_count(KEYS[2], t[8], 'failed', 1)
     index_move(KEYS[3], id, t[2], t[8], t[6], status, 'FAILED')
-    drop(entry)
+    drop(entry, env)
     redis.call('PUBLISH', ARGV[8], id)
     return {'FAILED'}
   end
@@ -53,8 +55,8 @@ local function start(id, entry)
   return {'RUNNING', t[2], t[3], fn, attempts, t[5] or ''}
 end
 local out = {}
-for i = 11, #ARGV, 2 do
-  out[#out + 1] = start(ARGV[i], ARGV[i + 1])
+for i = 11, #ARGV, 3 do
+  out[#out + 1] = start(ARGV[i], ARGV[i + 1], ARGV[i + 2])
 end
 index_flush()
 return out

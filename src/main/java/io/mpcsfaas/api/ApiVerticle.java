@@ -5,6 +5,7 @@ import static io.mpcsfaas.api.RequestParsing.booleanParam;
 import static io.mpcsfaas.api.RequestParsing.cursorParam;
 import static io.mpcsfaas.api.RequestParsing.intParam;
 import static io.mpcsfaas.api.RequestParsing.jsonBody;
+import static io.mpcsfaas.api.RequestParsing.optionalEnv;
 import static io.mpcsfaas.api.RequestParsing.optionalRetries;
 import static io.mpcsfaas.api.RequestParsing.optionalTimeout;
 import static io.mpcsfaas.api.RequestParsing.pickle;
@@ -16,6 +17,7 @@ import static io.mpcsfaas.api.RequestParsing.waitMillis;
 
 import io.mpcsfaas.config.ApiConfig;
 import io.mpcsfaas.config.Conf;
+import io.mpcsfaas.config.Environments;
 import io.mpcsfaas.config.RedisConfig;
 import io.mpcsfaas.store.Completions;
 import io.mpcsfaas.store.Keys;
@@ -51,6 +53,8 @@ import io.vertx.redis.client.Redis;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -189,7 +193,8 @@ public final class ApiVerticle extends VerticleBase {
     String name = requiredString(body, "name");
     String payload = pickle(body);
     Retries defaults = optionalRetries(body);
-    respond(ctx, guard(store.registerFunction(name, payload, defaults, caller(ctx)))
+    String env = optionalEnv(body);
+    respond(ctx, guard(store.registerFunction(name, payload, defaults, caller(ctx), env))
         .map(id -> new JsonObject().put("function_id", id)), 201);
   }
 
@@ -481,16 +486,33 @@ public final class ApiVerticle extends VerticleBase {
     }), 200);
   }
 
-  /** The workers of every live dispatcher (in local mode, each dispatcher's interpreter pool). */
+  /**
+   * The workers of every live dispatcher (in local mode, each dispatcher's interpreter pool), each with the
+   * environments it offers, and the environments offered and waited for (see {@link PlatformStats#environments}).
+   */
   private void workers(RoutingContext ctx) {
-    respond(ctx, guard(presence.liveDispatchers()).map(dispatchers -> {
+    Future<PlatformStats> stats = guard(PlatformStats.read(redis, keys));
+    Future<List<JsonObject>> dispatchers = guard(presence.liveDispatchers());
+    respond(ctx, Future.all(stats, dispatchers).map(v -> {
       JsonArray workers = new JsonArray();
-      for (JsonObject dispatcher : dispatchers) {
+      for (JsonObject dispatcher : dispatchers.result()) {
         dispatcher.getJsonArray("workers", new JsonArray()).forEach(w ->
             workers.add(((JsonObject) w).copy().put("dispatcher", dispatcher.getString("name"))));
       }
-      return new JsonObject().put("workers", workers);
+      return new JsonObject().put("workers", workers)
+          .put("environments", stats.result().environments(offered(dispatchers.result())));
     }), 200);
+  }
+
+  /** The environments the workers of the live dispatchers offer. */
+  private static List<String> offered(List<JsonObject> dispatchers) {
+    Set<String> offered = new TreeSet<>();
+    for (JsonObject dispatcher : dispatchers) {
+      dispatcher.getJsonArray("workers", new JsonArray()).forEach(w ->
+          ((JsonObject) w).getJsonArray("envs", new JsonArray().add(Environments.DEFAULT))
+              .forEach(env -> offered.add(String.valueOf(env))));
+    }
+    return List.copyOf(offered);
   }
 
   /**
@@ -510,6 +532,7 @@ public final class ApiVerticle extends VerticleBase {
       return new JsonObject().put("submitted", (long) s.counter("submitted"))
           .put("completed", (long) s.counter("completed")).put("failed", (long) s.counter("failed"))
           .put("queued", s.queued()).put("in_flight", s.claimed())
+          .put("environments", s.environments(offered(dispatchers.result())))
           .put("dispatchers", new JsonArray(new ArrayList<>(dispatchers.result())));
     }), 200);
   }

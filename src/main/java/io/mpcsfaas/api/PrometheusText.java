@@ -30,6 +30,9 @@ final class PrometheusText {
     text.single("faas_tasks_failed_total", "counter", "Tasks that ended FAILED.", stats.counter("failed"));
     text.single("faas_queue_depth", "gauge", "Tasks waiting for a dispatcher.", stats.queued());
     text.single("faas_tasks_in_flight", "gauge", "Tasks claimed by a dispatcher and not ended.", stats.claimed());
+    text.header("faas_environment_queue_depth", "gauge", "Tasks waiting for a dispatcher, by environment.");
+    stats.queuedByEnv().forEach((env, queued) ->
+        text.sample("faas_environment_queue_depth", "{env=\"" + env + "\"}", queued));
     HISTOGRAMS.forEach((name, help) -> text.histogram(name, help, stats));
     text.workers(dispatchers);
     return text.out.append(vertxSeries()).toString();

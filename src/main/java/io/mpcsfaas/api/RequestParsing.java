@@ -1,5 +1,6 @@
 package io.mpcsfaas.api;
 
+import io.mpcsfaas.config.Environments;
 import io.mpcsfaas.store.Retries;
 import io.mpcsfaas.store.TaskIndex;
 import io.mpcsfaas.task.TaskStatus;
@@ -171,6 +172,18 @@ final class RequestParsing {
   }
 
   /** {@code max_retries} (an integer from 0 to 10) and {@code retry_delay} (seconds, 0 or more), each optional. */
+  /** The environment a function is registered for: field {@code env}, the default when absent. */
+  static String optionalEnv(JsonObject body) {
+    Object env = body.getValue("env");
+    if (env == null) {
+      return Environments.DEFAULT;
+    }
+    if (!(env instanceof String name) || !Environments.validName(name)) {
+      throw ApiError.badRequest("field 'env' must be an environment name: 1 to 64 of A-Z a-z 0-9 _ . -");
+    }
+    return name;
+  }
+
   static Retries optionalRetries(JsonObject body) {
     Object max = body.getValue("max_retries");
     Object delay = body.getValue("retry_delay");

@@ -127,13 +127,18 @@ final class Commands {
     return spec;
   }
 
+  /** A number's type, or String; a setting whose default is a list takes its flag once per item. */
   private static Class<?> type(Setting setting) {
+    if (setting.defaultValue() instanceof List) {
+      return String[].class;
+    }
     return setting.defaultValue() instanceof Number ? setting.defaultValue().getClass() : String.class;
   }
 
   private static String describe(Setting setting) {
     String source = setting.env() == null ? "" : "$" + setting.env() + ", ";
-    String value = setting.defaultValue().toString();
+    String value = setting.defaultValue() instanceof List<?> items && items.isEmpty() ? ""
+        : setting.defaultValue().toString();
     return setting.help() + " [" + source + "default " + (value.isEmpty() ? "none" : value) + "]";
   }
 }

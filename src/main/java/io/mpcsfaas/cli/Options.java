@@ -3,13 +3,16 @@ package io.mpcsfaas.cli;
 import io.mpcsfaas.config.ApiConfig;
 import io.mpcsfaas.config.ClusterConfig;
 import io.mpcsfaas.config.Conf;
+import io.mpcsfaas.config.Environments;
 import io.mpcsfaas.config.Mode;
 import io.mpcsfaas.config.Setting;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.List;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.ParameterException;
@@ -46,7 +49,8 @@ final class Options {
     for (Setting setting : Setting.ALL) {
       OptionSpec option = setting.flags().isEmpty() ? null : spec.findOption(setting.flags().get(0));
       if (option != null && parsed.hasMatchedOption(option)) {
-        config.put(setting.key(), option.getValue());
+        Object value = option.getValue();
+        config.put(setting.key(), value instanceof String[] items ? new JsonArray(List.of(items)) : value);
       }
     }
     if (command.endsWith("-worker")) {
@@ -80,6 +84,11 @@ final class Options {
       Conf.mode(config);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), source + "mode: " + e.getMessage());
+    }
+    try {
+      Environments.from(config);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), source + e.getMessage());
     }
     if (Setting.of("api.tls_cert").commands().contains(spec.name())) {
       try {

@@ -82,6 +82,12 @@ final class Status implements Callable<Integer> {
     if (second.getJsonArray("dispatchers").isEmpty()) {
       out.append("no dispatcher is running: queued tasks wait\n");
     }
+    JsonObject environments = second.getJsonObject("environments");
+    if (environments != null && !environments.getJsonArray("waited_for").isEmpty()) {
+      out.append("tasks wait for environments no live worker offers: "
+          + String.join(", ", environments.getJsonArray("waited_for").stream().map(String::valueOf).toList())
+          + " (start a worker with --env NAME=PYTHON)\n");
+    }
     double now = System.currentTimeMillis() / 1000.0;
     for (Object d : second.getJsonArray("dispatchers")) {
       JsonObject dispatcher = (JsonObject) d;

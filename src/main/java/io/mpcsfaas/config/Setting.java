@@ -70,6 +70,9 @@ public record Setting(String key, Object defaultValue, List<String> flags, Strin
           "KiB of each of a task's stdout and stderr kept (the last ones)", RUNS_PYTHON),
       new Setting("python", "", List.of("--python"), "FAAS_PYTHON",
           "Python 3 that can import dill (empty: python3, then /usr/bin/python3)", RUNS_PYTHON),
+      new Setting("environments", List.of(), List.of("--env"), null,
+          "a named environment, NAME=PYTHON (repeatable): functions registered with that env run only on its "
+              + "interpreters (docs/environments.md; --python is the environment default)", RUNS_PYTHON),
       new Setting("python_path", "", List.of("--python-path"), null,
           "folders the interpreters put first on sys.path, separated by ':', so that functions pickled by "
               + "reference find their modules (empty: none)", RUNS_PYTHON),

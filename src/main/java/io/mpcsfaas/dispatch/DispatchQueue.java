@@ -5,6 +5,7 @@ import io.mpcsfaas.store.QueueEntry;
 import io.mpcsfaas.store.StartedTask;
 import io.mpcsfaas.task.TaskOutput;
 import io.vertx.core.Future;
+import java.util.Collection;
 import java.util.List;
 
 /**
@@ -16,14 +17,17 @@ interface DispatchQueue {
   /** This dispatcher's name in the group. */
   String consumer();
 
-  /** Creates the consumer group if it is missing (a new or emptied Redis). */
-  Future<Void> ensureGroup();
+  /** Creates the consumer group of each environment's stream if it is missing (a new or emptied Redis). */
+  Future<Void> ensureGroups(Collection<String> envs);
 
-  /** Up to {@code count} entries this dispatcher held before a restart. */
-  Future<List<QueueEntry>> claimPending(int count);
+  /** Up to {@code count} entries per environment that this dispatcher held before a restart. */
+  Future<List<QueueEntry>> claimPending(int count, Collection<String> envs);
 
-  /** Claims up to {@code count} new entries, waiting a while for one to arrive; may answer none. */
-  Future<List<QueueEntry>> claimNew(int count);
+  /**
+   * Claims up to {@code count} new entries per environment, waiting a while for one to arrive in any; may
+   * answer none.
+   */
+  Future<List<QueueEntry>> claimNew(int count, Collection<String> envs);
 
   /** Moves the tasks to RUNNING in one call; each answer is the started task, or null when it will not run. */
   Future<List<StartedTask>> start(List<QueueEntry> entries);
@@ -34,9 +38,12 @@ interface DispatchQueue {
   /** Stores what a running task printed so far, unless the task no longer runs. */
   Future<Void> storeOutput(String taskId, TaskOutput output);
 
-  /** Keeps the entries this dispatcher holds from being taken over. */
-  Future<Void> refresh();
+  /** Keeps the entries this dispatcher holds in the streams of {@code envs} from being taken over. */
+  Future<Void> refresh(Collection<String> envs);
 
-  /** Takes over up to {@code count} entries that a dispatcher which stopped left untouched. */
-  Future<List<QueueEntry>> takeOver(int count);
+  /**
+   * Takes over up to {@code count} entries per environment that a dispatcher which stopped (or no longer runs
+   * that environment) left untouched.
+   */
+  Future<List<QueueEntry>> takeOver(int count, Collection<String> envs);
 }

@@ -10,8 +10,13 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,8 +25,10 @@ import org.slf4j.LoggerFactory;
  * Moves tasks from the durable queue to an {@link ExecutionBackend} and their outcomes back. It claims no
  * more tasks than the backend has room for plus {@code prefetch}, and none while the backend has no worker
  * (its workers may have moved to another dispatcher), so the rest wait in the queue for any dispatcher; a
- * claimed task stays pending in the queue until its outcome is stored, so a crash loses nothing.
- * Single-threaded: its methods, its timers and the answers of its queue and backend all run on one context.
+ * claimed task stays pending in the queue until its outcome is stored, so a crash loses nothing. It reads the
+ * queues of the environments its backend offers, and hands a task over only while the backend has room for its
+ * environment. Single-threaded: its methods, its timers and the answers of its queue and backend all run on one
+ * context.
  */
 final class Dispatcher {
   private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);
@@ -41,9 +48,13 @@ final class Dispatcher {
   private final Set<String> launching = new HashSet<>();
   private final Set<String> cancelledWhileLaunching = new HashSet<>();
   private final Promise<Void> firstReady = Promise.promise();
-  /** Entries on their way to RUNNING: room the backend still counts as free. */
+  /** The environments whose queues it reads: their groups made and what it held there taken back. */
+  private final Set<String> joined = new LinkedHashSet<>();
+  /** Entries on their way to RUNNING, by environment: room the backend still counts as free. */
+  private final Map<String, Integer> startingByEnv = new HashMap<>();
   private int starting;
   private boolean reading;
+  private boolean joining;
   private boolean ready;
   private boolean stopped;
 
@@ -95,12 +106,15 @@ final class Dispatcher {
    */
   private void connect() {
     ready = false;
-    queue.ensureGroup()
-        .compose(v -> queue.claimPending(MAX_RECOVERED))
+    Set<String> envs = new LinkedHashSet<>(backend.envs());
+    queue.ensureGroups(envs)
+        .compose(v -> queue.claimPending(MAX_RECOVERED, envs))
         .onSuccess(recovered -> {
           if (stopped) {
             return;
           }
+          joined.clear();
+          joined.addAll(envs);
           backlog.clear();
           backlog.addAll(recovered);
           backoff.reset();
@@ -113,17 +127,56 @@ final class Dispatcher {
   }
 
   /**
+   * Reads the queues of environments the backend offers since the last call (a worker that offers them
+   * registered): makes their groups and takes back what it held there before a restart, then claims new ones.
+   */
+  private void joinOffered() {
+    if (joining || joined.containsAll(backend.envs())) {
+      return;
+    }
+    List<String> fresh = backend.envs().stream().filter(env -> !joined.contains(env)).toList();
+    joining = true;
+    queue.ensureGroups(fresh)
+        .compose(v -> queue.claimPending(MAX_RECOVERED, fresh))
+        .onComplete(ar -> {
+          joining = false;
+          if (ar.failed()) {
+            retryLater(ar.cause(), this::fill);
+            return;
+          }
+          joined.addAll(fresh);
+          backlog.addAll(ar.result());
+          LOG.info("dispatcher {} reads the queues of environments {} ({} tasks recovered)", queue.consumer(), fresh,
+              ar.result().size());
+          fill();
+        });
+  }
+
+  /** The environments whose queues it reads now: those it joined that the backend still offers. */
+  private Collection<String> readable() {
+    Set<String> offered = backend.envs();
+    if (offered.size() == joined.size() && joined.containsAll(offered)) {
+      return joined;
+    }
+    return joined.stream().filter(offered::contains).toList();
+  }
+
+  /**
    * Several dispatchers may share one queue: this one keeps the entries it holds fresh, and takes over
    * those another dispatcher left untouched for {@code dispatcher.takeover_ms} (it died), if it has workers to
-   * run them. Called on a timer.
+   * run them. Claimed tasks of an environment the backend no longer offers (its workers left) are let go
+   * instead: once idle that long, a dispatcher that offers it takes them over. Called on a timer.
    */
   void keepClaims() {
     if (!ready || stopped) {
       return;
     }
-    queue.refresh()
+    Set<String> offered = backend.envs();
+    backlog.removeIf(entry -> !offered.contains(entry.env()));
+    Collection<String> envs = List.copyOf(readable());
+    queue.refresh(envs)
         .compose(v -> backend.hasWorkers() && backlog.size() < prefetch
-            ? queue.takeOver(prefetch - backlog.size()) : Future.succeededFuture(List.<QueueEntry>of()))
+            ? queue.takeOver(prefetch - backlog.size(), envs) : Future.succeededFuture(List.<QueueEntry>of()))
         .onSuccess(taken -> {
           if (!taken.isEmpty()) {
             LOG.info("took over {} tasks of a dispatcher that stopped", taken.size());
@@ -143,10 +196,8 @@ final class Dispatcher {
     if (stopped || !ready) {
       return;
     }
-    List<QueueEntry> batch = new ArrayList<>();
-    while (!backlog.isEmpty() && room() - batch.size() > 0) {
-      batch.add(backlog.pollFirst());
-    }
+    joinOffered();
+    List<QueueEntry> batch = runnable();
     if (!batch.isEmpty()) {
       launch(batch);
     }
@@ -155,7 +206,7 @@ final class Dispatcher {
       return;
     }
     reading = true;
-    queue.claimNew(wanted).onComplete(ar -> {
+    queue.claimNew(wanted, readable()).onComplete(ar -> {
       reading = false;
       if (ar.failed()) {
         // NOGROUP: Redis lost the queue (restarted without persistence, flushed): create it again.
@@ -169,17 +220,51 @@ final class Dispatcher {
     });
   }
 
+  /**
+   * Takes from the backlog, in order, the entries the backend has room for now, each within the room of its
+   * environment; the others stay.
+   */
+  private List<QueueEntry> runnable() {
+    List<QueueEntry> batch = new ArrayList<>();
+    int left = room();
+    if (left <= 0 || backlog.isEmpty()) {
+      return batch;
+    }
+    Map<String, Integer> roomByEnv = new HashMap<>();
+    for (Iterator<QueueEntry> it = backlog.iterator(); it.hasNext() && left > 0; ) {
+      QueueEntry entry = it.next();
+      int envRoom = roomByEnv.computeIfAbsent(entry.env(), this::room);
+      if (envRoom > 0) {
+        it.remove();
+        batch.add(entry);
+        roomByEnv.put(entry.env(), envRoom - 1);
+        left--;
+      }
+    }
+    return batch;
+  }
+
   private int room() {
     return backend.room() - starting;
+  }
+
+  private int room(String env) {
+    return backend.room(env) - startingByEnv.getOrDefault(env, 0);
   }
 
   /** Moves the tasks to RUNNING in one round trip, then hands those that will run to the backend. */
   private void launch(List<QueueEntry> entries) {
     starting += entries.size();
-    entries.forEach(entry -> launching.add(entry.taskId()));
+    entries.forEach(entry -> {
+      launching.add(entry.taskId());
+      startingByEnv.merge(entry.env(), 1, Integer::sum);
+    });
     queue.start(entries).onComplete(ar -> {
       starting -= entries.size();
-      entries.forEach(entry -> launching.remove(entry.taskId()));
+      entries.forEach(entry -> {
+        launching.remove(entry.taskId());
+        startingByEnv.merge(entry.env(), -1, Integer::sum);
+      });
       if (ar.failed()) {
         for (int i = entries.size() - 1; i >= 0; i--) {
           if (!cancelledWhileLaunching.remove(entries.get(i).taskId())) {

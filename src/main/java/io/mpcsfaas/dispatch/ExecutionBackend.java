@@ -4,6 +4,7 @@ import io.mpcsfaas.task.TaskOutput;
 import io.mpcsfaas.task.TaskSpec;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
+import java.util.Set;
 import java.util.function.BiConsumer;
 
 /**
@@ -15,6 +16,12 @@ public interface ExecutionBackend {
 
   /** Tasks that can be handed over now. */
   int room();
+
+  /** Tasks of environment {@code env} that can be handed over now. */
+  int room(String env);
+
+  /** The environments whose tasks it can run now; the default always (every worker offers it). */
+  Set<String> envs();
 
   /**
    * Whether any worker is there to run tasks, now or when it has room: a dispatcher without one claims
@@ -40,7 +47,10 @@ public interface ExecutionBackend {
    */
   void cancel(String taskId);
 
-  /** The workers behind this backend: {@code id}, {@code mode}, {@code slots}, {@code busy}, {@code last_heartbeat}. */
+  /**
+   * The workers behind this backend: {@code id}, {@code mode}, {@code slots}, {@code busy}, {@code last_heartbeat},
+   * {@code envs} (the environments it offers).
+   */
   JsonArray workers();
 
   Future<Void> close();

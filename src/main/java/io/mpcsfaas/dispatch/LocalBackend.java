@@ -3,25 +3,37 @@ package io.mpcsfaas.dispatch;
 import io.mpcsfaas.config.Mode;
 import io.mpcsfaas.task.TaskOutput;
 import io.mpcsfaas.task.TaskSpec;
-import io.mpcsfaas.worker.InterpreterPool;
+import io.mpcsfaas.worker.EnvironmentPools;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.util.List;
+import java.util.Set;
 import java.util.function.BiConsumer;
 
-/** Local mode: tasks run on the dispatcher's own pool of Python interpreters. */
+/** Local mode: tasks run on the dispatcher's own Python interpreters, a pools per environment. */
 final class LocalBackend implements ExecutionBackend {
-  private final InterpreterPool pool;
+  private final EnvironmentPools pools;
   private final String worker;
 
-  LocalBackend(InterpreterPool pool, String worker) {
-    this.pool = pool;
+  LocalBackend(EnvironmentPools pools, String worker) {
+    this.pools = pools;
     this.worker = worker;
   }
 
   @Override
   public int room() {
-    return pool.room();
+    return pools.room();
+  }
+
+  @Override
+  public int room(String env) {
+    return pools.room(env);
+  }
+
+  @Override
+  public Set<String> envs() {
+    return pools.names();
   }
 
   @Override
@@ -31,32 +43,33 @@ final class LocalBackend implements ExecutionBackend {
 
   @Override
   public void onRoom(Runnable listener) {
-    pool.onRoom(listener);
+    pools.onRoom(listener);
   }
 
   @Override
   public void onOutput(BiConsumer<String, TaskOutput> listener) {
-    pool.onOutput(listener);
+    pools.onOutput(listener);
   }
 
   @Override
   public Future<Execution> run(TaskSpec task) {
-    return pool.run(task).map(outcome -> new Execution(worker, outcome));
+    return pools.run(task).map(outcome -> new Execution(worker, outcome));
   }
 
   @Override
   public void cancel(String taskId) {
-    pool.cancel(taskId);
+    pools.cancel(taskId);
   }
 
   @Override
   public JsonArray workers() {
-    return new JsonArray().add(new JsonObject().put("id", worker).put("mode", Mode.LOCAL.word()).put("slots", pool.size())
-        .put("busy", pool.busy()).put("last_heartbeat", System.currentTimeMillis() / 1000.0));
+    return new JsonArray().add(new JsonObject().put("id", worker).put("mode", Mode.LOCAL.word()).put("slots", pools.size())
+        .put("busy", pools.busy()).put("last_heartbeat", System.currentTimeMillis() / 1000.0)
+        .put("envs", new JsonArray(List.copyOf(pools.names()))));
   }
 
   @Override
   public Future<Void> close() {
-    return pool.close();
+    return pools.close();
   }
 }

@@ -8,6 +8,7 @@ import io.mpcsfaas.store.TaskQueue;
 import io.mpcsfaas.task.PickledException;
 import io.mpcsfaas.task.TaskOutput;
 import io.vertx.core.Future;
+import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -39,18 +40,18 @@ final class RedisDispatchQueue implements DispatchQueue {
   }
 
   @Override
-  public Future<Void> ensureGroup() {
-    return queue.ensureGroup();
+  public Future<Void> ensureGroups(Collection<String> envs) {
+    return queue.ensureGroups(envs);
   }
 
   @Override
-  public Future<List<QueueEntry>> claimPending(int count) {
-    return queue.claim(count, 0, true);
+  public Future<List<QueueEntry>> claimPending(int count, Collection<String> envs) {
+    return queue.claim(count, 0, true, envs);
   }
 
   @Override
-  public Future<List<QueueEntry>> claimNew(int count) {
-    return queue.claim(count, BLOCK_MILLIS, false);
+  public Future<List<QueueEntry>> claimNew(int count, Collection<String> envs) {
+    return queue.claim(count, BLOCK_MILLIS, false, envs);
   }
 
   @Override
@@ -69,12 +70,12 @@ final class RedisDispatchQueue implements DispatchQueue {
   }
 
   @Override
-  public Future<Void> refresh() {
-    return queue.refresh();
+  public Future<Void> refresh(Collection<String> envs) {
+    return queue.refresh(envs);
   }
 
   @Override
-  public Future<List<QueueEntry>> takeOver(int count) {
-    return queue.takeOver(takeoverMillis, count);
+  public Future<List<QueueEntry>> takeOver(int count, Collection<String> envs) {
+    return queue.takeOver(takeoverMillis, count, envs);
   }
 }

@@ -19,6 +19,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.List;
+import java.util.Set;
 import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -99,6 +100,16 @@ final class RemoteBackend implements ExecutionBackend {
   }
 
   @Override
+  public int room(String env) {
+    return registry.room(env);
+  }
+
+  @Override
+  public Set<String> envs() {
+    return registry.envs();
+  }
+
+  @Override
   public void onRoom(Runnable listener) {
     this.roomListener = listener;
   }
@@ -110,9 +121,9 @@ final class RemoteBackend implements ExecutionBackend {
 
   @Override
   public Future<Execution> run(TaskSpec task) {
-    WorkerRegistry.Worker worker = registry.choose();
+    WorkerRegistry.Worker worker = registry.choose(task.env());
     if (worker == null) {
-      return Future.failedFuture(new WorkerLostException("no worker can take it"));
+      return Future.failedFuture(new WorkerLostException("no worker of environment " + task.env() + " can take it"));
     }
     Promise<Execution> promise = Promise.promise();
     registry.assign(worker, task.taskId(), promise);
@@ -133,7 +144,8 @@ final class RemoteBackend implements ExecutionBackend {
   public JsonArray workers() {
     JsonArray out = new JsonArray();
     registry.workers().forEach(w -> out.add(new JsonObject().put("id", w.id).put("mode", mode.word())
-        .put("slots", w.slots).put("busy", w.running.size()).put("last_heartbeat", w.lastSeen / 1000.0)));
+        .put("slots", w.slots).put("busy", w.running.size()).put("last_heartbeat", w.lastSeen / 1000.0)
+        .put("envs", new JsonArray(List.copyOf(w.envs)))));
     return out;
   }
 
@@ -221,10 +233,15 @@ final class RemoteBackend implements ExecutionBackend {
       return;
     }
     int slots = Math.max(1, declared.intValue());
+    Set<String> envs = Protocol.envs(message);
+    if (envs == null) {
+      endpoint.send(peer, Protocol.refused("register names its environments as a list of names"));
+      return;
+    }
     WorkerRegistry.Worker worker = registry.register(peer, message.getString("worker", peer),
-        message.getString("session", ""), slots, System.currentTimeMillis());
+        message.getString("session", ""), slots, envs, System.currentTimeMillis());
     endpoint.send(peer, Protocol.welcome(heartbeatMillis, timeoutMillis));
-    LOG.info("worker {} registered with {} slots", worker.id, slots);
+    LOG.info("worker {} registered with {} slots, environments {}", worker.id, slots, envs);
     roomListener.run();
   }
 

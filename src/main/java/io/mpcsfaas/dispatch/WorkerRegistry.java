@@ -1,13 +1,17 @@
 package io.mpcsfaas.dispatch;
 
+import io.mpcsfaas.config.Environments;
 import io.mpcsfaas.task.TaskOutcome;
 import io.vertx.core.Promise;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The remote workers a dispatcher knows, the room they have and the tasks each is running. Pure bookkeeping,
@@ -22,6 +26,8 @@ final class WorkerRegistry {
     final String id;
     final String session;
     final int slots;
+    /** The environments it offers: only their tasks go to it. */
+    final Set<String> envs;
     final Map<String, Promise<Execution>> running = new LinkedHashMap<>();
     /** Tasks the worker last said it can hold, running and queued; -1 for a pull worker that never said. */
     int hold;
@@ -31,11 +37,12 @@ final class WorkerRegistry {
     long lastSeen;
     long lastAssigned;
 
-    Worker(String peer, String id, String session, int slots, boolean pull, long now) {
+    Worker(String peer, String id, String session, int slots, Set<String> envs, boolean pull, long now) {
       this.peer = peer;
       this.id = id;
       this.session = session;
       this.slots = slots;
+      this.envs = envs;
       this.hold = pull ? -1 : slots;
       this.lastSeen = now;
     }
@@ -43,6 +50,8 @@ final class WorkerRegistry {
 
   private final boolean pull;
   private final Map<String, Worker> byPeer = new HashMap<>();
+  /** The environments offered: the default and the workers', kept as workers come and go (read on every fill). */
+  private Set<String> envs = Set.of(Environments.DEFAULT);
   private long assignments;
 
   WorkerRegistry(boolean pull) {
@@ -55,7 +64,7 @@ final class WorkerRegistry {
    * on the old connection: what we thought it was running runs again (a late result is then ignored, the
    * first stored result being final), so no task waits forever for a message that was dropped.
    */
-  Worker register(String peer, String id, String session, int slots, long now) {
+  Worker register(String peer, String id, String session, int slots, Set<String> envs, long now) {
     Worker old = byPeer.get(peer);
     if (old != null && old.session.equals(session)) {
       old.lastSeen = now;
@@ -64,8 +73,9 @@ final class WorkerRegistry {
     if (old != null) {
       remove(old, "reconnected");
     }
-    Worker worker = new Worker(peer, id, session, slots, pull, now);
+    Worker worker = new Worker(peer, id, session, slots, envs, pull, now);
     byPeer.put(peer, worker);
+    gatherEnvs();
     return worker;
   }
 
@@ -99,15 +109,42 @@ final class WorkerRegistry {
   }
 
   /**
+   * Tasks of {@code env} that can be sent now: the room of the workers that offer it. A worker's room is shared
+   * by its environments (it says how many tasks it can hold in all).
+   */
+  int room(String env) {
+    int total = 0;
+    for (Worker worker : byPeer.values()) {
+      if (worker.envs.contains(env)) {
+        total += room(worker);
+      }
+    }
+    return total;
+  }
+
+  /** The environments the workers offer, and the default. */
+  Set<String> envs() {
+    return envs;
+  }
+
+  private void gatherEnvs() {
+    Set<String> offered = new LinkedHashSet<>();
+    offered.add(Environments.DEFAULT);
+    byPeer.values().forEach(worker -> offered.addAll(worker.envs));
+    envs = Collections.unmodifiableSet(offered);
+  }
+
+  /**
    * The worker to send a task to: the one with the most room, ties going to the one idle longest. A
    * push worker's room may have shrunk while the task was being claimed; the task then still goes to the
-   * least overcommitted worker, which queues it. Null if no worker can take it.
+   * least overcommitted worker, which queues it. Only workers that offer {@code env} count. Null if no worker
+   * can take it.
    */
-  Worker choose() {
+  Worker choose(String env) {
     Worker best = null;
     int bestRoom = 0;
     for (Worker worker : byPeer.values()) {
-      if (worker.draining || (worker.hold < 0 && worker.asked <= 0)) {
+      if (worker.draining || (worker.hold < 0 && worker.asked <= 0) || !worker.envs.contains(env)) {
         continue;
       }
       int room = signedRoom(worker);
@@ -161,6 +198,7 @@ final class WorkerRegistry {
   /** Forgets a worker; its running tasks fail with {@link WorkerLostException} to run again elsewhere. */
   void remove(Worker worker, String why) {
     byPeer.remove(worker.peer);
+    gatherEnvs();
     worker.running.values().forEach(p -> p.tryFail(new WorkerLostException("worker " + worker.id + " " + why)));
     worker.running.clear();
   }

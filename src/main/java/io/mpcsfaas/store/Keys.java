@@ -1,5 +1,7 @@
 package io.mpcsfaas.store;
 
+import io.mpcsfaas.config.Environments;
+
 /** Every Redis key and channel name the platform uses, under one configurable prefix. */
 public record Keys(String prefix) {
   /** The channel where new task ids are announced; its name is a contract with existing clients. */
@@ -44,8 +46,22 @@ public record Keys(String prefix) {
     return prefix + "task:" + id;
   }
 
+  /** The stream of the default environment's tasks (its name predates environments). */
   public String queue() {
     return prefix + "queue";
+  }
+
+  /**
+   * The stream of the tasks of environment {@code env}: {@link #queue} for the default one, else a sibling that
+   * the task scripts derive alike ({@code QUEUE:env:NAME}).
+   */
+  public String queue(String env) {
+    return env.equals(Environments.DEFAULT) ? queue() : queue() + ":env:" + env;
+  }
+
+  /** Set of the environments other than the default that functions were registered with: their streams. */
+  public String environments() {
+    return prefix + "environments";
   }
 
   /**

@@ -1,5 +1,6 @@
 package io.mpcsfaas.store;
 
+import io.mpcsfaas.config.Environments;
 import io.mpcsfaas.task.TaskOutput;
 import io.mpcsfaas.task.TaskSpec;
 import io.vertx.core.Future;
@@ -11,11 +12,15 @@ import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 import io.vertx.redis.client.ResponseType;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
- * The dispatcher's half of the Redis model: the durable queue (a stream read by the consumer group
- * {@value Keys#DISPATCHERS_GROUP}) and the conditional state transitions of the tasks taken from it.
+ * The dispatcher's half of the Redis model: the durable queue (one stream per environment, each read by the
+ * consumer group {@value Keys#DISPATCHERS_GROUP}) and the conditional state transitions of the tasks taken from it.
+ * A dispatcher reads the streams of the environments it can run now; the default one alone reads as before.
  * An entry stays pending for its dispatcher until the task ends, so a dispatcher that dies loses nothing:
  * on restart, {@link #claim} with {@code pending} returns what it held.
  */
@@ -46,45 +51,88 @@ public final class TaskQueue {
     return consumer;
   }
 
-  /** Creates the consumer group if needed, from the start of the stream so that no earlier task is missed. */
+  /** Creates the consumer group of the default environment's stream if needed (see {@link #ensureGroups}). */
   public Future<Void> ensureGroup() {
-    Request create = Request.cmd(Command.XGROUP).arg("CREATE").arg(keys.queue())
-        .arg(Keys.DISPATCHERS_GROUP).arg("0").arg("MKSTREAM");
-    return redis.send(create).<Void>mapEmpty().recover(err -> err.getMessage() != null
-        && err.getMessage().startsWith("BUSYGROUP") ? Future.succeededFuture() : Future.failedFuture(err));
+    return ensureGroups(List.of(Environments.DEFAULT));
   }
 
   /**
-   * Claims up to {@code count} entries: with {@code pending}, those this consumer already held (after a
-   * restart); otherwise new ones, waiting up to {@code blockMillis} for one to arrive.
+   * Creates the consumer group of each environment's stream if needed, from the start of the stream so that
+   * no earlier task is missed.
    */
+  public Future<Void> ensureGroups(Collection<String> envs) {
+    List<Future<Void>> creates = new ArrayList<>(envs.size());
+    for (String env : envs) {
+      Request create = Request.cmd(Command.XGROUP).arg("CREATE").arg(keys.queue(env))
+          .arg(Keys.DISPATCHERS_GROUP).arg("0").arg("MKSTREAM");
+      creates.add(redis.send(create).<Void>mapEmpty().recover(err -> err.getMessage() != null
+          && err.getMessage().startsWith("BUSYGROUP") ? Future.succeededFuture() : Future.failedFuture(err)));
+    }
+    return Future.all(creates).mapEmpty();
+  }
+
+  /** Claims entries of the default environment's stream (see {@link #claim(int, long, boolean, Collection)}). */
   public Future<List<QueueEntry>> claim(int count, long blockMillis, boolean pending) {
+    return claim(count, blockMillis, pending, List.of(Environments.DEFAULT));
+  }
+
+  /**
+   * Claims up to {@code count} entries of each environment's stream, in one call: with {@code pending}, those
+   * this consumer already held (after a restart); otherwise new ones, waiting up to {@code blockMillis} for one
+   * to arrive in any of them.
+   */
+  public Future<List<QueueEntry>> claim(int count, long blockMillis, boolean pending, Collection<String> envs) {
     Request read = Request.cmd(Command.XREADGROUP).arg("GROUP").arg(Keys.DISPATCHERS_GROUP).arg(consumer)
         .arg("COUNT").arg(count);
     if (!pending) {
       read.arg("BLOCK").arg(blockMillis);
     }
-    read.arg("STREAMS").arg(keys.queue()).arg(pending ? "0" : ">");
+    read.arg("STREAMS");
+    Map<String, String> envOfStream = new HashMap<>();
+    for (String env : envs) {
+      envOfStream.put(keys.queue(env), env);
+      read.arg(keys.queue(env));
+    }
+    for (int i = 0; i < envs.size(); i++) {
+      read.arg(pending ? "0" : ">");
+    }
     return connection().compose(conn -> conn.send(read))
-        .map(TaskQueue::entries)
+        .map(reply -> entries(reply, envOfStream))
         .onFailure(err -> resetConnection());
   }
 
   /**
-   * Takes over up to {@code count} entries that other dispatchers claimed but have not touched for
-   * {@code minIdleMillis} (they died): XAUTOCLAIM moves each to this consumer atomically, so exactly one
-   * dispatcher gets it.
+   * Takes over up to {@code count} entries of each environment's stream that other dispatchers claimed but have
+   * not touched for {@code minIdleMillis} (they died, or no longer run that environment): XAUTOCLAIM moves each
+   * to this consumer atomically, so exactly one dispatcher gets it.
    */
-  public Future<List<QueueEntry>> takeOver(long minIdleMillis, int count) {
-    Request autoclaim = Request.cmd(Command.XAUTOCLAIM).arg(keys.queue()).arg(Keys.DISPATCHERS_GROUP)
-        .arg(consumer).arg(minIdleMillis).arg("0-0").arg("COUNT").arg(count);
-    return redis.send(autoclaim).map(reply -> parseEntries(reply.get(1)));
+  public Future<List<QueueEntry>> takeOver(long minIdleMillis, int count, Collection<String> envs) {
+    List<Request> autoclaims = new ArrayList<>(envs.size());
+    for (String env : envs) {
+      autoclaims.add(Request.cmd(Command.XAUTOCLAIM).arg(keys.queue(env)).arg(Keys.DISPATCHERS_GROUP)
+          .arg(consumer).arg(minIdleMillis).arg("0-0").arg("COUNT").arg(count));
+    }
+    List<String> order = List.copyOf(envs);
+    return redis.batch(autoclaims).map(replies -> {
+      List<QueueEntry> taken = new ArrayList<>();
+      for (int i = 0; i < replies.size(); i++) {
+        taken.addAll(parseEntries(replies.get(i).get(1), order.get(i)));
+      }
+      return taken;
+    });
   }
 
-  /** Resets the idle time of every entry this dispatcher holds, so that no other takes them over. */
-  public Future<Void> refresh() {
-    return REFRESH_CLAIMS.run(redis, List.of(keys.queue()), List.of(Keys.DISPATCHERS_GROUP, consumer, "100000"))
-        .mapEmpty();
+  /**
+   * Resets the idle time of every entry this dispatcher holds in the streams of {@code envs}, so that no other
+   * takes them over.
+   */
+  public Future<Void> refresh(Collection<String> envs) {
+    List<Future<Response>> refreshes = new ArrayList<>(envs.size());
+    for (String env : envs) {
+      refreshes.add(REFRESH_CLAIMS.run(redis, List.of(keys.queue(env)),
+          List.of(Keys.DISPATCHERS_GROUP, consumer, "100000")));
+    }
+    return Future.all(refreshes).mapEmpty();
   }
 
   /**
@@ -99,6 +147,7 @@ public final class TaskQueue {
     for (QueueEntry entry : entries) {
       args.add(entry.taskId());
       args.add(entry.entryId());
+      args.add(envArg(entry));
     }
     return START_TASKS.run(redis, List.of(keys.queue(), keys.stats(), keys.index()), args).map(replies -> {
       List<StartedTask> started = new ArrayList<>(entries.size());
@@ -115,7 +164,7 @@ public final class TaskQueue {
     }
     String timeout = r.get(5).toString();
     TaskSpec spec = new TaskSpec(entry.taskId(), r.get(1).toString(), r.get(3).toString(), r.get(2).toString(),
-        timeout.isEmpty() ? null : Integer.valueOf(timeout));
+        timeout.isEmpty() ? null : Integer.valueOf(timeout), entry.env());
     return new StartedTask(entry, spec, r.get(4).toInteger());
   }
 
@@ -131,6 +180,7 @@ public final class TaskQueue {
     for (FinishedTask outcome : outcomes) {
       args.add(outcome.entry().taskId());
       args.add(outcome.entry().entryId());
+      args.add(envArg(outcome.entry()));
       args.add(outcome.status().name());
       args.add(outcome.outcome().result());
       args.add(outcome.outcome().error() == null ? "" : outcome.outcome().error());
@@ -172,6 +222,11 @@ public final class TaskQueue {
     }
   }
 
+  /** The scripts' name of an entry's stream: '' for the default environment's, else the environment. */
+  private static String envArg(QueueEntry entry) {
+    return entry.env().equals(Environments.DEFAULT) ? "" : entry.env();
+  }
+
   private static String truncated(TaskOutput output) {
     return output.truncated() ? "1" : "0";
   }
@@ -208,23 +263,25 @@ public final class TaskQueue {
     }
   }
 
-  /** Reads an XREADGROUP reply for one stream, as RESP3 (a map by stream) or RESP2 (nested arrays). */
-  private static List<QueueEntry> entries(Response reply) {
+  /** Reads an XREADGROUP reply, as RESP3 (a map by stream) or RESP2 (nested arrays of stream and entries). */
+  private static List<QueueEntry> entries(Response reply, Map<String, String> envOfStream) {
+    List<QueueEntry> out = new ArrayList<>();
     if (reply == null) {
-      return List.of();
+      return out;
     }
-    Response streamEntries = null;
     if (reply.isMap()) {
       for (String stream : reply.getKeys()) {
-        streamEntries = reply.get(stream);
+        out.addAll(parseEntries(reply.get(stream), envOfStream.get(stream)));
       }
-    } else if (reply.size() > 0) {
-      streamEntries = reply.get(0).get(1);
+    } else {
+      for (Response stream : reply) {
+        out.addAll(parseEntries(stream.get(1), envOfStream.get(stream.get(0).toString())));
+      }
     }
-    return streamEntries == null ? List.of() : parseEntries(streamEntries);
+    return out;
   }
 
-  private static List<QueueEntry> parseEntries(Response streamEntries) {
+  private static List<QueueEntry> parseEntries(Response streamEntries, String env) {
     List<QueueEntry> out = new ArrayList<>();
     for (Response entry : streamEntries) {
       Response fields = entry.get(1);
@@ -232,7 +289,7 @@ public final class TaskQueue {
       if (fields == null || fields.size() < 2) {
         continue;
       }
-      out.add(new QueueEntry(entry.get(0).toString(), fields.get(1).toString()));
+      out.add(new QueueEntry(entry.get(0).toString(), fields.get(1).toString(), env));
     }
     return out;
   }

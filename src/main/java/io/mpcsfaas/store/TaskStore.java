@@ -1,5 +1,7 @@
 package io.mpcsfaas.store;
 
+import io.mpcsfaas.config.Environments;
+
 import io.mpcsfaas.task.TaskStatus;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
@@ -47,26 +49,33 @@ public final class TaskStore {
     return registerFunction(name, payload, Retries.UNSET, Tenant.NONE);
   }
 
-  /**
-   * Registers a function of {@code owner}'s tenant whose tasks take {@code defaults} unless they say otherwise.
-   * Defaults given and the tenant make part of what is registered: the same name and payload with other
-   * defaults, or of another tenant, is another function.
-   */
+  /** Registers a function of {@code owner}'s tenant for the default environment (see the next one). */
   public Future<String> registerFunction(String name, String payload, Retries defaults, Tenant owner) {
+    return registerFunction(name, payload, defaults, owner, Environments.DEFAULT);
+  }
+
+  /**
+   * Registers a function of {@code owner}'s tenant whose tasks take {@code defaults} unless they say otherwise,
+   * and run only on interpreters of environment {@code env}. Defaults given, the tenant and the environment make
+   * part of what is registered: the same name and payload with other defaults, of another tenant or for another
+   * environment, is another function.
+   */
+  public Future<String> registerFunction(String name, String payload, Retries defaults, Tenant owner, String env) {
     String tenant = owner.name();
-    String digest = digest(name, payload, defaults, tenant);
+    String envArg = env.equals(Environments.DEFAULT) ? "" : env;
+    String digest = digest(name, payload, defaults, tenant, envArg);
     List<String> scriptKeys = List.of(keys.functions(), keys.functionByContent(digest), keys.functionsNamed(name),
-        keys.tenantFunctions(tenant), keys.tenantFunctionsNamed(tenant, name));
+        keys.tenantFunctions(tenant), keys.tenantFunctionsNamed(tenant, name), keys.environments());
     List<String> args = List.of(UUID.randomUUID().toString(), name, payload, Timestamps.now(),
-        keys.functionPrefix(), digest, defaults.maxArg(), defaults.delayArg(), tenant);
+        keys.functionPrefix(), digest, defaults.maxArg(), defaults.delayArg(), tenant, envArg);
     return REGISTER_FUNCTION.run(redis, scriptKeys, args).map(Response::toString);
   }
 
   /**
    * sha256 of the name, a NUL and the payload (then of the retry defaults, when given, then of the tenant, when
-   * there is one), in hex.
+   * there is one, then of the environment, when not the default), in hex.
    */
-  private static String digest(String name, String payload, Retries defaults, String tenant) {
+  private static String digest(String name, String payload, Retries defaults, String tenant, String env) {
     try {
       MessageDigest sha = MessageDigest.getInstance("SHA-256");
       sha.update(name.getBytes(StandardCharsets.UTF_8));
@@ -77,6 +86,9 @@ public final class TaskStore {
       }
       if (!tenant.isEmpty()) {
         sha.update(("\0tenant\0" + tenant).getBytes(StandardCharsets.UTF_8));
+      }
+      if (!env.isEmpty()) {
+        sha.update(("\0env\0" + env).getBytes(StandardCharsets.UTF_8));
       }
       return HexFormat.of().formatHex(sha.digest());
     } catch (NoSuchAlgorithmException e) {
@@ -96,11 +108,12 @@ public final class TaskStore {
   }
 
   /**
-   * A function's name and registration time, and its payload when asked; NotFoundException if unknown (or
-   * another tenant's).
+   * A function's name, registration time and environment, and its payload when asked; NotFoundException if
+   * unknown (or another tenant's).
    */
   public Future<JsonObject> function(String id, boolean withPayload, Tenant caller) {
-    Request hmget = Request.cmd(Command.HMGET).arg(keys.function(id)).arg("name").arg("created_at").arg("tenant");
+    Request hmget = Request.cmd(Command.HMGET).arg(keys.function(id)).arg("name").arg("created_at").arg("tenant")
+        .arg("env");
     if (withPayload) {
       hmget.arg("payload");
     }
@@ -111,9 +124,10 @@ public final class TaskStore {
         return Future.failedFuture(unknownFunction(id));
       }
       JsonObject out = new JsonObject().put("function_id", id).put("name", f.get(0).toString())
-          .put("created_at", Double.valueOf(f.get(1).toString()));
+          .put("created_at", Double.valueOf(f.get(1).toString()))
+          .put("env", f.get(3) == null ? Environments.DEFAULT : f.get(3).toString());
       if (withPayload) {
-        out.put("payload", f.get(3).toString());
+        out.put("payload", f.get(4).toString());
       }
       return Future.succeededFuture(out);
     });

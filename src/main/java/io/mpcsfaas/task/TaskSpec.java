@@ -3,7 +3,7 @@ package io.mpcsfaas.task;
 /**
  * One task as a worker receives it: the function and the {@code (args, kwargs)} tuple, both still in the
  * client's base64(dill) encoding, which only the Python runner decodes. {@code timeoutSeconds} is null for
- * the worker's default.
+ * the worker's default; {@code env} names the environment whose interpreters alone may run it.
  */
 public record TaskSpec(String taskId, String functionId, String functionPayload, String argsPayload,
-    Integer timeoutSeconds) {}
+    Integer timeoutSeconds, String env) {}

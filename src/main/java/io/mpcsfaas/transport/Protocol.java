@@ -1,9 +1,15 @@
 package io.mpcsfaas.transport;
 
+import io.mpcsfaas.config.Environments;
 import io.mpcsfaas.task.TaskOutcome;
 import io.mpcsfaas.task.TaskOutput;
 import io.mpcsfaas.task.TaskSpec;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
 
 /**
  * The wire messages between a dispatcher and its ZeroMQ workers (see docs/protocol.md): JSON objects with a
@@ -39,9 +45,33 @@ public final class Protocol {
     return new JsonObject().put("v", VERSION).put("type", type);
   }
 
-  public static JsonObject register(String worker, String session, String mode, int slots, int busy, String token) {
+  public static JsonObject register(String worker, String session, String mode, int slots, int busy, String token,
+      Collection<String> envs) {
     return message(REGISTER).put("worker", worker).put("session", session).put("mode", mode).put("slots", slots)
-        .put("busy", busy).put("token", token == null ? "" : token);
+        .put("busy", busy).put("token", token == null ? "" : token).put("envs", new JsonArray(List.copyOf(envs)));
+  }
+
+  /**
+   * The environments a {@code register} offers: the default alone when it names none (a worker older than
+   * environments); null when {@code envs} is not a list of valid names.
+   */
+  public static Set<String> envs(JsonObject register) {
+    Object value = register.getValue("envs");
+    Set<String> envs = new LinkedHashSet<>();
+    envs.add(Environments.DEFAULT);
+    if (value == null) {
+      return envs;
+    }
+    if (!(value instanceof JsonArray names)) {
+      return null;
+    }
+    for (Object name : names) {
+      if (!(name instanceof String s) || !Environments.validName(s)) {
+        return null;
+      }
+      envs.add(s);
+    }
+    return envs;
   }
 
   /** Pull mode: up to {@code count} more tasks, or, for a dispatcher that reads it, {@code hold} in all. */
@@ -49,9 +79,11 @@ public final class Protocol {
     return message(ASK).put("n", count).put("hold", hold);
   }
 
+  /** A task to run; {@code env} only when not the default, so such a task's message is as before. */
   public static JsonObject task(TaskSpec task) {
-    return message(TASK).put("task", task.taskId()).put("fid", task.functionId())
+    JsonObject message = message(TASK).put("task", task.taskId()).put("fid", task.functionId())
         .put("fn", task.functionPayload()).put("args", task.argsPayload()).put("timeout", task.timeoutSeconds());
+    return task.env().equals(Environments.DEFAULT) ? message : message.put("env", task.env());
   }
 
   /** Stop the task if it runs or waits on this worker; its result is sent as for any task. */
@@ -61,7 +93,7 @@ public final class Protocol {
 
   public static TaskSpec taskSpec(JsonObject message) {
     return new TaskSpec(message.getString("task"), message.getString("fid"), message.getString("fn"),
-        message.getString("args"), message.getInteger("timeout"));
+        message.getString("args"), message.getInteger("timeout"), message.getString("env", Environments.DEFAULT));
   }
 
   /** A task's outcome; its output fields only when it printed something, so a silent task's message is as before. */

@@ -7,7 +7,6 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
-import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -45,14 +44,6 @@ public final class InterpreterPool {
     this.options = options;
     this.runner = runner;
     this.runTimes = runTimes;
-  }
-
-  /**
-   * Starts a pool configured by {@code conf} (see {@link PoolOptions#from}); finding Python runs processes,
-   * so it happens off the event loop.
-   */
-  public static Future<InterpreterPool> start(Vertx vertx, JsonObject conf) {
-    return vertx.executeBlocking(() -> PoolOptions.from(conf)).compose(options -> start(vertx, options));
   }
 
   /** Starts the pool's interpreters; call on the context that will use the pool. */

@@ -53,6 +53,12 @@ public record PoolOptions(int size, String python, int lookaheadMillis, int defa
     return List.copyOf(folders);
   }
 
+  /** The same options for the interpreters of another environment. */
+  PoolOptions withPython(String otherPython) {
+    return new PoolOptions(size, otherPython, lookaheadMillis, defaultTimeoutSeconds, memoryLimitMb, maxOutputKb,
+        pythonPath);
+  }
+
   long lookaheadNanos() {
     return lookaheadMillis * 1_000_000L;
   }

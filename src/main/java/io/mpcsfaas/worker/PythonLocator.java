@@ -32,6 +32,14 @@ public final class PythonLocator {
     throw new IllegalStateException(INSTALL_HINT);
   }
 
+  /** The interpreter of a named environment, which must import dill: no other one may stand in for it. */
+  static String require(String environment, String python) {
+    if (!canImportDill(python)) {
+      throw new IllegalStateException("--env " + environment + "=" + python + ": cannot run it and import dill");
+    }
+    return python;
+  }
+
   private static boolean canImportDill(String python) {
     try {
       Process p = new ProcessBuilder(python, "-c", "import dill")

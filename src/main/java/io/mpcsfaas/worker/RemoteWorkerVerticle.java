@@ -51,7 +51,7 @@ public final class RemoteWorkerVerticle extends VerticleBase {
   private int slots;
   private long heartbeatMillis;
   private long timeoutMillis;
-  private InterpreterPool pool;
+  private EnvironmentPools pool;
   private MessageLink endpoint;
   /** A new link is being opened, or checked for: joining a cluster takes longer than a heartbeat interval. */
   private boolean connecting;
@@ -82,14 +82,16 @@ public final class RemoteWorkerVerticle extends VerticleBase {
     id = configuredId.isBlank()
         ? ManagementFactory.getRuntimeMXBean().getName() + "-" + UUID.randomUUID().toString().substring(0, 8)
         : configuredId;
-    return InterpreterPool.start(vertx, conf).compose(p -> {
+    return EnvironmentPools.start(vertx, conf).compose(p -> {
       pool = p;
+      slots = pool.size();
       pool.onRoom(this::scheduleReport);
       pool.onOutput((taskId, output) -> endpoint.send(Protocol.output(taskId, output)));
       return connect();
     }).onSuccess(v -> {
       timer = vertx.setPeriodic(heartbeatMillis, t -> tick());
-      LOG.info("{} worker {} with {} interpreters, dispatcher {}", mode.word(), id, slots, dispatcherUrl);
+      LOG.info("{} worker {} with {} interpreters per environment {}, dispatcher {}", mode.word(), id, slots,
+          pool.names(), dispatcherUrl);
     });
   }
 
@@ -160,7 +162,7 @@ public final class RemoteWorkerVerticle extends VerticleBase {
   }
 
   private void register() {
-    endpoint.send(Protocol.register(id, session, mode.word(), slots, running, token));
+    endpoint.send(Protocol.register(id, session, mode.word(), slots, running, token, pool.names()));
   }
 
   private void onMessage(JsonObject message) {

@@ -300,7 +300,8 @@ class ApiRoutesTest extends KeySpaceTest {
     assertEquals(List.of(), ids(get("/functions?offset=3").bodyAsJsonObject().getJsonArray("functions")));
 
     JsonObject one = get("/functions/" + b).bodyAsJsonObject();
-    assertEquals(Set.of("function_id", "name", "created_at"), one.fieldNames(), one.encode());
+    assertEquals(Set.of("function_id", "name", "created_at", "env"), one.fieldNames(), one.encode());
+    assertEquals("default", one.getString("env"));
     assertEquals(b, one.getString("function_id"));
     assertEquals("beta", one.getString("name"));
     assertEquals(list.getJsonObject(1).getDouble("created_at"), one.getDouble("created_at"));
@@ -323,7 +324,8 @@ class ApiRoutesTest extends KeySpaceTest {
     assertTrue(unhealthy.bodyAsJsonObject().getString("error").contains("dispatcher"), unhealthy.bodyAsString());
     HttpResponse<Buffer> none = get("/workers");
     assertEquals(200, none.statusCode(), none.bodyAsString());
-    assertEquals(new JsonObject().put("workers", new JsonArray()), none.bodyAsJsonObject());
+    assertEquals(new JsonArray(), none.bodyAsJsonObject().getJsonArray("workers"));
+    assertEquals(new JsonArray(), none.bodyAsJsonObject().getJsonObject("environments").getJsonArray("offered"));
 
     String name = "routes-" + keys.prefix().replace(":", "");
     deployments.add(shared.deploy(new DispatcherVerticle(), new JsonObject()
@@ -426,6 +428,33 @@ class ApiRoutesTest extends KeySpaceTest {
   // ---------------------------------------------------------------- helpers
 
   /** Deploys an API on a free port with this test's prefix (plus {@code extra}); returns its port. */
+  @Test
+  void aFunctionsEnvironmentIsANameOrA400AndPartOfItsIdentity() {
+    for (Object bad : List.of("", "a b", "x".repeat(65), "../up", "tab\t", 7, true, new JsonArray().add("special"))) {
+      JsonObject body = new JsonObject().put("name", "double").put("payload", payloads.getString("fn")).put("env", bad);
+      HttpResponse<Buffer> refused = post("/register_function", body);
+      assertError(400, refused);
+      assertTrue(refused.bodyAsJsonObject().getString("error").contains("'env'"), refused.bodyAsString());
+    }
+    assertEquals(0, TestRedis.xlen(redis, keys.queue()), "nothing registered, nothing queued");
+
+    JsonObject special = new JsonObject().put("name", "double").put("payload", payloads.getString("fn"))
+        .put("env", "special.v-1_2");
+    HttpResponse<Buffer> first = post("/register_function", special);
+    assertEquals(201, first.statusCode(), first.bodyAsString());
+    String id = first.bodyAsJsonObject().getString("function_id");
+    assertEquals(id, post("/register_function", special).bodyAsJsonObject().getString("function_id"));
+    assertNotEquals(id, register("double"), "the same name and payload for another environment is another function");
+    assertEquals("special.v-1_2", get("/functions/" + id).bodyAsJsonObject().getString("env"));
+
+    execute(id, 1);
+    JsonObject environments = get("/stats").bodyAsJsonObject().getJsonObject("environments");
+    assertEquals(new JsonArray().add("special.v-1_2"), environments.getJsonArray("waited_for"),
+        "no dispatcher runs: its queued task waits for its environment");
+    assertEquals(1L, environments.getJsonObject("queued").getLong("special.v-1_2"));
+    assertEquals(environments, get("/workers").bodyAsJsonObject().getJsonObject("environments"));
+  }
+
   private int deployApi(JsonObject extra) {
     RedisAndVertx.DeployedApi api =
         shared.deployApi(new JsonObject().put("redis.prefix", keys.prefix()).mergeIn(extra));

@@ -5,12 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mpcsfaas.config.Conf;
+import io.mpcsfaas.config.Environments;
 import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine.ParameterException;
@@ -42,6 +45,24 @@ class CommandsTest {
     assertEquals("tcp://10.0.0.1:5555", Conf.string(worker, "dispatcher.url"));
     assertEquals("t", Conf.string(worker, "worker.token"));
     assertEquals("cluster", Conf.string(config("cluster-worker", "2"), "mode"));
+  }
+
+  @Test
+  void envIsRepeatableAndNamesEnvironmentsBesideTheDefault(@TempDir Path dir) throws Exception {
+    JsonObject worker = config("pull-worker", "2", "tcp://127.0.0.1:5555", "--python", "/usr/bin/python3",
+        "--env", "ml=/opt/ml/bin/python", "--env", "old.v-1_2=/opt/old/bin/python");
+    assertEquals(Map.of("default", "/usr/bin/python3", "ml", "/opt/ml/bin/python",
+        "old.v-1_2", "/opt/old/bin/python"), Environments.from(worker));
+    assertEquals(List.of("default"), List.copyOf(Environments.from(config("dispatcher")).keySet()));
+    Path file = dir.resolve("local.json");
+    Files.writeString(file, "{\"environments\": [\"ml=/opt/ml/bin/python\"]}");
+    assertEquals("/opt/ml/bin/python", Environments.from(config("up", "--conf", file.toString())).get("ml"));
+
+    for (String bad : List.of("ml", "ml=", "a b=/x", "default=/x", "x".repeat(65) + "=/x")) {
+      ParameterException e = assertThrows(ParameterException.class, () -> config("up", "--env", bad));
+      assertTrue(e.getMessage().contains("--env"), e.getMessage());
+    }
+    assertThrows(ParameterException.class, () -> config("up", "--env", "a=/x", "--env", "a=/y"));
   }
 
   @Test

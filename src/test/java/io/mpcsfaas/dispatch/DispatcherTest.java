@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.mpcsfaas.config.Environments;
 import io.mpcsfaas.store.FinishedTask;
 import io.mpcsfaas.store.QueueEntry;
 import io.mpcsfaas.store.StartedTask;
@@ -15,13 +16,16 @@ import io.vertx.core.Promise;
 import io.vertx.core.json.JsonArray;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
+import java.util.Set;
 import java.util.function.BiConsumer;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
@@ -297,8 +301,52 @@ class DispatcherTest {
     assertEquals(List.of("c"), List.copyOf(backend.running.keySet()), "a forgotten cancel does not hold later tasks");
   }
 
+  @Test
+  void aTaskOfAnEnvironmentNobodyOffersStaysQueuedUntilOneIsOfferedThenRunsThere() {
+    MemoryBackend backend = new MemoryBackend(2);
+    queue.submitOf("special", "s1");
+    queue.submit("d1");
+    dispatcher(backend, 2).start();
+    clock.settle();
+    assertEquals(List.of("d1"), List.copyOf(backend.running.keySet()), "only the default's task runs");
+    assertTrue(queue.fresh.stream().anyMatch(e -> e.taskId().equals("s1")), "never claimed: no queue read names it");
+    assertFalse(events.stream().anyMatch(e -> e.contains("special")), "its queue is not even read");
+
+    int mark = events.size();
+    backend.offer("special");
+    clock.settle();
+    queue.blockEnds(); // the read under way names only the default's queue; the next one names both
+    clock.settle();
+    assertEquals(List.of("ensureGroup special", "claimPending special"), eventsSince(mark).stream()
+        .filter(e -> e.startsWith("ensureGroup") || e.startsWith("claimPending")).toList(),
+        "a newly offered environment: its group made and what this dispatcher held there taken back first");
+    assertEquals(List.of("d1", "s1"), List.copyOf(backend.running.keySet()));
+    assertTrue(eventsOf("claimNew").stream().anyMatch(e -> e.endsWith("default+special")),
+        "then both queues are read in one call");
+  }
+
+  @Test
+  void aClaimedTaskWaitsForRoomInItsOwnEnvironmentWhileOthersPassIt() {
+    MemoryBackend backend = new MemoryBackend(4);
+    backend.envs.add("special");
+    backend.full.add("special"); // its interpreters are all busy
+    queue.submitOf("special", "s1");
+    queue.submit("d1", "d2");
+    dispatcher(backend, 4).start();
+    clock.settle();
+    assertEquals(List.of("d1", "d2"), List.copyOf(backend.running.keySet()),
+        "the default's tasks pass the one that has no room, which stays claimed in the backlog");
+    assertFalse(events.stream().anyMatch(e -> e.startsWith("start") && e.contains("s1")));
+  }
+
   private static QueueEntry entry(String taskId) {
     return new QueueEntry("e-" + taskId, taskId);
+  }
+
+  /** The environments of a queue call, when not the default alone (so the default's events read as before). */
+  private static String named(Collection<String> envs) {
+    return envs.equals(List.of(Environments.DEFAULT)) || envs.equals(Set.of(Environments.DEFAULT))
+        ? "" : " " + String.join("+", envs);
   }
 
   private static String ids(List<QueueEntry> entries) {
@@ -349,14 +397,32 @@ class DispatcherTest {
     private Promise<List<QueueEntry>> waitingClaim;
     private int waitingCount;
 
+    private Collection<String> waitingEnvs = List.of();
+
     void submit(String... taskIds) {
       for (String taskId : taskIds) {
         fresh.add(entry(taskId));
       }
+      answerWaitingClaim();
+    }
+
+    void submitOf(String env, String taskId) {
+      fresh.add(new QueueEntry("e-" + taskId, taskId, env));
+      answerWaitingClaim();
+    }
+
+    /** The blocking read waiting for new entries times out empty, as Redis answers it after its BLOCK time. */
+    void blockEnds() {
+      Promise<List<QueueEntry>> claim = waitingClaim;
+      waitingClaim = null;
+      clock.setTimer(0, () -> claim.complete(List.of()));
+    }
+
+    private void answerWaitingClaim() {
       if (waitingClaim != null) {
         Promise<List<QueueEntry>> claim = waitingClaim;
         waitingClaim = null;
-        List<QueueEntry> claimed = take(waitingCount);
+        List<QueueEntry> claimed = take(waitingCount, waitingEnvs);
         clock.setTimer(0, () -> claim.complete(claimed));
       }
     }
@@ -388,10 +454,13 @@ class DispatcherTest {
       return promise.future();
     }
 
-    private List<QueueEntry> take(int count) {
+    /** Up to {@code count} fresh entries of each of {@code envs}, as XREADGROUP over their streams. */
+    private List<QueueEntry> take(int count, Collection<String> envs) {
       List<QueueEntry> claimed = new ArrayList<>();
-      while (claimed.size() < count && !fresh.isEmpty()) {
-        claimed.add(fresh.poll());
+      for (String env : envs) {
+        List<QueueEntry> ofEnv = fresh.stream().filter(e -> e.env().equals(env)).limit(count).toList();
+        fresh.removeAll(ofEnv);
+        claimed.addAll(ofEnv);
       }
       held.addAll(claimed);
       return claimed;
@@ -403,30 +472,34 @@ class DispatcherTest {
     }
 
     @Override
-    public Future<Void> ensureGroup() {
-      return answer("ensureGroup", "ensureGroup", () -> null);
+    public Future<Void> ensureGroups(Collection<String> envs) {
+      return answer("ensureGroup", "ensureGroup" + named(envs), () -> null);
     }
 
     @Override
-    public Future<List<QueueEntry>> claimPending(int count) {
-      return answer("claimPending", "claimPending", () -> List.copyOf(held));
+    public Future<List<QueueEntry>> claimPending(int count, Collection<String> envs) {
+      return answer("claimPending", "claimPending" + named(envs),
+          () -> held.stream().filter(e -> envs.contains(e.env())).toList());
     }
 
     @Override
-    public Future<List<QueueEntry>> claimNew(int count) {
-      if (fresh.isEmpty() && failures.getOrDefault("claimNew", new ArrayDeque<>()).isEmpty()) {
-        events.add("claimNew " + count);
+    public Future<List<QueueEntry>> claimNew(int count, Collection<String> envs) {
+      String event = "claimNew " + count + named(envs);
+      boolean any = fresh.stream().anyMatch(e -> envs.contains(e.env()));
+      if (!any && failures.getOrDefault("claimNew", new ArrayDeque<>()).isEmpty()) {
+        events.add(event);
         waitingClaim = Promise.promise();
         waitingCount = count;
+        waitingEnvs = List.copyOf(envs);
         return waitingClaim.future();
       }
-      return answer("claimNew", "claimNew " + count, () -> take(count));
+      return answer("claimNew", event, () -> take(count, envs));
     }
 
     @Override
     public Future<List<StartedTask>> start(List<QueueEntry> entries) {
       return answer("start", "start " + ids(entries), () -> entries.stream()
-          .map(e -> new StartedTask(e, new TaskSpec(e.taskId(), "f", "fn", "args", null), 1)).toList());
+          .map(e -> new StartedTask(e, new TaskSpec(e.taskId(), "f", "fn", "args", null, e.env()), 1)).toList());
     }
 
     @Override
@@ -446,13 +519,13 @@ class DispatcherTest {
     }
 
     @Override
-    public Future<Void> refresh() {
-      return answer("refresh", "refresh", () -> null);
+    public Future<Void> refresh(Collection<String> envs) {
+      return answer("refresh", "refresh" + named(envs), () -> null);
     }
 
     @Override
-    public Future<List<QueueEntry>> takeOver(int count) {
-      return answer("takeOver", "takeOver " + count, () -> {
+    public Future<List<QueueEntry>> takeOver(int count, Collection<String> envs) {
+      return answer("takeOver", "takeOver " + count + named(envs), () -> {
         List<QueueEntry> taken = new ArrayList<>();
         while (taken.size() < count && !orphans.isEmpty()) {
           taken.add(orphans.poll());
@@ -463,9 +536,15 @@ class DispatcherTest {
     }
   }
 
-  /** A backend of {@code slots} that runs each task until the test completes or loses it. */
+  /**
+   * A backend of {@code slots} that runs each task until the test completes or loses it; it offers the default
+   * environment, and those the test adds (sharing the slots).
+   */
   final class MemoryBackend implements ExecutionBackend {
     final Map<String, Promise<Execution>> running = new LinkedHashMap<>();
+    final Set<String> envs = new LinkedHashSet<>(List.of(Environments.DEFAULT));
+    /** Offered environments whose interpreters have no room whatever the slots say. */
+    final Set<String> full = new LinkedHashSet<>();
     private int slots;
     private Runnable roomListener = () -> {};
     private BiConsumer<String, TaskOutput> outputListener = (taskId, output) -> {};
@@ -520,6 +599,22 @@ class DispatcherTest {
     }
 
     @Override
+    public int room(String env) {
+      return envs.contains(env) && !full.contains(env) ? room() : 0;
+    }
+
+    @Override
+    public Set<String> envs() {
+      return envs;
+    }
+
+    /** Offers one more environment, as when a worker that has it registers. */
+    void offer(String env) {
+      envs.add(env);
+      roomListener.run();
+    }
+
+    @Override
     public void onRoom(Runnable listener) {
       roomListener = listener;
     }
@@ -531,6 +626,10 @@ class DispatcherTest {
 
     @Override
     public Future<Execution> run(TaskSpec task) {
+      if (!envs.contains(task.env())) {
+        throw new AssertionError("task " + task.taskId() + " of environment " + task.env() + " handed to a backend "
+            + "that offers only " + envs);
+      }
       events.add("run " + task.taskId());
       Promise<Execution> execution = Promise.promise();
       running.put(task.taskId(), execution);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.mpcsfaas.config.Environments;
 import io.mpcsfaas.Py;
 import io.mpcsfaas.TestRedis;
 import io.mpcsfaas.task.TaskOutcome;
@@ -183,7 +184,7 @@ class InterpreterPoolTest {
 
   private static TaskSpec task(String function, String args, Integer timeout) {
     return new TaskSpec(UUID.randomUUID().toString(), "fid-" + function, payloads.getString(function),
-        payloads.getString(args), timeout);
+        payloads.getString(args), timeout, Environments.DEFAULT);
   }
 
   /** Hands all the tasks to the pool at once, in order, on its context; their outcomes in the same order. */
@@ -426,7 +427,7 @@ class InterpreterPoolTest {
     List<TaskSpec> tasks = new ArrayList<>();
     for (int i = 0; i < many.size(); i++) {
       tasks.add(new TaskSpec(UUID.randomUUID().toString(), "fid-double", payloads.getString("double"),
-          many.getString(i), null));
+          many.getString(i), null, Environments.DEFAULT));
     }
     List<TaskOutcome> outcomes = runTogether(pool, tasks);
     assertEquals(100, outcomes.size());
@@ -591,7 +592,7 @@ class InterpreterPoolTest {
     Path flag = Files.createTempDirectory("live-output").resolve("seen");
     String args = Py.payloads("out['a'] = enc((('" + flag + "',), {}))").getString("a");
     TaskSpec task = new TaskSpec(UUID.randomUUID().toString(), "fid-print_then_wait",
-        payloads.getString("print_then_wait"), args, null);
+        payloads.getString("print_then_wait"), args, null, Environments.DEFAULT);
     List<String> events = new ArrayList<>();
     TaskOutcome outcome = on(() -> {
       pool.onOutput((taskId, output) -> {
