@@ -3,6 +3,7 @@ package io.mpcsfaas.cli;
 import io.mpcsfaas.config.ApiConfig;
 import io.mpcsfaas.config.Conf;
 import io.mpcsfaas.config.Mode;
+import io.mpcsfaas.config.RedisConfig;
 import io.mpcsfaas.config.Setting;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
@@ -61,8 +62,8 @@ final class Options {
   }
 
   /**
-   * Checks what a file or the environment set, which picocli did not parse: whole numbers, the mode, and that
-   * the API's certificate and key go together and can be read.
+   * Checks what a file or the environment set, which picocli did not parse: whole numbers, the mode, the
+   * Sentinels and replica counts, and that the API's certificate and key go together and can be read.
    */
   private static void check(CommandSpec spec, JsonObject config, Path file) {
     String source = file == null ? "" : "config " + file + ": ";
@@ -79,6 +80,13 @@ final class Options {
       Conf.mode(config);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), source + "mode: " + e.getMessage());
+    }
+    if (Setting.of("redis.sentinels").commands().contains(spec.name())) {
+      try {
+        RedisConfig.from(config);
+      } catch (IllegalArgumentException e) {
+        throw new ParameterException(spec.commandLine(), source + e.getMessage());
+      }
     }
     if (Setting.of("api.tls_cert").commands().contains(spec.name())) {
       try {
