@@ -1,0 +1,192 @@
+package io.mpcsfaas.api;
+
+import static io.mpcsfaas.TestRedis.await;
+import static io.mpcsfaas.TestRedis.awaitFailure;
+import static io.mpcsfaas.TestRedis.cmd;
+import static io.mpcsfaas.api.JsonErrors.assertError;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mpcsfaas.Py;
+import io.mpcsfaas.TestRedis;
+import io.mpcsfaas.TestSentinels;
+import io.mpcsfaas.config.RedisConfig;
+import io.mpcsfaas.store.Keys;
+import io.mpcsfaas.store.NotReplicatedException;
+import io.mpcsfaas.store.RedisClients;
+import io.mpcsfaas.store.ReplicaWait;
+import io.mpcsfaas.store.Subscription;
+import io.mpcsfaas.store.TaskStore;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.Request;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer.OrderAnnotation;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Redis behind Sentinel, with a real master, two replicas and three {@code redis-sentinel}s: clients find the
+ * master through the Sentinels and follow it after a failover, writes wait for replicas, and a write too few
+ * replicas confirm is a 503. The failover runs last: it changes the master for good.
+ */
+@Timeout(value = 90, unit = TimeUnit.SECONDS)
+@TestMethodOrder(OrderAnnotation.class)
+class SentinelTest {
+  private static Path dir;
+  private static TestSentinels sentinels;
+  private static Vertx vertx;
+  private static JsonObject payloads;
+
+  @BeforeAll
+  static void setUp() throws Exception {
+    payloads = Py.payloads("out['fn'] = enc(lambda x: x * 2)\nout['args'] = enc(((21,), {}))");
+    dir = Files.createTempDirectory("mpcsfaas-test-sentinel-");
+    sentinels = TestSentinels.start(dir);
+    vertx = Vertx.vertx();
+  }
+
+  @AfterAll
+  static void tearDown() {
+    if (vertx != null) {
+      await(vertx.close());
+    }
+    if (sentinels != null) {
+      sentinels.close();
+    }
+  }
+
+  /** The config of a server behind the Sentinels, with {@code minReplicas} to wait for. */
+  private static JsonObject config(int minReplicas) {
+    return new JsonObject().put("redis.sentinels", sentinels.sentinels()).put("redis.master", TestSentinels.MASTER)
+        .put("redis.min_replicas", minReplicas).put("redis.wait_ms", 300)
+        .put("redis.prefix", "sentinel-" + TestRedis.randomTag() + ":");
+  }
+
+  private static TaskStore store(Redis redis, JsonObject config) {
+    RedisConfig redisConf = RedisConfig.from(config);
+    return new TaskStore(redis, new Keys(redisConf.prefix()), 0, ReplicaWait.of(redisConf));
+  }
+
+  @Test
+  @Order(1)
+  void theClientFindsTheMasterThroughTheSentinels() {
+    Redis redis = RedisClients.create(vertx, RedisConfig.from(config(0)));
+    try {
+      String info = cmd(redis, Command.INFO, "server").toString();
+      assertTrue(info.contains("tcp_port:" + sentinels.masterPort()), info);
+      assertEquals("master", cmd(redis, Command.ROLE).get(0).toString());
+    } finally {
+      redis.close();
+    }
+  }
+
+  @Test
+  @Order(2)
+  void aWriteIsAnsweredOnceTheReplicasHoldIt() {
+    JsonObject config = config(2);
+    Redis redis = RedisClients.create(vertx, RedisConfig.from(config));
+    try {
+      String id = await(store(redis, config).registerFunction("double", payloads.getString("fn")));
+      String key = config.getString("redis.prefix") + "function:" + id;
+      for (int replica = 1; replica <= 2; replica++) {
+        assertEquals(List.of("double"), TestSentinels.cli(sentinels.server(replica).port(), "HGET", key, "name"),
+            "replica " + replica);
+      }
+    } finally {
+      redis.close();
+    }
+  }
+
+  @Test
+  @Order(3)
+  void tooFewReplicasFailTheWriteAndTheApiAnswers503() {
+    JsonObject config = config(3); // there are two
+    Redis redis = RedisClients.create(vertx, RedisConfig.from(config));
+    String functionId = await(store(redis, config(0).put("redis.prefix", config.getString("redis.prefix")))
+        .registerFunction("double", payloads.getString("fn")));
+    assertInstanceOf(NotReplicatedException.class,
+        awaitFailure(store(redis, config).registerFunction("triple", payloads.getString("fn"))));
+
+    ApiVerticle api = new ApiVerticle();
+    String deployment = await(vertx.deployVerticle(api, new DeploymentOptions().setConfig(
+        config.copy().put("api.port", 0).put("api.host", "127.0.0.1"))));
+    WebClient http = WebClient.create(vertx);
+    try {
+      JsonObject register = new JsonObject().put("name", "triple").put("payload", payloads.getString("fn"));
+      JsonObject submit = new JsonObject().put("function_id", functionId).put("payload", payloads.getString("args"));
+      JsonObject batch = new JsonObject().put("function_id", functionId)
+          .put("payloads", new JsonArray().add(payloads.getString("args")));
+      for (String[] route : List.of(new String[] {"/register_function", register.encode()},
+          new String[] {"/execute_function", submit.encode()},
+          new String[] {"/execute_function/batch", batch.encode()})) {
+        HttpResponse<Buffer> response = await(http.post(api.port(), "127.0.0.1", route[0])
+            .putHeader("content-type", "application/json").sendBuffer(Buffer.buffer(route[1])));
+        assertError(route[0], 503, response);
+        assertTrue(response.bodyAsJsonObject().getString("error").contains("replicas"), response.bodyAsString());
+        assertEquals("1", response.getHeader("Retry-After"), route[0]);
+      }
+    } finally {
+      http.close();
+      await(vertx.undeploy(deployment));
+      redis.close();
+    }
+  }
+
+  @Test
+  @Order(4)
+  void afterAFailoverTheClientAndItsSubscriptionsFollowTheNewMaster() {
+    JsonObject config = config(1);
+    Redis redis = RedisClients.create(vertx, RedisConfig.from(config));
+    TaskStore store = store(redis, config);
+    List<String> heard = new CopyOnWriteArrayList<>();
+    Subscription subscription = new Subscription(vertx, redis, "sentinel-test", heard::add, () -> {});
+    vertx.runOnContext(v -> subscription.start());
+    try {
+      String before = await(store.registerFunction("before", payloads.getString("fn")));
+      int oldMaster = sentinels.masterPort();
+      assertEquals(sentinels.server(0).port(), oldMaster);
+      sentinels.server(0).kill();
+
+      TestRedis.eventually(Duration.ofSeconds(45), "a write confirmed by a replica of a new master", () -> {
+        try {
+          await(store.registerFunction("after", payloads.getString("fn")));
+          return true;
+        } catch (Exception | AssertionError e) { // await throws a refused connection (checked) as it is
+          TestRedis.pause(200);
+          return false;
+        }
+      });
+      assertNotEquals(oldMaster, sentinels.masterPort());
+      String key = config.getString("redis.prefix") + "function:" + before;
+      assertEquals("before", cmd(redis, Command.HGET, key, "name").toString(), "a confirmed write survives");
+
+      TestRedis.eventually(Duration.ofSeconds(30), "the subscription to hear the new master", () -> {
+        await(redis.send(Request.cmd(Command.PUBLISH).arg("sentinel-test").arg("hello")));
+        TestRedis.pause(100);
+        return heard.contains("hello");
+      });
+    } finally {
+      vertx.runOnContext(v -> subscription.close());
+      redis.close();
+    }
+  }
+}
