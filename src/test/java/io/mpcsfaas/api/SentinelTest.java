@@ -5,21 +5,27 @@ import static io.mpcsfaas.TestRedis.awaitFailure;
 import static io.mpcsfaas.TestRedis.cmd;
 import static io.mpcsfaas.api.JsonErrors.assertError;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mpcsfaas.Py;
+import io.mpcsfaas.TaskSteps;
 import io.mpcsfaas.TestRedis;
 import io.mpcsfaas.TestSentinels;
 import io.mpcsfaas.config.RedisConfig;
 import io.mpcsfaas.store.Keys;
 import io.mpcsfaas.store.NotReplicatedException;
+import io.mpcsfaas.store.QueueEntry;
 import io.mpcsfaas.store.RedisClients;
 import io.mpcsfaas.store.ReplicaWait;
 import io.mpcsfaas.store.Subscription;
+import io.mpcsfaas.store.TaskQueue;
 import io.mpcsfaas.store.TaskStore;
+import io.mpcsfaas.task.TaskStatus;
 import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
@@ -45,8 +51,9 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * Redis behind Sentinel, with a real master, two replicas and three {@code redis-sentinel}s: clients find the
- * master through the Sentinels and follow it after a failover, writes wait for replicas, and a write too few
- * replicas confirm is a 503. The failover runs last: it changes the master for good.
+ * master through the Sentinels and follow it after a failover, writes wait for replicas, a write too few
+ * replicas confirm is a 503, and a result is announced only once confirmed. The failover runs last: it changes
+ * the master for good.
  */
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
 @TestMethodOrder(OrderAnnotation.class)
@@ -58,7 +65,8 @@ class SentinelTest {
 
   @BeforeAll
   static void setUp() throws Exception {
-    payloads = Py.payloads("out['fn'] = enc(lambda x: x * 2)\nout['args'] = enc(((21,), {}))");
+    payloads = Py.payloads("out['fn'] = enc(lambda x: x * 2)\nout['args'] = enc(((21,), {}))\n"
+        + "out['result'] = enc(42)");
     dir = Files.createTempDirectory("mpcsfaas-test-sentinel-");
     sentinels = TestSentinels.start(dir);
     vertx = Vertx.vertx();
@@ -153,6 +161,40 @@ class SentinelTest {
 
   @Test
   @Order(4)
+  void aResultIsAnnouncedOnlyOnceTheReplicasHoldIt() {
+    JsonObject config = config(2);
+    RedisConfig redisConf = RedisConfig.from(config);
+    Keys keys = new Keys(redisConf.prefix());
+    Redis redis = RedisClients.create(vertx, redisConf);
+    TaskStore store = store(redis, config);
+    String taskId = await(TaskSteps.createTask(store,
+        await(store.registerFunction("double", payloads.getString("fn"))), payloads.getString("args"), null));
+    TaskQueue confirmed = new TaskQueue(redis, keys, "d1", 0, ReplicaWait.of(redisConf));
+    TaskQueue unconfirmed = new TaskQueue(redis, keys, "d1", 0,
+        ReplicaWait.of(RedisConfig.from(config(3).put("redis.prefix", redisConf.prefix()))));
+    List<String> heard = new CopyOnWriteArrayList<>();
+    Promise<Void> subscribed = Promise.promise();
+    Subscription done = new Subscription(vertx, redis, keys.doneChannel(), heard::add, subscribed::tryComplete);
+    vertx.runOnContext(v -> done.start());
+    try {
+      await(subscribed.future());
+      QueueEntry entry = TaskSteps.claim(confirmed, taskId).get(taskId);
+      await(TaskSteps.start(confirmed, entry, "w", 3, "x", "y"));
+      String result = payloads.getString("result");
+      assertInstanceOf(NotReplicatedException.class,
+          awaitFailure(TaskSteps.finish(unconfirmed, entry, TaskStatus.COMPLETED, result, null, "w")));
+      // The dispatcher finishes it again: stored already, so announced now, by its id alone.
+      assertFalse(await(TaskSteps.finish(confirmed, entry, TaskStatus.COMPLETED, result, null, "w")));
+      TestRedis.eventually(Duration.ofSeconds(10), "an announcement", () -> !heard.isEmpty());
+      assertEquals(List.of(taskId), heard, "the unconfirmed finish announced nothing");
+    } finally {
+      vertx.runOnContext(v -> done.close());
+      redis.close();
+    }
+  }
+
+  @Test
+  @Order(5)
   void afterAFailoverTheClientAndItsSubscriptionsFollowTheNewMaster() {
     JsonObject config = config(1);
     Redis redis = RedisClients.create(vertx, RedisConfig.from(config));
