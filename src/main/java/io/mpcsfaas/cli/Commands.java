@@ -32,6 +32,7 @@ final class Commands {
     ALL.put("pull-worker", "a worker that asks its dispatcher for tasks");
     ALL.put("push-worker", "a worker its dispatcher sends tasks to");
     ALL.put("cluster-worker", "a worker that joins the Vert.x cluster of a cluster-mode dispatcher");
+    ALL.put("keygen", "write a CURVE key pair (NAME.key, NAME.pub) for a pull/push dispatcher or worker");
     ALL.put("status", "queue depth, workers and recent throughput of a running platform");
     ALL.put("bench", "measure a running server, or sweep modes and slots (./faas bench --help)");
     ALL.put("test", "run every test (Java and Python), installing what is missing (the ./faas script runs it)");
@@ -52,6 +53,7 @@ final class Commands {
       String name = command.getKey();
       CommandSpec spec = switch (name) {
         case "status" -> new CommandLine(new Status()).getCommandSpec();
+        case "keygen" -> new CommandLine(new Keygen()).getCommandSpec();
         case "bench" -> new CommandLine(new Bench()).getCommandSpec();
         case "test" -> passThrough(name);
         default -> platform(name);

@@ -72,6 +72,7 @@ public final class Main {
     String name = command.commandSpec().name();
     return switch (name) {
       case "status" -> ((Status) command.commandSpec().userObject()).call();
+      case "keygen" -> ((Keygen) command.commandSpec().userObject()).call();
       case "bench" -> ((Bench) command.commandSpec().userObject()).call();
       case "test" -> throw new ParameterException(command.commandSpec().commandLine(),
           "the tests are run by the ./faas script, not by the jar");

@@ -1,6 +1,7 @@
 package io.mpcsfaas.cli;
 
 import io.mpcsfaas.config.ApiConfig;
+import io.mpcsfaas.config.ClusterConfig;
 import io.mpcsfaas.config.Conf;
 import io.mpcsfaas.config.Mode;
 import io.mpcsfaas.config.RedisConfig;
@@ -63,7 +64,8 @@ final class Options {
 
   /**
    * Checks what a file or the environment set, which picocli did not parse: whole numbers, the mode, the
-   * Sentinels and replica counts, and that the API's certificate and key go together and can be read.
+   * Sentinels and replica counts, that the API's certificate and key go together and can be read, and that the
+   * cluster's TLS files come together.
    */
   private static void check(CommandSpec spec, JsonObject config, Path file) {
     String source = file == null ? "" : "config " + file + ": ";
@@ -94,6 +96,11 @@ final class Options {
       } catch (IllegalArgumentException e) {
         throw new ParameterException(spec.commandLine(), e.getMessage());
       }
+    }
+    try {
+      ClusterConfig.from(config);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), source + e.getMessage());
     }
   }
 

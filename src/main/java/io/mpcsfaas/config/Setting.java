@@ -85,6 +85,16 @@ public record Setting(String key, Object defaultValue, List<String> flags, Strin
               + "reference find their modules (empty: none)", RUNS_PYTHON),
       new Setting("worker.token", "", List.of("--worker-token"), "FAAS_WORKER_TOKEN",
           "shared secret workers present to the dispatcher (empty: none)", REMOTE),
+      new Setting("curve.secret_key", "", List.of("--curve-secret-key"), null,
+          "file with this process's CURVE secret key (./faas keygen): a pull/push dispatcher's turns on "
+              + "CURVE encryption for its workers, a worker's is its identity (empty: plain ZeroMQ)",
+          Set.of("up", "dispatcher", "pull-worker", "push-worker")),
+      new Setting("curve.authorized_keys", "", List.of("--curve-authorized-keys"), null,
+          "CURVE dispatcher: file of worker public keys, one a line, or a folder of .pub files; "
+              + "only these workers connect", DISPATCH),
+      new Setting("curve.server_key", "", List.of("--curve-server-key"), null,
+          "file with the dispatcher's CURVE public key: the worker connects with CURVE (empty: plain)",
+          Set.of("pull-worker", "push-worker")),
       new Setting("dispatcher.url", "tcp://127.0.0.1:5555", List.of(), null,
           "pull/push worker: the dispatcher's address (the second argument)", Set.of()),
       new Setting("worker.id", "", List.of("--worker-id"), null, "worker name (empty: pid@host-random)", WORKERS),
@@ -96,6 +106,14 @@ public record Setting(String key, Object defaultValue, List<String> flags, Strin
           "cluster mode: first Hazelcast port to try (the next ones if taken)", CLUSTER),
       new Setting("cluster.join", "127.0.0.1", List.of("--join"), null,
           "cluster mode: members to join, host[:port] separated by commas", CLUSTER),
+      new Setting("cluster.tls_cert", "", List.of("--cluster-tls-cert"), null,
+          "cluster mode: PEM certificate of this member; with --cluster-tls-key and --cluster-tls-ca the "
+              + "event bus speaks TLS and accepts only members whose certificate the CA signed (empty: plain)",
+          CLUSTER),
+      new Setting("cluster.tls_key", "", List.of("--cluster-tls-key"), null,
+          "cluster mode: PEM private key of --cluster-tls-cert", CLUSTER),
+      new Setting("cluster.tls_ca", "", List.of("--cluster-tls-ca"), null,
+          "cluster mode: PEM certificate of the CA that signs every member's certificate", CLUSTER),
       new Setting("heartbeat.timeout_ms", 3000, List.of("--heartbeat-timeout-ms"), null,
           "silence after which a peer counts as dead", REMOTE));
 

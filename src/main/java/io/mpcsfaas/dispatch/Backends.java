@@ -1,6 +1,7 @@
 package io.mpcsfaas.dispatch;
 
 import io.mpcsfaas.config.Conf;
+import io.mpcsfaas.config.CurveConfig;
 import io.mpcsfaas.config.DispatcherConfig;
 import io.mpcsfaas.config.LinkConfig;
 import io.mpcsfaas.worker.InterpreterPool;
@@ -16,7 +17,8 @@ final class Backends {
     return switch (Conf.mode(conf)) {
       case LOCAL -> InterpreterPool.start(vertx, conf)
           .map(pool -> new LocalBackend(pool, Conf.string(conf, "dispatcher.name") + "/local"));
-      case PULL, PUSH, CLUSTER -> RemoteBackend.start(vertx, LinkConfig.from(conf), DispatcherConfig.from(conf));
+      case PULL, PUSH, CLUSTER -> RemoteBackend.start(vertx, LinkConfig.from(conf), DispatcherConfig.from(conf),
+          CurveConfig.from(conf));
     };
   }
 }

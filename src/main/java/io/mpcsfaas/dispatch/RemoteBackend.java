@@ -1,10 +1,13 @@
 package io.mpcsfaas.dispatch;
 
+import io.mpcsfaas.config.CurveConfig;
 import io.mpcsfaas.config.DispatcherConfig;
 import io.mpcsfaas.config.LinkConfig;
 import io.mpcsfaas.config.Mode;
 import io.mpcsfaas.task.TaskOutput;
 import io.mpcsfaas.task.TaskSpec;
+import io.mpcsfaas.transport.CurveKeys;
+import io.mpcsfaas.transport.CurveServer;
 import io.mpcsfaas.transport.EventBusLink;
 import io.mpcsfaas.transport.MessageLink;
 import io.mpcsfaas.transport.Protocol;
@@ -52,7 +55,7 @@ final class RemoteBackend implements ExecutionBackend {
   }
 
   /** Opens the workers' link and starts the heartbeat; call on the dispatcher's context. */
-  static Future<ExecutionBackend> start(Vertx vertx, LinkConfig link, DispatcherConfig conf) {
+  static Future<ExecutionBackend> start(Vertx vertx, LinkConfig link, DispatcherConfig conf, CurveConfig curve) {
     RemoteBackend backend = new RemoteBackend(vertx, link);
     Context context = vertx.getOrCreateContext();
     String where;
@@ -64,8 +67,18 @@ final class RemoteBackend implements ExecutionBackend {
       where = "tcp://" + conf.bind() + ":" + conf.port();
       // Workers in this JVM (./faas up) connect in-process, without TCP and JeroMQ's I/O thread.
       List<String> addresses = List.of(where, Protocol.inprocAddress(conf.name()));
-      // Binding opens sockets: off the event loop.
-      opened = vertx.executeBlocking(() -> ZmqEndpoint.bind(context, addresses, backend::onMessage));
+      // Reading keys and binding touch files and sockets: off the event loop.
+      opened = vertx.executeBlocking(() -> {
+        CurveServer server = CurveKeys.server(curve);
+        ZmqEndpoint endpoint = ZmqEndpoint.bind(context, addresses, server, backend::onMessage);
+        if (server == null) {
+          LOG.info("workers connect without encryption (plain ZeroMQ: for loopback or a trusted network)");
+        } else {
+          LOG.info("workers connect with CURVE to public key {}, with one of {} authorized keys",
+              CurveKeys.publicOf(server.secretKey()), server.authorizedKeys().size());
+        }
+        return endpoint;
+      });
     }
     return opened.map(endpoint -> {
       backend.endpoint = endpoint;

@@ -6,13 +6,17 @@ import com.hazelcast.config.NetworkConfig;
 import io.mpcsfaas.config.ClusterConfig;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.EventBusOptions;
+import io.vertx.core.http.ClientAuth;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.PemTrustOptions;
 import io.vertx.spi.cluster.hazelcast.ConfigUtil;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 
 /**
  * How a cluster-mode node joins the Vert.x cluster: Hazelcast with multicast off and TCP/IP join to the
  * listed members, so it works the same on one machine over loopback and across machines; the event bus
- * binds the same host.
+ * binds the same host. Hazelcast's own traffic (membership, which addresses have consumers) stays plain; the
+ * messages, tasks and results among them, go over the event bus, which TLS can guard.
  */
 public final class ClusterMember {
   private ClusterMember() {}
@@ -35,9 +39,18 @@ public final class ClusterMember {
     return new HazelcastClusterManager(hazelcast);
   }
 
-  /** Vert.x options whose event bus listens on this node's cluster host. */
+  /**
+   * Vert.x options whose event bus listens on this node's cluster host; with TLS configured, both ends of
+   * every event-bus connection show a certificate signed by the cluster's CA, or no message passes.
+   */
   public static VertxOptions options(ClusterConfig cluster) {
-    return new VertxOptions()
-        .setEventBusOptions(new EventBusOptions().setHost(cluster.host()).setClusterPublicHost(cluster.host()));
+    EventBusOptions bus = new EventBusOptions().setHost(cluster.host()).setClusterPublicHost(cluster.host());
+    if (cluster.tls()) {
+      bus.setSsl(true)
+          .setKeyCertOptions(new PemKeyCertOptions().setCertPath(cluster.tlsCert()).setKeyPath(cluster.tlsKey()))
+          .setTrustOptions(new PemTrustOptions().addCertPath(cluster.tlsCa()))
+          .setClientAuth(ClientAuth.REQUIRED);
+    }
+    return new VertxOptions().setEventBusOptions(bus);
   }
 }

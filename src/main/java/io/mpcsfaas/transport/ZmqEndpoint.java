@@ -8,6 +8,7 @@ import java.nio.channels.Selector;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.zeromq.SocketType;
@@ -30,6 +31,7 @@ public final class ZmqEndpoint implements MessageLink {
   private static final int HIGH_WATER_MARK = 100_000;
   /** Messages read per hold of the lock, so that a sender never waits long behind a flood. */
   private static final int READ_BATCH = 256;
+  private static final AtomicInteger ZAP_DOMAINS = new AtomicInteger();
 
   private record Frame(String peer, byte[] body) {}
 
@@ -40,10 +42,14 @@ public final class ZmqEndpoint implements MessageLink {
   private final Selector selector;
   private final boolean router;
   private final Thread receiver;
+  /** The ZAP domain of a CURVE server's keys, else null. */
+  private final String zapDomain;
   private volatile boolean closed;
 
-  private ZmqEndpoint(Context context, SocketType type, List<String> addresses, String identity, Handler handler) {
+  private ZmqEndpoint(Context context, SocketType type, List<String> addresses, String identity, CurveServer server,
+      CurveClient client, Handler handler) {
     this.router = type == SocketType.ROUTER;
+    this.zapDomain = server == null ? null : "mpcsfaas-" + ZAP_DOMAINS.incrementAndGet();
     socket = ZMQ_CONTEXT.createSocket(type);
     try {
       socket.setLinger(0);
@@ -53,9 +59,22 @@ public final class ZmqEndpoint implements MessageLink {
       if (router) {
         // A worker that reconnects under the same identity takes it over from its dead connection.
         socket.setRouterHandover(true);
+        if (server != null) {
+          ZapHandler.allow(ZMQ_CONTEXT, zapDomain, server.authorizedKeys());
+          socket.setZapDomain(zapDomain);
+          socket.setCurveServer(true);
+          socket.setCurveSecretKey(ZMQ.Curve.z85Decode(server.secretKey()));
+          HandshakeLog.watchServer(socket, addresses.get(0));
+        }
         addresses.forEach(socket::bind);
       } else {
         socket.setIdentity(identity.getBytes(StandardCharsets.UTF_8));
+        if (client != null) {
+          socket.setCurvePublicKey(ZMQ.Curve.z85Decode(client.publicKey()));
+          socket.setCurveSecretKey(ZMQ.Curve.z85Decode(client.secretKey()));
+          socket.setCurveServerKey(ZMQ.Curve.z85Decode(client.serverKey()));
+          HandshakeLog.watchClient(socket, addresses.get(0), client.publicKey());
+        }
         socket.setReconnectIVL(100);
         socket.setReconnectIVLMax(1000);
         addresses.forEach(socket::connect);
@@ -63,6 +82,7 @@ public final class ZmqEndpoint implements MessageLink {
       selector = openSelector(socket);
     } catch (ZMQException | IllegalArgumentException | IOException e) {
       ZMQ_CONTEXT.destroySocket(socket);
+      forgetKeys();
       throw new IllegalStateException("cannot " + (router ? "bind " : "connect ") + addresses + ": "
           + e.getMessage(), e);
     }
@@ -72,14 +92,21 @@ public final class ZmqEndpoint implements MessageLink {
     receiver.start();
   }
 
-  /** Binds a ROUTER socket to each address, e.g. {@code tcp://*:5555}; fails at once if one is taken. */
-  public static ZmqEndpoint bind(Context context, List<String> addresses, Handler handler) {
-    return new ZmqEndpoint(context, SocketType.ROUTER, addresses, null, handler);
+  /**
+   * Binds a ROUTER socket to each address, e.g. {@code tcp://*:5555}; fails at once if one is taken. With
+   * {@code curve} (else null), peers over TCP must speak CURVE with one of its keys; in-process peers need not.
+   */
+  public static ZmqEndpoint bind(Context context, List<String> addresses, CurveServer curve, Handler handler) {
+    return new ZmqEndpoint(context, SocketType.ROUTER, addresses, null, curve, null, handler);
   }
 
-  /** Connects a DEALER socket with a stable identity; over TCP, ZeroMQ reconnects by itself if the peer restarts. */
-  public static ZmqEndpoint connect(Context context, String address, String identity, Handler handler) {
-    return new ZmqEndpoint(context, SocketType.DEALER, List.of(address), identity, handler);
+  /**
+   * Connects a DEALER socket with a stable identity, speaking CURVE with {@code curve}'s keys (else null: plain);
+   * over TCP, ZeroMQ reconnects by itself if the peer restarts.
+   */
+  public static ZmqEndpoint connect(Context context, String address, String identity, CurveClient curve,
+      Handler handler) {
+    return new ZmqEndpoint(context, SocketType.DEALER, List.of(address), identity, null, curve, handler);
   }
 
   /** Queues a message for {@code peer} (ignored on a DEALER); callable from any thread, never blocks long. */
@@ -122,10 +149,17 @@ public final class ZmqEndpoint implements MessageLink {
     synchronized (lock) {
       ZMQ_CONTEXT.destroySocket(socket);
     }
+    forgetKeys();
     try {
       selector.close();
     } catch (IOException e) {
       LOG.debug("closing a selector: {}", e.getMessage());
+    }
+  }
+
+  private void forgetKeys() {
+    if (zapDomain != null) {
+      ZapHandler.forget(zapDomain);
     }
   }
 

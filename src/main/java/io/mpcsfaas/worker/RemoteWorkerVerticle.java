@@ -2,9 +2,12 @@ package io.mpcsfaas.worker;
 
 import io.mpcsfaas.config.ClusterConfig;
 import io.mpcsfaas.config.Conf;
+import io.mpcsfaas.config.CurveConfig;
 import io.mpcsfaas.config.LinkConfig;
 import io.mpcsfaas.config.Mode;
 import io.mpcsfaas.task.TaskSpec;
+import io.mpcsfaas.transport.CurveClient;
+import io.mpcsfaas.transport.CurveKeys;
 import io.mpcsfaas.transport.EventBusLink;
 import io.mpcsfaas.transport.MessageLink;
 import io.mpcsfaas.transport.Protocol;
@@ -48,6 +51,8 @@ public final class RemoteWorkerVerticle extends VerticleBase {
   private MessageLink endpoint;
   /** A new link is being opened, or checked for: joining a cluster takes longer than a heartbeat interval. */
   private boolean connecting;
+  /** This link's registering has been found unanswered by a dispatcher that is there, and said so. */
+  private boolean warnedUnwelcome;
   private State state = State.REGISTERING;
   private long lastHeard;
   private int running;
@@ -111,13 +116,14 @@ public final class RemoteWorkerVerticle extends VerticleBase {
 
   private Future<Void> connect() {
     state = State.REGISTERING;
+    warnedUnwelcome = false;
     reportedHold = holdBeforeReport();
     session = UUID.randomUUID().toString(); // a new connection: the dispatcher forgets what it sent the old one
     Context context = vertx.getOrCreateContext();
     MessageLink.Handler handler = (peer, message) -> onMessage(message);
     Future<MessageLink> link;
     if (mode != Mode.CLUSTER) {
-      link = vertx.executeBlocking(() -> ZmqEndpoint.connect(context, dispatcherUrl, id, handler));
+      link = vertx.executeBlocking(() -> ZmqEndpoint.connect(context, dispatcherUrl, id, curve(), handler));
     } else if (vertx.isClustered()) {
       link = EventBusLink.worker(vertx, dispatcherName, id, handler); // up's own worker, beside its dispatcher
     } else {
@@ -130,6 +136,14 @@ public final class RemoteWorkerVerticle extends VerticleBase {
           register();
           return null;
         });
+  }
+
+  /**
+   * This worker's CURVE keys, read again for each connection (null: plain). up's own worker reaches its
+   * dispatcher in-process, where ZeroMQ has no handshake and the keys are the dispatcher's.
+   */
+  private CurveClient curve() {
+    return dispatcherUrl.startsWith("inproc:") ? null : CurveKeys.client(CurveConfig.from(config()));
   }
 
   private void register() {
@@ -250,6 +264,11 @@ public final class RemoteWorkerVerticle extends VerticleBase {
         connecting = false;
         if (listening.succeeded() && listening.result()) {
           lastHeard = System.currentTimeMillis(); // there but slow: a new link would find the same
+          if (state == State.REGISTERING && !warnedUnwelcome) {
+            warnedUnwelcome = true; // once per link: it keeps registering every heartbeat
+            LOG.warn("dispatcher {} is in the cluster but has not welcomed this worker for {} ms (with cluster "
+                + "TLS: is this member's certificate signed by the cluster's CA?)", dispatcherUrl, silence);
+          }
         } else {
           LOG.warn("dispatcher {} silent for {} ms; reconnecting", dispatcherUrl, silence);
           reconnect();

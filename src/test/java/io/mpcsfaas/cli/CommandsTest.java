@@ -112,6 +112,31 @@ class CommandsTest {
   }
 
   @Test
+  void theWorkerSecurityFlagsReachTheirKeysAndTheClusterTlsFilesComeTogether(@TempDir Path dir) {
+    JsonObject worker = config("push-worker", "1", "tcp://127.0.0.1:5555", "--curve-secret-key", "w.key",
+        "--curve-server-key", "d.pub");
+    assertEquals("w.key", Conf.string(worker, "curve.secret_key"));
+    assertEquals("d.pub", Conf.string(worker, "curve.server_key"));
+    JsonObject dispatcher = config("dispatcher", "-m", "push", "--curve-secret-key", "d.key",
+        "--curve-authorized-keys", "workers/");
+    assertEquals("workers/", Conf.string(dispatcher, "curve.authorized_keys"));
+    assertEquals("c.pem", Conf.string(config("cluster-worker", "1", "--cluster-tls-cert", "c.pem",
+        "--cluster-tls-key", "c.key", "--cluster-tls-ca", "ca.pem"), "cluster.tls_cert"));
+
+    Run half = run("cluster-worker", "1", "--cluster-tls-cert", "c.pem");
+    assertEquals(2, half.code);
+    assertTrue(half.err.contains("--cluster-tls-key") && half.err.contains("--cluster-tls-ca"), half.err);
+    assertEquals(2, run("pull-worker", "1", "tcp://127.0.0.1:5555", "--curve-authorized-keys", "x").code,
+        "a worker has no authorized keys");
+
+    Run keygen = run("keygen", "--out", dir.toString(), "--name", "w");
+    assertEquals(0, keygen.code, keygen.err);
+    assertTrue(Files.exists(dir.resolve("w.key")) && Files.exists(dir.resolve("w.pub")));
+    assertTrue(keygen.out.contains(io.mpcsfaas.transport.CurveKeys.read(dir.resolve("w.pub"))), keygen.out);
+    assertEquals(1, run("keygen", "--out", dir.toString(), "--name", "w").code, "never overwrites");
+  }
+
+  @Test
   void statusWithoutAServerSaysItFoundNone() {
     Run run = run("status", "--url", "http://127.0.0.1:" + io.mpcsfaas.TestRedis.freePort(), "--interval", "0.1");
     assertEquals(1, run.code);
