@@ -249,8 +249,9 @@ def redis_factory():
 
 class SentinelSetup:
     """A master, two replicas of it and three ``redis-sentinel``s watching it (as :attr:`MASTER`, quorum 2,
-    down after 1 s), on free loopback ports in ``workdir``. :meth:`start` returns once every Sentinel knows
-    both replicas and the two other Sentinels, so that a killed master gets replaced."""
+    down after 2 s), on free loopback ports in ``workdir``. :meth:`start` returns once every Sentinel knows
+    both replicas and the two other Sentinels, so that a killed master gets replaced. Down after 2 s, not 1:
+    a loaded machine can hold a PING answer for a second, and a needless failover would surprise a test."""
 
     MASTER = "faasmaster"
 
@@ -281,7 +282,7 @@ class SentinelSetup:
         conf.write_text("\n".join([
             f"port {port}", "bind 127.0.0.1", "daemonize no", f"dir {folder}", "logfile sentinel.log",
             f"sentinel monitor {self.MASTER} 127.0.0.1 {master_port} 2",
-            f"sentinel down-after-milliseconds {self.MASTER} 1000",
+            f"sentinel down-after-milliseconds {self.MASTER} 2000",
             f"sentinel failover-timeout {self.MASTER} 10000", ""]))
         self._sentinels.append(subprocess.Popen(["redis-sentinel", str(conf)], stdin=subprocess.DEVNULL,
                                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -310,6 +311,11 @@ class SentinelSetup:
     def master_port(self):
         """The port of the master the Sentinels name now."""
         return int(_cli(self.sentinel_ports[0], "SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.MASTER).split()[1])
+
+    def master(self):
+        """The :class:`RedisServer` that is the master now."""
+        port = self.master_port()
+        return next(server for server in self.servers if server.port == port)
 
     def stop(self):
         for proc in self._sentinels:

@@ -12,9 +12,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
 /**
- * A Redis master, two replicas of it and three {@code redis-sentinel}s watching it (quorum 2, down after 1 s),
+ * A Redis master, two replicas of it and three {@code redis-sentinel}s watching it (quorum 2, down after 2 s),
  * each on a free loopback port with its files in a folder of its own, for tests of a failover. Started ready:
- * every Sentinel knows both replicas and the two other Sentinels, so that a killed master is replaced.
+ * every Sentinel knows both replicas and the two other Sentinels, so that a killed master is replaced. Down
+ * after 2 s, not 1: a loaded 2-core machine can hold a PING answer for a second, and a needless failover
+ * (whose Sentinels kill the clients of the demoted master) would fail a test that did not ask for one.
  */
 public final class TestSentinels implements AutoCloseable {
   public static final String MASTER = "faasmaster";
@@ -60,7 +62,7 @@ public final class TestSentinels implements AutoCloseable {
     Path conf = dir.resolve("sentinel.conf");
     Files.writeString(conf, String.join("\n", "port " + port, "bind 127.0.0.1", "daemonize no", "dir " + dir,
         "logfile sentinel.log", "sentinel monitor " + MASTER + " 127.0.0.1 " + masterPort + " 2",
-        "sentinel down-after-milliseconds " + MASTER + " 1000", "sentinel failover-timeout " + MASTER + " 10000",
+        "sentinel down-after-milliseconds " + MASTER + " 2000", "sentinel failover-timeout " + MASTER + " 10000",
         ""));
     sentinels.add(new ProcessBuilder("redis-sentinel", conf.toString()).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.DISCARD).start());
@@ -76,6 +78,12 @@ public final class TestSentinels implements AutoCloseable {
   /** The port of the master the Sentinels name now. */
   public int masterPort() {
     return Integer.parseInt(cli(sentinelPorts.get(0), "SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER).get(1));
+  }
+
+  /** The server that is the master now. */
+  public RedisServer master() {
+    int port = masterPort();
+    return servers.stream().filter(server -> server.port() == port).findFirst().orElseThrow();
   }
 
   /** The first master (index 0) and its replicas (1 and 2). */

@@ -24,7 +24,9 @@ import io.mpcsfaas.store.Subscription;
 import io.mpcsfaas.store.TaskQueue;
 import io.mpcsfaas.store.TaskStore;
 import io.mpcsfaas.task.TaskStatus;
+import io.vertx.core.Context;
 import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -35,12 +37,16 @@ import io.vertx.ext.web.client.WebClient;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer.OrderAnnotation;
@@ -73,12 +79,15 @@ class SentinelTest {
   }
 
   @AfterAll
-  static void tearDown() {
+  static void tearDown() throws IOException {
     if (vertx != null) {
       await(vertx.close());
     }
     if (sentinels != null) {
       sentinels.close();
+    }
+    try (Stream<Path> files = Files.walk(dir)) {
+      files.sorted(Comparator.reverseOrder()).forEach(file -> file.toFile().delete());
     }
   }
 
@@ -175,21 +184,25 @@ class SentinelTest {
     List<String> heard = new CopyOnWriteArrayList<>();
     Promise<Void> subscribed = Promise.promise();
     Subscription done = new Subscription(vertx, redis, keys.doneChannel(), heard::add, subscribed::tryComplete);
-    vertx.runOnContext(v -> done.start());
+    Context context = vertx.getOrCreateContext();
+    context.runOnContext(v -> done.start());
     try {
       await(subscribed.future());
       QueueEntry entry = TaskSteps.claim(confirmed, taskId).get(taskId);
-      await(TaskSteps.start(confirmed, entry, "w", 3, "x", "y"));
+      await(on(context, () -> TaskSteps.start(confirmed, entry, "w", 3, "x", "y")));
       String result = payloads.getString("result");
-      assertInstanceOf(NotReplicatedException.class,
-          awaitFailure(TaskSteps.finish(unconfirmed, entry, TaskStatus.COMPLETED, result, null, "w")));
+      assertInstanceOf(NotReplicatedException.class, awaitFailure(on(context,
+          () -> TaskSteps.finish(unconfirmed, entry, TaskStatus.COMPLETED, result, null, "w"))));
       // The dispatcher finishes it again: stored already, so announced now, by its id alone.
-      assertFalse(await(TaskSteps.finish(confirmed, entry, TaskStatus.COMPLETED, result, null, "w")));
+      assertFalse(await(on(context,
+          () -> TaskSteps.finish(confirmed, entry, TaskStatus.COMPLETED, result, null, "w"))));
       TestRedis.eventually(Duration.ofSeconds(10), "an announcement", () -> !heard.isEmpty());
       assertEquals(List.of(taskId), heard, "the unconfirmed finish announced nothing");
     } finally {
-      vertx.runOnContext(v -> done.close());
-      redis.close();
+      await(on(context, () -> {
+        done.close();
+        return redis.close();
+      }));
     }
   }
 
@@ -200,17 +213,20 @@ class SentinelTest {
     Redis redis = RedisClients.create(vertx, RedisConfig.from(config));
     TaskStore store = store(redis, config);
     List<String> heard = new CopyOnWriteArrayList<>();
-    Subscription subscription = new Subscription(vertx, redis, "sentinel-test", heard::add, () -> {});
-    vertx.runOnContext(v -> subscription.start());
+    Promise<Void> subscribed = Promise.promise();
+    Subscription subscription = new Subscription(vertx, redis, "sentinel-test", heard::add, subscribed::tryComplete);
+    // One context for every call of the client, as in a verticle: the subscription reconnects on it.
+    Context context = vertx.getOrCreateContext();
+    context.runOnContext(v -> subscription.start());
     try {
-      String before = await(store.registerFunction("before", payloads.getString("fn")));
+      await(subscribed.future());
+      String before = await(on(context, () -> store.registerFunction("before", payloads.getString("fn"))));
       int oldMaster = sentinels.masterPort();
-      assertEquals(sentinels.server(0).port(), oldMaster);
-      sentinels.server(0).kill();
+      sentinels.master().kill();
 
       TestRedis.eventually(Duration.ofSeconds(45), "a write confirmed by a replica of a new master", () -> {
         try {
-          await(store.registerFunction("after", payloads.getString("fn")));
+          await(on(context, () -> store.registerFunction("after", payloads.getString("fn"))));
           return true;
         } catch (Exception | AssertionError e) { // await throws a refused connection (checked) as it is
           TestRedis.pause(200);
@@ -219,16 +235,26 @@ class SentinelTest {
       });
       assertNotEquals(oldMaster, sentinels.masterPort());
       String key = config.getString("redis.prefix") + "function:" + before;
-      assertEquals("before", cmd(redis, Command.HGET, key, "name").toString(), "a confirmed write survives");
+      assertEquals("before", await(on(context, () -> redis.send(Request.cmd(Command.HGET).arg(key).arg("name"))))
+          .toString(), "a confirmed write survives");
 
       TestRedis.eventually(Duration.ofSeconds(30), "the subscription to hear the new master", () -> {
-        await(redis.send(Request.cmd(Command.PUBLISH).arg("sentinel-test").arg("hello")));
+        await(on(context, () -> redis.send(Request.cmd(Command.PUBLISH).arg("sentinel-test").arg("hello"))));
         TestRedis.pause(100);
         return heard.contains("hello");
       });
     } finally {
-      vertx.runOnContext(v -> subscription.close());
-      redis.close();
+      await(on(context, () -> {
+        subscription.close();
+        return redis.close();
+      }));
     }
+  }
+
+  /** The future of a call made on {@code context}. */
+  private static <T> Future<T> on(Context context, Supplier<Future<T>> call) {
+    Promise<T> promise = Promise.promise();
+    context.runOnContext(v -> call.get().onComplete(promise));
+    return promise.future();
   }
 }
