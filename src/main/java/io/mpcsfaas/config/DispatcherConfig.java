@@ -10,7 +10,11 @@ public record DispatcherConfig(Mode mode, String name, String bind, int port, in
     long takeoverMillis, long resultTtlSeconds) {
 
   public static DispatcherConfig from(JsonObject conf) {
-    return new DispatcherConfig(Conf.mode(conf), Conf.string(conf, "dispatcher.name"),
+    String name = Conf.string(conf, "dispatcher.name");
+    if (name.contains(",")) { // only a cluster worker lists several, the dispatchers it may follow
+      throw new IllegalArgumentException("a dispatcher's --name is one name, got '" + name + "'");
+    }
+    return new DispatcherConfig(Conf.mode(conf), name,
         Conf.string(conf, "dispatcher.bind"), Conf.integer(conf, "dispatcher.port"),
         Conf.integer(conf, "dispatcher.max_attempts"), Conf.integer(conf, "dispatcher.prefetch"),
         Conf.number(conf, "dispatcher.takeover_ms"), Conf.number(conf, "task.result_ttl"));

@@ -59,7 +59,8 @@ public record Setting(String key, Object defaultValue, List<String> flags, Strin
       new Setting("dispatcher.bind", "*", List.of("--bind"), null,
           "interface the dispatcher's ZeroMQ socket binds", Set.of("up", "dispatcher")),
       new Setting("dispatcher.name", "dispatcher", List.of("--name"), null,
-          "dispatcher name: its consumer in Redis (give each dispatcher its own); cluster workers name theirs",
+          "dispatcher name: its consumer in Redis (give each dispatcher its own); a cluster worker names the "
+              + "dispatchers it may follow, separated by commas, its first choice first",
           Set.of("up", "dispatcher", "cluster-worker")),
       new Setting("dispatcher.max_attempts", 3, List.of("--max-attempts"), null,
           "times a task may lose its worker before it fails", DISPATCH),
@@ -106,6 +107,9 @@ public record Setting(String key, Object defaultValue, List<String> flags, Strin
           "cluster mode: first Hazelcast port to try (the next ones if taken)", CLUSTER),
       new Setting("cluster.join", "127.0.0.1", List.of("--join"), null,
           "cluster mode: members to join, host[:port] separated by commas", CLUSTER),
+      new Setting("cluster.member_timeout_ms", 15_000, List.of("--member-timeout-ms"), null,
+          "cluster mode: heartbeat silence after which Hazelcast drops a member (a frozen process or a lost "
+              + "machine; a killed process's closed connections drop it sooner)", CLUSTER),
       new Setting("cluster.tls_cert", "", List.of("--cluster-tls-cert"), null,
           "cluster mode: PEM certificate of this member; with --cluster-tls-key and --cluster-tls-ca the "
               + "event bus speaks TLS and accepts only members whose certificate the CA signed (empty: plain)",

@@ -18,10 +18,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Moves tasks from the durable queue to an {@link ExecutionBackend} and their outcomes back. It claims no
- * more tasks than the backend has room for plus {@code prefetch}, so the rest wait in the queue for any
- * dispatcher; a claimed task stays pending in the queue until its outcome is stored, so a crash loses
- * nothing. Single-threaded: its methods, its timers and the answers of its queue and backend all run on one
- * context.
+ * more tasks than the backend has room for plus {@code prefetch}, and none while the backend has no worker
+ * (its workers may have moved to another dispatcher), so the rest wait in the queue for any dispatcher; a
+ * claimed task stays pending in the queue until its outcome is stored, so a crash loses nothing.
+ * Single-threaded: its methods, its timers and the answers of its queue and backend all run on one context.
  */
 final class Dispatcher {
   private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);
@@ -114,15 +114,16 @@ final class Dispatcher {
 
   /**
    * Several dispatchers may share one queue: this one keeps the entries it holds fresh, and takes over
-   * those another dispatcher left untouched for {@code dispatcher.takeover_ms} (it died). Called on a timer.
+   * those another dispatcher left untouched for {@code dispatcher.takeover_ms} (it died), if it has workers to
+   * run them. Called on a timer.
    */
   void keepClaims() {
     if (!ready || stopped) {
       return;
     }
     queue.refresh()
-        .compose(v -> backlog.size() < prefetch ? queue.takeOver(prefetch - backlog.size())
-            : Future.succeededFuture(List.<QueueEntry>of()))
+        .compose(v -> backend.hasWorkers() && backlog.size() < prefetch
+            ? queue.takeOver(prefetch - backlog.size()) : Future.succeededFuture(List.<QueueEntry>of()))
         .onSuccess(taken -> {
           if (!taken.isEmpty()) {
             LOG.info("took over {} tasks of a dispatcher that stopped", taken.size());
@@ -149,7 +150,7 @@ final class Dispatcher {
     if (!batch.isEmpty()) {
       launch(batch);
     }
-    int wanted = Math.max(0, room()) + prefetch - backlog.size();
+    int wanted = backend.hasWorkers() ? Math.max(0, room()) + prefetch - backlog.size() : 0;
     if (reading || wanted <= 0) {
       return;
     }

@@ -16,7 +16,13 @@ public interface ExecutionBackend {
   /** Tasks that can be handed over now. */
   int room();
 
-  /** Registers the listener called whenever {@link #room()} may have grown. */
+  /**
+   * Whether any worker is there to run tasks, now or when it has room: a dispatcher without one claims
+   * nothing, so that the tasks wait in the queue for a dispatcher that has.
+   */
+  boolean hasWorkers();
+
+  /** Registers the listener called whenever {@link #room()} or {@link #hasWorkers()} may have grown. */
   void onRoom(Runnable listener);
 
   /** Registers the listener called with what a running task printed so far (by task id), while it runs. */

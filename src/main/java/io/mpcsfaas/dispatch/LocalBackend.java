@@ -25,6 +25,11 @@ final class LocalBackend implements ExecutionBackend {
   }
 
   @Override
+  public boolean hasWorkers() {
+    return true;
+  }
+
+  @Override
   public void onRoom(Runnable listener) {
     pool.onRoom(listener);
   }

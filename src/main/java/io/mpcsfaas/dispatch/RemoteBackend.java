@@ -94,6 +94,11 @@ final class RemoteBackend implements ExecutionBackend {
   }
 
   @Override
+  public boolean hasWorkers() {
+    return !registry.workers().isEmpty();
+  }
+
+  @Override
   public void onRoom(Runnable listener) {
     this.roomListener = listener;
   }

@@ -27,6 +27,12 @@ public final class ClusterMember {
     hazelcast.setProperty("hazelcast.wait.seconds.before.join", "0"); // joins in ~5 s instead of ~15
     hazelcast.setProperty("hazelcast.logging.type", "slf4j");
     hazelcast.setProperty("hazelcast.phone.home.enabled", "false");
+    // A member that stops answering (frozen, or its machine gone, with no connection closed to tell) is
+    // dropped after this silence instead of Hazelcast's 60 s, so its workers move to another dispatcher.
+    long timeoutSeconds = Math.max(1, (cluster.memberTimeoutMillis() + 999) / 1000);
+    hazelcast.setProperty("hazelcast.max.no.heartbeat.seconds", Long.toString(timeoutSeconds));
+    hazelcast.setProperty("hazelcast.heartbeat.interval.seconds",
+        Long.toString(Math.max(1, Math.min(5, timeoutSeconds / 3))));
     NetworkConfig network = hazelcast.getNetworkConfig();
     // A dispatcher restarted after a crash gets its port back at once (its old connections sit in TIME_WAIT
     // for a minute), where the workers' join lists look for it.

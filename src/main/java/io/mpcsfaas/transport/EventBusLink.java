@@ -11,21 +11,25 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.core.spi.cluster.ClusterManager;
 import io.vertx.core.spi.cluster.RegistrationInfo;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * The {@link Protocol} messages over the Vert.x event bus, which a clustered Vert.x (Hazelcast) carries
  * between JVMs: the dispatcher listens on {@code mpcsfaas.dispatcher.<name>}, each worker on
  * {@code mpcsfaas.worker.<id>}, and a worker's messages carry its id in the {@code from} header. A worker's
  * link either uses the clustered Vert.x it runs on, or {@linkplain #join joins the cluster} for itself, so
- * that closing it leaves the cluster and opening the next joins it again.
+ * that closing it leaves the cluster and opening the next joins it again; such a link can tell which
+ * dispatchers listen in its cluster, and {@linkplain #follow follow} another when its own is gone.
  */
 public final class EventBusLink implements MessageLink {
   private static final String FROM = "from";
 
   private final Vertx vertx;
   private final MessageConsumer<JsonObject> consumer;
-  private final String dispatcherAddress;
+  /** Where a worker's messages go; written and read on the link owner's context. */
+  private String dispatcherAddress;
   private final String workerId;
   /** The membership this link joined for itself (closing the link ends it), else null. */
   private final ClusterManager member;
@@ -108,20 +112,41 @@ public final class EventBusLink implements MessageLink {
   }
 
   /**
-   * On a link with a membership of its own, whether the dispatcher's address has a consumer in this cluster:
-   * then the dispatcher is here, only slow (starting, or busy), and joining again would not help.
+   * On a link with a membership of its own, which of the dispatchers have a consumer in this cluster: such a
+   * dispatcher is there, if slow (starting, or busy), and joining again would not find more. Hazelcast drops
+   * a killed member, and Vert.x its consumers, once the member's connections fail.
    */
   @Override
-  public Future<Boolean> dispatcherListening() {
+  public Future<Set<String>> listening(List<String> dispatcherNames) {
     if (member == null) {
-      return MessageLink.super.dispatcherListening();
+      return MessageLink.super.listening(dispatcherNames);
     }
-    Promise<List<RegistrationInfo>> registrations = Promise.promise();
-    member.getRegistrations(dispatcherAddress, registrations);
-    Promise<Boolean> listening = Promise.promise();
-    registrations.future().onComplete(ar -> context.runOnContext(v ->
-        listening.complete(ar.succeeded() && !ar.result().isEmpty())));
+    List<Future<Boolean>> asked = dispatcherNames.stream().map(this::hasConsumer).toList();
+    Promise<Set<String>> listening = Promise.promise();
+    Future.join(asked).onComplete(ar -> context.runOnContext(v -> {
+      Set<String> names = new HashSet<>();
+      for (int i = 0; i < asked.size(); i++) {
+        if (asked.get(i).succeeded() && asked.get(i).result()) {
+          names.add(dispatcherNames.get(i));
+        }
+      }
+      listening.complete(names);
+    }));
     return listening.future();
+  }
+
+  private Future<Boolean> hasConsumer(String dispatcherName) {
+    Promise<List<RegistrationInfo>> registrations = Promise.promise();
+    member.getRegistrations(dispatcherAddress(dispatcherName), registrations);
+    return registrations.future().map(found -> !found.isEmpty());
+  }
+
+  @Override
+  public void follow(String dispatcherName) {
+    if (member == null) {
+      MessageLink.super.follow(dispatcherName);
+    }
+    dispatcherAddress = dispatcherAddress(dispatcherName);
   }
 
   /** Unregisters; a link that joined the cluster for itself also leaves it, blocking until it has. */

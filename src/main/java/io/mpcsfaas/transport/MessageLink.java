@@ -2,6 +2,8 @@ package io.mpcsfaas.transport;
 
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
+import java.util.List;
+import java.util.Set;
 
 /**
  * A way for a dispatcher and its remote workers to exchange the JSON messages of {@link Protocol}: ZeroMQ
@@ -24,11 +26,20 @@ public interface MessageLink {
   }
 
   /**
-   * Whether a worker's link knows that its dispatcher listens on it now, so that opening a new link would not
-   * help; false when it does not, or cannot tell (ZeroMQ). Completes on the link owner's context.
+   * Which of the dispatchers called {@code dispatcherNames} a worker's link knows to listen now, so that it
+   * may talk to one of them without opening a new link; none when it cannot tell (ZeroMQ). Completes on the
+   * link owner's context.
    */
-  default Future<Boolean> dispatcherListening() {
-    return Future.succeededFuture(false);
+  default Future<Set<String>> listening(List<String> dispatcherNames) {
+    return Future.succeededFuture(Set.of());
+  }
+
+  /**
+   * Sends a worker's messages to the dispatcher called {@code dispatcherName} from now on; only a link that
+   * can tell which dispatchers {@linkplain #listening listen} can.
+   */
+  default void follow(String dispatcherName) {
+    throw new UnsupportedOperationException("this link talks to one dispatcher");
   }
 
   /** Stops receiving and releases the link; may block briefly, so call it off the event loop. */

@@ -26,7 +26,9 @@ import org.slf4j.LoggerFactory;
  * A pull, push or cluster worker: runs the tasks a dispatcher sends (over ZeroMQ, or over the clustered
  * event bus in cluster mode) on its own interpreter pool, and needs no Redis. It registers again and again
  * until welcomed (so it may start before the dispatcher), heartbeats, and reconnects when the dispatcher
- * falls silent; a cluster worker in a JVM of its own reconnects by leaving the cluster and joining it again. It takes as many tasks as its pool can run without making them wait: one per idle
+ * falls silent. A cluster worker in a JVM of its own whose dispatcher is gone from the cluster follows the
+ * next of the dispatchers it lists that is there ({@link DispatcherChoice}), and when none is, leaves the
+ * cluster and joins it again. It takes as many tasks as its pool can run without making them wait: one per idle
  * interpreter, and more behind tasks that will end within the lookahead. It tells the dispatcher how many
  * tasks it wants to hold in all (in an {@code ask} in pull mode, a heartbeat in push mode), and the
  * dispatcher counts what it sent: a number that is absolute, so a lost message costs nothing.
@@ -41,6 +43,8 @@ public final class RemoteWorkerVerticle extends VerticleBase {
   private String id;
   private Mode mode;
   private String dispatcherUrl;
+  private DispatcherChoice dispatchers;
+  /** The dispatcher a cluster worker talks to now, one of {@link #dispatchers}. */
   private String dispatcherName;
   private String session;
   private String token;
@@ -67,7 +71,8 @@ public final class RemoteWorkerVerticle extends VerticleBase {
     JsonObject conf = config();
     LinkConfig link = LinkConfig.from(conf);
     mode = link.mode();
-    dispatcherName = link.dispatcherName();
+    dispatchers = new DispatcherChoice(link.dispatcherNames());
+    dispatcherName = dispatchers.first();
     dispatcherUrl = mode == Mode.CLUSTER ? EventBusLink.dispatcherAddress(dispatcherName) : link.dispatcherUrl();
     token = link.token();
     slots = Conf.integer(conf, "workers");
@@ -116,9 +121,7 @@ public final class RemoteWorkerVerticle extends VerticleBase {
 
   private Future<Void> connect() {
     state = State.REGISTERING;
-    warnedUnwelcome = false;
-    reportedHold = holdBeforeReport();
-    session = UUID.randomUUID().toString(); // a new connection: the dispatcher forgets what it sent the old one
+    newSession();
     Context context = vertx.getOrCreateContext();
     MessageLink.Handler handler = (peer, message) -> onMessage(message);
     Future<MessageLink> link;
@@ -136,6 +139,16 @@ public final class RemoteWorkerVerticle extends VerticleBase {
           register();
           return null;
         });
+  }
+
+  /**
+   * A new connection, or another dispatcher: it forgets what it sent the old one, and knows nothing this one
+   * holds.
+   */
+  private void newSession() {
+    warnedUnwelcome = false;
+    reportedHold = holdBeforeReport();
+    session = UUID.randomUUID().toString();
   }
 
   /**
@@ -248,6 +261,22 @@ public final class RemoteWorkerVerticle extends VerticleBase {
     });
   }
 
+  /**
+   * Registers with another dispatcher in the same cluster, its own being gone. The results of tasks in hand
+   * reach one that never sent them and are ignored: the dead dispatcher's claims, taken over from Redis, run
+   * those tasks again.
+   */
+  private void follow(String next) {
+    LOG.warn("dispatcher {} is gone from the cluster; following dispatcher {}", dispatcherName, next);
+    dispatcherName = next;
+    dispatcherUrl = EventBusLink.dispatcherAddress(next);
+    endpoint.follow(next);
+    state = State.REGISTERING;
+    newSession();
+    lastHeard = System.currentTimeMillis();
+    register();
+  }
+
   /** What a dispatcher assumes of a worker that has not said how many tasks it can hold. */
   private int holdBeforeReport() {
     return mode == Mode.PULL ? 0 : slots;
@@ -260,9 +289,13 @@ public final class RemoteWorkerVerticle extends VerticleBase {
     long silence = System.currentTimeMillis() - lastHeard;
     if (silence > timeoutMillis) {
       connecting = true;
-      endpoint.dispatcherListening().onComplete(listening -> {
+      endpoint.listening(dispatchers.names()).onComplete(listening -> {
         connecting = false;
-        if (listening.succeeded() && listening.result()) {
+        String next = listening.succeeded() ? dispatchers.next(dispatcherName, listening.result()) : null;
+        if (next == null) {
+          LOG.warn("dispatcher {} silent for {} ms; reconnecting", dispatcherUrl, silence);
+          reconnect();
+        } else if (next.equals(dispatcherName)) {
           lastHeard = System.currentTimeMillis(); // there but slow: a new link would find the same
           if (state == State.REGISTERING && !warnedUnwelcome) {
             warnedUnwelcome = true; // once per link: it keeps registering every heartbeat
@@ -270,8 +303,7 @@ public final class RemoteWorkerVerticle extends VerticleBase {
                 + "TLS: is this member's certificate signed by the cluster's CA?)", dispatcherUrl, silence);
           }
         } else {
-          LOG.warn("dispatcher {} silent for {} ms; reconnecting", dispatcherUrl, silence);
-          reconnect();
+          follow(next);
         }
       });
       return;

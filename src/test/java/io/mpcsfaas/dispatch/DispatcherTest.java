@@ -208,6 +208,25 @@ class DispatcherTest {
   }
 
   @Test
+  void withoutAWorkerItClaimsAndTakesOverNothingUntilOneComes() {
+    queue.submit("t1", "t2", "t3");
+    queue.orphans.add(entry("x"));
+    MemoryBackend backend = new MemoryBackend(0);
+    Dispatcher dispatcher = dispatcher(backend, 2);
+    dispatcher.start();
+    clock.settle();
+    dispatcher.keepClaims();
+    clock.settle();
+    assertEquals(List.of("ensureGroup", "claimPending", "refresh"), events, "no prefetch without a worker");
+    assertEquals(3, queue.fresh.size(), "the tasks wait in the queue for a dispatcher with workers");
+
+    backend.resize(1);
+    clock.settle();
+    assertEquals(List.of("claimNew 3"), eventsOf("claimNew"), "room 1 + prefetch 2, once a worker came");
+    assertEquals(List.of("t1"), List.copyOf(backend.running.keySet()));
+  }
+
+  @Test
   void afterStopItClaimsAndStartsNothingButStillStoresTheOutcomesOfRunningTasks() {
     queue.submit("t");
     queue.orphans.add(entry("x"));
@@ -447,12 +466,19 @@ class DispatcherTest {
   /** A backend of {@code slots} that runs each task until the test completes or loses it. */
   final class MemoryBackend implements ExecutionBackend {
     final Map<String, Promise<Execution>> running = new LinkedHashMap<>();
-    private final int slots;
+    private int slots;
     private Runnable roomListener = () -> {};
     private BiConsumer<String, TaskOutput> outputListener = (taskId, output) -> {};
 
     MemoryBackend(int slots) {
       this.slots = slots;
+    }
+
+    /** A worker of {@code more} slots registers (or, negative, leaves). */
+    void resize(int more) {
+      events.add("slots " + (slots + more));
+      slots += more;
+      roomListener.run();
     }
 
     void complete(String taskId) {
@@ -486,6 +512,11 @@ class DispatcherTest {
     @Override
     public int room() {
       return slots - running.size();
+    }
+
+    @Override
+    public boolean hasWorkers() {
+      return slots > 0;
     }
 
     @Override
