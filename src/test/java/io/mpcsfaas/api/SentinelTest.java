@@ -220,19 +220,13 @@ class SentinelTest {
     context.runOnContext(v -> subscription.start());
     try {
       await(subscribed.future());
-      String before = await(on(context, () -> store.registerFunction("before", payloads.getString("fn"))));
+      // Retried: on this loaded machine the connections were seen closed once or twice in ten runs right at
+      // the start (cause not found); the platform reconnects, and so does the test.
+      String before = registered(context, store, "before");
       int oldMaster = sentinels.masterPort();
       sentinels.master().kill();
 
-      TestRedis.eventually(Duration.ofSeconds(45), "a write confirmed by a replica of a new master", () -> {
-        try {
-          await(on(context, () -> store.registerFunction("after", payloads.getString("fn"))));
-          return true;
-        } catch (Exception | AssertionError e) { // await throws a refused connection (checked) as it is
-          TestRedis.pause(200);
-          return false;
-        }
-      });
+      registered(context, store, "after"); // once a replica of a new master confirms it
       assertNotEquals(oldMaster, sentinels.masterPort());
       String key = config.getString("redis.prefix") + "function:" + before;
       assertEquals("before", await(on(context, () -> redis.send(Request.cmd(Command.HGET).arg(key).arg("name"))))
@@ -249,6 +243,21 @@ class SentinelTest {
         return redis.close();
       }));
     }
+  }
+
+  /** Registers a function, again and again until a write is confirmed (for at most 45 s); its id. */
+  private static String registered(Context context, TaskStore store, String name) {
+    String[] id = new String[1];
+    TestRedis.eventually(Duration.ofSeconds(45), "a registration confirmed by a replica", () -> {
+      try {
+        id[0] = await(on(context, () -> store.registerFunction(name, payloads.getString("fn"))));
+        return true;
+      } catch (Throwable e) { // await throws a refused connection (checked) or a Redis error as they are
+        TestRedis.pause(200);
+        return false;
+      }
+    });
+    return id[0];
   }
 
   /** The future of a call made on {@code context}. */
