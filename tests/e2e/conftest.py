@@ -150,10 +150,11 @@ class RedisServer:
     requires it, and :attr:`url` carries it.
     """
 
-    def __init__(self, workdir, password=None, appendonly=False):
+    def __init__(self, workdir, password=None, appendonly=False, replicaof=None):
         self.workdir = Path(workdir)
         self.password = password
         self.appendonly = appendonly
+        self.replicaof = replicaof  # the port of the master this server replicates, if any
         self.port = free_port()
         auth = f":{password}@" if password else ""
         self.url = f"redis://{auth}127.0.0.1:{self.port}"
@@ -166,6 +167,8 @@ class RedisServer:
                 "--save", "", "--appendonly", "yes" if self.appendonly else "no"]
         if self.password:
             args += ["--requirepass", self.password]
+        if self.replicaof:
+            args += ["--replicaof", "127.0.0.1", str(self.replicaof)]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(args, cwd=str(self.workdir), stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT, start_new_session=True)
@@ -242,6 +245,105 @@ def redis_factory():
     """``make(password=None, appendonly=False) -> RedisServer`` (started) for one test; all stopped at teardown."""
     with contextlib.ExitStack() as servers:
         yield lambda **options: servers.enter_context(private_redis(**options))
+
+
+class SentinelSetup:
+    """A master, two replicas of it and three ``redis-sentinel``s watching it (as :attr:`MASTER`, quorum 2,
+    down after 2 s), on free loopback ports in ``workdir``. :meth:`start` returns once every Sentinel knows
+    both replicas and the two other Sentinels, so that a killed master gets replaced. Down after 2 s, not 1:
+    a loaded machine can hold a PING answer for a second, and a needless failover would surprise a test."""
+
+    MASTER = "faasmaster"
+
+    def __init__(self, workdir):
+        self.workdir = Path(workdir)
+        self.servers = []  # the first master, then its replicas
+        self.sentinel_ports = []
+        self._sentinels = []
+
+    def start(self, timeout=30.0):
+        for i in range(3):
+            folder = self.workdir / f"redis-{i}"
+            folder.mkdir()
+            replicaof = self.servers[0].port if self.servers else None
+            self.servers.append(RedisServer(folder, replicaof=replicaof).start())
+        master = self.servers[0]
+        self._wait(lambda: "connected_slaves:2" in master.cli("INFO", "replication"), timeout, "both replicas")
+        for i in range(3):
+            self._start_sentinel(self.workdir / f"sentinel-{i}", master.port)
+        for port in self.sentinel_ports:
+            self._wait(lambda: self._knows_all(port), timeout, f"sentinel {port} to know the replicas and sentinels")
+        return self
+
+    def _start_sentinel(self, folder, master_port):
+        folder.mkdir()
+        port = free_port()
+        conf = folder / "sentinel.conf"
+        conf.write_text("\n".join([
+            f"port {port}", "bind 127.0.0.1", "daemonize no", f"dir {folder}", "logfile sentinel.log",
+            f"sentinel monitor {self.MASTER} 127.0.0.1 {master_port} 2",
+            f"sentinel down-after-milliseconds {self.MASTER} 2000",
+            f"sentinel failover-timeout {self.MASTER} 10000", ""]))
+        self._sentinels.append(subprocess.Popen(["redis-sentinel", str(conf)], stdin=subprocess.DEVNULL,
+                                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                                start_new_session=True))
+        self.sentinel_ports.append(port)
+        self._wait(lambda: redis_ping(port), 20, f"redis-sentinel on port {port}")
+
+    def _knows_all(self, port):
+        fields = _cli(port, "SENTINEL", "MASTER", self.MASTER).split("\n")
+        info = dict(zip(fields[::2], fields[1::2]))
+        return info.get("num-slaves") == "2" and info.get("num-other-sentinels") == "2"
+
+    @staticmethod
+    def _wait(predicate, timeout, what):
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                pytest.fail(f"sentinel setup: no {what} within {timeout}s")
+            time.sleep(0.1)
+
+    @property
+    def sentinels(self):
+        """The Sentinels as ``--redis-sentinels`` takes them."""
+        return ",".join(f"127.0.0.1:{port}" for port in self.sentinel_ports)
+
+    def master_port(self):
+        """The port of the master the Sentinels name now."""
+        return int(_cli(self.sentinel_ports[0], "SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.MASTER).split()[1])
+
+    def master(self):
+        """The :class:`RedisServer` that is the master now."""
+        port = self.master_port()
+        return next(server for server in self.servers if server.port == port)
+
+    def stop(self):
+        for proc in self._sentinels:
+            proc.terminate()
+        for proc in self._sentinels:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        for server in self.servers:
+            server.stop()
+
+
+def _cli(port, *args):
+    r = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(port)] + [str(a) for a in args],
+                       capture_output=True, text=True, timeout=10)
+    return r.stdout.strip()
+
+
+@pytest.fixture
+def sentinel_setup():
+    """A started :class:`SentinelSetup` for one test, stopped at teardown."""
+    with tempfile.TemporaryDirectory(prefix="faas-e2e-sentinel-") as tmp:
+        setup = SentinelSetup(tmp)
+        try:
+            yield setup.start()
+        finally:
+            setup.stop()
 
 
 # --------------------------------------------------------------------------

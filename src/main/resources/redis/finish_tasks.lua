@@ -9,8 +9,9 @@
 -- the delayed set (see promote_delayed.lua); it is not announced nor counted as failed. A cancelled task has
 -- ended, so its outcome, like any late one, is ignored.
 -- ARGV[1] consumer group, ARGV[2] done channel, ARGV[3] finished_at, ARGV[4] seconds to keep a finished task,
--- ARGV[5] task key prefix, then groups of ten: task id, stream entry id, the environment of its stream ('' for
--- the default), status, result, error, worker,
+-- ARGV[5] task key prefix, ARGV[6] '1' to announce here, '0' to return the announcements instead (the caller
+-- publishes them once replicas hold the outcomes), then groups of ten: task id, stream entry id, the environment
+-- of its stream ('' for the default), status, result, error, worker,
 -- stdout, stderr, output_truncated ("1" or "0"; all three '' when the task printed nothing: then no output
 -- field is written, and a live output stored while it ran stays). A retry drops the output of the run that
 -- failed, so that what a task shows is what its last run printed.
@@ -18,11 +19,22 @@
 -- output are small (INLINE bytes), so that a waiting request needs no read of its own, else as its id alone.
 -- The JSON holds exactly the fields of TaskCodec.FIELDS, and TaskCodec.OUTPUT_FIELDS when the task printed
 -- something (TaskStoreTest checks it).
--- Returns, per task, {created_at, started_at} when stored ('' for one never set), 'QUEUED' when it will run
--- again, 0 when ignored. A retry goes to the stream of the task's environment (field env).
+-- Returns {per task: {created_at, started_at} when stored ('' for one never set), 'QUEUED' when it will run
+-- again, 0 when ignored; the announcements not made (with ARGV[6] '0'): those of the stored tasks, and the id
+-- alone of each task found ended already, whose announcement a failed earlier call may have held back}.
+-- A retry goes to the stream of the task's environment (field env).
 local INLINE = 16384
 local keep = tonumber(ARGV[4])
 local entries = {} -- per stream, its queue entries to remove, all at once at the end
+local announce_here = ARGV[6] == '1'
+local announcements = {}
+local function announce(message)
+  if announce_here then
+    redis.call('PUBLISH', ARGV[2], message)
+  else
+    announcements[#announcements + 1] = message
+  end
+end
 local function finish(id, entry, env, status, result, error, worker, stdout, stderr, truncated)
   local key = ARGV[5] .. id
   local t = redis.call('HMGET', key, 'status', 'created_at', 'started_at', 'attempts', 'function_id',
@@ -30,7 +42,13 @@ local function finish(id, entry, env, status, result, error, worker, stdout, std
   local stream = env == '' and KEYS[1] or KEYS[1] .. ':env:' .. env
   entries[stream] = entries[stream] or {}
   entries[stream][#entries[stream] + 1] = entry
-  if not t[1] or t[1] == 'COMPLETED' or t[1] == 'FAILED' then
+  if not t[1] then
+    return 0
+  end
+  if t[1] == 'COMPLETED' or t[1] == 'FAILED' then
+    if not announce_here then
+      announcements[#announcements + 1] = id
+    end
     return 0
   end
   local retried = tonumber(t[8] or '0')
@@ -63,14 +81,14 @@ local function finish(id, entry, env, status, result, error, worker, stdout, std
     if truncated ~= '' then
       done.stdout, done.stderr, done.output_truncated = stdout, stderr, truncated
     end
-    redis.call('PUBLISH', ARGV[2], id .. '\n' .. cjson.encode(done))
+    announce(id .. '\n' .. cjson.encode(done))
   else
-    redis.call('PUBLISH', ARGV[2], id)
+    announce(id)
   end
   return {t[2] or '', t[3] or ''}
 end
 local out = {}
-for i = 6, #ARGV, 10 do
+for i = 7, #ARGV, 10 do
   out[#out + 1] = finish(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6],
     ARGV[i + 7], ARGV[i + 8], ARGV[i + 9])
 end
@@ -83,4 +101,4 @@ for stream, ids in pairs(entries) do
 end
 index_flush()
 stats_flush()
-return out
+return {out, announcements}

@@ -26,7 +26,9 @@ import io.mpcsfaas.store.NotFoundException;
 import io.mpcsfaas.store.OutputRecord;
 import io.mpcsfaas.store.PlatformStats;
 import io.mpcsfaas.store.Presence;
+import io.mpcsfaas.store.NotReplicatedException;
 import io.mpcsfaas.store.RedisClients;
+import io.mpcsfaas.store.ReplicaWait;
 import io.mpcsfaas.store.Retries;
 import io.mpcsfaas.store.TaskIndex;
 import io.mpcsfaas.store.TaskRecord;
@@ -105,7 +107,7 @@ public final class ApiVerticle extends VerticleBase {
     redis = RedisClients.create(vertx, redisConf);
     Keys keys = new Keys(redisConf.prefix());
     this.keys = keys;
-    store = new TaskStore(redis, keys, resultTtlSeconds);
+    store = new TaskStore(redis, keys, resultTtlSeconds, ReplicaWait.of(redisConf));
     index = new TaskIndex(redis, keys);
     creator = new TaskCreator(store, STORE_TIMEOUT_MILLIS);
     presence = new Presence(redis, keys);
@@ -594,7 +596,8 @@ public final class ApiVerticle extends VerticleBase {
 
   /**
    * 404 for an unknown id (or another tenant's), 429 for a tenant with too many tasks in flight, the refusal a
-   * route decided on (a 409), else Redis could not answer (503).
+   * route decided on (a 409), 503 for a write too few replicas confirmed (stored, maybe: see docs/sentinel.md),
+   * else Redis could not answer (503).
    */
   private static void fail(RoutingContext ctx, Throwable cause) {
     if (cause instanceof NotFoundException) {
@@ -602,6 +605,10 @@ public final class ApiVerticle extends VerticleBase {
     } else if (cause instanceof LimitReachedException) {
       ctx.response().putHeader("Retry-After", Integer.toString(RETRY_AFTER_SECONDS));
       ctx.fail(new ApiError(429, cause.getMessage()));
+    } else if (cause instanceof NotReplicatedException unconfirmed) {
+      ctx.response().putHeader("Retry-After", Integer.toString(RETRY_AFTER_SECONDS));
+      ctx.fail(new ApiError(503, unconfirmed.getMessage() + "; it may be stored or lost, and a submit sent "
+          + "again is a new task (docs/sentinel.md)"));
     } else if (cause instanceof ApiError refusal) {
       ctx.fail(refusal);
     } else {

@@ -5,6 +5,7 @@ import io.mpcsfaas.bench.Bench;
 import io.mpcsfaas.config.ApiConfig;
 import io.mpcsfaas.config.Conf;
 import io.mpcsfaas.config.Mode;
+import io.mpcsfaas.config.RedisConfig;
 import io.mpcsfaas.dispatch.DispatcherVerticle;
 import io.mpcsfaas.store.RedisServer;
 import io.mpcsfaas.transport.Protocol;
@@ -164,8 +165,11 @@ public final class Main {
     }
   }
 
-  /** Starts an append-only redis-server when nothing answers at a loopback Redis URL. */
+  /** Starts an append-only redis-server when nothing answers at a loopback Redis URL (and no Sentinel is given). */
   private static RedisServer startRedisIfAbsent(JsonObject config) throws IOException {
+    if (RedisConfig.from(config).sentinel()) {
+      return null;
+    }
     String url = Conf.string(config, "redis.url");
     InetSocketAddress address = RedisServer.address(url);
     String host = address.getHostString();

@@ -5,6 +5,7 @@ import io.mpcsfaas.config.ClusterConfig;
 import io.mpcsfaas.config.Conf;
 import io.mpcsfaas.config.Environments;
 import io.mpcsfaas.config.Mode;
+import io.mpcsfaas.config.RedisConfig;
 import io.mpcsfaas.config.Setting;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -66,8 +67,9 @@ final class Options {
   }
 
   /**
-   * Checks what a file or the environment set, which picocli did not parse: whole numbers, the mode, and that
-   * the API's certificate and key go together and can be read, and the cluster's TLS files come together.
+   * Checks what a file or the environment set, which picocli did not parse: whole numbers, the mode, the
+   * Sentinels and replica counts, that the API's certificate and key go together and can be read, and that the
+   * cluster's TLS files come together.
    */
   private static void check(CommandSpec spec, JsonObject config, Path file) {
     String source = file == null ? "" : "config " + file + ": ";
@@ -89,6 +91,13 @@ final class Options {
       Environments.from(config);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), source + e.getMessage());
+    }
+    if (Setting.of("redis.sentinels").commands().contains(spec.name())) {
+      try {
+        RedisConfig.from(config);
+      } catch (IllegalArgumentException e) {
+        throw new ParameterException(spec.commandLine(), source + e.getMessage());
+      }
     }
     if (Setting.of("api.tls_cert").commands().contains(spec.name())) {
       try {

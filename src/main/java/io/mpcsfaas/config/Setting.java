@@ -39,6 +39,17 @@ public record Setting(String key, Object defaultValue, List<String> flags, Strin
       new Setting("redis.pool_size", 16, List.of("--redis-pool"), null,
           "connections each API or dispatcher keeps to Redis", SERVERS),
       new Setting("redis.prefix", "faas:", List.of("--prefix"), null, "prefix of every Redis key", SERVERS),
+      new Setting("redis.sentinels", "", List.of("--redis-sentinels"), null,
+          "Redis Sentinels, HOST:PORT separated by commas: Redis is the master they name (--redis-master), "
+              + "found again after a failover, and --redis is not used (empty: none; docs/sentinel.md)", SERVERS),
+      new Setting("redis.master", "mymaster", List.of("--redis-master"), null,
+          "name of the master the Sentinels watch", SERVERS),
+      new Setting("redis.min_replicas", 0, List.of("--redis-min-replicas"), null,
+          "replicas that must hold a submit, registration or result before it is answered or announced "
+              + "(Redis WAIT; 0: do not wait)", SERVERS),
+      new Setting("redis.wait_ms", 1000, List.of("--redis-wait-ms"), null,
+          "how long to wait for --redis-min-replicas; past it the API answers 503 and a result is stored again",
+          SERVERS),
       new Setting("redis.data_dir", "data/redis", List.of("--data-dir"), "FAAS_DATA_DIR",
           "folder of the Redis that up starts when none answers", Set.of("up")),
       new Setting("workers", Runtime.getRuntime().availableProcessors(), List.of("-w", "--workers"), null,

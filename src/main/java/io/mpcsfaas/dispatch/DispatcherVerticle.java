@@ -7,6 +7,7 @@ import io.mpcsfaas.config.RedisConfig;
 import io.mpcsfaas.store.Keys;
 import io.mpcsfaas.store.Presence;
 import io.mpcsfaas.store.RedisClients;
+import io.mpcsfaas.store.ReplicaWait;
 import io.mpcsfaas.store.Subscription;
 import io.mpcsfaas.store.TaskIndex;
 import io.mpcsfaas.store.TaskQueue;
@@ -51,7 +52,7 @@ public final class DispatcherVerticle extends VerticleBase {
     RedisConfig redisConf = RedisConfig.from(config());
     redis = RedisClients.create(vertx, redisConf);
     Keys keys = new Keys(redisConf.prefix());
-    queue = new TaskQueue(redis, keys, conf.name(), conf.resultTtlSeconds());
+    queue = new TaskQueue(redis, keys, conf.name(), conf.resultTtlSeconds(), ReplicaWait.of(redisConf));
     presence = new Presence(redis, keys);
     mode = conf.mode();
     TaskIndex index = new TaskIndex(redis, keys); // expired tasks leave the index (the timer ends with the verticle)

@@ -30,12 +30,16 @@ public final class RedisServer implements AutoCloseable {
     this.dir = dir;
   }
 
-  /** Starts {@code redis-server} on {@code 127.0.0.1:port} with its files in {@code dir}, and waits for PING. */
-  public static RedisServer start(int port, Path dir, boolean appendOnly) throws IOException {
+  /**
+   * Starts {@code redis-server} on {@code 127.0.0.1:port} with its files in {@code dir}, and waits for PING;
+   * {@code options} go on its command line (as {@code "--replicaof", "127.0.0.1", "6380"}).
+   */
+  public static RedisServer start(int port, Path dir, boolean appendOnly, String... options) throws IOException {
     Files.createDirectories(dir);
     List<String> command = new ArrayList<>(List.of("redis-server", "--port", Integer.toString(port),
         "--bind", "127.0.0.1", "--dir", dir.toString(), "--save", "", "--daemonize", "no",
         "--appendonly", appendOnly ? "yes" : "no", "--logfile", "redis.log"));
+    command.addAll(List.of(options));
     Process process;
     try {
       process = new ProcessBuilder(command).redirectErrorStream(true)

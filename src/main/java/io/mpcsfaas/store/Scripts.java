@@ -41,9 +41,14 @@ final class Scripts {
   }
 
   Future<Response> run(Redis redis, List<String> keys, List<String> args) {
-    return redis.send(request(Command.EVALSHA, sha, keys, args)).recover(err -> {
-      if (err.getMessage() != null && err.getMessage().startsWith("NOSCRIPT")) {
-        return redis.send(request(Command.EVAL, source, keys, args));
+    return run(redis, ReplicaWait.NONE, keys, args);
+  }
+
+  /** Runs the script; its reply once {@code replicas} hold what it wrote. */
+  Future<Response> run(Redis redis, ReplicaWait replicas, List<String> keys, List<String> args) {
+    return replicas.send(redis, request(Command.EVALSHA, sha, keys, args)).recover(err -> {
+      if (err.getMessage() != null && err.getMessage().contains("NOSCRIPT")) {
+        return replicas.send(redis, request(Command.EVAL, source, keys, args));
       }
       return Future.failedFuture(err);
     });

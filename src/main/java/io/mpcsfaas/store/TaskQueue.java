@@ -16,6 +16,8 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The dispatcher's half of the Redis model: the durable queue (one stream per environment, each read by the
@@ -25,6 +27,7 @@ import java.util.Map;
  * on restart, {@link #claim} with {@code pending} returns what it held.
  */
 public final class TaskQueue {
+  private static final Logger LOG = LoggerFactory.getLogger(TaskQueue.class);
   private static final Scripts START_TASKS = Scripts.load("task_index.lua", "start_tasks.lua");
   private static final Scripts FINISH_TASKS = Scripts.load("task_index.lua", "function_stats.lua", "finish_tasks.lua");
   private static final Scripts REFRESH_CLAIMS = Scripts.load("refresh_claims.lua");
@@ -35,16 +38,23 @@ public final class TaskQueue {
   private final Keys keys;
   private final String consumer;
   private final long keepFinishedSeconds;
+  private final ReplicaWait replicas;
   private final TaskHistograms histograms = new TaskHistograms();
   /** Blocking reads hold a connection for their whole wait, so they get one of their own. */
   private Future<RedisConnection> blockingConnection;
 
   /** {@code keepFinishedSeconds}: how long a finished task (and its result) stays in Redis; 0 keeps it forever. */
   public TaskQueue(Redis redis, Keys keys, String consumer, long keepFinishedSeconds) {
+    this(redis, keys, consumer, keepFinishedSeconds, ReplicaWait.NONE);
+  }
+
+  /** Outcomes are announced, and {@link #finish} completes, once {@code replicas} hold them. */
+  public TaskQueue(Redis redis, Keys keys, String consumer, long keepFinishedSeconds, ReplicaWait replicas) {
     this.redis = redis;
     this.keys = keys;
     this.consumer = consumer;
     this.keepFinishedSeconds = keepFinishedSeconds;
+    this.replicas = replicas;
   }
 
   public String consumer() {
@@ -171,12 +181,14 @@ public final class TaskQueue {
   /**
    * Stores the outcomes in one round trip, each unless its task has one already, and releases their queue
    * entries; each element of the answer tells whether that outcome was stored. Stored ones count in the
-   * latency histograms from the next {@link #flushHistograms}.
+   * latency histograms from the next {@link #flushHistograms}. When replicas must hold the outcomes, it fails
+   * with {@link NotReplicatedException} if they do not confirm in time: the dispatcher keeps the outcomes and
+   * finishes them again (stored again if a failover lost them), and they are announced only once confirmed.
    */
   public Future<List<Boolean>> finish(List<FinishedTask> outcomes) {
     String finishedAt = Timestamps.now();
     List<String> args = new ArrayList<>(List.of(Keys.DISPATCHERS_GROUP, keys.doneChannel(), finishedAt,
-        Long.toString(keepFinishedSeconds), keys.task("")));
+        Long.toString(keepFinishedSeconds), keys.task(""), replicas.waits() ? "0" : "1"));
     for (FinishedTask outcome : outcomes) {
       args.add(outcome.entry().taskId());
       args.add(outcome.entry().entryId());
@@ -188,7 +200,9 @@ public final class TaskQueue {
       addOutput(args, outcome.outcome().output());
     }
     List<String> scriptKeys = List.of(keys.queue(), keys.stats(), keys.index(), keys.delayed());
-    return FINISH_TASKS.run(redis, scriptKeys, args).map(replies -> {
+    return FINISH_TASKS.run(redis, replicas, scriptKeys, args).map(answer -> {
+      announce(answer.get(1));
+      Response replies = answer.get(0);
       List<Boolean> stored = new ArrayList<>(outcomes.size());
       double finished = Double.parseDouble(finishedAt);
       for (Response reply : replies) {
@@ -202,6 +216,16 @@ public final class TaskQueue {
       }
       return stored;
     });
+  }
+
+  /** Publishes the announcements finish_tasks.lua held back; one lost only makes its waiters read the task. */
+  private void announce(Response announcements) {
+    if (announcements.size() > 0) {
+      List<Request> publishes = new ArrayList<>(announcements.size());
+      announcements.forEach(message -> publishes.add(Request.cmd(Command.PUBLISH).arg(keys.doneChannel())
+          .arg(message.toBuffer())));
+      redis.batch(publishes).onFailure(err -> LOG.debug("could not announce finished tasks: {}", err.getMessage()));
+    }
   }
 
   /**

@@ -32,6 +32,7 @@ public final class TaskStore {
   private final Redis redis;
   private final Keys keys;
   private final long keepEndedSeconds;
+  private final ReplicaWait replicas;
 
   public TaskStore(Redis redis, Keys keys) {
     this(redis, keys, 0);
@@ -39,9 +40,18 @@ public final class TaskStore {
 
   /** {@code keepEndedSeconds}: how long a task this store ends (a cancel) stays in Redis; 0 keeps it forever. */
   public TaskStore(Redis redis, Keys keys, long keepEndedSeconds) {
+    this(redis, keys, keepEndedSeconds, ReplicaWait.NONE);
+  }
+
+  /**
+   * A registration or a creation of tasks completes once {@code replicas} hold it, else fails with
+   * {@link NotReplicatedException}.
+   */
+  public TaskStore(Redis redis, Keys keys, long keepEndedSeconds, ReplicaWait replicas) {
     this.redis = redis;
     this.keys = keys;
     this.keepEndedSeconds = keepEndedSeconds;
+    this.replicas = replicas;
   }
 
   /** Registers a function of no tenant; the same name and payload again answer the id they were registered with. */
@@ -68,7 +78,7 @@ public final class TaskStore {
         keys.tenantFunctions(tenant), keys.tenantFunctionsNamed(tenant, name), keys.environments());
     List<String> args = List.of(UUID.randomUUID().toString(), name, payload, Timestamps.now(),
         keys.functionPrefix(), digest, defaults.maxArg(), defaults.delayArg(), tenant, envArg);
-    return REGISTER_FUNCTION.run(redis, scriptKeys, args).map(Response::toString);
+    return REGISTER_FUNCTION.run(redis, replicas, scriptKeys, args).map(Response::toString);
   }
 
   /**
@@ -247,7 +257,7 @@ public final class TaskStore {
       args.add(task.caller().scope());
       args.add(task.caller().maxInFlight() == 0 ? "" : Integer.toString(task.caller().maxInFlight()));
     }
-    return CREATE_TASKS.run(redis, List.of(keys.queue(), keys.stats(), keys.index()), args).map(reply -> {
+    return CREATE_TASKS.run(redis, replicas, List.of(keys.queue(), keys.stats(), keys.index()), args).map(reply -> {
       List<Creation> answers = new ArrayList<>(tasks.size());
       reply.forEach(r -> answers.add(switch (r.toInteger()) {
         case 1 -> Creation.CREATED;

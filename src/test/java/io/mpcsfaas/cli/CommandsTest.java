@@ -102,6 +102,8 @@ class CommandsTest {
         {"<num_worker_processors>", "x", "pull-worker", "x", "tcp://127.0.0.1:5555"},
         {"<dispatcher url>", "<dispatcher url>", "push-worker", "2"},
         {"frobnicate", "frobnicate", "frobnicate"},
+        {"--redis-sentinels", "10.0.0.1", "up", "--redis-sentinels", "10.0.0.1:26379,10.0.0.1"},
+        {"--redis-min-replicas", "--redis-wait-ms", "dispatcher", "--redis-min-replicas", "-1"},
         {"--tasks", "abc", "bench", "--tasks", "abc"},
         {"--modes", "carrier-pigeon", "bench", "--sweep", "--modes", "local,carrier-pigeon"}};
     for (String[] c : cases) {
