@@ -27,24 +27,22 @@ local function index_add(index, created, status, ids, fids, tenants)
     zadd(index, i, last)
     zadd(index .. ':status:' .. status, i, last)
   end
+  -- A run of tasks into a set and its status set, in chunks.
+  local function zadd_run(set, from, to)
+    for j = from, to, 500 do
+      local last = math.min(j + 499, to)
+      zadd(set, j, last)
+      zadd(set .. ':' .. status, j, last)
+    end
+  end
   -- One call per run of consecutive tasks of one function (a batch is one run).
   local first = 1
   for i = 1, #ids do
     if i == #ids or fids[i + 1] ~= fids[i] then
-      local f = index .. ':function:' .. fids[i]
-      for j = first, i, 500 do
-        local last = math.min(j + 499, i)
-        zadd(f, j, last)
-        zadd(f .. ':' .. status, j, last)
-      end
+      zadd_run(index .. ':function:' .. fids[i], first, i)
       redis.call('SADD', index .. ':functions', fids[i])
       if tenants[i] ~= '' then -- a function has one tenant: the run is its
-        local t = index .. ':tenant:' .. tenants[i]
-        for j = first, i, 500 do
-          local last = math.min(j + 499, i)
-          zadd(t, j, last)
-          zadd(t .. ':' .. status, j, last)
-        end
+        zadd_run(index .. ':tenant:' .. tenants[i], first, i)
         redis.call('SADD', index .. ':tenants', tenants[i])
       end
       first = i + 1

@@ -19,7 +19,6 @@ import io.vertx.ext.web.client.WebClient;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -142,23 +141,10 @@ class LiveFeedTest extends KeySpaceTest {
 
   /** Opens the stream; the returned list fills with its events as they arrive. */
   private List<JsonObject> listen(int port, String path, String authorization) {
-    List<JsonObject> events = new CopyOnWriteArrayList<>();
-    StringBuilder pending = new StringBuilder();
     HttpClientResponse response = open(port, path, authorization);
     assertEquals(200, response.statusCode());
     assertTrue(response.getHeader("content-type").startsWith("text/event-stream"));
-    response.handler(chunk -> {
-      pending.append(chunk.toString());
-      int end;
-      while ((end = pending.indexOf("\n\n")) >= 0) {
-        String event = pending.substring(0, end);
-        pending.delete(0, end + 2);
-        if (event.startsWith("data: ")) {
-          events.add(new JsonObject(event.substring("data: ".length())));
-        }
-      }
-    });
-    return events;
+    return ServerSentEvents.collect(response);
   }
 
   private int status(int port, String path, String authorization) {

@@ -30,7 +30,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
@@ -325,19 +324,6 @@ class TenantRoutesTest extends KeySpaceTest {
         .setURI(path);
     HttpClientResponse response = await(client.request(options).compose(request -> request.send()));
     assertEquals(200, response.statusCode());
-    List<JsonObject> events = new CopyOnWriteArrayList<>();
-    StringBuilder pending = new StringBuilder();
-    response.handler(chunk -> {
-      pending.append(chunk.toString());
-      int end;
-      while ((end = pending.indexOf("\n\n")) >= 0) {
-        String event = pending.substring(0, end);
-        pending.delete(0, end + 2);
-        if (event.startsWith("data: ")) {
-          events.add(new JsonObject(event.substring("data: ".length())));
-        }
-      }
-    });
-    return events;
+    return ServerSentEvents.collect(response);
   }
 }
