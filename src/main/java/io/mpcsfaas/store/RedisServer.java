@@ -1,7 +1,8 @@
 package io.mpcsfaas.store;
 
+import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -31,7 +32,8 @@ public final class RedisServer implements AutoCloseable {
   }
 
   /**
-   * Starts {@code redis-server} on {@code 127.0.0.1:port} with its files in {@code dir}, and waits for PING;
+   * Starts {@code redis-server} on {@code 127.0.0.1:port} with its files in {@code dir}, and waits for PING to
+   * answer with something other than LOADING (a restarted server refuses commands while it reads its files);
    * {@code options} go on its command line (as {@code "--replicaof", "127.0.0.1", "6380"}).
    */
   public static RedisServer start(int port, Path dir, boolean appendOnly, String... options) throws IOException {
@@ -49,8 +51,10 @@ public final class RedisServer implements AutoCloseable {
     }
     RedisServer server = new RedisServer(process, port, dir);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (!answers("127.0.0.1", port)) {
-      if (!process.isAlive() || System.nanoTime() > deadline) {
+    for (String reply = pingReply("127.0.0.1", port); reply == null || reply.startsWith("-LOADING");
+        reply = pingReply("127.0.0.1", port)) {
+      // the deadline is for starting: reading a large append-only file may take longer, and shows progress
+      if (!process.isAlive() || (reply == null && System.nanoTime() > deadline)) {
         server.close();
         throw new IOException("redis-server did not start on port " + port + "; see " + dir.resolve("redis.log"));
       }
@@ -96,17 +100,22 @@ public final class RedisServer implements AutoCloseable {
 
   /** True when something at {@code host:port} answers a Redis PING (with or without a password). */
   public static boolean answers(String host, int port) {
+    return pingReply(host, port) != null;
+  }
+
+  /** The first line of the answer to a PING at {@code host:port}, or null when nothing answers it. */
+  private static String pingReply(String host, int port) {
     try (Socket socket = new Socket()) {
       socket.connect(new InetSocketAddress(host, port), 500);
       socket.setSoTimeout(1000);
       OutputStream out = socket.getOutputStream();
       out.write("PING\r\n".getBytes(StandardCharsets.US_ASCII));
       out.flush();
-      InputStream in = socket.getInputStream();
-      int first = in.read();
-      return first == '+' || first == '-';
+      String line = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII))
+          .readLine();
+      return line != null && (line.startsWith("+") || line.startsWith("-")) ? line : null;
     } catch (IOException e) {
-      return false;
+      return null;
     }
   }
 
