@@ -388,6 +388,9 @@ class FaasProcess:
             # Own process group so that stray children (java, python
             # interpreters) can be cleaned up by group id afterwards.
             start_new_session=True,
+            # SIGHUP as the default even when the tests run under nohup: the JVM keeps an inherited
+            # "ignored" and would never see the SIGHUP that re-reads API keys.
+            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL),
         )
         self.started_at = time.monotonic()
         _ALL_PROCS.append(self)

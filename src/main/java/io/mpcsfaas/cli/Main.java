@@ -30,6 +30,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ParseResult;
 import sun.misc.Signal;
+import sun.misc.SignalHandler;
 
 /** The {@code ./faas} commands: each builds its config, deploys its verticles and runs until stopped. */
 public final class Main {
@@ -159,7 +160,11 @@ public final class Main {
    */
   private static void reloadKeysOnHangUp(ApiVerticle api) {
     try {
-      Signal.handle(new Signal("HUP"), signal -> api.reloadKeys());
+      // The JVM leaves a signal its parent ignored (nohup) ignored, and says so only by the handler it returns.
+      if (Signal.handle(new Signal("HUP"), signal -> api.reloadKeys()) == SignalHandler.SIG_IGN) {
+        LOG.warn("SIGHUP is ignored in this process (started under nohup?): kill -HUP cannot re-read the API keys file;"
+            + " start it without nohup (setsid, systemd) to re-read keys without a restart");
+      }
     } catch (IllegalArgumentException e) { // the JVM keeps SIGHUP (-Xrs, or no such signal here)
       LOG.warn("SIGHUP cannot re-read the API keys file here: {}", e.getMessage());
     }
