@@ -83,9 +83,10 @@ start_dispatchers() {
   done
   if [ "$MODE" != local ]; then # every peer has started (registering follows within a heartbeat)
     local log
-    for log in "$DIR"/peers*.log; do
-      for _ in $(seq 240); do grep -q "peers of" "$log" && break; sleep 0.5; done
-      grep -q "peers of" "$log" || { echo "peers did not start: $(tail -5 "$log")" >&2; exit 1; }
+    for i in $(seq "$DISPATCHERS"); do
+      log="$DIR/peers$i.log"
+      for _ in $(seq 240); do grep -qs "peers of" "$log" && break; sleep 0.5; done
+      grep -qs "peers of" "$log" || { echo "peers did not start: $(tail -5 "$log")" >&2; exit 1; }
     done
   fi
 }
@@ -107,23 +108,20 @@ if [ "$MEMORY" -gt 0 ]; then
   base=$(rinfo memory used_memory)
   /usr/bin/python3 "$HERE/scripts/capacity_batch.py" "$API_URL" "$MEMORY" --concurrency 4 --queue-only
   queued=$(rinfo memory used_memory)
+  echo "$MEMORY tasks queued: Redis used_memory $base B empty, $queued B queued:" \
+    "$(( (queued - base) / MEMORY )) B per queued task"
   start_dispatchers
   t0=$(date +%s)
   while :; do
-    done_=$(curl -sf "$API_URL/stats" | python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["completed"] + s["failed"])')
-    [ "$done_" -ge "$MEMORY" ] && break
+    ended=$(curl -sf "$API_URL/stats" | python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["completed"] + s["failed"])')
+    [ "$ended" -ge "$MEMORY" ] && break
     sleep 2
   done
   t1=$(date +%s)
   sleep 3 # claims acknowledged, counters written
   finished=$(rinfo memory used_memory)
-  python3 - "$MEMORY" "$base" "$queued" "$finished" $((t1 - t0)) <<'PY'
-import sys
-n, base, queued, finished, secs = map(int, sys.argv[1:])
-print(f"{n:,} tasks: Redis used_memory {base:,} B empty, {queued:,} B queued, {finished:,} B finished "
-      f"(run in {secs} s, {n / max(secs, 1):,.0f} tasks/s from a full queue)")
-print(f"per queued task {(queued - base) / n:,.0f} B; per finished task {(finished - base) / n:,.0f} B")
-PY
+  echo "$MEMORY tasks finished in $((t1 - t0)) s ($((MEMORY / (t1 - t0 + 1))) tasks/s from a full queue):" \
+    "Redis used_memory $finished B: $(( (finished - base) / MEMORY )) B per finished task"
   exit 0
 fi
 
