@@ -8,8 +8,9 @@
 # runs W Python interpreters; in push, pull and cluster mode `./faas peers` runs --peers simulated workers of
 # --slots each in one JVM (split over the dispatchers), which end every task at once. The driver is `./faas
 # bench` (one task per request, C clients) or scripts/capacity_batch.py (batches of 1000 through
-# /execute_function/batch, C threads, 503s retried). After a warm-up of --warmup tasks it runs R rounds of T
-# tasks, reading each process's CPU time (/proc/PID/stat) and Redis's total_commands_processed before and after.
+# /execute_function/batch, C threads, 503s retried). After a warm-up of --warmup tasks it reads what 10 s of
+# idling costs each part (the fleet's heartbeats), then runs R rounds of T tasks, reading each process's CPU
+# time (/proc/PID/stat) and Redis's total_commands_processed before and after.
 # --memory N instead queues N tasks with no dispatcher, reads Redis's used_memory before and after (bytes per
 # queued task), then starts the dispatchers and peers, runs them all, and reads it again (bytes per finished
 # task, kept for --result-ttl). Needs the jar (./faas builds it), redis-server and redis-cli.
@@ -137,6 +138,15 @@ snapshot() { # redis api dispatchers interpreters peers redis-commands
 }
 [ "$WARMUP" -gt 0 ] && drive "$WARMUP" >/dev/null
 HZ=$(getconf CLK_TCK)
+# What the fleet costs with no task at all (heartbeats, registrations, presence): share of a core over 10 s.
+read -r r0 a0 d0 k0 p0 c0 < <(snapshot); sleep 10; read -r r1 a1 d1 k1 p1 c1 < <(snapshot)
+python3 - "$HZ" $((r1 - r0)) $((a1 - a0)) $((d1 - d0)) $((p1 - p0)) $((c1 - c0)) <<'PY'
+import sys
+hz = int(sys.argv[1])
+parts = dict(zip(["redis", "api", "dispatchers", "peers"], (int(t) * 100 / hz / 10 for t in sys.argv[2:6])))
+print("idle: " + "; ".join(f"{k} {v:.1f} % of a core" for k, v in parts.items())
+      + f"; {int(sys.argv[6]) / 10:.0f} Redis commands/s")
+PY
 echo "CPU microseconds per task (ceiling = tasks/s one core of it could carry); Redis commands per task"
 for r in $(seq "$ROUNDS"); do
   read -r r0 a0 d0 k0 p0 c0 < <(snapshot)
