@@ -150,10 +150,12 @@ PY
 echo "CPU microseconds per task (ceiling = tasks/s one core of it could carry); Redis commands per task"
 for r in $(seq "$ROUNDS"); do
   read -r r0 a0 d0 k0 p0 c0 < <(snapshot)
-  rate=$(drive "$TASKS" | grep -o '[0-9]* tasks/s' | head -1)
+  out=$(drive "$TASKS")
+  rate=$(grep -o '[0-9]* tasks/s' <<<"$out" | head -1)
+  retried=$(grep -o '[0-9]* submits or reads retried after 503' <<<"$out" || true)
   read -r r1 a1 d1 k1 p1 c1 < <(snapshot)
   python3 - "$HZ" "$TASKS" "$rate" $((r1 - r0)) $((a1 - a0)) $((d1 - d0)) $((k1 - k0)) $((p1 - p0)) $((c1 - c0)) \
-    "$(cut -d' ' -f1 /proc/loadavg)" <<'PY'
+    "$(cut -d' ' -f1 /proc/loadavg)" "$retried" <<'PY'
 import sys
 hz, tasks, rate = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 parts = dict(zip(["redis", "api", "dispatchers", "interpreters", "peers"], map(int, sys.argv[4:9])))
@@ -162,6 +164,8 @@ for name, t in parts.items():
     us = t * 1e6 / hz / tasks
     if us:
         cells.append(f"{name} {us:.0f} us (ceiling {1e6 / us:,.0f}/s)")
-print(f"{rate}: " + "; ".join(cells) + f"; {int(sys.argv[9]) / tasks:.1f} Redis commands/task; load {sys.argv[10]}")
+retried = f"; {sys.argv[11]}" if sys.argv[11] else ""
+print(f"{rate}: " + "; ".join(cells) + f"; {int(sys.argv[9]) / tasks:.1f} Redis commands/task; load {sys.argv[10]}"
+      + retried)
 PY
 done
