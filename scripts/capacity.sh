@@ -137,7 +137,9 @@ snapshot() { # redis api dispatchers interpreters peers redis-commands
   echo "$(ticks "$REDIS") $(ticks "$API") $(sum_ticks "${DISP[@]}") $k $(sum_ticks "${PEER_JVMS[@]}")" \
     "$(rinfo stats total_commands_processed)"
 }
-[ "$WARMUP" -gt 0 ] && drive "$WARMUP" >/dev/null
+if [ "$WARMUP" -gt 0 ]; then
+  out=$(drive "$WARMUP") || { echo "warm-up failed: $out"; exit 1; }
+fi
 HZ=$(getconf CLK_TCK)
 # What the fleet costs with no task at all (heartbeats, registrations, presence): share of a core over 10 s.
 read -r r0 a0 d0 k0 p0 c0 < <(snapshot); sleep 10; read -r r1 a1 d1 k1 p1 c1 < <(snapshot)
@@ -151,7 +153,7 @@ PY
 echo "CPU microseconds per task (ceiling = tasks/s one core of it could carry); Redis commands per task"
 for r in $(seq "$ROUNDS"); do
   read -r r0 a0 d0 k0 p0 c0 < <(snapshot)
-  out=$(drive "$TASKS")
+  out=$(drive "$TASKS") || { echo "round failed: $out"; exit 1; }
   rate=$(grep -o '[0-9]* tasks/s' <<<"$out" | head -1)
   retried=$(grep -o '[0-9]* submits or reads retried after 503' <<<"$out" || true)
   read -r r1 a1 d1 k1 p1 c1 < <(snapshot)

@@ -10,6 +10,7 @@ import codecs
 import sys
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import dill
@@ -65,9 +66,9 @@ def main():
         ids = client.post("/execute_function/batch", {"function_id": fid,
                                                       "payloads": [args[i % inputs] for i in range(size)]})["task_ids"]
         if a.queue_only:
-            return 0
+            return []
         pending = list(enumerate(ids))
-        bad = 0
+        bad = []
         while pending:
             results = client.post("/results", {"task_ids": [t for _, t in pending], "wait": 30,
                                                "return_when": "ALL_COMPLETED"})["results"]
@@ -76,17 +77,19 @@ def main():
                 if r.get("status") in ("QUEUED", "RUNNING"):
                     left.append((i, t))
                 elif r.get("status") != "COMPLETED" or r.get("result") != expected[i % inputs]:
-                    bad += 1
+                    bad.append(f'{r.get("status")}: {(r.get("error") or "wrong result").strip().splitlines()[-1]}')
             pending = left
         return bad
 
     start = time.monotonic()
     with ThreadPoolExecutor(a.concurrency) as pool:
-        bad = sum(pool.map(run, sizes))
+        bad = [b for batch in pool.map(run, sizes) for b in batch]
     seconds = time.monotonic() - start
     verb = "queued" if a.queue_only else "ran"
-    print(f"{a.tasks / seconds:.0f} tasks/s: {verb} {a.tasks} in {seconds:.1f} s, {bad} wrong, "
+    print(f"{a.tasks / seconds:.0f} tasks/s: {verb} {a.tasks} in {seconds:.1f} s, {len(bad)} wrong, "
           f"{client.retried} submits or reads retried after 503")
+    for reason, n in Counter(bad).most_common(5):
+        print(f"  {n} x {reason}")
     sys.exit(1 if bad else 0)
 
 
