@@ -1,6 +1,7 @@
 package io.mpcsfaas.cli;
 
 import io.mpcsfaas.bench.Bench;
+import io.mpcsfaas.bench.Peers;
 import io.mpcsfaas.config.Setting;
 import java.io.IOException;
 import java.io.InputStream;
@@ -35,6 +36,8 @@ final class Commands {
     ALL.put("keygen", "write a CURVE key pair (NAME.key, NAME.pub) for a pull/push dispatcher or worker");
     ALL.put("status", "queue depth, workers and recent throughput of a running platform");
     ALL.put("bench", "measure a running server, or sweep modes and slots (./faas bench --help)");
+    ALL.put("peers", "many simulated workers in one JVM that end every task at once, to measure a dispatcher, "
+        + "Redis and the API (docs/scaling.md)");
     ALL.put("test", "run every test (Java and Python), installing what is missing (the ./faas script runs it)");
   }
 
@@ -55,6 +58,7 @@ final class Commands {
         case "status" -> new CommandLine(new Status()).getCommandSpec();
         case "keygen" -> new CommandLine(new Keygen()).getCommandSpec();
         case "bench" -> new CommandLine(new Bench()).getCommandSpec();
+        case "peers" -> new CommandLine(new Peers()).getCommandSpec();
         case "test" -> passThrough(name);
         default -> platform(name);
       };

@@ -2,6 +2,7 @@ package io.mpcsfaas.cli;
 
 import io.mpcsfaas.api.ApiVerticle;
 import io.mpcsfaas.bench.Bench;
+import io.mpcsfaas.bench.Peers;
 import io.mpcsfaas.config.ApiConfig;
 import io.mpcsfaas.config.Conf;
 import io.mpcsfaas.config.Mode;
@@ -75,6 +76,7 @@ public final class Main {
       case "status" -> ((Status) command.commandSpec().userObject()).call();
       case "keygen" -> ((Keygen) command.commandSpec().userObject()).call();
       case "bench" -> ((Bench) command.commandSpec().userObject()).call();
+      case "peers" -> ((Peers) command.commandSpec().userObject()).call();
       case "test" -> throw new ParameterException(command.commandSpec().commandLine(),
           "the tests are run by the ./faas script, not by the jar");
       case "up" -> up(Options.config(command));

@@ -20,12 +20,15 @@ import java.util.function.BiConsumer;
  * function's environment. With the default environment alone it is that one pool. All methods run on the
  * pools' context.
  */
-public final class EnvironmentPools {
+public final class EnvironmentPools implements TaskPool {
   private final Map<String, InterpreterPool> pools;
 
   private EnvironmentPools(Map<String, InterpreterPool> pools) {
     this.pools = pools;
   }
+
+  /** {@link #start} for a worker. */
+  static final TaskPool.Starter STARTER = (vertx, conf) -> start(vertx, conf).map(pools -> pools);
 
   /**
    * Starts the pools of the environments in {@code conf} (settings {@code python}, {@code environments}, and
@@ -57,11 +60,13 @@ public final class EnvironmentPools {
   }
 
   /** The environments offered, the default first. */
+  @Override
   public Set<String> names() {
     return pools.keySet();
   }
 
   /** Tasks of any environment the pools can start now or soon (see {@link InterpreterPool#room}). */
+  @Override
   public int room() {
     int room = 0;
     for (InterpreterPool pool : pools.values()) {
@@ -86,6 +91,7 @@ public final class EnvironmentPools {
   }
 
   /** Interpreter processes kept running, over all environments. */
+  @Override
   public int size() {
     int size = 0;
     for (InterpreterPool pool : pools.values()) {
@@ -94,15 +100,18 @@ public final class EnvironmentPools {
     return size;
   }
 
+  @Override
   public void onRoom(Runnable listener) {
     pools.values().forEach(pool -> pool.onRoom(listener));
   }
 
+  @Override
   public void onOutput(BiConsumer<String, TaskOutput> listener) {
     pools.values().forEach(pool -> pool.onOutput(listener));
   }
 
   /** Runs the task on its environment's interpreters; one of an environment not offered here fails at once. */
+  @Override
   public Future<TaskOutcome> run(TaskSpec task) {
     InterpreterPool pool = pools.get(task.env());
     if (pool == null) {
@@ -112,10 +121,12 @@ public final class EnvironmentPools {
     return pool.run(task);
   }
 
+  @Override
   public void cancel(String taskId) {
     pools.values().forEach(pool -> pool.cancel(taskId));
   }
 
+  @Override
   public Future<Void> close() {
     pools.values().forEach(InterpreterPool::close);
     return Future.succeededFuture();

@@ -40,6 +40,7 @@ public final class RemoteWorkerVerticle extends VerticleBase {
 
   private enum State { REGISTERING, ACTIVE, DRAINING }
 
+  private final TaskPool.Starter pools;
   private String id;
   private Mode mode;
   private String dispatcherUrl;
@@ -51,7 +52,7 @@ public final class RemoteWorkerVerticle extends VerticleBase {
   private int slots;
   private long heartbeatMillis;
   private long timeoutMillis;
-  private EnvironmentPools pool;
+  private TaskPool pool;
   private MessageLink endpoint;
   /** A new link is being opened, or checked for: joining a cluster takes longer than a heartbeat interval. */
   private boolean connecting;
@@ -65,6 +66,16 @@ public final class RemoteWorkerVerticle extends VerticleBase {
   private boolean reportScheduled;
   private long timer;
   private Promise<Void> drained;
+
+  /** A worker whose tasks run on the interpreters of its environments. */
+  public RemoteWorkerVerticle() {
+    this(EnvironmentPools.STARTER);
+  }
+
+  /** A worker whose tasks run on the pool {@code pools} makes (simulated peers answer at once). */
+  public RemoteWorkerVerticle(TaskPool.Starter pools) {
+    this.pools = pools;
+  }
 
   @Override
   public Future<?> start() {
@@ -82,7 +93,7 @@ public final class RemoteWorkerVerticle extends VerticleBase {
     id = configuredId.isBlank()
         ? ManagementFactory.getRuntimeMXBean().getName() + "-" + UUID.randomUUID().toString().substring(0, 8)
         : configuredId;
-    return EnvironmentPools.start(vertx, conf).compose(p -> {
+    return pools.start(vertx, conf).compose(p -> {
       pool = p;
       slots = pool.size();
       pool.onRoom(this::scheduleReport);
