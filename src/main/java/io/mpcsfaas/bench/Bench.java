@@ -15,7 +15,6 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
@@ -86,26 +85,26 @@ public final class Bench implements Callable<Integer> {
   @Option(names = "--workload", paramLabel = "W", defaultValue = "noop", order = 1,
       description = "noop, sleep (10 ms) or cpu (~10 ms of pure Python) [default ${DEFAULT-VALUE}]")
   private void workload(String name) {
-    workload = oneOf(Workload.NAMES, name, "--workload");
+    workload = OptionChecks.oneOf(spec, Workload.NAMES, name, "--workload");
   }
 
   @Option(names = "--tasks", paramLabel = "N", defaultValue = "2000", order = 2,
       description = "tasks to run [default ${DEFAULT-VALUE}]")
   private void tasks(int n) {
-    tasks = atLeast(1, n, "--tasks");
+    tasks = OptionChecks.atLeast(spec, 1, n, "--tasks");
   }
 
   @Option(names = "--concurrency", paramLabel = "N", defaultValue = "16", order = 3,
       description = "clients, each with one task in flight [default ${DEFAULT-VALUE}]")
   private void concurrency(int n) {
-    concurrency = atLeast(1, n, "--concurrency");
+    concurrency = OptionChecks.atLeast(spec, 1, n, "--concurrency");
   }
 
   @Option(names = "--duration", paramLabel = "S", defaultValue = "0", order = 4,
       description = "run for S seconds instead of --tasks [default 0: off]")
   private void duration(double seconds) {
     if (!(seconds >= 0) || Double.isInfinite(seconds)) {
-      throw invalid("--duration", seconds, "expected 0 or more seconds");
+      throw OptionChecks.invalid(spec, "--duration", seconds, "expected 0 or more seconds");
     }
     duration = seconds;
   }
@@ -114,28 +113,28 @@ public final class Bench implements Callable<Integer> {
       description = "tasks run first and not measured, so that both JVMs have compiled their hot paths (the first "
           + "seconds of a JVM measure its JIT compiler) [default ${DEFAULT-VALUE}]")
   private void warmup(int n) {
-    warmup = atLeast(0, n, "--warmup");
+    warmup = OptionChecks.atLeast(spec, 0, n, "--warmup");
   }
 
   @Option(names = "--modes", paramLabel = "M,M", split = ",", defaultValue = "local,pull,push", order = 12,
       description = "with --sweep: the modes, of local, pull, push, cluster [default ${DEFAULT-VALUE}]")
   private void modes(List<String> words) {
     List<String> known = Arrays.stream(Mode.values()).map(Mode::word).toList();
-    words.forEach(word -> oneOf(known, word, "--modes"));
+    words.forEach(word -> OptionChecks.oneOf(spec, known, word, "--modes"));
     modes = List.copyOf(words);
   }
 
   @Option(names = "--slots", paramLabel = "N,N", split = ",", defaultValue = "1,2,4,8", order = 13,
       description = "with --sweep: the interpreter slots of each platform [default ${DEFAULT-VALUE}]")
   private void slots(List<Integer> counts) {
-    counts.forEach(n -> atLeast(1, n, "--slots"));
+    counts.forEach(n -> OptionChecks.atLeast(spec, 1, n, "--slots"));
     slots = List.copyOf(counts);
   }
 
   @Option(names = "--workloads", paramLabel = "W,W", split = ",", defaultValue = "noop,sleep", order = 14,
       description = "with --sweep: the workloads, of noop, sleep, cpu [default ${DEFAULT-VALUE}]")
   private void workloads(List<String> names) {
-    names.forEach(name -> oneOf(Workload.NAMES, name, "--workloads"));
+    names.forEach(name -> OptionChecks.oneOf(spec, Workload.NAMES, name, "--workloads"));
     workloads = List.copyOf(names);
   }
 
@@ -156,25 +155,6 @@ public final class Bench implements Callable<Integer> {
   /** The measured run the options ask for. */
   BenchRun.Options options() {
     return new BenchRun.Options(url, workload, tasks, concurrency, duration, twoStep, ca);
-  }
-
-  private int atLeast(int min, int n, String option) {
-    if (n < min) {
-      throw invalid(option, n, "expected " + min + " or more");
-    }
-    return n;
-  }
-
-  private String oneOf(List<String> words, String word, String option) {
-    if (!words.contains(word)) {
-      throw invalid(option, word, "expected one of " + String.join(", ", words));
-    }
-    return word;
-  }
-
-  private ParameterException invalid(String option, Object value, String expected) {
-    return new ParameterException(spec.commandLine(),
-        "Invalid value for option '" + option + "': '" + value + "' (" + expected + ")");
   }
 
   /** Prints a run and appends it to {@code out}/bench.csv, unless a task failed: such a run is refused (1). */

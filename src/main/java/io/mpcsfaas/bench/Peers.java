@@ -14,8 +14,10 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code ./faas peers}: many simulated workers in one JVM for the capacity plan (docs/scaling.md). Each is a real
@@ -27,16 +29,10 @@ import picocli.CommandLine.Parameters;
     customSynopsis = {"./faas peers --mode push|pull --count N --slots S <dispatcher url>",
         "       ./faas peers --mode cluster --count N --slots S --join HOST[:PORT] [--name DISPATCHER]"})
 public final class Peers implements Callable<Integer> {
-  @Option(names = "--mode", paramLabel = "MODE", defaultValue = "push", order = 0,
-      description = "push, pull or cluster [default ${DEFAULT-VALUE}]")
+  @Spec
+  private CommandSpec spec;
   private String mode;
-
-  @Option(names = "--count", paramLabel = "N", defaultValue = "1000", order = 1,
-      description = "workers [default ${DEFAULT-VALUE}]")
   private int count;
-
-  @Option(names = "--slots", paramLabel = "S", defaultValue = "4", order = 2,
-      description = "tasks each holds at once [default ${DEFAULT-VALUE}]")
   private int slots;
 
   @Option(names = "--join", paramLabel = "HOST[:PORT]", defaultValue = "127.0.0.1", order = 3,
@@ -61,6 +57,24 @@ public final class Peers implements Callable<Integer> {
 
   @Option(names = {"-h", "--help"}, usageHelp = true, order = 15, description = "this help")
   private boolean help;
+
+  @Option(names = "--mode", paramLabel = "MODE", defaultValue = "push", order = 0,
+      description = "push, pull or cluster [default ${DEFAULT-VALUE}]")
+  void mode(String word) {
+    mode = OptionChecks.oneOf(spec, List.of("push", "pull", "cluster"), word, "--mode");
+  }
+
+  @Option(names = "--count", paramLabel = "N", defaultValue = "1000", order = 1,
+      description = "workers [default ${DEFAULT-VALUE}]")
+  void count(int n) {
+    count = OptionChecks.atLeast(spec, 1, n, "--count");
+  }
+
+  @Option(names = "--slots", paramLabel = "S", defaultValue = "4", order = 2,
+      description = "tasks each holds at once [default ${DEFAULT-VALUE}]")
+  void slots(int n) {
+    slots = OptionChecks.atLeast(spec, 1, n, "--slots");
+  }
 
   @Override
   public Integer call() throws Exception {

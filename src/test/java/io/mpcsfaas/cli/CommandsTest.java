@@ -105,7 +105,9 @@ class CommandsTest {
         {"--redis-sentinels", "10.0.0.1", "up", "--redis-sentinels", "10.0.0.1:26379,10.0.0.1"},
         {"--redis-min-replicas", "--redis-wait-ms", "dispatcher", "--redis-min-replicas", "-1"},
         {"--tasks", "abc", "bench", "--tasks", "abc"},
-        {"--modes", "carrier-pigeon", "bench", "--sweep", "--modes", "local,carrier-pigeon"}};
+        {"--modes", "carrier-pigeon", "bench", "--sweep", "--modes", "local,carrier-pigeon"},
+        {"--mode", "local", "peers", "--mode", "local"},
+        {"--slots", "0", "peers", "--slots", "0"}};
     for (String[] c : cases) {
       String[] args = java.util.Arrays.copyOfRange(c, 2, c.length);
       Run run = run(args);
