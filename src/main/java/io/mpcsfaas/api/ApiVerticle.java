@@ -145,7 +145,7 @@ public final class ApiVerticle extends VerticleBase {
     router.get("/status/:task_id").handler(this::status);
     router.get("/result/:task_id").handler(this::result);
     router.get("/output/:task_id").handler(this::output);
-    ErrorResponses.install(router);
+    ErrorResponses.install(router, conf.bodyLimit());
 
     server = vertx.createHttpServer(serverOptions(conf));
     return server.requestHandler(router).listen(conf.port(), conf.host())
