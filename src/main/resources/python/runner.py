@@ -1,10 +1,14 @@
 """MPCSFaaS interpreter runner: executes tasks sent by its Java worker, one at a time, for its whole life.
 
-Protocol: frames of a 4-byte big-endian length followed by UTF-8 JSON, on the process's original stdin
-(requests) and stdout (replies). At start both are moved to private descriptors and fd 0/1 are pointed at
-/dev/null and stderr, so nothing user code prints or reads can corrupt the framing.
-  request: {"task": id, "fid": function id, "fn": base64(dill(fn)), "args": base64(dill((args, kwargs)))}
-  reply:   {"task": id, "ok": bool, "result": base64(dill(value or exception)), "error": traceback or null}
+Protocol: frames on the process's original stdin (requests) and stdout (replies): a 4-byte big-endian length
+of the rest, a 4-byte length of a UTF-8 JSON header, the header, then the raw pickles the header counts, in
+order (raw rather than base64 inside the JSON: a pickle of many MiB is neither encoded nor parsed as a string
+here). At start both streams are moved to private descriptors and fd 0/1 are pointed at /dev/null and stderr,
+so nothing user code prints or reads can corrupt the framing.
+  request: {"task": id, "fid": function id, "fn": bytes of dill(fn), "args": bytes of dill((args, kwargs))},
+           then those pickles
+  reply:   {"task": id, "ok": bool, "result": bytes of dill(value or exception), "error": traceback or null},
+           then that pickle
            plus, only when the task printed anything, "stdout", "stderr" (the last FAAS_MAX_OUTPUT_KB KiB of
            each, counted in characters) and "output_truncated" (whether earlier output was dropped)
   live:    {"output": id, "stdout": ..., "stderr": ..., "output_truncated": bool}, while a task that printed
@@ -12,8 +16,6 @@ Protocol: frames of a 4-byte big-endian length followed by UTF-8 JSON, on the pr
 Output is what Python code writes to sys.stdout and sys.stderr (print, logging, sys.stdout.write); what C code
 or a subprocess writes straight to fd 1 or 2 is discarded.
 """
-import base64
-import codecs
 import collections
 import io
 import json
@@ -32,11 +34,11 @@ LIVE_INTERVAL = 0.5
 
 
 def encode(obj):
-    return codecs.encode(dill.dumps(obj), "base64").decode()
+    return dill.dumps(obj)
 
 
-def decode(text):
-    return dill.loads(base64.b64decode(text))
+def decode(data):
+    return dill.loads(data)
 
 
 def protocol_streams():
@@ -238,8 +240,8 @@ class Runner:
 
     def run(self, request):
         try:
-            fn = self.function(request["fid"], request["fn"])
-            args, kwargs = decode(request["args"])
+            fn = self.function(request["fid"], request.blobs[0])
+            args, kwargs = decode(request.blobs[1])
             value = fn(*args, **kwargs)
         except BaseException as exc:  # SystemExit and KeyboardInterrupt from user code fail only the task
             return self.failure(exc, traceback.format_exc())
@@ -259,20 +261,44 @@ class Runner:
         return {"ok": False, "result": result, "error": text}
 
 
+class Request(dict):
+    """A request's JSON header, with its pickles (memoryviews of the frame, in the header's order) as blobs."""
+    blobs = ()
+
+
 def read_frame(stream):
-    header = stream.read(4)
-    if len(header) < 4:
+    prefix = stream.read(4)
+    if len(prefix) < 4:
         return None
-    (length,) = struct.unpack(">I", header)
+    (length,) = struct.unpack(">I", prefix)
     body = stream.read(length)
     if len(body) < length:
         return None
-    return json.loads(body)
+    (header_length,) = struct.unpack(">I", body[:4])
+    request = Request(json.loads(body[4:4 + header_length]))
+    view, start, blobs = memoryview(body), 4 + header_length, []
+    for name in ("fn", "args"):
+        blobs.append(view[start:start + request[name]])
+        start += request[name]
+    request.blobs = blobs
+    return request
 
 
 def write_frame(stream, message):
-    body = json.dumps(message).encode()
-    stream.write(struct.pack(">I", len(body)) + body)
+    """Writes a reply: its "result" pickle (bytes) goes after the header, the header holds its length."""
+    result = message.get("result", b"")
+    if "result" in message:
+        message["result"] = len(result)
+    header = json.dumps(message).encode()
+    write_all(stream, struct.pack(">II", 4 + len(header) + len(result), len(header)) + header)
+    write_all(stream, result)
+
+
+def write_all(stream, data):
+    """The stream is unbuffered: one write may take only part of a big pickle (a signal, a full pipe)."""
+    view = memoryview(data)
+    while view:
+        view = view[stream.write(view):]
 
 
 def main():

@@ -7,7 +7,9 @@
 -- (see task_index.lua)
 -- ARGV[1] created_at, ARGV[2] announce channel, ARGV[3] task key prefix, ARGV[4] function key prefix,
 -- ARGV[5] '1' for all or none, else '0',
--- then groups of eight: task id, function id, timeout seconds ('' for the default), args payload, max retries
+-- then groups of eight: task id, function id, timeout seconds ('' for the default), args payload ('' when the
+-- caller wrote it beforehand as the field payload of the task's hash, with an expiry this script removes: a
+-- big payload, see LargeValues.java; so a task is never queued without its payload), max retries
 -- and retry delay seconds ('' for the function's defaults, themselves absent = 0), the tenant whose functions
 -- alone the caller may run ('' for any: an admin), and the most tasks of the function's tenant that may be in
 -- flight ('' for no limit; this task included).
@@ -63,8 +65,13 @@ for n = 1, #answers do
     local f = known[fid]
     local key = ARGV[3] .. id
     local entry = redis.call('XADD', f[4] and KEYS[1] .. ':env:' .. f[4] or KEYS[1], '*', 'task', id)
-    redis.call('HSET', key, 'function_id', fid, 'payload', payload, 'status', 'QUEUED', 'created_at', ARGV[1],
-      'attempts', 0, 'entry', entry)
+    redis.call('HSET', key, 'function_id', fid, 'status', 'QUEUED', 'created_at', ARGV[1], 'attempts', 0,
+      'entry', entry)
+    if payload == '' then
+      redis.call('PERSIST', key)
+    else
+      redis.call('HSET', key, 'payload', payload)
+    end
     if f[4] then
       redis.call('HSET', key, 'env', f[4])
     end

@@ -10,10 +10,14 @@
 -- ended, so its outcome, like any late one, is ignored.
 -- ARGV[1] consumer group, ARGV[2] done channel, ARGV[3] finished_at, ARGV[4] seconds to keep a finished task,
 -- ARGV[5] task key prefix, ARGV[6] '1' to announce here, '0' to return the announcements instead (the caller
--- publishes them once replicas hold the outcomes), then groups of ten: task id, stream entry id, the environment
--- of its stream ('' for the default), status, result, error, worker,
+-- publishes them once replicas hold the outcomes), then groups of eleven: task id, stream entry id, the
+-- environment of its stream ('' for the default), status, result, error, worker,
 -- stdout, stderr, output_truncated ("1" or "0"; all three '' when the task printed nothing: then no output
--- field is written, and a live output stored while it ran stays). A retry drops the output of the run that
+-- field is written, and a live output stored while it ran stays), and the owner of a big result ('' for one
+-- passed here): the caller wrote such a result beforehand as the field result, with the field result_owner,
+-- each unless present (TaskQueue#stageBigResults); the outcome ends the task only when result_owner is its
+-- owner, else it is a late duplicate, ignored like one. A staged result of an outcome that does not end the
+-- task (a retry, a task gone) is removed. A retry drops the output of the run that
 -- failed, so that what a task shows is what its last run printed.
 -- Each stored task is announced on the done channel: as "<id>\n<its fields as JSON>" when its result, error and
 -- output are small (INLINE bytes), so that a waiting request needs no read of its own, else as its id alone.
@@ -35,18 +39,23 @@ local function announce(message)
     announcements[#announcements + 1] = message
   end
 end
-local function finish(id, entry, env, status, result, error, worker, stdout, stderr, truncated)
+local function finish(id, entry, env, status, result, error, worker, stdout, stderr, truncated, owner)
   local key = ARGV[5] .. id
   local t = redis.call('HMGET', key, 'status', 'created_at', 'started_at', 'attempts', 'function_id',
-    'max_retries', 'retry_delay', 'retried', 'tenant', 'env')
+    'max_retries', 'retry_delay', 'retried', 'tenant', 'env', 'result_owner')
+  local staged = owner ~= '' and t[11] == owner
   local stream = env == '' and KEYS[1] or KEYS[1] .. ':env:' .. env
   entries[stream] = entries[stream] or {}
   entries[stream][#entries[stream] + 1] = entry
   if not t[1] then
+    if staged then
+      redis.call('DEL', key) -- the task was gone: the staged result made the hash anew
+    end
     return 0
   end
-  if t[1] == 'COMPLETED' or t[1] == 'FAILED' then
-    if not announce_here then
+  local ended = t[1] == 'COMPLETED' or t[1] == 'FAILED'
+  if ended or (owner ~= '' and not staged) then
+    if ended and not announce_here then
       announcements[#announcements + 1] = id
     end
     return 0
@@ -55,6 +64,9 @@ local function finish(id, entry, env, status, result, error, worker, stdout, std
   if status == 'FAILED' and retried < tonumber(t[6] or '0') then
     redis.call('HSET', key, 'status', 'QUEUED', 'error', error, 'worker', worker, 'retried', retried + 1)
     redis.call('HDEL', key, 'stdout', 'stderr', 'output_truncated')
+    if staged then
+      redis.call('HDEL', key, 'result', 'result_owner')
+    end
     index_move(KEYS[3], id, t[5], t[9], t[2], t[1], 'QUEUED')
     local delay = tonumber(t[7] or '0')
     if delay > 0 then
@@ -65,8 +77,10 @@ local function finish(id, entry, env, status, result, error, worker, stdout, std
     end
     return 'QUEUED'
   end
-  redis.call('HSET', key, 'status', status, 'result', result, 'error', error, 'finished_at', ARGV[3],
-    'worker', worker)
+  redis.call('HSET', key, 'status', status, 'error', error, 'finished_at', ARGV[3], 'worker', worker)
+  if not staged then -- a staged result stays with its owner, so that finishing the same outcome again finds it
+    redis.call('HSET', key, 'result', result)
+  end
   if truncated ~= '' then
     redis.call('HSET', key, 'stdout', stdout, 'stderr', stderr, 'output_truncated', truncated)
   end
@@ -75,7 +89,7 @@ local function finish(id, entry, env, status, result, error, worker, stdout, std
   end
   function_stats(KEYS[2], t[5], t[9], status, t[3], ARGV[3]) -- function_stats.lua: by status, function, tenant
   index_move(KEYS[3], id, t[5], t[9], t[2], t[1], status)
-  if #result + #error + #stdout + #stderr <= INLINE then
+  if not staged and #result + #error + #stdout + #stderr <= INLINE then
     local done = {status = status, result = result, error = error, worker = worker, attempts = t[4] or '0',
       created_at = t[2] or '', started_at = t[3] or '', finished_at = ARGV[3], cancelled = '0'}
     if truncated ~= '' then
@@ -88,9 +102,9 @@ local function finish(id, entry, env, status, result, error, worker, stdout, std
   return {t[2] or '', t[3] or ''}
 end
 local out = {}
-for i = 7, #ARGV, 10 do
+for i = 7, #ARGV, 11 do
   out[#out + 1] = finish(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6],
-    ARGV[i + 7], ARGV[i + 8], ARGV[i + 9])
+    ARGV[i + 7], ARGV[i + 8], ARGV[i + 9], ARGV[i + 10])
 end
 for stream, ids in pairs(entries) do
   for i = 1, #ids, 500 do

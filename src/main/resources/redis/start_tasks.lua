@@ -11,7 +11,9 @@
 -- then triples ARGV[11 + 3i] task id, ARGV[12 + 3i] its stream entry id, ARGV[13 + 3i] the environment of that
 -- stream ('' for the default: KEYS[1], else KEYS[1] .. ':env:' .. env).
 -- Returns, per task, {'RUNNING', function_id, args, function payload, attempts, timeout} or {the status it
--- will not run in}.
+-- will not run in}; args is false (nil) when over INLINE bytes: the caller reads it with HGET, so that Lua
+-- never copies it (LargeValues.java).
+local INLINE = 65536
 local payloads = {} -- function id -> its payload, read once per call
 local function drop(entry, env)
   local stream = env == '' and KEYS[1] or KEYS[1] .. ':env:' .. env
@@ -20,7 +22,7 @@ local function drop(entry, env)
 end
 local function start(id, entry, env)
   local key = ARGV[9] .. id
-  local t = redis.call('HMGET', key, 'status', 'function_id', 'payload', 'attempts', 'timeout', 'created_at',
+  local t = redis.call('HMGET', key, 'status', 'function_id', 'attempts', 'timeout', 'created_at',
     'retried', 'tenant')
   local status = t[1]
   if not status then
@@ -31,28 +33,32 @@ local function start(id, entry, env)
     drop(entry, env)
     return {status}
   end
-  local attempts = tonumber(t[4] or '0')
-  if status == 'RUNNING' and attempts - tonumber(t[7] or '0') >= tonumber(ARGV[3]) then
+  local attempts = tonumber(t[3] or '0')
+  if status == 'RUNNING' and attempts - tonumber(t[6] or '0') >= tonumber(ARGV[3]) then
     redis.call('HSET', key, 'status', 'FAILED', 'result', ARGV[5], 'error', ARGV[6], 'finished_at', ARGV[2])
     if tonumber(ARGV[10]) > 0 then
       redis.call('EXPIRE', key, ARGV[10])
     end
     redis.call('HINCRBY', KEYS[2], 'failed', 1)
-    tenant_count(KEYS[2], t[8], 'failed', 1)
-    index_move(KEYS[3], id, t[2], t[8], t[6], status, 'FAILED')
+    tenant_count(KEYS[2], t[7], 'failed', 1)
+    index_move(KEYS[3], id, t[2], t[7], t[5], status, 'FAILED')
     drop(entry, env)
     redis.call('PUBLISH', ARGV[8], id)
     return {'FAILED'}
   end
   attempts = attempts + 1
   redis.call('HSET', key, 'status', 'RUNNING', 'started_at', ARGV[2], 'worker', ARGV[1], 'attempts', attempts)
-  index_move(KEYS[3], id, t[2], t[8], t[6], status, 'RUNNING')
+  index_move(KEYS[3], id, t[2], t[7], t[5], status, 'RUNNING')
   local fn = payloads[t[2]]
   if not fn then
     fn = redis.call('HGET', ARGV[4] .. t[2], 'payload') or ''
     payloads[t[2]] = fn
   end
-  return {'RUNNING', t[2], t[3], fn, attempts, t[5] or ''}
+  local args = false
+  if redis.call('HSTRLEN', key, 'payload') <= INLINE then
+    args = redis.call('HGET', key, 'payload') or ''
+  end
+  return {'RUNNING', t[2], args, fn, attempts, t[4] or ''}
 end
 local out = {}
 for i = 11, #ARGV, 3 do

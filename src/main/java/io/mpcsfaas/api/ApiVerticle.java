@@ -70,6 +70,8 @@ import org.slf4j.LoggerFactory;
 public final class ApiVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(ApiVerticle.class);
   private static final long STORE_TIMEOUT_MILLIS = 2000;
+  /** Reads of tasks may carry a result of hundreds of MiB, which takes Redis and the client seconds. */
+  private static final long TASK_READ_TIMEOUT_MILLIS = 10_000;
 
   /** Longest a request may wait for a task to end ({@code ?wait=}), in seconds. */
   static final int MAX_WAIT_SECONDS = 60;
@@ -145,7 +147,7 @@ public final class ApiVerticle extends VerticleBase {
     router.get("/status/:task_id").handler(this::status);
     router.get("/result/:task_id").handler(this::result);
     router.get("/output/:task_id").handler(this::output);
-    ErrorResponses.install(router);
+    ErrorResponses.install(router, conf.bodyLimit());
 
     server = vertx.createHttpServer(serverOptions(conf));
     return server.requestHandler(router).listen(conf.port(), conf.host())
@@ -221,7 +223,7 @@ public final class ApiVerticle extends VerticleBase {
     Future<TaskRecord> task = creator.create(newTask)
         .compose(created -> ended)
         .compose(announced -> announced != null ? Future.succeededFuture(announced)
-            : guard(store.task(id, newTask.caller())));
+            : guardRead(store.task(id, newTask.caller())));
     task.onComplete(done -> completions.cancel(id, ended));
     respond(ctx, task.map(ApiVerticle::resultJson), 201);
   }
@@ -244,7 +246,9 @@ public final class ApiVerticle extends VerticleBase {
     }
     Integer timeout = optionalTimeout(body);
     Retries retries = optionalRetries(body);
-    respond(ctx, guard(store.createTasks(functionId, checked, timeout, retries, caller(ctx)))
+    long bytes = checked.stream().mapToLong(String::length).sum();
+    respond(ctx, store.createTasks(functionId, checked, timeout, retries, caller(ctx))
+        .timeout(TaskCreator.timeoutMillis(STORE_TIMEOUT_MILLIS, bytes), TimeUnit.MILLISECONDS)
         .map(ids -> new JsonObject().put("task_ids", new JsonArray(ids))), 201);
   }
 
@@ -275,7 +279,7 @@ public final class ApiVerticle extends VerticleBase {
     Tenant caller = caller(ctx);
     List<Future<TaskRecord>> ended = waitMillis == 0 ? List.of()
         : ids.stream().map(id -> completions.await(id, waitMillis)).toList();
-    Future<List<TaskRecord>> tasks = guard(store.tasks(ids, caller)).compose(first -> {
+    Future<List<TaskRecord>> tasks = guardRead(store.tasks(ids, caller)).compose(first -> {
       long done = first.stream().filter(t -> t == null || t.status().isTerminal()).count();
       if (ended.isEmpty() || done == ids.size() || (any && done > 0)) {
         return Future.succeededFuture(first);
@@ -285,7 +289,7 @@ public final class ApiVerticle extends VerticleBase {
           completions.cancel(ids.get(i), ended.get(i)); // nothing to wait for
         }
       }
-      return (any ? Future.any(ended) : Future.join(ended)).transform(v -> guard(store.tasks(ids, caller)));
+      return (any ? Future.any(ended) : Future.join(ended)).transform(v -> guardRead(store.tasks(ids, caller)));
     });
     tasks.onComplete(done -> {
       for (int i = 0; i < ended.size(); i++) {
@@ -362,13 +366,13 @@ public final class ApiVerticle extends VerticleBase {
     Tenant caller = caller(ctx);
     Future<TaskRecord> task;
     if (waitMillis == 0) {
-      task = guard(store.task(id, caller));
+      task = guardRead(store.task(id, caller));
     } else {
       Future<TaskRecord> ended = completions.await(id, waitMillis);
-      task = guard(store.task(id, caller)).compose(first -> first.status().isTerminal()
+      task = guardRead(store.task(id, caller)).compose(first -> first.status().isTerminal()
           ? Future.succeededFuture(first)
           : ended.compose(announced -> announced != null ? Future.succeededFuture(announced)
-              : guard(store.task(id, caller))));
+              : guardRead(store.task(id, caller))));
       task.onComplete(done -> completions.cancel(id, ended));
     }
     respond(ctx, task.map(ApiVerticle::resultJson), 200);
@@ -580,6 +584,11 @@ public final class ApiVerticle extends VerticleBase {
   /** A Redis call that may not take longer than {@value #STORE_TIMEOUT_MILLIS} ms; else Redis counts as down. */
   private static <T> Future<T> guard(Future<T> call) {
     return call.timeout(STORE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+  }
+
+  /** A read of tasks, which may carry big results: {@value #TASK_READ_TIMEOUT_MILLIS} ms; else Redis counts as down. */
+  private static <T> Future<T> guardRead(Future<T> call) {
+    return call.timeout(TASK_READ_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
   }
 
   /** Answers with the future's JSON, or lets the router's failure handler explain what went wrong. */

@@ -12,25 +12,32 @@ final class ErrorResponses {
 
   private ErrorResponses() {}
 
-  static void install(Router router) {
-    router.route().failureHandler(ErrorResponses::fail);
+  /** {@code bodyLimit}: the largest body the router takes, named in the 413 of a larger one. */
+  static void install(Router router, long bodyLimit) {
+    String tooLarge = "request body too large: the API takes at most " + bodyLimit + " bytes ("
+        + mebibytes(bodyLimit) + "); raise it with --body-limit (api.body_limit), up to 1 GiB";
+    router.route().failureHandler(ctx -> fail(ctx, tooLarge));
     router.errorHandler(404, ctx -> send(ctx, 404, "no such route: " + ctx.request().method() + " " + ctx.request().path()));
     router.errorHandler(405, ctx -> send(ctx, 405, "method " + ctx.request().method() + " not allowed on " + ctx.request().path()));
     // Refusals Vert.x makes before any route runs (a malformed %-escape in the URL, and the like)
     for (int status : new int[] {400, 413, 414, 415, 431}) {
       router.errorHandler(status, ctx -> send(ctx, status, status == 400 ? "malformed request (check the URL's %-escapes)"
-          : "request refused (HTTP " + status + ")"));
+          : status == 413 ? tooLarge : "request refused (HTTP " + status + ")"));
     }
   }
 
-  private static void fail(RoutingContext ctx) {
+  private static String mebibytes(long bytes) {
+    return bytes % (1 << 20) == 0 ? (bytes >> 20) + " MiB" : String.format("%.1f MiB", bytes / 1048576.0);
+  }
+
+  private static void fail(RoutingContext ctx, String tooLarge) {
     Throwable failure = ctx.failure();
     if (failure instanceof ApiError error) {
       send(ctx, error.status, error.getMessage());
     } else if (failure instanceof StorageUnavailableException) {
       send(ctx, 503, failure.getMessage());
     } else if (ctx.statusCode() == 413) {
-      send(ctx, 413, "request body too large");
+      send(ctx, 413, tooLarge);
     } else if (ctx.statusCode() >= 400 && ctx.statusCode() < 500) {
       send(ctx, ctx.statusCode(), "bad request");
     } else {

@@ -43,7 +43,18 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
+    liftJsonStringLimit();
     System.exit(run(args));
+  }
+
+  /**
+   * Jackson refuses a JSON string over 20 MB by default, which a payload of 15 MiB base64-encoded passes; the
+   * body limit (api.body_limit) bounds the strings instead. Vert.x builds its Jackson factory from this
+   * property when its JSON codec first loads, so it is set before anything touches JSON (surefire sets it
+   * for the tests).
+   */
+  private static void liftJsonStringLimit() {
+    System.setProperty("vertx.jackson.defaultReadMaxStringLength", Integer.toString(Integer.MAX_VALUE));
   }
 
   /** Runs a command; the exit code (servers return only on a failed start: they stop with the JVM). */

@@ -11,6 +11,10 @@ import java.nio.file.Path;
  */
 public record ApiConfig(String host, int port, long bodyLimit, String key, String keysFile, long resultTtlSeconds,
     String tlsCert, String tlsKey) {
+  /** 128 MiB: a 64 MiB argument or function, base64 inside JSON, with room to spare. */
+  public static final long DEFAULT_BODY_LIMIT = 128L << 20;
+  /** 1 GiB: past it a payload no longer fits a Java string once base64 (2^31 chars) nor a Redis string (512 MB). */
+  public static final long MAX_BODY_LIMIT = 1L << 30;
 
   /** The API's config; fails with a message naming the flags when the certificate and key do not go together. */
   public static ApiConfig from(JsonObject conf) {
@@ -19,12 +23,20 @@ public record ApiConfig(String host, int port, long bodyLimit, String key, Strin
         Conf.number(conf, "task.result_ttl"),
         Conf.string(conf, "api.tls_cert"), Conf.string(conf, "api.tls_key"));
     api.checkTls();
+    api.checkBodyLimit();
     return api;
   }
 
   /** Whether the API speaks HTTPS. */
   public boolean tls() {
     return !tlsCert.isEmpty();
+  }
+
+  private void checkBodyLimit() {
+    if (bodyLimit < 1 || bodyLimit > MAX_BODY_LIMIT) {
+      throw new IllegalArgumentException(flag("api.body_limit") + " " + bodyLimit + ": must be between 1 and "
+          + MAX_BODY_LIMIT + " bytes (1 GiB)");
+    }
   }
 
   /** Both files or neither, each readable: checked at start, so that a typo is a clear error, not a stack trace. */

@@ -159,21 +159,39 @@ public final class TaskQueue {
       args.add(entry.entryId());
       args.add(envArg(entry));
     }
-    return START_TASKS.run(redis, List.of(keys.queue(), keys.stats(), keys.index()), args).map(replies -> {
+    return START_TASKS.run(redis, List.of(keys.queue(), keys.stats(), keys.index()), args)
+        .compose(replies -> withBigPayloads(entries, replies));
+  }
+
+  /** The started tasks; those whose payload the script left out for its size read it with HGET, in one batch. */
+  private Future<List<StartedTask>> withBigPayloads(List<QueueEntry> entries, Response replies) {
+    List<Request> reads = new ArrayList<>();
+    for (int i = 0; i < entries.size(); i++) {
+      Response r = replies.get(i);
+      if ("RUNNING".equals(r.get(0).toString()) && r.get(2) == null) {
+        reads.add(Request.cmd(Command.HGET).arg(keys.task(entries.get(i).taskId())).arg("payload"));
+      }
+    }
+    Future<List<Response>> read = reads.isEmpty() ? Future.succeededFuture(List.of()) : redis.batch(reads);
+    return read.map(payloads -> {
       List<StartedTask> started = new ArrayList<>(entries.size());
+      int next = 0;
       for (int i = 0; i < entries.size(); i++) {
-        started.add(startedTask(entries.get(i), replies.get(i)));
+        Response r = replies.get(i);
+        if (!"RUNNING".equals(r.get(0).toString())) {
+          started.add(null);
+          continue;
+        }
+        Response payload = r.get(2) == null ? payloads.get(next++) : r.get(2);
+        started.add(startedTask(entries.get(i), r, payload == null ? "" : payload.toString()));
       }
       return started;
     });
   }
 
-  private static StartedTask startedTask(QueueEntry entry, Response r) {
-    if (!"RUNNING".equals(r.get(0).toString())) {
-      return null;
-    }
+  private static StartedTask startedTask(QueueEntry entry, Response r, String payload) {
     String timeout = r.get(5).toString();
-    TaskSpec spec = new TaskSpec(entry.taskId(), r.get(1).toString(), r.get(3).toString(), r.get(2).toString(),
+    TaskSpec spec = new TaskSpec(entry.taskId(), r.get(1).toString(), r.get(3).toString(), payload,
         timeout.isEmpty() ? null : Integer.valueOf(timeout), entry.env());
     return new StartedTask(entry, spec, r.get(4).toInteger());
   }
@@ -186,18 +204,54 @@ public final class TaskQueue {
    * finishes them again (stored again if a failover lost them), and they are announced only once confirmed.
    */
   public Future<List<Boolean>> finish(List<FinishedTask> outcomes) {
+    return stageBigResults(outcomes).compose(owners -> finish(outcomes, owners));
+  }
+
+  /**
+   * Writes each big result ahead of finish_tasks.lua, in one transaction per batch, as the task's field result
+   * with the field result_owner naming the outcome; HSETNX writes neither when another outcome got there first
+   * (a late duplicate) or the task has a result already (it ended), so a stored result is never overwritten
+   * and the script stores as terminal only the outcome that owns the result. The owner is the queue entry and
+   * the worker, the same when a batch is finished again after a failed call. Answers each outcome's owner
+   * ('' for an inline result).
+   */
+  private Future<List<String>> stageBigResults(List<FinishedTask> outcomes) {
+    List<Request> writes = new ArrayList<>();
+    List<String> owners = new ArrayList<>(outcomes.size());
+    for (FinishedTask outcome : outcomes) {
+      if (LargeValues.large(outcome.outcome().result())) {
+        String key = keys.task(outcome.entry().taskId());
+        String owner = outcome.entry().entryId() + "/" + outcome.worker();
+        writes.add(Request.cmd(Command.HSETNX).arg(key).arg("result_owner").arg(owner));
+        writes.add(Request.cmd(Command.HSETNX).arg(key).arg("result").arg(outcome.outcome().result()));
+        owners.add(owner);
+      } else {
+        owners.add("");
+      }
+    }
+    if (writes.isEmpty()) {
+      return Future.succeededFuture(owners);
+    }
+    writes.add(0, Request.cmd(Command.MULTI));
+    writes.add(Request.cmd(Command.EXEC));
+    return redis.batch(writes).map(replies -> owners);
+  }
+
+  private Future<List<Boolean>> finish(List<FinishedTask> outcomes, List<String> owners) {
     String finishedAt = Timestamps.now();
     List<String> args = new ArrayList<>(List.of(Keys.DISPATCHERS_GROUP, keys.doneChannel(), finishedAt,
         Long.toString(keepFinishedSeconds), keys.task(""), replicas.waits() ? "0" : "1"));
-    for (FinishedTask outcome : outcomes) {
+    for (int i = 0; i < outcomes.size(); i++) {
+      FinishedTask outcome = outcomes.get(i);
       args.add(outcome.entry().taskId());
       args.add(outcome.entry().entryId());
       args.add(envArg(outcome.entry()));
       args.add(outcome.status().name());
-      args.add(outcome.outcome().result());
+      args.add(owners.get(i).isEmpty() ? outcome.outcome().result() : "");
       args.add(outcome.outcome().error() == null ? "" : outcome.outcome().error());
       args.add(outcome.worker());
       addOutput(args, outcome.outcome().output());
+      args.add(owners.get(i));
     }
     List<String> scriptKeys = List.of(keys.queue(), keys.stats(), keys.index(), keys.delayed());
     return FINISH_TASKS.run(redis, replicas, scriptKeys, args).map(answer -> {

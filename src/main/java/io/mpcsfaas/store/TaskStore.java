@@ -240,6 +240,11 @@ public final class TaskStore {
     return create(tasks, false);
   }
 
+  /**
+   * A big payload is written first, with plain HSET and an expiry, then the script creates and queues the task
+   * (and makes the payload permanent): a task is never queued without its payload. A payload whose task the
+   * script refused is deleted; one whose script never ran (the API died between) expires.
+   */
   private Future<List<Creation>> create(List<NewTask> tasks, boolean allOrNone) {
     List<String> args = new ArrayList<>(5 + 8 * tasks.size());
     args.add(Timestamps.now());
@@ -247,25 +252,47 @@ public final class TaskStore {
     args.add(keys.task(""));
     args.add(keys.function(""));
     args.add(allOrNone ? "1" : "0");
+    List<Request> bigPayloads = new ArrayList<>();
     for (NewTask task : tasks) {
+      boolean large = LargeValues.large(task.payload());
+      if (large) {
+        bigPayloads.add(Request.cmd(Command.HSET).arg(keys.task(task.id())).arg("payload").arg(task.payload()));
+        bigPayloads.add(Request.cmd(Command.EXPIRE).arg(keys.task(task.id())).arg(LargeValues.ORPHAN_SECONDS));
+      }
       args.add(task.id());
       args.add(task.functionId());
       args.add(task.timeoutSeconds() == null ? "" : task.timeoutSeconds().toString());
-      args.add(task.payload());
+      args.add(large ? "" : task.payload());
       args.add(task.retries().maxArg());
       args.add(task.retries().delayArg());
       args.add(task.caller().scope());
       args.add(task.caller().maxInFlight() == 0 ? "" : Integer.toString(task.caller().maxInFlight()));
     }
-    return CREATE_TASKS.run(redis, replicas, List.of(keys.queue(), keys.stats(), keys.index()), args).map(reply -> {
-      List<Creation> answers = new ArrayList<>(tasks.size());
-      reply.forEach(r -> answers.add(switch (r.toInteger()) {
-        case 1 -> Creation.CREATED;
-        case 2 -> Creation.LIMIT_REACHED;
-        default -> Creation.UNKNOWN_FUNCTION;
-      }));
-      return answers;
-    });
+    Future<?> written = bigPayloads.isEmpty() ? Future.succeededFuture() : redis.batch(bigPayloads);
+    return written.compose(w -> CREATE_TASKS.run(redis, replicas, List.of(keys.queue(), keys.stats(), keys.index()),
+        args)).map(reply -> {
+          List<Creation> answers = new ArrayList<>(tasks.size());
+          reply.forEach(r -> answers.add(switch (r.toInteger()) {
+            case 1 -> Creation.CREATED;
+            case 2 -> Creation.LIMIT_REACHED;
+            default -> Creation.UNKNOWN_FUNCTION;
+          }));
+          dropRefusedPayloads(tasks, answers);
+          return answers;
+        });
+  }
+
+  private void dropRefusedPayloads(List<NewTask> tasks, List<Creation> answers) {
+    List<Request> deletes = new ArrayList<>();
+    for (int i = 0; i < tasks.size(); i++) {
+      if (answers.get(i) != Creation.CREATED && LargeValues.large(tasks.get(i).payload())) {
+        deletes.add(Request.cmd(Command.DEL).arg(keys.task(tasks.get(i).id())));
+      }
+    }
+    if (!deletes.isEmpty()) {
+      // best effort: a payload left behind expires (LargeValues.ORPHAN_SECONDS)
+      redis.batch(deletes);
+    }
   }
 
   public static NotFoundException unknownFunction(String functionId) {

@@ -15,6 +15,7 @@ import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.Base64;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -168,26 +169,48 @@ final class Interpreter {
     writer.execute(() -> send(handoff.task()));
   }
 
+  /**
+   * Writes a request as runner.py reads it: a JSON header, then the function's and the arguments' pickles as
+   * raw bytes (decoded from base64 here, on the writer thread, so that Python parses no big string).
+   */
   private void send(TaskSpec task) {
-    JsonObject request = new JsonObject().put("task", task.taskId()).put("fid", task.functionId())
-        .put("fn", task.functionPayload()).put("args", task.argsPayload());
-    byte[] body = request.toBuffer().getBytes();
     try {
-      toPython.writeInt(body.length);
-      toPython.write(body);
+      byte[] fn = Base64.getMimeDecoder().decode(task.functionPayload());
+      byte[] args = Base64.getMimeDecoder().decode(task.argsPayload());
+      byte[] header = new JsonObject().put("task", task.taskId()).put("fid", task.functionId())
+          .put("fn", fn.length).put("args", args.length).toBuffer().getBytes();
+      toPython.writeInt(4 + header.length + fn.length + args.length);
+      toPython.writeInt(header.length);
+      toPython.write(header);
+      toPython.write(fn);
+      toPython.write(args);
       toPython.flush();
     } catch (IOException e) {
       // The process died; the reader sees the end of its output and reports the exit.
       LOG.debug("interpreter {}: write failed: {}", number, e.getMessage());
+    } catch (IllegalArgumentException e) {
+      // Not base64 (the API checks payloads, so never from it): its exit settles the task, as for a crash.
+      LOG.warn("interpreter {}: task {} has a payload that is not base64, stopping it", number, task.taskId());
+      process.destroyForcibly();
     }
   }
 
+  /**
+   * Reads the runner's frames (see runner.py): a reply's raw result pickle is encoded to base64 here, on the
+   * reader thread, into the field result, as the rest of the platform carries it.
+   */
   private void readReplies() {
     try (DataInputStream fromPython = new DataInputStream(new BufferedInputStream(process.getInputStream(), 1 << 16))) {
       while (true) {
-        byte[] body = new byte[fromPython.readInt()];
-        fromPython.readFully(body);
-        JsonObject reply = new JsonObject(new String(body, StandardCharsets.UTF_8));
+        int length = fromPython.readInt();
+        byte[] header = new byte[fromPython.readInt()];
+        fromPython.readFully(header);
+        byte[] result = new byte[length - 4 - header.length];
+        fromPython.readFully(result);
+        JsonObject reply = new JsonObject(new String(header, StandardCharsets.UTF_8));
+        if (reply.containsKey("result")) {
+          reply.put("result", Base64.getEncoder().encodeToString(result));
+        }
         context.runOnContext(v -> onReply(reply));
       }
     } catch (EOFException e) {

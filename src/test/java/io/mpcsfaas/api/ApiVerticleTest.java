@@ -356,6 +356,15 @@ class ApiVerticleTest extends KeySpaceTest {
   }
 
   @Test
+  void aBodyOverTheLimitIs413NamingTheLimit() {
+    String oversized = new JsonObject().put("name", "big").put("payload", "A".repeat(BODY_LIMIT * 2)).encode();
+    HttpResponse<Buffer> response = send(HttpMethod.POST, "/register_function", oversized, JSON);
+    assertError("body over the limit", 413, response);
+    String error = response.bodyAsJsonObject().getString("error");
+    assertTrue(error.contains(BODY_LIMIT + " bytes") && error.contains("--body-limit"), error);
+  }
+
+  @Test
   void badWaitValuesAre400() {
     String taskId = execute(register().getString("function_id"), null);
     assertError("wait=abc", 400, get("/result/" + taskId + "?wait=abc"));

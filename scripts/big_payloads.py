@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Times an echo of big arguments: one call per size, from the client's pickling to the unpickled result.
+
+Each call is what a user of the HTTP API does (docs/api.md): dill and base64 of ``((arg,), {})``,
+``POST /execute_function?wait=60``, then base64 and dill of the result; the figure is the median of
+``--runs`` calls per size, client work included. Start a platform first (``./faas up``) and pass its URL.
+
+    /usr/bin/python3 scripts/big_payloads.py --url http://127.0.0.1:8000 --sizes 1,8,32 --runs 7
+"""
+
+import argparse
+import base64
+import statistics
+import sys
+import time
+
+import dill
+import requests
+
+
+def echo(x):
+    return x
+
+
+def register(session, url):
+    payload = base64.b64encode(dill.dumps(echo, recurse=True)).decode()
+    r = session.post(url + "/register_function", json={"name": "echo", "payload": payload}, timeout=30)
+    r.raise_for_status()
+    return r.json()["function_id"]
+
+
+def call(session, url, fid, arg):
+    """One echo of ``arg``: seconds taken, client work included."""
+    started = time.perf_counter()
+    payload = base64.b64encode(dill.dumps(((arg,), {}))).decode()
+    r = session.post(url + "/execute_function?wait=60", json={"function_id": fid, "payload": payload}, timeout=120)
+    r.raise_for_status()
+    body = r.json()
+    if body.get("status") != "COMPLETED":
+        raise RuntimeError(f"echo ended {body.get('status')}: {str(body.get('error'))[:300]}")
+    out = dill.loads(base64.b64decode(body["result"]))
+    elapsed = time.perf_counter() - started
+    if len(out) != len(arg):
+        raise RuntimeError("the echo came back changed")
+    return elapsed
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--sizes", default="1,8", help="argument sizes in MiB, comma separated")
+    parser.add_argument("--runs", type=int, default=7, help="calls per size (the median is printed)")
+    parser.add_argument("--warmup", type=int, default=2, help="calls per size not counted")
+    args = parser.parse_args()
+    session = requests.Session()
+    fid = register(session, args.url)
+    for size in [float(s) for s in args.sizes.split(",")]:
+        arg = bytes(range(256)) * int(size * 4096)
+        for _ in range(args.warmup):
+            call(session, args.url, fid, arg)
+        times = [call(session, args.url, fid, arg) * 1000 for _ in range(args.runs)]
+        print(f"{size:g} MiB: median {statistics.median(times):.0f} ms "
+              f"(min {min(times):.0f}, max {max(times):.0f}, {args.runs} calls)", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""End-to-end tests of big arguments and results (docs/payloads.md).
+
+An argument of many MiB goes through the API, Redis (beside the Lua scripts), the dispatcher, ZeroMQ in push
+mode and the interpreter pipe, and its echo comes back the same way; a body over ``--body-limit`` gets a 413
+that names the limit. Sizes are the pickled argument's; base64 makes the body a third larger.
+"""
+
+import hashlib
+
+import requests
+
+from conftest import FaasProcess, deserialize, free_port, register, serialize
+
+MIB = 1 << 20
+CALL_TIMEOUT = 120
+
+
+def _call(base, fid, arg):
+    """Submits with ?wait= and reads the result; returns the decoded result."""
+    body = {"function_id": fid, "payload": serialize(((arg,), {}))}
+    r = requests.post(base + "/execute_function?wait=60", json=body, timeout=CALL_TIMEOUT)
+    assert r.status_code in (200, 201), f"{r.status_code}: {r.text[:300]}"
+    answer = r.json()
+    task_id = answer["task_id"]
+    while answer.get("status") not in ("COMPLETED", "FAILED"):
+        answer = requests.get(f"{base}/result/{task_id}?wait=30", timeout=CALL_TIMEOUT).json()
+    assert answer["status"] == "COMPLETED", str(answer.get("error"))[:500]
+    return deserialize(answer["result"])
+
+
+def _round_trip(base, size):
+    def echo(x):
+        import hashlib as h
+        return x, h.sha256(x).hexdigest()
+
+    fid = register(base, echo)
+    arg = bytes(range(256)) * (size // 256)
+    back, digest = _call(base, fid, arg)
+    assert digest == hashlib.sha256(arg).hexdigest(), "the function got the argument unchanged"
+    assert back == arg, "the result came back unchanged"
+
+
+def _up(redis_url, *args):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = FaasProcess("faas-up-big", ["up", "--port", port, "--redis", redis_url,
+                                       "--dispatcher-port", free_port(), "-w", 1, *args]).start()
+    proc.wait_healthy(base)
+    return proc, base
+
+
+def test_a_32_mib_argument_and_result_round_trip_in_local_mode(platform):
+    _round_trip(platform, 32 * MIB)
+
+
+def test_small_and_medium_arguments_round_trip_in_local_mode(platform):
+    for size in (1024, 100 * 1024, 2 * MIB):
+        _round_trip(platform, size)
+
+
+def test_an_8_mib_argument_and_result_round_trip_in_push_mode(fresh_redis):
+    proc, base = _up(fresh_redis, "--mode", "push")
+    try:
+        _round_trip(base, 8 * MIB)
+    finally:
+        proc.stop()
+
+
+def test_a_body_over_the_limit_is_413_naming_the_limit(fresh_redis):
+    proc, base = _up(fresh_redis, "--body-limit", 4 * MIB)
+    try:
+        payload = serialize(((b"x" * (4 * MIB),), {}))
+        r = requests.post(base + "/execute_function",
+                          json={"function_id": "00000000-0000-0000-0000-000000000000", "payload": payload},
+                          timeout=CALL_TIMEOUT)
+        assert r.status_code == 413, r.text[:300]
+        error = r.json()["error"]
+        assert str(4 * MIB) in error and "--body-limit" in error, error
+        _round_trip(base, 2 * MIB)  # under the limit, still fine
+    finally:
+        proc.stop()
