@@ -1,5 +1,5 @@
 """Prints one bench workload as JSON: the function and, per distinct input, the (args, kwargs) payload and
-the exact encoding of the value it must return. Run once per run by `./faas bench WORKLOAD INPUTS`."""
+the encoded value it must return. Run once per run by `./faas bench WORKLOAD INPUTS`."""
 import codecs
 import json
 import sys
