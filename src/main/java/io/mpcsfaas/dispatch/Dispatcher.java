@@ -23,7 +23,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Moves tasks from the durable queue to an {@link ExecutionBackend} and their outcomes back. It claims no
- * more tasks than the backend has room for plus {@code prefetch}, and none while the backend has no worker
+ * more tasks than the backend has room for plus {@code prefetch} (a task holds its claim until its outcome is
+ * stored, not only while it runs), and none while the backend has no worker
  * (its workers may have moved to another dispatcher), so the rest wait in the queue for any dispatcher; a
  * claimed task stays pending in the queue until its outcome is stored, so a crash loses nothing. It reads the
  * queues of the environments its backend offers, and hands a task over only while the backend has room for its
@@ -53,6 +54,11 @@ final class Dispatcher {
   /** Entries on their way to RUNNING, by environment: room the backend still counts as free. */
   private final Map<String, Integer> startingByEnv = new HashMap<>();
   private int starting;
+  /**
+   * Tasks that ended whose outcome is not stored yet: still pending in the queue. Counted against the claim, or
+   * a backend that ends tasks faster than their outcomes are stored would claim on without bound.
+   */
+  private int unstored;
   private boolean reading;
   private boolean joining;
   private boolean ready;
@@ -65,11 +71,19 @@ final class Dispatcher {
     this.prefetch = prefetch;
     // Storing an outcome twice changes nothing, so a batch that failed goes again, ahead of what gathered
     // meanwhile: an outcome in hand is never dropped.
-    this.outcomes = new GroupCommit<>(Dispatcher::bytes, queue::finish, (batch, gathered, err) -> {
+    this.outcomes = new GroupCommit<>(Dispatcher::bytes, this::store, (batch, gathered, err) -> {
       gathered.addAll(0, batch);
       Promise<Void> due = Promise.promise();
       retryLater(err, due::complete);
       return due.future();
+    });
+  }
+
+  /** Stores a batch of outcomes; once stored, their claims are released and as many new ones may be made. */
+  private Future<Void> store(List<FinishedTask> batch) {
+    return queue.finish(batch).onSuccess(v -> {
+      unstored -= batch.size();
+      fill();
     });
   }
 
@@ -201,7 +215,7 @@ final class Dispatcher {
     if (!batch.isEmpty()) {
       launch(batch);
     }
-    int wanted = backend.hasWorkers() ? Math.max(0, room()) + prefetch - backlog.size() : 0;
+    int wanted = backend.hasWorkers() ? Math.max(0, room()) + prefetch - backlog.size() - unstored : 0;
     if (reading || wanted <= 0) {
       return;
     }
@@ -288,6 +302,7 @@ final class Dispatcher {
   private void run(QueueEntry entry, StartedTask task) {
     backend.run(task.spec()).onComplete(ar -> {
       if (ar.succeeded()) {
+        unstored++;
         outcomes.add(new FinishedTask(entry, ar.result().outcome(), ar.result().worker()));
       } else {
         LOG.info("task {} lost its worker ({}); it will run again", entry.taskId(), ar.cause().getMessage());

@@ -20,6 +20,7 @@ import java.util.Collection;
 import java.util.Comparator;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -82,6 +83,31 @@ class DispatcherTest {
     assertEquals(List.of("claimNew 5", "claimNew 1"), eventsOf("claimNew"), "one freed slot, one more claimed");
     assertEquals(List.of("t1", "t2"), List.copyOf(backend.running.keySet()), "the freed slot took a prefetched task");
     assertEquals(14, queue.fresh.size());
+  }
+
+  @Test
+  void aTaskHoldsItsClaimUntilItsOutcomeIsStoredSoASlowStoreStopsTheClaims() {
+    for (int i = 0; i < 20; i++) {
+      queue.submit("t" + i);
+    }
+    MemoryBackend backend = new MemoryBackend(2);
+    dispatcher(backend, 1).start();
+    clock.settle();
+    queue.withhold("finish"); // Redis stores outcomes slower than the backend ends tasks
+    for (int round = 0; round < 5; round++) {
+      List.copyOf(backend.running.keySet()).forEach(backend::complete);
+      clock.settle();
+    }
+    assertEquals(List.of("claimNew 3"), eventsOf("claimNew"), "room 2 + prefetch 1, and no more while unstored");
+    assertEquals(List.of("t0"), queue.finished, "t0's store is applied but unanswered; t1 and t2 gather");
+    assertEquals("t1,t2", ids(queue.held), "still pending in the queue");
+    assertEquals(17, queue.fresh.size(), "the rest wait in the queue for any dispatcher");
+
+    queue.answerWithheld();
+    clock.settle();
+    assertEquals(List.of("finish t0", "finish t1,t2"), eventsOf("finish"));
+    assertEquals(List.of("t3", "t4"), List.copyOf(backend.running.keySet()), "stored outcomes free claims");
+    assertEquals(3, queue.held.size());
   }
 
   @Test
@@ -263,8 +289,8 @@ class DispatcherTest {
     dispatcher.cancel("unknown"); // another dispatcher's task
     clock.settle();
 
-    assertEquals(List.of("cancel a", "done a", "finish a", "claimNew 1", "cancel unknown"), eventsSince(before),
-        "stored at once like any outcome; its slot claims more");
+    assertEquals(List.of("cancel a", "done a", "finish a", "cancel unknown", "claimNew 1"), eventsSince(before),
+        "stored at once like any outcome; once stored, its slot claims more");
     assertEquals(List.of("b"), List.copyOf(backend.running.keySet()));
   }
 
@@ -394,6 +420,9 @@ class DispatcherTest {
     final List<String> finished = new ArrayList<>();
     private final Map<String, Deque<String>> failures = new HashMap<>();
     private final Map<String, Runnable> hooks = new HashMap<>();
+    /** Calls whose answers wait until the test releases them, as those of a Redis busy elsewhere. */
+    private final Set<String> withheld = new HashSet<>();
+    private final Deque<Runnable> withheldAnswers = new ArrayDeque<>();
     private Promise<List<QueueEntry>> waitingClaim;
     private int waitingCount;
 
@@ -432,6 +461,19 @@ class DispatcherTest {
       hooks.put(call, hook);
     }
 
+    /** Calls of that name are applied but not answered until {@link #answerWithheld}. */
+    void withhold(String call) {
+      withheld.add(call);
+    }
+
+    /** Answers the withheld calls, oldest first, and answers those made from now on at once. */
+    void answerWithheld() {
+      withheld.clear();
+      while (!withheldAnswers.isEmpty()) {
+        clock.setTimer(0, withheldAnswers.poll());
+      }
+    }
+
     /** The next call of that name fails with {@code message}. */
     void failNext(String call, String message) {
       failures.computeIfAbsent(call, c -> new ArrayDeque<>()).add(message);
@@ -449,7 +491,11 @@ class DispatcherTest {
         clock.setTimer(0, () -> promise.fail(new IllegalStateException(failure)));
       } else {
         T value = result.get(); // applied when called, as Redis would, and answered later
-        clock.setTimer(0, () -> promise.complete(value));
+        if (withheld.contains(call)) {
+          withheldAnswers.add(() -> promise.complete(value));
+        } else {
+          clock.setTimer(0, () -> promise.complete(value));
+        }
       }
       return promise.future();
     }
