@@ -17,11 +17,12 @@ import java.util.function.BiConsumer;
 /**
  * The pool of a simulated peer: every task ends at once, so what is measured is the platform's cost alone. A
  * task whose arguments are one whole number ({@code ./faas bench}'s noop workload) returns it, as the noop
- * function would; any other returns None. Both are the exact base64(dill) text the Python runner would send.
+ * function would; any other returns None. Both are the exact text a worker sends: base64 of the dill pickle, without
+ * line breaks (worker.Interpreter encodes what the Python runner pickled).
  */
 final class InstantPool implements TaskPool {
-  /** {@code codecs.encode(dill.dumps(None), "base64")}. */
-  static final String NONE = "gAROLg==\n";
+  /** {@code base64.b64encode(dill.dumps(None))}. */
+  static final String NONE = "gAROLg==";
   /** Pickle protocol 4 header, and its framing opcode that precedes pickles of 4 bytes or more. */
   private static final byte PROTO = (byte) 0x80;
   private static final byte FRAME = (byte) 0x95;
@@ -77,7 +78,7 @@ final class InstantPool implements TaskPool {
       out.put(FRAME).putLong(body);
     }
     out.put(value).put((byte) '.');
-    return Base64.getEncoder().encodeToString(out.array()) + "\n";
+    return Base64.getEncoder().encodeToString(out.array());
   }
 
   @Override

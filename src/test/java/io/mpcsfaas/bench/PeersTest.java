@@ -47,9 +47,10 @@ class PeersTest {
         "out['fn'] = enc(lambda x: x)",
         "xs = list(range(250)) + list(range(250, 100000, 400)) + list(range(70000, 2**31, 2**31 // 100))[:50]",
         "out['args'] = [enc(((x,), {})) for x in xs]",
-        "out['results'] = [enc(x) for x in xs]",
+        "plain = lambda obj: base64.b64encode(dill.dumps(obj)).decode()  # as a worker sends a result",
+        "out['results'] = [plain(x) for x in xs]",
         "out['other'] = enc((('text',), {'k': 1}))",
-        "out['none'] = enc(None)"));
+        "out['none'] = plain(None)"));
   }
 
   @Test
