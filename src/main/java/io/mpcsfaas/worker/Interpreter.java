@@ -38,6 +38,14 @@ final class Interpreter {
   /** Variables user code may see; everything else (API keys, tokens, Redis passwords) is withheld. */
   private static final List<String> INHERITED_ENV =
       List.of("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "PYTHONPATH");
+  /**
+   * glibc's malloc gives blocks over its mmap threshold back to the kernel when freed, and trims the heap's
+   * free top: a runner then faults in every page of each big pickle again, task after task (about 16,000 page
+   * faults and 70 ms per 8 MiB echo). Blocks up to 32 MiB (glibc's largest threshold) come from the heap, and
+   * up to 256 MiB of freed heap stays for the next task: an interpreter keeps the memory of its biggest task.
+   */
+  private static final Map<String, String> MALLOC_ENV =
+      Map.of("MALLOC_MMAP_THRESHOLD_", Integer.toString(32 << 20), "MALLOC_TRIM_THRESHOLD_", Integer.toString(256 << 20));
 
   /** What the pool hears from an interpreter, on the interpreter's context. */
   interface Listener {
@@ -103,6 +111,7 @@ final class Interpreter {
     env.put("FAAS_MEMORY_LIMIT_MB", Integer.toString(options.memoryLimitMb()));
     env.put("FAAS_MAX_OUTPUT_KB", Integer.toString(options.maxOutputKb()));
     env.put("FAAS_PYTHON_PATH", String.join(File.pathSeparator, options.pythonPath()));
+    env.putAll(MALLOC_ENV);
     return new Interpreter(number, context, options, builder.start(), runTimes, listener);
   }
 
