@@ -97,6 +97,20 @@ class RemoteWorkerFunctionsTest {
     assertTrue(result.getString("error").contains("no longer had it"), result.getString("error"));
   }
 
+  @Test
+  void aTaskWaitingForItsFunctionCanBeCancelled() {
+    send(task("t1", "fid-slow-to-come"));
+    next("fetch");
+    send(message("cancel").put("task", "t1"));
+    JsonObject result = next("result");
+    assertEquals("t1", result.getString("task"));
+    assertEquals("CancelledError: cancelled by request", result.getString("error"));
+    // The function coming late runs nothing.
+    send(message("function").put("fid", "fid-slow-to-come").put("fn", payloads.getString("double")));
+    send(task("t2", "fid-slow-to-come"));
+    assertValue("t2", "42", next("result"));
+  }
+
   private static void assertValue(String taskId, String repr, JsonObject result) {
     assertEquals(taskId, result.getString("task"));
     assertEquals(Boolean.TRUE, result.getBoolean("ok"), result.encode());
