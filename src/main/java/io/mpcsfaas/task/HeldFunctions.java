@@ -55,14 +55,6 @@ public final class HeldFunctions<V> {
     return evicted;
   }
 
-  /** Lets {@code fid} go (its holder lost it). */
-  public void remove(String fid) {
-    Held<V> entry = held.remove(fid);
-    if (entry != null) {
-      bytes -= entry.bytes();
-    }
-  }
-
   public int size() {
     return held.size();
   }
