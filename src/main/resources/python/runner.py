@@ -5,8 +5,11 @@ of the rest, a 4-byte length of a UTF-8 JSON header, the header, then the raw pi
 order (raw rather than base64 inside the JSON: a pickle of many MiB is neither encoded nor parsed as a string
 here). At start both streams are moved to private descriptors and fd 0/1 are pointed at /dev/null and stderr,
 so nothing user code prints or reads can corrupt the framing.
-  request: {"task": id, "fid": function id, "fn": bytes of dill(fn), "args": bytes of dill((args, kwargs))},
-           then those pickles
+  request: {"task": id, "fid": function id, "fn": bytes of dill(fn), "args": bytes of dill((args, kwargs)),
+           "forget": [function ids]}, then those pickles. The JVM decides which functions this runner holds:
+           it sends "fn" only for a function it has not sent here yet (or told this runner to forget), and
+           lists in "forget" (optional) those to let go, as its own bounded record of what it sent lets them
+           go; a function is held from the first frame that carries it until a frame says to forget it.
   reply:   {"task": id, "ok": bool, "result": bytes of dill(value or exception), "error": traceback or null},
            then that pickle
            plus, only when the task printed anything, "stdout", "stderr" (the last FAAS_MAX_OUTPUT_KB KiB of
@@ -16,7 +19,6 @@ so nothing user code prints or reads can corrupt the framing.
 Output is what Python code writes to sys.stdout and sys.stderr (print, logging, sys.stdout.write); what C code
 or a subprocess writes straight to fd 1 or 2 is discarded.
 """
-import collections
 import io
 import json
 import os
@@ -29,7 +31,6 @@ import traceback
 
 import dill
 
-FUNCTION_CACHE_SIZE = 256
 LIVE_INTERVAL = 0.5
 
 
@@ -223,22 +224,37 @@ def max_output_chars():
     return int(os.environ.pop("FAAS_MAX_OUTPUT_KB", "64") or 0) * 1024
 
 
+class Undecodable(bytes):
+    """A sent payload that did not decode: held as sent, so that each call of its function fails as the first."""
+
+
 class Runner:
     def __init__(self):
-        self.functions = collections.OrderedDict()
+        self.functions = {}  # function id -> the function, or its Undecodable payload
+
+    def forget(self, fids):
+        for fid in fids:
+            self.functions.pop(fid, None)
 
     def function(self, fid, payload):
-        fn = self.functions.get(fid)
-        if fn is None:
+        """The function `fid`, decoded from `payload` if this frame carries it and it is not held already."""
+        held = self.functions.get(fid)
+        if held is not None and not isinstance(held, Undecodable):
+            return held
+        if payload is None:
+            if held is None:
+                raise RuntimeError("the platform did not send function %s to this interpreter" % fid)
+            payload = held
+        try:
             fn = decode(payload)
-            self.functions[fid] = fn
-            if len(self.functions) > FUNCTION_CACHE_SIZE:
-                self.functions.popitem(last=False)
-        else:
-            self.functions.move_to_end(fid)
+        except BaseException:
+            self.functions[fid] = Undecodable(payload)
+            raise
+        self.functions[fid] = fn
         return fn
 
     def run(self, request):
+        self.forget(request.get("forget", ()))
         try:
             fn = self.function(request["fid"], request.blobs[0])
             args, kwargs = decode(request.blobs[1])
@@ -262,7 +278,8 @@ class Runner:
 
 
 class Request(dict):
-    """A request's JSON header, with its pickles (memoryviews of the frame, in the header's order) as blobs."""
+    """A request's JSON header, with its pickles (memoryviews of the frame, in the header's order; None for one
+    the header does not count) as blobs."""
     blobs = ()
 
 
@@ -278,6 +295,9 @@ def read_frame(stream):
     request = Request(json.loads(body[4:4 + header_length]))
     view, start, blobs = memoryview(body), 4 + header_length, []
     for name in ("fn", "args"):
+        if name not in request:
+            blobs.append(None)  # the function, when the JVM sent it before
+            continue
         blobs.append(view[start:start + request[name]])
         start += request[name]
     request.blobs = blobs

@@ -127,8 +127,24 @@ final class RemoteBackend implements ExecutionBackend {
     }
     Promise<Execution> promise = Promise.promise();
     registry.assign(worker, task.taskId(), promise);
-    endpoint.send(worker.peer, Protocol.task(task));
+    endpoint.send(worker.peer, Protocol.task(task, withFunction(worker, task)));
     return promise.future();
+  }
+
+  /**
+   * Whether the task's message carries its function: always to a worker that does not fetch; else only the
+   * first time for this session (or again once its record let the function go). An empty payload (the
+   * function was deleted) is sent, never recorded.
+   */
+  private static boolean withFunction(WorkerRegistry.Worker worker, TaskSpec task) {
+    if (worker.sent == null || task.functionPayload().isEmpty()) {
+      return true;
+    }
+    if (worker.sent.contains(task.functionId())) {
+      return false;
+    }
+    worker.sent.put(task.functionId(), task.functionPayload(), task.functionPayload().length());
+    return true;
   }
 
   /** Tells the worker running the task to stop it; its result comes back as for any task. */
@@ -198,6 +214,12 @@ final class RemoteBackend implements ExecutionBackend {
           roomListener.run();
         }
       }
+      case Protocol.FETCH -> {
+        // The worker let go of a function sent to it; none to answer if this record let it go meanwhile.
+        if (worker.sent != null && message.getValue("fid") instanceof String fid) {
+          endpoint.send(worker.peer, Protocol.function(fid, worker.sent.get(fid)));
+        }
+      }
       case Protocol.DRAIN -> worker.draining = true;
       case Protocol.BYE -> {
         registry.remove(worker, "left");
@@ -239,7 +261,7 @@ final class RemoteBackend implements ExecutionBackend {
       return;
     }
     WorkerRegistry.Worker worker = registry.register(peer, message.getString("worker", peer),
-        message.getString("session", ""), slots, envs, System.currentTimeMillis());
+        message.getString("session", ""), slots, envs, Protocol.fetches(message), System.currentTimeMillis());
     endpoint.send(peer, Protocol.welcome(heartbeatMillis, timeoutMillis));
     LOG.info("worker {} registered with {} slots, environments {}", worker.id, slots, envs);
     roomListener.run();

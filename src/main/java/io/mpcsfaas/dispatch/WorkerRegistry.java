@@ -1,6 +1,7 @@
 package io.mpcsfaas.dispatch;
 
 import io.mpcsfaas.config.Environments;
+import io.mpcsfaas.task.HeldFunctions;
 import io.mpcsfaas.task.TaskOutcome;
 import io.vertx.core.Promise;
 import java.util.ArrayList;
@@ -29,6 +30,11 @@ final class WorkerRegistry {
     /** The environments it offers: only their tasks go to it. */
     final Set<String> envs;
     final Map<String, Promise<Execution>> running = new LinkedHashMap<>();
+    /**
+     * The functions sent to this session of a worker that fetches (null for one that does not: it is sent every
+     * task's function), to send each once and answer its fetches; a new session starts with none.
+     */
+    final HeldFunctions<String> sent;
     /** Tasks the worker last said it can hold, running and queued; -1 for a pull worker that never said. */
     int hold;
     /** A pull worker whose asks carry only a count: tasks asked for and not sent. */
@@ -37,16 +43,22 @@ final class WorkerRegistry {
     long lastSeen;
     long lastAssigned;
 
-    Worker(String peer, String id, String session, int slots, Set<String> envs, boolean pull, long now) {
+    Worker(String peer, String id, String session, int slots, Set<String> envs, boolean fetches, boolean pull,
+        long now) {
       this.peer = peer;
       this.id = id;
       this.session = session;
       this.slots = slots;
       this.envs = envs;
+      this.sent = fetches ? new HeldFunctions<>(MAX_SENT_FUNCTIONS, MAX_SENT_BYTES) : null;
       this.hold = pull ? -1 : slots;
       this.lastSeen = now;
     }
   }
+
+  /** What a dispatcher records as sent to one worker: within what the worker holds (RemoteWorkerVerticle). */
+  private static final int MAX_SENT_FUNCTIONS = 256;
+  private static final long MAX_SENT_BYTES = 64L << 20;
 
   private final boolean pull;
   private final Map<String, Worker> byPeer = new HashMap<>();
@@ -64,7 +76,7 @@ final class WorkerRegistry {
    * on the old connection: what we thought it was running runs again (a late result is then ignored, the
    * first stored result being final), so no task waits forever for a message that was dropped.
    */
-  Worker register(String peer, String id, String session, int slots, Set<String> envs, long now) {
+  Worker register(String peer, String id, String session, int slots, Set<String> envs, boolean fetches, long now) {
     Worker old = byPeer.get(peer);
     if (old != null && old.session.equals(session)) {
       old.lastSeen = now;
@@ -73,7 +85,7 @@ final class WorkerRegistry {
     if (old != null) {
       remove(old, "reconnected");
     }
-    Worker worker = new Worker(peer, id, session, slots, envs, pull, now);
+    Worker worker = new Worker(peer, id, session, slots, envs, fetches, pull, now);
     byPeer.put(peer, worker);
     gatherEnvs();
     return worker;

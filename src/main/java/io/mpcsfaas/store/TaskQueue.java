@@ -1,6 +1,7 @@
 package io.mpcsfaas.store;
 
 import io.mpcsfaas.config.Environments;
+import io.mpcsfaas.task.HeldFunctions;
 import io.mpcsfaas.task.TaskOutput;
 import io.mpcsfaas.task.TaskSpec;
 import io.vertx.core.Future;
@@ -14,8 +15,10 @@ import io.vertx.redis.client.ResponseType;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,12 +37,18 @@ public final class TaskQueue {
   private static final Scripts STORE_OUTPUT = Scripts.load("store_output.lua");
   private static final Scripts PROMOTE_DELAYED = Scripts.load("promote_delayed.lua");
 
+  /** How many functions' payloads a dispatcher holds, and their bytes at most (a bigger one is held alone). */
+  private static final int MAX_FUNCTIONS = 1024;
+  private static final long MAX_FUNCTION_BYTES = 64L << 20;
+
   private final Redis redis;
   private final Keys keys;
   private final String consumer;
   private final long keepFinishedSeconds;
   private final ReplicaWait replicas;
   private final TaskHistograms histograms = new TaskHistograms();
+  /** The payloads of the functions of tasks started here, so that each crosses from Redis once. */
+  private final HeldFunctions<String> functions = new HeldFunctions<>(MAX_FUNCTIONS, MAX_FUNCTION_BYTES);
   /** Blocking reads hold a connection for their whole wait, so they get one of their own. */
   private Future<RedisConnection> blockingConnection;
 
@@ -152,7 +161,7 @@ public final class TaskQueue {
   public Future<List<StartedTask>> start(List<QueueEntry> entries, String worker, int maxAttempts,
       String exhaustedResult, String exhaustedError) {
     List<String> args = new ArrayList<>(List.of(worker, Timestamps.now(), Integer.toString(maxAttempts),
-        keys.functionPrefix(), exhaustedResult, exhaustedError, Keys.DISPATCHERS_GROUP, keys.doneChannel(),
+        exhaustedResult, exhaustedError, Keys.DISPATCHERS_GROUP, keys.doneChannel(),
         keys.task(""), Long.toString(keepFinishedSeconds)));
     for (QueueEntry entry : entries) {
       args.add(entry.taskId());
@@ -160,22 +169,50 @@ public final class TaskQueue {
       args.add(envArg(entry));
     }
     return START_TASKS.run(redis, List.of(keys.queue(), keys.stats(), keys.index()), args)
-        .compose(replies -> withBigPayloads(entries, replies));
+        .compose(replies -> withPayloads(entries, replies));
   }
 
-  /** The started tasks; those whose payload the script left out for its size read it with HGET, in one batch. */
-  private Future<List<StartedTask>> withBigPayloads(List<QueueEntry> entries, Response replies) {
+  /**
+   * The started tasks, with what the script left out read in one batch: the arguments it left out for their
+   * size, and the payloads of the functions not held here (read once, then held: a function never changes
+   * under its id).
+   */
+  private Future<List<StartedTask>> withPayloads(List<QueueEntry> entries, Response replies) {
     List<Request> reads = new ArrayList<>();
+    // Taken now: another call's answer, arriving before this one's reads, may make room by letting them go.
+    Map<String, String> fns = new HashMap<>();
+    Set<String> missing = new LinkedHashSet<>();
     for (int i = 0; i < entries.size(); i++) {
       Response r = replies.get(i);
-      if ("RUNNING".equals(r.get(0).toString()) && r.get(2) == null) {
-        reads.add(Request.cmd(Command.HGET).arg(keys.task(entries.get(i).taskId())).arg("payload"));
+      if ("RUNNING".equals(r.get(0).toString())) {
+        if (r.get(2) == null) {
+          reads.add(Request.cmd(Command.HGET).arg(keys.task(entries.get(i).taskId())).arg("payload"));
+        }
+        String fid = r.get(1).toString();
+        String held = functions.get(fid);
+        if (held != null) {
+          fns.put(fid, held);
+        } else {
+          missing.add(fid);
+        }
       }
     }
+    int argsReads = reads.size();
+    missing.forEach(fid -> reads.add(Request.cmd(Command.HGET).arg(keys.function(fid)).arg("payload")));
     Future<List<Response>> read = reads.isEmpty() ? Future.succeededFuture(List.of()) : redis.batch(reads);
     return read.map(payloads -> {
+      int next = argsReads;
+      for (String fid : missing) {
+        Response fn = payloads.get(next++);
+        // A function deleted and expired meanwhile has none: its tasks get an empty payload, as before,
+        // and nothing is held for it.
+        fns.put(fid, fn == null ? "" : fn.toString());
+        if (fn != null) {
+          functions.put(fid, fns.get(fid), fns.get(fid).length());
+        }
+      }
       List<StartedTask> started = new ArrayList<>(entries.size());
-      int next = 0;
+      next = 0;
       for (int i = 0; i < entries.size(); i++) {
         Response r = replies.get(i);
         if (!"RUNNING".equals(r.get(0).toString())) {
@@ -183,17 +220,18 @@ public final class TaskQueue {
           continue;
         }
         Response payload = r.get(2) == null ? payloads.get(next++) : r.get(2);
-        started.add(startedTask(entries.get(i), r, payload == null ? "" : payload.toString()));
+        started.add(startedTask(entries.get(i), r, fns.get(r.get(1).toString()),
+            payload == null ? "" : payload.toString()));
       }
       return started;
     });
   }
 
-  private static StartedTask startedTask(QueueEntry entry, Response r, String payload) {
-    String timeout = r.get(5).toString();
-    TaskSpec spec = new TaskSpec(entry.taskId(), r.get(1).toString(), r.get(3).toString(), payload,
+  private static StartedTask startedTask(QueueEntry entry, Response r, String fn, String payload) {
+    String timeout = r.get(4).toString();
+    TaskSpec spec = new TaskSpec(entry.taskId(), r.get(1).toString(), fn, payload,
         timeout.isEmpty() ? null : Integer.valueOf(timeout), entry.env());
-    return new StartedTask(entry, spec, r.get(4).toInteger());
+    return new StartedTask(entry, spec, r.get(3).toInteger());
   }
 
   /**

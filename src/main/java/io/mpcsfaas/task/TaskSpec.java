@@ -6,4 +6,10 @@ package io.mpcsfaas.task;
  * the worker's default; {@code env} names the environment whose interpreters alone may run it.
  */
 public record TaskSpec(String taskId, String functionId, String functionPayload, String argsPayload,
-    Integer timeoutSeconds, String env) {}
+    Integer timeoutSeconds, String env) {
+
+  /** This task with its function's payload (a worker sent the task without it had it already). */
+  public TaskSpec withFunction(String payload) {
+    return new TaskSpec(taskId, functionId, payload, argsPayload, timeoutSeconds, env);
+  }
+}

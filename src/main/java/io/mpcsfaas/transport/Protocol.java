@@ -25,12 +25,14 @@ public final class Protocol {
   public static final String OUTPUT = "output";
   public static final String DRAIN = "drain";
   public static final String BYE = "bye";
+  public static final String FETCH = "fetch";
   // dispatcher -> worker
   public static final String WELCOME = "welcome";
   public static final String REFUSED = "refused";
   public static final String UNKNOWN = "unknown";
   public static final String TASK = "task";
   public static final String CANCEL = "cancel";
+  public static final String FUNCTION = "function";
   // both ways
   public static final String HEARTBEAT = "heartbeat";
 
@@ -48,7 +50,16 @@ public final class Protocol {
   public static JsonObject register(String worker, String session, String mode, int slots, int busy, String token,
       Collection<String> envs) {
     return message(REGISTER).put("worker", worker).put("session", session).put("mode", mode).put("slots", slots)
-        .put("busy", busy).put("token", token == null ? "" : token).put("envs", new JsonArray(List.copyOf(envs)));
+        .put("busy", busy).put("token", token == null ? "" : token).put("envs", new JsonArray(List.copyOf(envs)))
+        .put("fetch", true);
+  }
+
+  /**
+   * Whether the worker of a {@code register} holds the functions it was sent and fetches one it lacks: such a
+   * worker is sent each function once per session; one older than that, with every task.
+   */
+  public static boolean fetches(JsonObject register) {
+    return Boolean.TRUE.equals(register.getValue("fetch"));
   }
 
   /**
@@ -79,11 +90,28 @@ public final class Protocol {
     return message(ASK).put("n", count).put("hold", hold);
   }
 
-  /** A task to run; {@code env} only when not the default, so such a task's message is as before. */
-  public static JsonObject task(TaskSpec task) {
-    JsonObject message = message(TASK).put("task", task.taskId()).put("fid", task.functionId())
-        .put("fn", task.functionPayload()).put("args", task.argsPayload()).put("timeout", task.timeoutSeconds());
+  /**
+   * A task to run, with its function's payload unless {@code withFunction} is false (the worker was sent it);
+   * {@code env} only when not the default, so such a task's message is as before.
+   */
+  public static JsonObject task(TaskSpec task, boolean withFunction) {
+    JsonObject message = message(TASK).put("task", task.taskId()).put("fid", task.functionId());
+    if (withFunction) {
+      message.put("fn", task.functionPayload());
+    }
+    message.put("args", task.argsPayload()).put("timeout", task.timeoutSeconds());
     return task.env().equals(Environments.DEFAULT) ? message : message.put("env", task.env());
+  }
+
+  /** A worker lacks the function of a task it was sent without it. */
+  public static JsonObject fetch(String functionId) {
+    return message(FETCH).put("fid", functionId);
+  }
+
+  /** The answer to a {@code fetch}: the function's payload, or none when the dispatcher no longer has it. */
+  public static JsonObject function(String functionId, String payload) {
+    JsonObject message = message(FUNCTION).put("fid", functionId);
+    return payload == null ? message : message.put("fn", payload);
   }
 
   /** Stop the task if it runs or waits on this worker; its result is sent as for any task. */
@@ -91,6 +119,7 @@ public final class Protocol {
     return message(CANCEL).put("task", taskId);
   }
 
+  /** The task a {@code task} message carries; its function's payload is null when the message left it out. */
   public static TaskSpec taskSpec(JsonObject message) {
     return new TaskSpec(message.getString("task"), message.getString("fid"), message.getString("fn"),
         message.getString("args"), message.getInteger("timeout"), message.getString("env", Environments.DEFAULT));

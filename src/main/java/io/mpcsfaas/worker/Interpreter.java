@@ -1,10 +1,12 @@
 package io.mpcsfaas.worker;
 
+import io.mpcsfaas.task.HeldFunctions;
 import io.mpcsfaas.task.TaskOutcome;
 import io.mpcsfaas.task.TaskOutput;
 import io.mpcsfaas.task.TaskSpec;
 import io.mpcsfaas.transport.Protocol;
 import io.vertx.core.Context;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
@@ -46,6 +48,9 @@ final class Interpreter {
    */
   private static final Map<String, String> MALLOC_ENV =
       Map.of("MALLOC_MMAP_THRESHOLD_", Integer.toString(32 << 20), "MALLOC_TRIM_THRESHOLD_", Integer.toString(256 << 20));
+  /** How many functions a runner holds decoded, and their payloads' bytes at most (a bigger one is held alone). */
+  private static final int MAX_HELD_FUNCTIONS = 256;
+  private static final long MAX_HELD_BYTES = 64L << 20;
 
   /** What the pool hears from an interpreter, on the interpreter's context. */
   interface Listener {
@@ -73,6 +78,11 @@ final class Interpreter {
   private final PipelinePlan<Handoff> plan;
   /** Cancelled while in the pipe behind the running task: the process stops when one of them comes to run. */
   private final Set<Handoff> cancelledInPipe = new HashSet<>();
+  /**
+   * The functions written to the runner and not since forgotten: exactly those it holds, as it keeps what a
+   * frame carries and lets go what a frame lists (runner.py). Kept on the context, in the pipe's order.
+   */
+  private final HeldFunctions<Boolean> sent = new HeldFunctions<>(MAX_HELD_FUNCTIONS, MAX_HELD_BYTES);
   private long headTimer = -1;
   private long planTimer = -1;
   private boolean alive = true;
@@ -174,20 +184,36 @@ final class Interpreter {
     process.destroyForcibly();
   }
 
+  /** Queues the task for the pipe, with its function only if the runner does not hold it. */
   private void write(Handoff handoff) {
-    writer.execute(() -> send(handoff.task()));
+    TaskSpec task = handoff.task();
+    String fid = task.functionId();
+    // An empty payload (the function was deleted) is sent, never recorded: one registered again is sent anew.
+    boolean empty = task.functionPayload().isEmpty();
+    boolean withFunction = empty || !sent.contains(fid);
+    List<String> forget = withFunction && !empty
+        ? sent.put(fid, Boolean.TRUE, task.functionPayload().length()) : List.of();
+    writer.execute(() -> send(task, withFunction, forget));
   }
 
   /**
-   * Writes a request as runner.py reads it: a JSON header, then the function's and the arguments' pickles as
-   * raw bytes (decoded from base64 here, on the writer thread, so that Python parses no big string).
+   * Writes a request as runner.py reads it: a JSON header, then the function's pickle (when {@code withFunction})
+   * and the arguments' as raw bytes (decoded from base64 here, on the writer thread, so that Python parses no big
+   * string); {@code forget} lists the functions the runner lets go.
    */
-  private void send(TaskSpec task) {
+  private void send(TaskSpec task, boolean withFunction, List<String> forget) {
     try {
-      byte[] fn = Base64.getMimeDecoder().decode(task.functionPayload());
+      byte[] fn = withFunction ? Base64.getMimeDecoder().decode(task.functionPayload()) : new byte[0];
       byte[] args = Base64.getMimeDecoder().decode(task.argsPayload());
-      byte[] header = new JsonObject().put("task", task.taskId()).put("fid", task.functionId())
-          .put("fn", fn.length).put("args", args.length).toBuffer().getBytes();
+      JsonObject head = new JsonObject().put("task", task.taskId()).put("fid", task.functionId())
+          .put("args", args.length);
+      if (withFunction) {
+        head.put("fn", fn.length);
+      }
+      if (!forget.isEmpty()) {
+        head.put("forget", new JsonArray(forget));
+      }
+      byte[] header = head.toBuffer().getBytes();
       toPython.writeInt(4 + header.length + fn.length + args.length);
       toPython.writeInt(header.length);
       toPython.write(header);

@@ -5,6 +5,8 @@ import io.mpcsfaas.config.Conf;
 import io.mpcsfaas.config.CurveConfig;
 import io.mpcsfaas.config.LinkConfig;
 import io.mpcsfaas.config.Mode;
+import io.mpcsfaas.task.HeldFunctions;
+import io.mpcsfaas.task.TaskOutcome;
 import io.mpcsfaas.task.TaskSpec;
 import io.mpcsfaas.transport.CurveClient;
 import io.mpcsfaas.transport.CurveKeys;
@@ -18,6 +20,10 @@ import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.json.JsonObject;
 import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,6 +43,9 @@ import org.slf4j.LoggerFactory;
 public final class RemoteWorkerVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(RemoteWorkerVerticle.class);
   private static final long DRAIN_LIMIT_MILLIS = 60_000;
+  /** The functions a worker holds, at least what a dispatcher records as sent to it (WorkerRegistry). */
+  private static final int MAX_FUNCTIONS = 256;
+  private static final long MAX_FUNCTION_BYTES = 64L << 20;
 
   private enum State { REGISTERING, ACTIVE, DRAINING }
 
@@ -60,7 +69,12 @@ public final class RemoteWorkerVerticle extends VerticleBase {
   private boolean warnedUnwelcome;
   private State state = State.REGISTERING;
   private long lastHeard;
+  /** Tasks in hand: running or queued in the pool, or waiting for their function. */
   private int running;
+  /** The functions the dispatcher sent: it sends each once per session, and a task after that without it. */
+  private final HeldFunctions<String> functions = new HeldFunctions<>(MAX_FUNCTIONS, MAX_FUNCTION_BYTES);
+  /** Tasks that came without a function this worker let go, by function id, until the dispatcher sends it. */
+  private final Map<String, List<TaskSpec>> fetching = new HashMap<>();
   /** What the dispatcher takes this worker to want to hold: what it last said, or the default. */
   private int reportedHold;
   private boolean reportScheduled;
@@ -160,6 +174,7 @@ public final class RemoteWorkerVerticle extends VerticleBase {
    */
   private void newSession() {
     warnedUnwelcome = false;
+    dropFetching();
     reportedHold = holdBeforeReport();
     session = UUID.randomUUID().toString();
   }
@@ -189,9 +204,14 @@ public final class RemoteWorkerVerticle extends VerticleBase {
           report();
         }
       }
-      case Protocol.TASK -> run(Protocol.taskSpec(message));
+      case Protocol.TASK -> take(Protocol.taskSpec(message));
+      case Protocol.FUNCTION -> {
+        if (message.getValue("fid") instanceof String fid) {
+          fetched(fid, message.getValue("fn") instanceof String fn ? fn : null);
+        }
+      }
       case Protocol.CANCEL -> {
-        if (message.getValue("task") instanceof String taskId) {
+        if (message.getValue("task") instanceof String taskId && !cancelFetching(taskId)) {
           pool.cancel(taskId);
         }
       }
@@ -200,6 +220,7 @@ public final class RemoteWorkerVerticle extends VerticleBase {
           LOG.info("dispatcher {} does not know us (it restarted?); registering again", dispatcherUrl);
           state = State.REGISTERING;
           reportedHold = holdBeforeReport();
+          dropFetching();
           register();
         }
       }
@@ -211,20 +232,88 @@ public final class RemoteWorkerVerticle extends VerticleBase {
     }
   }
 
-  private void run(TaskSpec task) {
+  /**
+   * Takes a task in hand: runs it with the function it carries (held from now on), or with the one held; when
+   * this worker let that go, asks the dispatcher for it once and runs the task when it comes.
+   */
+  private void take(TaskSpec task) {
     running++;
-    pool.run(task).onComplete(ar -> {
-      running--;
-      endpoint.send(Protocol.result(task.taskId(), ar.result()));
-      if (state == State.DRAINING) {
-        if (running == 0 && drained != null) {
-          drained.tryComplete();
-        }
+    String fid = task.functionId();
+    String payload = task.functionPayload();
+    if (payload != null && !payload.isEmpty()) {
+      functions.put(fid, payload, payload.length());
+    } else if (payload == null) {
+      payload = functions.get(fid);
+    }
+    if (payload != null) {
+      run(task.withFunction(payload));
+      return;
+    }
+    List<TaskSpec> waiting = fetching.computeIfAbsent(fid, f -> new ArrayList<>());
+    if (waiting.isEmpty()) {
+      endpoint.send(Protocol.fetch(fid));
+    }
+    waiting.add(task);
+  }
+
+  /** The function the dispatcher sent in answer to a fetch: the tasks waiting for it run; none if it had none. */
+  private void fetched(String fid, String payload) {
+    List<TaskSpec> waiting = fetching.remove(fid);
+    if (waiting == null) {
+      return;
+    }
+    if (payload != null && !payload.isEmpty()) {
+      functions.put(fid, payload, payload.length());
+    }
+    for (TaskSpec task : waiting) {
+      if (payload == null) {
+        finish(task, TaskOutcome.platformFailure("RuntimeError", "function " + fid + " was not sent with this "
+            + "task, and its dispatcher no longer had it to send"));
       } else {
-        scheduleReport();
+        run(task.withFunction(payload));
       }
-    });
+    }
+  }
+
+  /**
+   * Drops the tasks waiting for their function: the dispatcher no longer knows this worker's session (a new one,
+   * or it forgot this one), so it answers no fetch and runs every task it had sent here again.
+   */
+  private void dropFetching() {
+    fetching.values().forEach(tasks -> running -= tasks.size());
+    fetching.clear();
+  }
+
+  /** Cancels a task waiting for its function, if it is one (true if so). */
+  private boolean cancelFetching(String taskId) {
+    for (List<TaskSpec> waiting : fetching.values()) {
+      for (TaskSpec task : waiting) {
+        if (task.taskId().equals(taskId)) {
+          waiting.remove(task);
+          finish(task, TaskOutcome.CANCELLED);
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  private void run(TaskSpec task) {
+    pool.run(task).onComplete(ar -> finish(task, ar.result()));
     scheduleReport(); // a task of known, short length leaves room behind it
+  }
+
+  /** Sends a task's outcome; the task is out of hand. */
+  private void finish(TaskSpec task, TaskOutcome outcome) {
+    running--;
+    endpoint.send(Protocol.result(task.taskId(), outcome));
+    if (state == State.DRAINING) {
+      if (running == 0 && drained != null) {
+        drained.tryComplete();
+      }
+    } else {
+      scheduleReport();
+    }
   }
 
   /** Reports the pool's room once for everything that happened in this turn of the event loop. */

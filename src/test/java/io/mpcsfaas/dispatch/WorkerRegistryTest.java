@@ -18,10 +18,10 @@ class WorkerRegistryTest {
   @Test
   void untilItSaysAPushWorkerCanHoldItsSlotsAndAPullWorkerNothing() {
     WorkerRegistry push = new WorkerRegistry(false);
-    push.register("p1", "w1", "s1", 2, DEFAULT_ONLY, 0);
+    push.register("p1", "w1", "s1", 2, DEFAULT_ONLY, false, 0);
     assertEquals(2, push.room());
     WorkerRegistry pull = new WorkerRegistry(true);
-    pull.register("p1", "w1", "s1", 2, DEFAULT_ONLY, 0);
+    pull.register("p1", "w1", "s1", 2, DEFAULT_ONLY, false, 0);
     assertEquals(0, pull.room());
   }
 
@@ -29,7 +29,7 @@ class WorkerRegistryTest {
   @ValueSource(booleans = {false, true})
   void freeSlotsAreWhatAWorkerSaysItCanHoldMinusWhatItWasSent(boolean pull) {
     WorkerRegistry registry = new WorkerRegistry(pull);
-    WorkerRegistry.Worker worker = registry.register("p1", "w1", "s1", 2, DEFAULT_ONLY, 0);
+    WorkerRegistry.Worker worker = registry.register("p1", "w1", "s1", 2, DEFAULT_ONLY, false, 0);
     worker.asked = 5; // a count from an earlier ask no longer matters once the worker says what it can hold
     worker.hold = 10;
     registry.assign(worker, "t1", Promise.promise());
@@ -41,8 +41,8 @@ class WorkerRegistryTest {
   @Test
   void aTaskClaimedWhileThereWasRoomStillGoesToTheLeastOvercommittedPushWorker() {
     WorkerRegistry registry = new WorkerRegistry(false);
-    WorkerRegistry.Worker busier = registry.register("p1", "w1", "s1", 1, DEFAULT_ONLY, 0);
-    WorkerRegistry.Worker lessBusy = registry.register("p2", "w2", "s2", 1, DEFAULT_ONLY, 0);
+    WorkerRegistry.Worker busier = registry.register("p1", "w1", "s1", 1, DEFAULT_ONLY, false, 0);
+    WorkerRegistry.Worker lessBusy = registry.register("p2", "w2", "s2", 1, DEFAULT_ONLY, false, 0);
     registry.assign(busier, "t1", Promise.promise());
     registry.assign(busier, "t2", Promise.promise());
     registry.assign(lessBusy, "t3", Promise.promise());
@@ -55,7 +55,7 @@ class WorkerRegistryTest {
   @Test
   void aPullWorkerWhoseAsksCarryOnlyACountGetsWhatItAskedFor() {
     WorkerRegistry registry = new WorkerRegistry(true);
-    WorkerRegistry.Worker worker = registry.register("p1", "w1", "s1", 2, DEFAULT_ONLY, 0);
+    WorkerRegistry.Worker worker = registry.register("p1", "w1", "s1", 2, DEFAULT_ONLY, false, 0);
     assertNull(registry.choose(Environments.DEFAULT), "nothing asked yet");
     worker.asked = 1;
     assertSame(worker, registry.choose(Environments.DEFAULT));
@@ -66,8 +66,8 @@ class WorkerRegistryTest {
   @Test
   void theMostFreeWorkerGetsTheNextTaskAndTiesGoToTheOneIdleLongest() {
     WorkerRegistry registry = new WorkerRegistry(false);
-    WorkerRegistry.Worker first = registry.register("p1", "w1", "s1", 2, DEFAULT_ONLY, 0);
-    WorkerRegistry.Worker second = registry.register("p2", "w2", "s2", 3, DEFAULT_ONLY, 0);
+    WorkerRegistry.Worker first = registry.register("p1", "w1", "s1", 2, DEFAULT_ONLY, false, 0);
+    WorkerRegistry.Worker second = registry.register("p2", "w2", "s2", 3, DEFAULT_ONLY, false, 0);
     assertSame(second, registry.choose(Environments.DEFAULT));
     registry.assign(second, "t1", Promise.promise());
     assertSame(first, registry.choose(Environments.DEFAULT), "2 free each: the one never assigned");
@@ -76,12 +76,12 @@ class WorkerRegistryTest {
   @Test
   void aTaskOfAnEnvironmentGoesOnlyToAWorkerThatOffersItWhateverTheOthersRoom() {
     WorkerRegistry registry = new WorkerRegistry(false);
-    WorkerRegistry.Worker plain = registry.register("p1", "w1", "s1", 8, DEFAULT_ONLY, 0);
+    WorkerRegistry.Worker plain = registry.register("p1", "w1", "s1", 8, DEFAULT_ONLY, false, 0);
     assertNull(registry.choose("special"), "no worker offers it");
     assertEquals(0, registry.room("special"));
     assertEquals(Set.of(Environments.DEFAULT), registry.envs());
 
-    WorkerRegistry.Worker special = registry.register("p2", "w2", "s2", 1, Set.of(Environments.DEFAULT, "special"), 0);
+    WorkerRegistry.Worker special = registry.register("p2", "w2", "s2", 1, Set.of(Environments.DEFAULT, "special"), false, 0);
     assertEquals(Set.of(Environments.DEFAULT, "special"), registry.envs());
     assertEquals(1, registry.room("special"));
     assertSame(special, registry.choose("special"));

@@ -302,6 +302,55 @@ class ZmqSecurityTest {
     pumpUntil(Duration.ofSeconds(5), "the result is stored", () -> "COMPLETED".equals(hash(taskId).get("status")));
   }
 
+  // ---------------------------------------------------------------- functions sent once
+
+  @Test
+  void aWorkerThatFetchesIsSentEachFunctionOncePerSessionAndGetsItAgainWhenItAsks() {
+    String functionId = await(store.registerFunction("double", payloads.getString("fn")));
+    String first = await(TaskSteps.createTask(store, functionId, payloads.getString("args"), null));
+    Peer worker = peer("fetcher");
+    worker.registerFields = new JsonObject().put("session", "s1").put("fetch", true);
+    worker.join(TOKEN);
+    pumpUntil(Duration.ofSeconds(10), "the first task reaches the worker", () -> worker.has("task"));
+    assertEquals(payloads.getString("fn"), worker.first("task").getString("fn"), "the first task carries it");
+
+    worker.send(result(first, true, payloads.getString("r42"), null));
+    String second = await(TaskSteps.createTask(store, functionId, payloads.getString("args"), null));
+    pumpUntil(Duration.ofSeconds(10), "the second task", () -> worker.count("task") == 2);
+    JsonObject task = tasks(worker).get(1);
+    assertEquals(second, task.getString("task"));
+    assertEquals(functionId, task.getString("fid"));
+    assertFalse(task.containsKey("fn"), "sent once: " + task.encode());
+
+    // The worker let it go: it asks, and is answered.
+    worker.send(message("fetch").put("fid", functionId));
+    pumpUntil(Duration.ofSeconds(5), "the function", () -> worker.has("function"));
+    assertEquals(new JsonObject().put("v", 1).put("type", "function").put("fid", functionId)
+        .put("fn", payloads.getString("fn")), worker.first("function"));
+
+    // Restarted (a new session): the dispatcher runs the second task again, with the function.
+    worker.registerFields.put("session", "s2");
+    worker.join(TOKEN);
+    pumpUntil(Duration.ofSeconds(10), "the second task again", () -> worker.count("task") == 3);
+    assertEquals(second, tasks(worker).get(2).getString("task"));
+    assertEquals(payloads.getString("fn"), tasks(worker).get(2).getString("fn"), "a new session is sent it anew");
+  }
+
+  @Test
+  void aWorkerThatDoesNotSayItFetchesIsSentTheFunctionWithEveryTask() {
+    String functionId = await(store.registerFunction("double", payloads.getString("fn")));
+    String first = await(TaskSteps.createTask(store, functionId, payloads.getString("args"), null));
+    Peer worker = joinedWithATask("older-worker");
+    worker.send(result(first, true, payloads.getString("r42"), null));
+    await(TaskSteps.createTask(store, functionId, payloads.getString("args"), null));
+    pumpUntil(Duration.ofSeconds(10), "the second task", () -> worker.count("task") == 2);
+    tasks(worker).forEach(task -> assertEquals(payloads.getString("fn"), task.getString("fn"), task.encode()));
+  }
+
+  private static List<JsonObject> tasks(Peer peer) {
+    return peer.inbox.stream().filter(m -> "task".equals(m.getString("type"))).toList();
+  }
+
   // ---------------------------------------------------------------- wire helpers
 
   /** One DEALER socket with a fixed identity, and everything it received. */
@@ -315,6 +364,8 @@ class ZmqSecurityTest {
     long lastSent;
     /** While set and no new welcome came, the peer registers again every interval (as workers do). */
     String joiningWith;
+    /** What its registers add: a session, or that it fetches functions. */
+    JsonObject registerFields = new JsonObject();
     int welcomesBeforeJoining;
 
     Peer(String id) {
@@ -339,7 +390,7 @@ class ZmqSecurityTest {
       joiningWith = token;
       welcomesBeforeJoining = count("welcome");
       beating = true;
-      send(register(id, token));
+      send(register(id, token).mergeIn(registerFields));
     }
 
     void receiveAll() {
@@ -354,7 +405,7 @@ class ZmqSecurityTest {
       receiveAll();
       if (beating && System.nanoTime() - lastSent >= TimeUnit.MILLISECONDS.toNanos(HEARTBEAT_MILLIS)) {
         boolean welcome = count("welcome") > welcomesBeforeJoining;
-        send(joiningWith != null && !welcome ? register(id, joiningWith) : heartbeat());
+        send(joiningWith != null && !welcome ? register(id, joiningWith).mergeIn(registerFields) : heartbeat());
       }
     }
 

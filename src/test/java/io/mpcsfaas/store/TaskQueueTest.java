@@ -124,6 +124,37 @@ class TaskQueueTest extends KeySpaceTest {
   }
 
   @Test
+  void aFunctionsPayloadIsReadFromRedisOnceByEachQueue() {
+    newTask(null);
+    newTask(null);
+    TaskQueue queue = queue("d1");
+    await(queue.ensureGroup());
+    List<QueueEntry> entries = await(queue.claim(2, 100, false));
+    StartedTask first = await(TaskSteps.start(queue, entries.get(0), "worker-a", 3, "", ""));
+    assertEquals(payloads.getString("fn"), first.spec().functionPayload());
+    // Never so in production (a function never changes under its id): shows whether Redis was read again.
+    cmd(redis, Command.HSET, keys.function(fid), "payload", "changed");
+    StartedTask second = await(TaskSteps.start(queue, entries.get(1), "worker-a", 3, "", ""));
+    assertEquals(payloads.getString("fn"), second.spec().functionPayload(), "the payload held, not read again");
+
+    newTask(null);
+    TaskQueue other = queue("d2");
+    QueueEntry third = await(other.claim(1, 100, false)).get(0);
+    assertEquals("changed", await(TaskSteps.start(other, third, "worker-b", 3, "", "")).spec().functionPayload(),
+        "another dispatcher reads it itself");
+  }
+
+  @Test
+  void aTaskWhoseFunctionIsGoneStartsWithAnEmptyPayload() {
+    newTask(null);
+    cmd(redis, Command.DEL, keys.function(fid));
+    TaskQueue queue = queue("d1");
+    await(queue.ensureGroup());
+    QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
+    assertEquals("", await(TaskSteps.start(queue, entry, "worker-a", 3, "", "")).spec().functionPayload());
+  }
+
+  @Test
   void startWithoutTimeoutGivesNull() {
     newTask(null);
     TaskQueue queue = queue("d1");

@@ -51,6 +51,7 @@ class InterpreterPoolTest {
     python = Py.python();
     payloads = Py.payloads(String.join("\n",
         "out['double'] = enc(lambda x: x * 2)",
+        "out['triple'] = enc(lambda x: x * 3)",
         "out['args21'] = enc(((21,), {}))",
         "out['many'] = [enc(((i,), {})) for i in range(100)]",
         "def boom(x):",
@@ -418,6 +419,39 @@ class InterpreterPoolTest {
     }
     long expected = on(() -> Future.succeededFuture(runTimes.expectedNanos("fid-nap")));
     assertTrue(expected >= 500_000_000 && expected < 1_000_000_000, "a 0.5 s nap expected to take " + expected + " ns");
+  }
+
+  private static TaskSpec taskOf(String fid, String payload, String args) {
+    return new TaskSpec(UUID.randomUUID().toString(), fid, payload, payloads.getString(args), null,
+        Environments.DEFAULT);
+  }
+
+  @Test
+  void aFunctionCrossesThePipeOnceForAllItsTasks() {
+    InterpreterPool pool = pool(1, 30, 0);
+    assertValue("42", on(() -> pool.run(taskOf("fid-once", payloads.getString("double"), "args21"))));
+    // Not base64: the interpreter would be stopped if it wrote this payload again instead of trusting the runner.
+    List<TaskSpec> tasks = new ArrayList<>();
+    for (int i = 0; i < 200; i++) {
+      tasks.add(taskOf("fid-once", "not base64!", "args21"));
+    }
+    for (TaskOutcome outcome : runTogether(pool, tasks)) {
+      assertValue("42", outcome);
+    }
+  }
+
+  @Test
+  void aFunctionTheRecordLetGoIsForgottenByTheRunnerAndSentAgain() {
+    InterpreterPool pool = pool(1, 30, 0);
+    assertValue("42", on(() -> pool.run(taskOf("fid-first", payloads.getString("double"), "args21"))));
+    List<TaskSpec> others = new ArrayList<>();
+    for (int i = 0; i < 256; i++) {
+      others.add(taskOf("fid-other-" + i, payloads.getString("double"), "args1"));
+    }
+    runTogether(pool, others).forEach(outcome -> assertValue("2", outcome));
+    // Another function under the first id (never so in production) tells which one the runner uses: the one
+    // sent anew, so both the record and the runner let the first go.
+    assertValue("63", on(() -> pool.run(taskOf("fid-first", payloads.getString("triple"), "args21"))));
   }
 
   @Test
