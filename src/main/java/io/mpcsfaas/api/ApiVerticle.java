@@ -207,9 +207,11 @@ public final class ApiVerticle extends VerticleBase {
    * with what {@code /result} would say then (a call in one round trip instead of a submit and a poll).
    */
   private void executeFunction(RoutingContext ctx) {
-    JsonObject body = jsonBody(ctx);
+    SubmitBody submit = SubmitBody.parse(ctx);
+    JsonObject body = submit.fields;
     String functionId = uuid(requiredString(body, "function_id"), "function_id");
-    String payload = pickle(body);
+    String payload = submit.pickle();
+    SubmitBody.release(ctx);
     Integer timeout = optionalTimeout(body);
     Retries retries = optionalRetries(body);
     long waitMillis = waitMillis(ctx);
@@ -220,10 +222,11 @@ public final class ApiVerticle extends VerticleBase {
       return;
     }
     Future<TaskRecord> ended = completions.await(id, waitMillis); // before the task exists: its end cannot be missed
+    Tenant caller = newTask.caller(); // not the task, whose payload the wait would hold on to
     Future<TaskRecord> task = creator.create(newTask)
         .compose(created -> ended)
         .compose(announced -> announced != null ? Future.succeededFuture(announced)
-            : guardRead(store.task(id, newTask.caller())));
+            : guardRead(store.task(id, caller)));
     task.onComplete(done -> completions.cancel(id, ended));
     respond(ctx, task.map(ApiVerticle::resultJson), 201);
   }
