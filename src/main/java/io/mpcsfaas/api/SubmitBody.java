@@ -50,8 +50,8 @@ final class SubmitBody {
         if (body != null) {
           return body;
         }
-      } catch (IOException e) {
-        // below
+      } catch (IOException | IllegalArgumentException e) {
+        // below (Jackson reports a character that is not base64 with IllegalArgumentException)
       }
     }
     return new SubmitBody(RequestParsing.jsonBody(ctx), null);
