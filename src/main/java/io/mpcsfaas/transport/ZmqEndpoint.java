@@ -177,19 +177,10 @@ public final class ZmqEndpoint implements MessageLink {
   private void receive(Context context, Handler handler) {
     while (!closed) {
       try {
-        List<Frame> frames;
-        synchronized (lock) {
-          if (closed) {
-            break;
-          }
-          frames = receiveSome();
+        if (closed) {
+          break;
         }
-        List<Incoming> batch = decode(frames);
-        if (!batch.isEmpty()) {
-          // Waking an event loop costs more than handling a message: one wake-up carries all that came.
-          context.runOnContext(v -> batch.forEach(in -> deliver(handler, in)));
-        }
-        if (frames.size() < READ_BATCH) {
+        if (handOver(context, handler) < READ_BATCH) {
           selector.select(1000);
           selector.selectedKeys().clear();
         }
@@ -202,6 +193,27 @@ public final class ZmqEndpoint implements MessageLink {
         pauseAfterFailure();
       }
     }
+  }
+
+  /**
+   * Reads what waits on the socket and hands it to the event loop; the number of messages read. The frames are
+   * dropped here, not kept while the thread sleeps on the socket: a big one is a copy of a task's arguments or
+   * result that nobody needs once parsed.
+   */
+  private int handOver(Context context, Handler handler) {
+    List<Frame> frames;
+    synchronized (lock) {
+      if (closed) {
+        return 0;
+      }
+      frames = receiveSome();
+    }
+    List<Incoming> batch = decode(frames);
+    if (!batch.isEmpty()) {
+      // Waking an event loop costs more than handling a message: one wake-up carries all that came.
+      context.runOnContext(v -> batch.forEach(in -> deliver(handler, in)));
+    }
+    return frames.size();
   }
 
   private static void pauseAfterFailure() {
@@ -236,7 +248,7 @@ public final class ZmqEndpoint implements MessageLink {
     List<Incoming> batch = new ArrayList<>(frames.size());
     for (Frame frame : frames) {
       try {
-        batch.add(new Incoming(frame.peer(), new JsonObject(new String(frame.body(), StandardCharsets.UTF_8))));
+        batch.add(new Incoming(frame.peer(), JsonBytes.object(frame.body())));
       } catch (RuntimeException e) {
         LOG.debug("ignoring a message that is not a JSON object from {}", frame.peer());
       }

@@ -171,19 +171,20 @@ final class Interpreter {
 
   /**
    * Writes a request as runner.py reads it: a JSON header, then the function's and the arguments' pickles as
-   * raw bytes (decoded from base64 here, on the writer thread, so that Python parses no big string).
+   * raw bytes (decoded from base64 here, on the writer thread, so that Python parses no big string). The
+   * arguments are decoded as they are written: a 64 MiB pickle is never held whole a second time.
    */
   private void send(TaskSpec task) {
     try {
       byte[] fn = Base64.getMimeDecoder().decode(task.functionPayload());
-      byte[] args = Base64.getMimeDecoder().decode(task.argsPayload());
+      int args = Base64Text.decodedLength(task.argsPayload());
       byte[] header = new JsonObject().put("task", task.taskId()).put("fid", task.functionId())
-          .put("fn", fn.length).put("args", args.length).toBuffer().getBytes();
-      toPython.writeInt(4 + header.length + fn.length + args.length);
+          .put("fn", fn.length).put("args", args).toBuffer().getBytes();
+      toPython.writeInt(4 + header.length + fn.length + args);
       toPython.writeInt(header.length);
       toPython.write(header);
       toPython.write(fn);
-      toPython.write(args);
+      Base64Text.decodeTo(task.argsPayload(), toPython);
       toPython.flush();
     } catch (IOException e) {
       // The process died; the reader sees the end of its output and reports the exit.
