@@ -5,6 +5,7 @@ import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -112,7 +113,7 @@ public final class ZmqEndpoint implements MessageLink {
   /** Queues a message for {@code peer} (ignored on a DEALER); callable from any thread, never blocks long. */
   @Override
   public void send(String peer, JsonObject message) {
-    byte[] body = message.toBuffer().getBytes();
+    ByteBuffer body = JsonBytes.bytes(message);
     boolean arrived;
     synchronized (lock) {
       if (closed) {
@@ -121,7 +122,7 @@ public final class ZmqEndpoint implements MessageLink {
       if (router) {
         socket.sendMore(peer.getBytes(StandardCharsets.ISO_8859_1));
       }
-      socket.send(body, ZMQ.DONTWAIT);
+      socket.sendByteBuffer(body, ZMQ.DONTWAIT);
       // Sending also takes in the socket's pending commands, among them the news of arrived messages that
       // the receiving thread, asleep on the socket's signal, would then not hear of.
       arrived = (socket.getEvents() & ZMQ.Poller.POLLIN) != 0;
