@@ -5,7 +5,9 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.netty.buffer.ByteBuf;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.buffer.BufferInternal;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.impl.RoutingContextInternal;
@@ -32,10 +34,12 @@ final class SubmitBody {
   /** The fields other than a payload of base64 (with the payload when it is none, or read the plain way). */
   final JsonObject fields;
   private final Sink pickle;
+  private final String text;
 
-  private SubmitBody(JsonObject fields, Sink pickle) {
+  private SubmitBody(JsonObject fields, Sink pickle, String text) {
     this.fields = fields;
     this.pickle = pickle;
+    this.text = text;
   }
 
   /**
@@ -46,7 +50,7 @@ final class SubmitBody {
     Buffer raw = ctx.body().buffer();
     if (raw != null) {
       try (JsonParser parser = JSON.createParser(stream(raw))) {
-        SubmitBody body = parse(parser, raw.length());
+        SubmitBody body = parse(parser, raw);
         if (body != null) {
           return body;
         }
@@ -54,32 +58,59 @@ final class SubmitBody {
         // below (Jackson reports a character that is not base64 with IllegalArgumentException)
       }
     }
-    return new SubmitBody(RequestParsing.jsonBody(ctx), null);
+    return new SubmitBody(RequestParsing.jsonBody(ctx), null, null);
   }
 
   /** Null when the body is not a JSON object with a payload of base64. */
-  private static SubmitBody parse(JsonParser parser, int bodyLength) throws IOException {
+  private static SubmitBody parse(JsonParser parser, Buffer raw) throws IOException {
     if (parser.nextToken() != JsonToken.START_OBJECT) {
       return null;
     }
     JsonObject fields = new JsonObject();
     Sink pickle = null;
+    String text = null;
     while (parser.nextToken() == JsonToken.FIELD_NAME) {
       String name = parser.currentName();
       JsonToken value = parser.nextToken();
       if (PAYLOAD.equals(name) && value == JsonToken.VALUE_STRING) {
-        pickle = new Sink(bodyLength / 4 * 3 + 3);
-        parser.readBinaryValue(pickle);
+        text = plainText(raw, parser.currentTokenLocation().getByteOffset());
+        pickle = null;
+        if (text == null) {
+          pickle = new Sink(raw.length() / 4 * 3 + 3);
+          parser.readBinaryValue(pickle);
+        } // else Jackson skips the string unread
         fields.remove(PAYLOAD);
       } else {
         pickle = PAYLOAD.equals(name) ? null : pickle;
+        text = PAYLOAD.equals(name) ? null : text;
         fields.put(name, parser.readValueAs(Object.class));
       }
     }
     if (parser.currentToken() != JsonToken.END_OBJECT || parser.nextToken() != null) {
       return null;
     }
-    return new SubmitBody(fields, pickle);
+    return new SubmitBody(fields, pickle, text);
+  }
+
+  /**
+   * The JSON string opening at byte {@code quote} of the body, taken from the body's array in one copy, when it
+   * holds only printable ASCII without escapes (base64 without line breaks, as {@code b64encode} gives it): then
+   * nothing is decoded or encoded again. Null otherwise (escaped line breaks, a body not in one array).
+   */
+  private static String plainText(Buffer raw, long quote) {
+    ByteBuf buf = ((BufferInternal) raw).getByteBuf();
+    if (!buf.hasArray() || quote < 0 || quote >= raw.length() || raw.getByte((int) quote) != '"') {
+      return null;
+    }
+    byte[] array = buf.array();
+    int base = buf.arrayOffset() + buf.readerIndex();
+    int start = base + (int) quote + 1;
+    int limit = base + raw.length();
+    int end = start;
+    while (end < limit && array[end] != '"' && array[end] != '\\' && array[end] >= 0x20) {
+      end++;
+    }
+    return end < limit && array[end] == '"' ? new String(array, start, end - start, StandardCharsets.ISO_8859_1) : null;
   }
 
   /**
@@ -95,6 +126,13 @@ final class SubmitBody {
 
   /** The payload, checked to be base64 of a pickle stream; a 400 naming the problem otherwise. */
   String pickle() {
+    if (text != null) {
+      String problem = PicklePayload.problem(text);
+      if (problem != null) {
+        throw ApiError.badRequest(problem);
+      }
+      return text;
+    }
     if (pickle == null) {
       return RequestParsing.pickle(fields); // missing, not a string, or read the plain way
     }
