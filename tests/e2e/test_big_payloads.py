@@ -1,12 +1,13 @@
 """End-to-end tests of big arguments and results (docs/payloads.md).
 
-An argument of many MiB goes through the API, Redis (beside the Lua scripts), the dispatcher, ZeroMQ in push
-mode and the interpreter pipe, and its echo comes back the same way; a body over ``--body-limit`` gets a 413
+An argument of 64 MiB goes through the API, Redis (beside the Lua scripts), the dispatcher, ZeroMQ (push, pull)
+or the event bus (cluster) and the interpreter pipe, with the launcher's default heap, and its echo comes back the same way; a body over ``--body-limit`` gets a 413
 that names the limit. Sizes are the pickled argument's; base64 makes the body a third larger.
 """
 
 import hashlib
 
+import pytest
 import requests
 
 from conftest import FaasProcess, deserialize, free_port, register, serialize
@@ -49,8 +50,8 @@ def _up(redis_url, *args):
     return proc, base
 
 
-def test_a_32_mib_argument_and_result_round_trip_in_local_mode(platform):
-    _round_trip(platform, 32 * MIB)
+def test_a_64_mib_argument_and_result_round_trip_in_local_mode(platform):
+    _round_trip(platform, 64 * MIB)
 
 
 def test_small_and_medium_arguments_round_trip_in_local_mode(platform):
@@ -58,10 +59,12 @@ def test_small_and_medium_arguments_round_trip_in_local_mode(platform):
         _round_trip(platform, size)
 
 
-def test_an_8_mib_argument_and_result_round_trip_in_push_mode(fresh_redis):
-    proc, base = _up(fresh_redis, "--mode", "push")
+@pytest.mark.parametrize("mode", ["push", "pull", "cluster"])
+def test_a_64_mib_argument_and_result_round_trip_in_the_remote_modes(fresh_redis, mode):
+    """The launcher's default heap (-Xmx512m), the embedded worker: ZeroMQ (push, pull) or the event bus."""
+    proc, base = _up(fresh_redis, "--mode", mode)
     try:
-        _round_trip(base, 8 * MIB)
+        _round_trip(base, 64 * MIB)
     finally:
         proc.stop()
 

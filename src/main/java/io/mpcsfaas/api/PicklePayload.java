@@ -7,7 +7,7 @@ package io.mpcsfaas.api;
  */
 final class PicklePayload {
   private static final String PROTOCOL_0_1_OPENERS = "(]}cIJKLMNSVXUTFGdl)NN\u0088\u0089";
-  private static final String NOT_BASE64 =
+  static final String NOT_BASE64 =
       "payload is not base64 (expected codecs.encode(dill.dumps(obj), \"base64\").decode())";
   private static final int PROTO = 0x80;
   private static final int STOP = '.';
@@ -53,9 +53,20 @@ final class PicklePayload {
     }
     int[] first = decodeQuad(firstQuad);
     int[] last = decodeQuad(quad);
-    int lastByte = last[last.length - 1];
-    boolean opens = first[0] == PROTO ? first.length > 1 && first[1] >= 2 && first[1] <= 5
-        : PROTOCOL_0_1_OPENERS.indexOf(first[0]) >= 0;
+    return shapeProblem(first[0], first.length > 1 ? first[1] : -1, last[last.length - 1]);
+  }
+
+  /** Null when the first {@code length} bytes of {@code pickle} (already decoded) look like a pickle stream. */
+  static String pickleProblem(byte[] pickle, int length) {
+    if (length == 0) {
+      return NOT_BASE64;
+    }
+    return shapeProblem(pickle[0] & 0xff, length > 1 ? pickle[1] & 0xff : -1, pickle[length - 1] & 0xff);
+  }
+
+  /** Null when a stream opening with these bytes (-1 for none) and ending with {@code lastByte} is a pickle's. */
+  private static String shapeProblem(int first, int second, int lastByte) {
+    boolean opens = first == PROTO ? second >= 2 && second <= 5 : PROTOCOL_0_1_OPENERS.indexOf(first) >= 0;
     if (!opens || lastByte != STOP) {
       return "payload is base64 but not of a pickle stream (expected dill.dumps output)";
     }

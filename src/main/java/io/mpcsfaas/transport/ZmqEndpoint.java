@@ -5,6 +5,7 @@ import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -112,7 +113,7 @@ public final class ZmqEndpoint implements MessageLink {
   /** Queues a message for {@code peer} (ignored on a DEALER); callable from any thread, never blocks long. */
   @Override
   public void send(String peer, JsonObject message) {
-    byte[] body = message.toBuffer().getBytes();
+    ByteBuffer body = JsonBytes.bytes(message);
     boolean arrived;
     synchronized (lock) {
       if (closed) {
@@ -121,7 +122,7 @@ public final class ZmqEndpoint implements MessageLink {
       if (router) {
         socket.sendMore(peer.getBytes(StandardCharsets.ISO_8859_1));
       }
-      socket.send(body, ZMQ.DONTWAIT);
+      socket.sendByteBuffer(body, ZMQ.DONTWAIT);
       // Sending also takes in the socket's pending commands, among them the news of arrived messages that
       // the receiving thread, asleep on the socket's signal, would then not hear of.
       arrived = (socket.getEvents() & ZMQ.Poller.POLLIN) != 0;
@@ -177,19 +178,10 @@ public final class ZmqEndpoint implements MessageLink {
   private void receive(Context context, Handler handler) {
     while (!closed) {
       try {
-        List<Frame> frames;
-        synchronized (lock) {
-          if (closed) {
-            break;
-          }
-          frames = receiveSome();
+        if (closed) {
+          break;
         }
-        List<Incoming> batch = decode(frames);
-        if (!batch.isEmpty()) {
-          // Waking an event loop costs more than handling a message: one wake-up carries all that came.
-          context.runOnContext(v -> batch.forEach(in -> deliver(handler, in)));
-        }
-        if (frames.size() < READ_BATCH) {
+        if (handOver(context, handler) < READ_BATCH) {
           selector.select(1000);
           selector.selectedKeys().clear();
         }
@@ -202,6 +194,27 @@ public final class ZmqEndpoint implements MessageLink {
         pauseAfterFailure();
       }
     }
+  }
+
+  /**
+   * Reads what waits on the socket and hands it to the event loop; the number of messages read. The frames are
+   * dropped here, not kept while the thread sleeps on the socket: a big one is a copy of a task's arguments or
+   * result that nobody needs once parsed.
+   */
+  private int handOver(Context context, Handler handler) {
+    List<Frame> frames;
+    synchronized (lock) {
+      if (closed) {
+        return 0;
+      }
+      frames = receiveSome();
+    }
+    List<Incoming> batch = decode(frames);
+    if (!batch.isEmpty()) {
+      // Waking an event loop costs more than handling a message: one wake-up carries all that came.
+      context.runOnContext(v -> batch.forEach(in -> deliver(handler, in)));
+    }
+    return frames.size();
   }
 
   private static void pauseAfterFailure() {
@@ -236,7 +249,7 @@ public final class ZmqEndpoint implements MessageLink {
     List<Incoming> batch = new ArrayList<>(frames.size());
     for (Frame frame : frames) {
       try {
-        batch.add(new Incoming(frame.peer(), new JsonObject(new String(frame.body(), StandardCharsets.UTF_8))));
+        batch.add(new Incoming(frame.peer(), JsonBytes.object(frame.body())));
       } catch (RuntimeException e) {
         LOG.debug("ignoring a message that is not a JSON object from {}", frame.peer());
       }

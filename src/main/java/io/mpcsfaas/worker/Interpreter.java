@@ -199,14 +199,14 @@ final class Interpreter {
   /**
    * Writes a request as runner.py reads it: a JSON header, then the function's pickle (when {@code withFunction})
    * and the arguments' as raw bytes (decoded from base64 here, on the writer thread, so that Python parses no big
-   * string); {@code forget} lists the functions the runner lets go.
+   * string); {@code forget} lists the functions the runner lets go. The arguments are decoded as they are
+   * written: a 64 MiB pickle is never held whole a second time.
    */
   private void send(TaskSpec task, boolean withFunction, List<String> forget) {
     try {
       byte[] fn = withFunction ? Base64.getMimeDecoder().decode(task.functionPayload()) : new byte[0];
-      byte[] args = Base64.getMimeDecoder().decode(task.argsPayload());
-      JsonObject head = new JsonObject().put("task", task.taskId()).put("fid", task.functionId())
-          .put("args", args.length);
+      int args = Base64Text.decodedLength(task.argsPayload());
+      JsonObject head = new JsonObject().put("task", task.taskId()).put("fid", task.functionId()).put("args", args);
       if (withFunction) {
         head.put("fn", fn.length);
       }
@@ -214,11 +214,11 @@ final class Interpreter {
         head.put("forget", new JsonArray(forget));
       }
       byte[] header = head.toBuffer().getBytes();
-      toPython.writeInt(4 + header.length + fn.length + args.length);
+      toPython.writeInt(4 + header.length + fn.length + args);
       toPython.writeInt(header.length);
       toPython.write(header);
       toPython.write(fn);
-      toPython.write(args);
+      Base64Text.decodeTo(task.argsPayload(), toPython);
       toPython.flush();
     } catch (IOException e) {
       // The process died; the reader sees the end of its output and reports the exit.
