@@ -620,7 +620,7 @@ public final class ApiVerticle extends VerticleBase {
       if (ar.succeeded()) {
         ByteBuffer json = JsonBytes.bytes(resultJson(ar.result()));
         ctx.response().setStatusCode(status).putHeader("content-type", "application/json")
-            .end(BufferInternal.buffer(Unpooled.wrappedBuffer(json.array(), 0, json.limit())));
+            .end(BufferInternal.buffer(Unpooled.wrappedBuffer(json)));
       } else {
         fail(ctx, ar.cause());
       }

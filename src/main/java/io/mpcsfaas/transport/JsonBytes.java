@@ -32,7 +32,9 @@ public final class JsonBytes {
   /**
    * The JSON text of {@code message}, written by Jackson into one array sized ahead from its strings: a Vert.x
    * Buffer grew by copies and was then copied again to bytes, so that an 85 MiB argument was held three times at
-   * once on its way out (the dispatcher ran out of heap there in push mode).
+   * once on its way out (the dispatcher ran out of heap there in push mode). The buffer's capacity is the JSON's
+   * length: JeroMQ sends a message over 8 KiB as its buffer up to the capacity, and the bytes past the JSON
+   * corrupted the stream, so that nothing after such a message reached its peer.
    */
   public static ByteBuffer bytes(JsonObject message) {
     Sink sink = new Sink(estimate(message));
@@ -41,7 +43,7 @@ public final class JsonBytes {
     } catch (IOException e) {
       throw new IllegalStateException("writing JSON to memory failed", e); // a Sink never throws
     }
-    return ByteBuffer.wrap(sink.buf, 0, sink.count);
+    return ByteBuffer.wrap(sink.buf, 0, sink.count).slice();
   }
 
   /** The size of the message's JSON when its strings are ASCII without escapes (base64 above all). */

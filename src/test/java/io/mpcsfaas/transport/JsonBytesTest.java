@@ -26,6 +26,8 @@ class JsonBytesTest {
     assertEquals(message, new JsonObject(new String(bytes, StandardCharsets.UTF_8)), "written as Vert.x reads it");
     assertEquals(message, JsonBytes.object(bytes), "read as Vert.x would");
     assertEquals(message.encode(), new String(bytes, StandardCharsets.UTF_8), "the same text as Vert.x writes");
+    ByteBuffer buffer = JsonBytes.bytes(message);
+    assertEquals(buffer.remaining(), buffer.capacity(), "no room past the JSON: JeroMQ would send it");
   }
 
   @Test
