@@ -34,13 +34,16 @@ final class SubmitBody {
   /** The fields other than a payload of base64 (with the payload when it is none, or read the plain way). */
   final JsonObject fields;
   private final Sink pickle;
-  private final String text;
+  private final PlainText text;
 
-  private SubmitBody(JsonObject fields, Sink pickle, String text) {
+  private SubmitBody(JsonObject fields, Sink pickle, PlainText text) {
     this.fields = fields;
     this.pickle = pickle;
     this.text = text;
   }
+
+  /** A payload taken as it is, and what is wrong with it as a pickle (null if nothing). */
+  private record PlainText(String base64, String problem) {}
 
   /**
    * Parses a submit's body. A body the streaming read cannot take (not JSON, or a payload that is not base64) is
@@ -68,7 +71,7 @@ final class SubmitBody {
     }
     JsonObject fields = new JsonObject();
     Sink pickle = null;
-    String text = null;
+    PlainText text = null;
     while (parser.nextToken() == JsonToken.FIELD_NAME) {
       String name = parser.currentName();
       JsonToken value = parser.nextToken();
@@ -94,23 +97,25 @@ final class SubmitBody {
 
   /**
    * The JSON string opening at byte {@code quote} of the body, taken from the body's array in one copy, when it
-   * holds only printable ASCII without escapes (base64 without line breaks, as {@code b64encode} gives it): then
-   * nothing is decoded or encoded again. Null otherwise (escaped line breaks, a body not in one array).
+   * is plain base64 (no escapes, no line breaks, as {@code b64encode} gives it): then nothing is decoded or
+   * encoded again. Null otherwise (escaped line breaks, a body not in one array, not base64 at all).
    */
-  private static String plainText(Buffer raw, long quote) {
+  private static PlainText plainText(Buffer raw, long quote) {
     ByteBuf buf = ((BufferInternal) raw).getByteBuf();
     if (!buf.hasArray() || quote < 0 || quote >= raw.length() || raw.getByte((int) quote) != '"') {
       return null;
     }
-    byte[] array = buf.array();
-    int base = buf.arrayOffset() + buf.readerIndex();
-    int start = base + (int) quote + 1;
-    int limit = base + raw.length();
-    int end = start;
-    while (end < limit && array[end] != '"' && array[end] != '\\' && array[end] >= 0x20) {
-      end++;
+    int reader = buf.readerIndex();
+    int end = buf.indexOf(reader + (int) quote + 1, reader + raw.length(), (byte) '"'); // an escaped one fails below
+    if (end < 0) {
+      return null;
     }
-    return end < limit && array[end] == '"' ? new String(array, start, end - start, StandardCharsets.ISO_8859_1) : null;
+    byte[] array = buf.array();
+    int start = buf.arrayOffset() + reader + (int) quote + 1;
+    int stop = buf.arrayOffset() + end;
+    String problem = PicklePayload.plainProblem(array, start, stop);
+    return PicklePayload.NOT_BASE64.equals(problem) ? null
+        : new PlainText(new String(array, start, stop - start, StandardCharsets.ISO_8859_1), problem);
   }
 
   /**
@@ -127,11 +132,10 @@ final class SubmitBody {
   /** The payload, checked to be base64 of a pickle stream; a 400 naming the problem otherwise. */
   String pickle() {
     if (text != null) {
-      String problem = PicklePayload.problem(text);
-      if (problem != null) {
-        throw ApiError.badRequest(problem);
+      if (text.problem() != null) {
+        throw ApiError.badRequest(text.problem());
       }
-      return text;
+      return text.base64();
     }
     if (pickle == null) {
       return RequestParsing.pickle(fields); // missing, not a string, or read the plain way

@@ -1,6 +1,7 @@
 package io.mpcsfaas.api;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -8,7 +9,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.mpcsfaas.Py;
 import io.mpcsfaas.task.PickledException;
 import io.vertx.core.json.JsonObject;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -96,5 +100,26 @@ class PicklePayloadTest {
     assertNotNull(PicklePayload.problem(Base64.getEncoder().encodeToString(truncated)));
     // Protocol header with an impossible version.
     assertNotNull(PicklePayload.problem(Base64.getEncoder().encodeToString(new byte[] {(byte) 0x80, 9, 'N', '.'})));
+  }
+
+  @Test
+  void theCheckOfPlainBytesSaysWhatTheCheckOfTextSays() {
+    List<String> cases = new ArrayList<>();
+    payloads.fieldNames().forEach(name -> cases.add(payloads.getString(name).replace("\n", "")));
+    cases.addAll(List.of("payload", "", "gAJLFS4*", "gAJL FS4=", "gAJLFS4é", "gAJLFS4", "gA=JLFS4", "-_-_",
+        "====", "aGVsbG8=", "Lg==", "gAJLFS4\\", "gAJLFS4=gAJLFS4="));
+    // several pieces of 64 Ki characters: a pickle, and padding where the first piece ends
+    byte[] pickle = new byte[200_000];
+    pickle[0] = (byte) 0x80;
+    pickle[1] = 4;
+    pickle[pickle.length - 1] = '.';
+    cases.add(Base64.getEncoder().encodeToString(pickle));
+    cases.add("gASV" + "A".repeat((1 << 16) - 8) + "AA==" + "AAAALg==");
+    for (String text : cases) {
+      byte[] body = ("{\"payload\": \"" + text + "\"}").getBytes(StandardCharsets.ISO_8859_1);
+      int from = "{\"payload\": \"".length();
+      assertEquals(PicklePayload.problem(text), PicklePayload.plainProblem(body, from, from + text.length()),
+          text.length() > 40 ? text.length() + " characters" : text);
+    }
   }
 }
