@@ -630,7 +630,7 @@ public final class ApiVerticle extends VerticleBase {
   /**
    * 404 for an unknown id (or another tenant's), 429 for a tenant with too many tasks in flight, the refusal a
    * route decided on (a 409), 503 for a write too few replicas confirmed (stored, maybe: see docs/sentinel.md),
-   * else Redis could not answer (503).
+   * 503 for a heap too small for the request, else Redis could not answer (503).
    */
   private static void fail(RoutingContext ctx, Throwable cause) {
     if (cause instanceof NotFoundException) {
@@ -642,17 +642,10 @@ public final class ApiVerticle extends VerticleBase {
       ctx.response().putHeader("Retry-After", Integer.toString(RETRY_AFTER_SECONDS));
       ctx.fail(new ApiError(503, unconfirmed.getMessage() + "; it may be stored or lost, and a submit sent "
           + "again is a new task (docs/sentinel.md)"));
-    } else if (cause instanceof ApiError refusal) {
-      ctx.fail(refusal);
+    } else if (cause instanceof ApiError || cause instanceof OutOfMemoryError) {
+      ctx.fail(cause);
     } else {
       ctx.fail(new StorageUnavailableException(cause));
     }
   }
-
-
-
-
-
-
-
 }

@@ -1,5 +1,6 @@
 package io.mpcsfaas.api;
 
+import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -36,6 +37,14 @@ final class ErrorResponses {
       send(ctx, error.status, error.getMessage());
     } else if (failure instanceof StorageUnavailableException) {
       send(ctx, 503, failure.getMessage());
+    } else if (failure instanceof OutOfMemoryError) {
+      // big bodies at once (four 64 MiB calls at the default heap): the client may try again later
+      LOG.warn("out of heap on {} {}", ctx.request().method(), ctx.request().path());
+      ctx.response().putHeader("Retry-After", Integer.toString(ApiVerticle.RETRY_AFTER_SECONDS));
+      send(ctx, 503, "the server ran out of memory for this request: send it again later, or give the "
+          + "platform more heap (FAAS_JAVA_OPTS, docs/payloads.md)");
+    } else if (failure instanceof HttpClosedException) {
+      LOG.debug("{} {}: the client closed the connection", ctx.request().method(), ctx.request().path());
     } else if (ctx.statusCode() == 413) {
       send(ctx, 413, tooLarge);
     } else if (ctx.statusCode() >= 400 && ctx.statusCode() < 500) {
