@@ -79,13 +79,11 @@ final class PicklePayload {
     int last = -1;
     try {
       for (int at = from; at < to; at += piece.length) {
-        boolean lastPiece = to - at <= piece.length;
-        byte[] text = lastPiece ? Arrays.copyOfRange(array, at, to) : piece;
-        if (!lastPiece) {
-          System.arraycopy(array, at, piece, 0, piece.length);
-        }
+        int size = Math.min(piece.length, to - at);
+        byte[] text = size == piece.length ? piece : new byte[size]; // the decoder takes a whole array
+        System.arraycopy(array, at, text, 0, size);
         int n = decoder.decode(text, bytes);
-        if (!lastPiece && n < bytes.length || n == 0) {
+        if (at + size < to && n < bytes.length || n == 0) {
           return NOT_BASE64; // padding before the end
         }
         if (at == from) {

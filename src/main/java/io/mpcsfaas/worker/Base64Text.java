@@ -16,13 +16,21 @@ import java.util.Base64;
 final class Base64Text {
   private static final int CHUNK = 1 << 16; // characters per piece: a multiple of 4, so every piece but the last is whole
 
-  private Base64Text() {}
+  private final String text;
+  /** No line breaks: base64 as the basic decoder reads it, if base64 at all (the API admits no other separator). */
+  private final boolean plain;
 
-  /** How many bytes {@link #decodeTo} writes for {@code text}: three per four characters of the alphabet. */
-  static int decodedLength(String text) {
+  /** Looks once for line breaks: both the length and the decoding depend on it. */
+  Base64Text(String text) {
+    this.text = text;
+    this.plain = text.indexOf('\n') < 0 && text.indexOf('\r') < 0;
+  }
+
+  /** How many bytes {@link #decodeTo} writes: three per four characters of the alphabet. */
+  int decodedLength() {
     long symbols = 0;
-    if (isPlain(text)) {
-      symbols = text.length() - padding(text);
+    if (plain) {
+      symbols = text.length() - padding();
     } else {
       for (int i = 0; i < text.length() && text.charAt(i) != '='; i++) { // padding ends the data, as for MIME
         if (isSymbol(text.charAt(i))) {
@@ -37,14 +45,14 @@ final class Base64Text {
   }
 
   /**
-   * Decodes {@code text} into {@code out}: exactly {@link #decodedLength} bytes. A text that is not base64 throws
+   * Decodes the text into {@code out}: exactly {@link #decodedLength} bytes. A text that is not base64 throws
    * IllegalArgumentException on the way, after writing what came before; {@link #decodedLength}, asked first,
    * throws for a text cut in the middle of a byte before anything is written.
    */
-  static void decodeTo(String text, OutputStream out) throws IOException {
+  void decodeTo(OutputStream out) throws IOException {
     Base64.Decoder decoder = Base64.getDecoder();
     byte[] bytes = new byte[Math.min(CHUNK, text.length() + 3 & ~3) / 4 * 3];
-    if (isPlain(text)) {
+    if (plain) {
       for (int from = 0; from < text.length(); from += CHUNK) {
         byte[] piece = text.substring(from, Math.min(text.length(), from + CHUNK)).getBytes(StandardCharsets.ISO_8859_1);
         out.write(bytes, 0, decoder.decode(piece, bytes));
@@ -68,12 +76,7 @@ final class Base64Text {
     }
   }
 
-  /** No line breaks: base64 as the basic decoder reads it, if base64 at all (the API admits no other separator). */
-  private static boolean isPlain(String text) {
-    return text.indexOf('\n') < 0 && text.indexOf('\r') < 0;
-  }
-
-  private static int padding(String text) {
+  private int padding() {
     int end = text.length();
     while (end > 0 && end > text.length() - 2 && text.charAt(end - 1) == '=') {
       end--;

@@ -205,7 +205,8 @@ final class Interpreter {
   private void send(TaskSpec task, boolean withFunction, List<String> forget) {
     try {
       byte[] fn = withFunction ? Base64.getMimeDecoder().decode(task.functionPayload()) : new byte[0];
-      int args = Base64Text.decodedLength(task.argsPayload());
+      Base64Text argsText = new Base64Text(task.argsPayload());
+      int args = argsText.decodedLength();
       JsonObject head = new JsonObject().put("task", task.taskId()).put("fid", task.functionId()).put("args", args);
       if (withFunction) {
         head.put("fn", fn.length);
@@ -218,7 +219,7 @@ final class Interpreter {
       toPython.writeInt(header.length);
       toPython.write(header);
       toPython.write(fn);
-      Base64Text.decodeTo(task.argsPayload(), toPython);
+      argsText.decodeTo(toPython);
       toPython.flush();
     } catch (IOException e) {
       // The process died; the reader sees the end of its output and reports the exit.

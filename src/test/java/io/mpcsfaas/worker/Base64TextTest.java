@@ -44,15 +44,15 @@ class Base64TextTest {
   @Test
   void textCutInTheMiddleOfAByteIsRefused() {
     String cut = Base64.getEncoder().encodeToString(new byte[3 * PIECE]) + "A";
-    assertThrows(IllegalArgumentException.class, () -> Base64Text.decodedLength(cut));
+    assertThrows(IllegalArgumentException.class, () -> new Base64Text(cut).decodedLength());
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    assertThrows(IllegalArgumentException.class, () -> Base64Text.decodeTo(cut, out));
+    assertThrows(IllegalArgumentException.class, () -> new Base64Text(cut).decodeTo(out));
   }
 
   private static void assertDecodes(byte[] data, String text) throws IOException {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    Base64Text.decodeTo(text, out);
-    assertEquals(data.length, Base64Text.decodedLength(text), "the length announced ahead");
+    new Base64Text(text).decodeTo(out);
+    assertEquals(data.length, new Base64Text(text).decodedLength(), "the length announced ahead");
     assertArrayEquals(data, out.toByteArray(), "text of " + text.length() + " characters");
   }
 }
