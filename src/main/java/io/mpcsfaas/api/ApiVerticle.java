@@ -20,6 +20,7 @@ import io.mpcsfaas.config.Conf;
 import io.mpcsfaas.config.Environments;
 import io.mpcsfaas.config.RedisConfig;
 import io.mpcsfaas.store.Completions;
+import io.mpcsfaas.store.Handover;
 import io.mpcsfaas.store.Keys;
 import io.mpcsfaas.store.LimitReachedException;
 import io.mpcsfaas.store.NotFoundException;
@@ -84,6 +85,7 @@ public final class ApiVerticle extends VerticleBase {
   /** Seconds a client refused for its tenant's tasks in flight is told to wait (no end time is known). */
   static final int RETRY_AFTER_SECONDS = 1;
 
+  private final Handover handover;
   private Redis redis;
   private Keys keys;
   private TaskStore store;
@@ -96,6 +98,15 @@ public final class ApiVerticle extends VerticleBase {
   private Router router;
   private long resultTtlSeconds;
   private KeyRing keyRing;
+
+  public ApiVerticle() {
+    this(Handover.NONE);
+  }
+
+  /** Big arguments and results also pass through {@code handover} to and from a dispatcher in this JVM. */
+  public ApiVerticle(Handover handover) {
+    this.handover = handover;
+  }
 
   @Override
   public Future<?> start() {
@@ -113,7 +124,7 @@ public final class ApiVerticle extends VerticleBase {
     redis = RedisClients.create(vertx, redisConf);
     Keys keys = new Keys(redisConf.prefix());
     this.keys = keys;
-    store = new TaskStore(redis, keys, resultTtlSeconds, ReplicaWait.of(redisConf));
+    store = new TaskStore(redis, keys, resultTtlSeconds, ReplicaWait.of(redisConf), handover);
     index = new TaskIndex(redis, keys);
     creator = new TaskCreator(store, STORE_TIMEOUT_MILLIS);
     presence = new Presence(redis, keys);

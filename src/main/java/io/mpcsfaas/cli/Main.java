@@ -8,6 +8,7 @@ import io.mpcsfaas.config.Conf;
 import io.mpcsfaas.config.Mode;
 import io.mpcsfaas.config.RedisConfig;
 import io.mpcsfaas.dispatch.DispatcherVerticle;
+import io.mpcsfaas.store.Handover;
 import io.mpcsfaas.store.RedisServer;
 import io.mpcsfaas.transport.Protocol;
 import io.mpcsfaas.worker.RemoteWorkerVerticle;
@@ -137,11 +138,14 @@ public final class Main {
 
     List<Future<String>> deployments = new ArrayList<>();
     DeploymentOptions options = new DeploymentOptions().setConfig(config);
-    ApiVerticle api = new ApiVerticle();
+    // Sharing a JVM, the API and the dispatcher pass big arguments and results by reference, besides Redis.
+    Handover handover = components.containsAll(EnumSet.of(Component.API, Component.DISPATCHER))
+        ? Handover.forThisJvm() : Handover.NONE;
+    ApiVerticle api = new ApiVerticle(handover);
     for (Component component : components) {
       deployments.add(vertx.deployVerticle(switch (component) {
         case API -> api;
-        case DISPATCHER -> new DispatcherVerticle();
+        case DISPATCHER -> new DispatcherVerticle(handover);
         case WORKER -> new RemoteWorkerVerticle();
       }, options));
     }

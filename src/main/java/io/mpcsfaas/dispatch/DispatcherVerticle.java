@@ -4,6 +4,7 @@ import io.mpcsfaas.config.Conf;
 import io.mpcsfaas.config.DispatcherConfig;
 import io.mpcsfaas.config.Mode;
 import io.mpcsfaas.config.RedisConfig;
+import io.mpcsfaas.store.Handover;
 import io.mpcsfaas.store.Keys;
 import io.mpcsfaas.store.Presence;
 import io.mpcsfaas.store.RedisClients;
@@ -34,6 +35,7 @@ public final class DispatcherVerticle extends VerticleBase {
   /** Most due retries queued in one look. */
   private static final int RETRIES_PER_LOOK = 1000;
 
+  private final Handover handover;
   private Redis redis;
   private TaskQueue queue;
   private Presence presence;
@@ -46,13 +48,22 @@ public final class DispatcherVerticle extends VerticleBase {
   private long retryPromoter;
   private Subscription cancels;
 
+  public DispatcherVerticle() {
+    this(Handover.NONE);
+  }
+
+  /** Big arguments and results also pass through {@code handover} from and to an API in this JVM. */
+  public DispatcherVerticle(Handover handover) {
+    this.handover = handover;
+  }
+
   @Override
   public Future<?> start() {
     DispatcherConfig conf = DispatcherConfig.from(config());
     RedisConfig redisConf = RedisConfig.from(config());
     redis = RedisClients.create(vertx, redisConf);
     Keys keys = new Keys(redisConf.prefix());
-    queue = new TaskQueue(redis, keys, conf.name(), conf.resultTtlSeconds(), ReplicaWait.of(redisConf));
+    queue = new TaskQueue(redis, keys, conf.name(), conf.resultTtlSeconds(), ReplicaWait.of(redisConf), handover);
     presence = new Presence(redis, keys);
     mode = conf.mode();
     TaskIndex index = new TaskIndex(redis, keys); // expired tasks leave the index (the timer ends with the verticle)

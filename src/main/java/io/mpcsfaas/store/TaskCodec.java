@@ -31,6 +31,9 @@ final class TaskCodec {
   private static final List<String> READ_OUTPUT = Stream.of(Stream.of("status"), OUTPUT_FIELDS.stream(),
       Stream.of(TENANT)).flatMap(s -> s).toList();
   private static final List<String> READ_STATUS = List.of("status", TENANT);
+  /** {@link #READ} with the owner of a big result in place of the result (see TaskQueue#stageBigResults). */
+  private static final List<String> READ_OWNER = READ.stream().map(f -> f.equals("result") ? "result_owner" : f)
+      .toList();
 
   private TaskCodec() {}
 
@@ -41,6 +44,21 @@ final class TaskCodec {
   /** The task from the reply to {@link #read}; null when Redis does not know it. */
   static TaskRecord fromHash(String id, Response values) {
     return record(id, field -> text(values.get(READ.indexOf(field))));
+  }
+
+  /** The task without its result, which a dispatcher in this JVM handed over, but with the result's owner. */
+  static Request readOwner(String taskKey) {
+    return hmget(taskKey, READ_OWNER);
+  }
+
+  /** The owner of the task's big result from the reply to {@link #readOwner}; null when it has none. */
+  static String owner(Response values) {
+    return text(values.get(READ_OWNER.indexOf("result_owner")));
+  }
+
+  /** The task from the reply to {@link #readOwner}, with its result. */
+  static TaskRecord fromHash(String id, Response values, String result) {
+    return record(id, field -> field.equals("result") ? result : text(values.get(READ_OWNER.indexOf(field))));
   }
 
   /** The status and output of a task, without reading a possibly large result. */

@@ -46,6 +46,7 @@ public final class TaskQueue {
   private final String consumer;
   private final long keepFinishedSeconds;
   private final ReplicaWait replicas;
+  private final Handover handover;
   private final TaskHistograms histograms = new TaskHistograms();
   /** The payloads of the functions of tasks started here, so that each crosses from Redis once. */
   private final HeldFunctions<String> functions = new HeldFunctions<>(MAX_FUNCTIONS, MAX_FUNCTION_BYTES);
@@ -59,11 +60,18 @@ public final class TaskQueue {
 
   /** Outcomes are announced, and {@link #finish} completes, once {@code replicas} hold them. */
   public TaskQueue(Redis redis, Keys keys, String consumer, long keepFinishedSeconds, ReplicaWait replicas) {
+    this(redis, keys, consumer, keepFinishedSeconds, replicas, Handover.NONE);
+  }
+
+  /** Big arguments and results also pass through {@code handover} from and to an API in this JVM. */
+  public TaskQueue(Redis redis, Keys keys, String consumer, long keepFinishedSeconds, ReplicaWait replicas,
+      Handover handover) {
     this.redis = redis;
     this.keys = keys;
     this.consumer = consumer;
     this.keepFinishedSeconds = keepFinishedSeconds;
     this.replicas = replicas;
+    this.handover = handover;
   }
 
   public String consumer() {
@@ -174,24 +182,29 @@ public final class TaskQueue {
 
   /**
    * The started tasks, with what the script left out read in one batch: the arguments it left out for their
-   * size, and the payloads of the functions not held here (read once, then held: a function never changes
+   * size (unless an API in this JVM handed them over), and the payloads of the functions not held here (read once, then held: a function never changes
    * under its id).
    */
   private Future<List<StartedTask>> withPayloads(List<QueueEntry> entries, Response replies) {
     List<Request> reads = new ArrayList<>();
     // Taken now: another call's answer, arriving before this one's reads, may make room by letting them go.
     Map<String, String> fns = new HashMap<>();
+    Map<String, String> handed = new HashMap<>();
     Set<String> missing = new LinkedHashSet<>();
     for (int i = 0; i < entries.size(); i++) {
       Response r = replies.get(i);
       if ("RUNNING".equals(r.get(0).toString())) {
-        if (r.get(2) == null) {
-          reads.add(Request.cmd(Command.HGET).arg(keys.task(entries.get(i).taskId())).arg("payload"));
+        String taskId = entries.get(i).taskId();
+        String held = r.get(2) == null ? handover.takeArguments(taskId) : null;
+        if (held != null) {
+          handed.put(taskId, held);
+        } else if (r.get(2) == null) {
+          reads.add(Request.cmd(Command.HGET).arg(keys.task(taskId)).arg("payload"));
         }
         String fid = r.get(1).toString();
-        String held = functions.get(fid);
-        if (held != null) {
-          fns.put(fid, held);
+        String fn = functions.get(fid);
+        if (fn != null) {
+          fns.put(fid, fn);
         } else {
           missing.add(fid);
         }
@@ -219,9 +232,12 @@ public final class TaskQueue {
           started.add(null);
           continue;
         }
-        Response payload = r.get(2) == null ? payloads.get(next++) : r.get(2);
-        started.add(startedTask(entries.get(i), r, fns.get(r.get(1).toString()),
-            payload == null ? "" : payload.toString()));
+        String payload = handed.get(entries.get(i).taskId());
+        if (payload == null) {
+          Response args = r.get(2) == null ? payloads.get(next++) : r.get(2);
+          payload = args == null ? "" : args.toString();
+        }
+        started.add(startedTask(entries.get(i), r, fns.get(r.get(1).toString()), payload));
       }
       return started;
     });
@@ -275,10 +291,15 @@ public final class TaskQueue {
     return redis.batch(writes).map(replies -> owners);
   }
 
+  /**
+   * A big result stored here is handed over to an API in this JVM before its task is announced, so that the
+   * request woken by the announcement finds it: such a batch's announcements are made here, not by the script.
+   */
   private Future<List<Boolean>> finish(List<FinishedTask> outcomes, List<String> owners) {
     String finishedAt = Timestamps.now();
+    boolean handing = handover.active() && owners.stream().anyMatch(owner -> !owner.isEmpty());
     List<String> args = new ArrayList<>(List.of(Keys.DISPATCHERS_GROUP, keys.doneChannel(), finishedAt,
-        Long.toString(keepFinishedSeconds), keys.task(""), replicas.waits() ? "0" : "1"));
+        Long.toString(keepFinishedSeconds), keys.task(""), replicas.waits() || handing ? "0" : "1"));
     for (int i = 0; i < outcomes.size(); i++) {
       FinishedTask outcome = outcomes.get(i);
       args.add(outcome.entry().taskId());
@@ -293,19 +314,24 @@ public final class TaskQueue {
     }
     List<String> scriptKeys = List.of(keys.queue(), keys.stats(), keys.index(), keys.delayed());
     return FINISH_TASKS.run(redis, replicas, scriptKeys, args).map(answer -> {
-      announce(answer.get(1));
       Response replies = answer.get(0);
       List<Boolean> stored = new ArrayList<>(outcomes.size());
       double finished = Double.parseDouble(finishedAt);
-      for (Response reply : replies) {
+      for (int i = 0; i < outcomes.size(); i++) {
+        Response reply = replies.get(i);
         boolean isStored = reply.type() == ResponseType.MULTI;
         stored.add(isStored);
+        if (isStored && handing && !owners.get(i).isEmpty()) {
+          FinishedTask outcome = outcomes.get(i);
+          handover.putResult(outcome.entry().taskId(), owners.get(i), outcome.outcome().result());
+        }
         String created = isStored ? reply.get(0).toString() : "";
         String started = isStored ? reply.get(1).toString() : "";
         if (!created.isEmpty() && !started.isEmpty()) {
           histograms.observe(Double.parseDouble(created), Double.parseDouble(started), finished);
         }
       }
+      announce(answer.get(1));
       return stored;
     });
   }

@@ -33,6 +33,7 @@ public final class TaskStore {
   private final Keys keys;
   private final long keepEndedSeconds;
   private final ReplicaWait replicas;
+  private final Handover handover;
 
   public TaskStore(Redis redis, Keys keys) {
     this(redis, keys, 0);
@@ -48,10 +49,16 @@ public final class TaskStore {
    * {@link NotReplicatedException}.
    */
   public TaskStore(Redis redis, Keys keys, long keepEndedSeconds, ReplicaWait replicas) {
+    this(redis, keys, keepEndedSeconds, replicas, Handover.NONE);
+  }
+
+  /** Big arguments and results also pass through {@code handover} to and from a dispatcher in this JVM. */
+  public TaskStore(Redis redis, Keys keys, long keepEndedSeconds, ReplicaWait replicas, Handover handover) {
     this.redis = redis;
     this.keys = keys;
     this.keepEndedSeconds = keepEndedSeconds;
     this.replicas = replicas;
+    this.handover = handover;
   }
 
   /** Registers a function of no tenant; the same name and payload again answer the id they were registered with. */
@@ -243,7 +250,8 @@ public final class TaskStore {
   /**
    * A big payload is written first, with plain HSET and an expiry, then the script creates and queues the task
    * (and makes the payload permanent): a task is never queued without its payload. A payload whose task the
-   * script refused is deleted; one whose script never ran (the API died between) expires.
+   * script refused is deleted; one whose script never ran (the API died between) expires. A big payload is
+   * also handed over, before it can be queued, to a dispatcher in this JVM (see {@link Handover}).
    */
   private Future<List<Creation>> create(List<NewTask> tasks, boolean allOrNone) {
     List<String> args = new ArrayList<>(5 + 8 * tasks.size());
@@ -256,6 +264,7 @@ public final class TaskStore {
     for (NewTask task : tasks) {
       boolean large = LargeValues.large(task.payload());
       if (large) {
+        handover.putArguments(task.id(), task.payload());
         bigPayloads.add(Request.cmd(Command.HSET).arg(keys.task(task.id())).arg("payload").arg(task.payload()));
         bigPayloads.add(Request.cmd(Command.EXPIRE).arg(keys.task(task.id())).arg(LargeValues.ORPHAN_SECONDS));
       }
@@ -269,8 +278,12 @@ public final class TaskStore {
       args.add(task.caller().maxInFlight() == 0 ? "" : Integer.toString(task.caller().maxInFlight()));
     }
     Future<?> written = bigPayloads.isEmpty() ? Future.succeededFuture() : redis.batch(bigPayloads);
-    return written.compose(w -> CREATE_TASKS.run(redis, replicas, List.of(keys.queue(), keys.stats(), keys.index()),
-        args)).map(reply -> {
+    Future<Response> created = written.compose(w -> CREATE_TASKS.run(redis, replicas,
+        List.of(keys.queue(), keys.stats(), keys.index()), args));
+    if (!bigPayloads.isEmpty()) {
+      created.onFailure(err -> tasks.forEach(task -> handover.dropArguments(task.id())));
+    }
+    return created.map(reply -> {
           List<Creation> answers = new ArrayList<>(tasks.size());
           reply.forEach(r -> answers.add(switch (r.toInteger()) {
             case 1 -> Creation.CREATED;
@@ -286,6 +299,7 @@ public final class TaskStore {
     List<Request> deletes = new ArrayList<>();
     for (int i = 0; i < tasks.size(); i++) {
       if (answers.get(i) != Creation.CREATED && LargeValues.large(tasks.get(i).payload())) {
+        handover.dropArguments(tasks.get(i).id());
         deletes.add(Request.cmd(Command.DEL).arg(keys.task(tasks.get(i).id())));
       }
     }
@@ -340,9 +354,26 @@ public final class TaskStore {
   }
 
   public Future<TaskRecord> task(String id, Tenant caller) {
+    if (handover.holdsResult(id)) {
+      return handedOver(id, caller);
+    }
     return redis.send(TaskCodec.read(keys.task(id))).compose(fields -> {
       TaskRecord task = caller.sees(TaskCodec.tenant(fields)) ? TaskCodec.fromHash(id, fields) : null;
       return task == null ? Future.failedFuture(notFound(id)) : Future.succeededFuture(task);
+    });
+  }
+
+  /**
+   * A task whose result a dispatcher in this JVM handed over: read without it, then given the held one if Redis
+   * names the same owner for the stored result, else read whole.
+   */
+  private Future<TaskRecord> handedOver(String id, Tenant caller) {
+    return redis.send(TaskCodec.readOwner(keys.task(id))).compose(fields -> {
+      if (!caller.sees(TaskCodec.tenant(fields))) {
+        return Future.failedFuture(notFound(id));
+      }
+      String result = handover.takeResult(id, TaskCodec.owner(fields)); // no longer held, whatever it answers
+      return result == null ? task(id, caller) : Future.succeededFuture(TaskCodec.fromHash(id, fields, result));
     });
   }
 

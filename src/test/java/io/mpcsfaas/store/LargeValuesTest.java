@@ -127,4 +127,109 @@ class LargeValuesTest extends KeySpaceTest {
     assertNull(hash.get("result"));
     assertNull(hash.get("result_owner"));
   }
+
+  /** A store and a queue that share a handover, as the API and the dispatcher of one JVM do. */
+  private record OneJvm(Handover handover, TaskStore store, TaskQueue queue) {}
+
+  private OneJvm oneJvm() {
+    Handover handover = new Handover(1L << 30, System::currentTimeMillis);
+    return new OneJvm(handover, new TaskStore(redis, keys, 0, ReplicaWait.NONE, handover),
+        new TaskQueue(redis, keys, "d1", 0, ReplicaWait.NONE, handover));
+  }
+
+  @Test
+  void aBigPayloadHandedOverStartsWithoutBeingReadBackAndARestartReadsRedis() {
+    OneJvm jvm = oneJvm();
+    String payload = big('p');
+    String taskId = submit(jvm.store(), payload);
+    assertTrue(payload.equals(hash(taskId).get("payload")), "Redis has it all the same");
+    cmd(redis, Command.HSET, keys.task(taskId), "payload", big('q')); // tells where the start read it from
+    QueueEntry entry = TaskSteps.claim(jvm.queue(), taskId).get(taskId);
+    assertTrue(payload.equals(await(TaskSteps.start(jvm.queue(), entry, "w", 3, "x", "y")).spec().argsPayload()),
+        "the handed over payload");
+    assertTrue(big('q').equals(await(TaskSteps.start(jvm.queue(), entry, "w", 3, "x", "y")).spec().argsPayload()),
+        "taken once: the task started again (its worker lost) reads Redis");
+  }
+
+  @Test
+  void aBigPayloadRefusedIsNotLeftInTheHandover() {
+    OneJvm jvm = oneJvm();
+    String taskId = TaskStore.newTaskId();
+    String unknown = java.util.UUID.randomUUID().toString();
+    assertEquals(List.of(TaskStore.Creation.UNKNOWN_FUNCTION), await(jvm.store().create(List.of(
+        new TaskStore.NewTask(taskId, unknown, big('p'), null, Retries.UNSET, Tenant.NONE)))));
+    assertNull(jvm.handover().takeArguments(taskId));
+  }
+
+  @Test
+  void aBigResultHandedOverIsAnsweredWithoutBeingReadBackOnce() {
+    OneJvm jvm = oneJvm();
+    String taskId = submit(fid, payloads.getString("args"), null);
+    QueueEntry entry = TaskSteps.claim(jvm.queue(), taskId).get(taskId);
+    await(TaskSteps.start(jvm.queue(), entry, "w", 3, "x", "y"));
+    String result = big('r');
+    assertTrue(await(TaskSteps.finish(jvm.queue(), entry, TaskStatus.COMPLETED, result, null, "w1")));
+    assertTrue(result.equals(hash(taskId).get("result")), "Redis has it all the same");
+    cmd(redis, Command.HSET, keys.task(taskId), "result", "changed"); // tells where the read took it from
+    TaskRecord answered = await(jvm.store().task(taskId));
+    assertTrue(result.equals(answered.result()), "the handed over result");
+    assertEquals(TaskStatus.COMPLETED, answered.status());
+    assertEquals("w1", answered.worker());
+    assertEquals("changed", await(jvm.store().task(taskId)).result(), "taken once: the next read is Redis's");
+  }
+
+  @Test
+  void aHandedOverResultIsNotAnsweredOnceTheTaskRanAgain() {
+    OneJvm jvm = oneJvm();
+    String taskId = submit(fid, payloads.getString("args"), null);
+    QueueEntry entry = TaskSteps.claim(jvm.queue(), taskId).get(taskId);
+    await(TaskSteps.start(jvm.queue(), entry, "w", 3, "x", "y"));
+    assertTrue(await(TaskSteps.finish(jvm.queue(), entry, TaskStatus.COMPLETED, big('r'), null, "w1")));
+    // as if it had run again and stored another big result
+    cmd(redis, Command.HSET, keys.task(taskId), "result_owner", "9-0/w2", "result", big('s'));
+    assertTrue(big('s').equals(await(jvm.store().task(taskId)).result()), "the result Redis holds now");
+    assertFalse(jvm.handover().holdsResult(taskId), "dropped, not kept for a later read");
+  }
+
+  @Test
+  void aBigResultIsHandedOverBeforeItsTaskIsAnnounced() throws Exception {
+    java.util.concurrent.CountDownLatch heard = new java.util.concurrent.CountDownLatch(1);
+    // The handover's clock, read as it takes the result, waits for an announcement made before it: none comes
+    // (the wait ends after a second), else the handler below finds the result not held yet.
+    Handover handover = new Handover(1L << 30, () -> {
+      try {
+        heard.await(1, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return System.currentTimeMillis();
+    });
+    TaskQueue queue = new TaskQueue(redis, keys, "d1", 0, ReplicaWait.NONE, handover);
+    String taskId = submit(fid, payloads.getString("args"), null);
+    QueueEntry entry = TaskSteps.claim(queue, taskId).get(taskId);
+    await(TaskSteps.start(queue, entry, "w", 3, "x", "y"));
+    List<Boolean> heldWhenAnnounced = new java.util.concurrent.CopyOnWriteArrayList<>();
+    io.vertx.core.Promise<Void> subscribed = io.vertx.core.Promise.promise();
+    // A Vert.x of its own, so that no wait of the clock holds up the thread that hears the announcement.
+    io.vertx.core.Vertx listener = io.vertx.core.Vertx.vertx();
+    Subscription done = new Subscription(listener, shared.server().client(listener), keys.doneChannel(), message -> {
+      heldWhenAnnounced.add(handover.holdsResult(TaskCodec.doneTaskId(message)));
+      heard.countDown();
+    }, subscribed::tryComplete);
+    io.vertx.core.Context context = listener.getOrCreateContext();
+    context.runOnContext(v -> done.start());
+    try {
+      await(subscribed.future());
+      assertTrue(await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, big('r'), null, "w1")));
+      TestRedis.eventually(java.time.Duration.ofSeconds(10), "the announcement", () -> !heldWhenAnnounced.isEmpty());
+      assertEquals(List.of(true), heldWhenAnnounced);
+    } finally {
+      context.runOnContext(v -> done.close());
+      await(listener.close());
+    }
+  }
+
+  private String submit(TaskStore shared, String payload) {
+    return await(TaskSteps.createTask(shared, fid, payload, null));
+  }
 }

@@ -1,0 +1,111 @@
+package io.mpcsfaas.store;
+
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.LongSupplier;
+
+/**
+ * Big values passed by reference between the API and a dispatcher that share a JVM ({@code ./faas up}): a task's
+ * arguments from the API that created it to the dispatcher that starts it, and its result from the dispatcher
+ * that stored it to the API that answers for it. Redis still gets every value, for durability and for every
+ * other process; what this saves is reading the value straight back, which for an 8 MiB pickle cost Redis a
+ * reply of 11 MiB and the reader's Redis client a buffer grown by copies and a String decoded from it. Each
+ * value is taken once; one nobody takes (another dispatcher started the task, no client asked for the result)
+ * is dropped after {@value #MAX_AGE_MILLIS} ms, and a value that would pass the byte budget is not held. Either
+ * way the reader falls back to Redis. Shared by event loops, hence synchronized; each call is a map operation
+ * (the clock is read outside the lock).
+ */
+public final class Handover {
+  /** Holds nothing: for an API or a dispatcher alone in its JVM. */
+  public static final Handover NONE = new Handover(0, System::currentTimeMillis);
+  static final long MAX_AGE_MILLIS = 60_000;
+
+  private record Held(String value, String owner, long since) {}
+
+  private final long budget;
+  private final LongSupplier clock;
+  private final Map<String, Held> held = new LinkedHashMap<>(); // oldest first
+  private long bytes;
+
+  Handover(long budget, LongSupplier clock) {
+    this.budget = budget;
+    this.clock = clock;
+  }
+
+  /** For an API and a dispatcher in this JVM: values up to a quarter of the heap at once. */
+  public static Handover forThisJvm() {
+    return new Handover(Runtime.getRuntime().maxMemory() / 4, System::currentTimeMillis);
+  }
+
+  boolean active() {
+    return budget > 0;
+  }
+
+  /** Holds a task's arguments (base64) until the dispatcher that starts it takes them. */
+  void putArguments(String taskId, String payload) {
+    put("arguments " + taskId, payload, "");
+  }
+
+  /** The task's arguments if held (and no longer), else null. */
+  String takeArguments(String taskId) {
+    return take("arguments " + taskId, "");
+  }
+
+  /** Drops a task's arguments: the task was not created. */
+  synchronized void dropArguments(String taskId) {
+    Held gone = held.remove("arguments " + taskId);
+    bytes -= gone == null ? 0 : gone.value().length();
+  }
+
+  /** Holds a stored result, with its owner (see TaskQueue#stageBigResults), until an API answers with it. */
+  void putResult(String taskId, String owner, String result) {
+    put("result " + taskId, result, owner);
+  }
+
+  synchronized boolean holdsResult(String taskId) {
+    return held.containsKey("result " + taskId);
+  }
+
+  /**
+   * The task's result if held for {@code owner}, the owner Redis names for the stored result (null for none);
+   * else null (it was never held, or the task ran again since). It is no longer held either way.
+   */
+  String takeResult(String taskId, String owner) {
+    return take("result " + taskId, owner);
+  }
+
+  private void put(String key, String value, String owner) {
+    long now = clock.getAsLong();
+    synchronized (this) {
+      hold(key, value, owner, now);
+    }
+  }
+
+  /** Under the lock. */
+  private void hold(String key, String value, String owner, long now) {
+    for (Iterator<Held> it = held.values().iterator(); it.hasNext(); ) {
+      Held h = it.next();
+      if (now - h.since() < MAX_AGE_MILLIS) {
+        break; // the rest are younger
+      }
+      bytes -= h.value().length();
+      it.remove();
+    }
+    Held old = held.remove(key);
+    bytes -= old == null ? 0 : old.value().length();
+    if (bytes + value.length() <= budget) { // a base64 String holds a byte per character
+      held.put(key, new Held(value, owner, now));
+      bytes += value.length();
+    }
+  }
+
+  private synchronized String take(String key, String owner) {
+    Held h = held.remove(key);
+    if (h == null) {
+      return null;
+    }
+    bytes -= h.value().length();
+    return h.owner().equals(owner) ? h.value() : null; // owner may be null
+  }
+}
