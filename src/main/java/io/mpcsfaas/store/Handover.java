@@ -63,8 +63,13 @@ public final class Handover {
     put("result " + taskId, result, owner);
   }
 
-  synchronized boolean holdsResult(String taskId) {
-    return held.containsKey("result " + taskId);
+  /** Whether a result is held for the task; asked before every read of a task, so free when inactive. */
+  boolean holdsResult(String taskId) {
+    return active() && holds("result " + taskId);
+  }
+
+  private synchronized boolean holds(String key) {
+    return held.containsKey(key);
   }
 
   /**

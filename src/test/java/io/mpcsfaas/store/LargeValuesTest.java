@@ -51,6 +51,10 @@ class LargeValuesTest extends KeySpaceTest {
   }
 
   private StartedTask startOne(String taskId) {
+    return startOne(queue, taskId);
+  }
+
+  private static StartedTask startOne(TaskQueue queue, String taskId) {
     QueueEntry entry = TaskSteps.claim(queue, taskId).get(taskId);
     return await(TaskSteps.start(queue, entry, "w", 3, "x", "y"));
   }
@@ -165,8 +169,7 @@ class LargeValuesTest extends KeySpaceTest {
   void aBigResultHandedOverIsAnsweredWithoutBeingReadBackOnce() {
     OneJvm jvm = oneJvm();
     String taskId = submit(fid, payloads.getString("args"), null);
-    QueueEntry entry = TaskSteps.claim(jvm.queue(), taskId).get(taskId);
-    await(TaskSteps.start(jvm.queue(), entry, "w", 3, "x", "y"));
+    QueueEntry entry = startOne(jvm.queue(), taskId).entry();
     String result = big('r');
     assertTrue(await(TaskSteps.finish(jvm.queue(), entry, TaskStatus.COMPLETED, result, null, "w1")));
     assertTrue(result.equals(hash(taskId).get("result")), "Redis has it all the same");
@@ -182,8 +185,7 @@ class LargeValuesTest extends KeySpaceTest {
   void aHandedOverResultIsNotAnsweredOnceTheTaskRanAgain() {
     OneJvm jvm = oneJvm();
     String taskId = submit(fid, payloads.getString("args"), null);
-    QueueEntry entry = TaskSteps.claim(jvm.queue(), taskId).get(taskId);
-    await(TaskSteps.start(jvm.queue(), entry, "w", 3, "x", "y"));
+    QueueEntry entry = startOne(jvm.queue(), taskId).entry();
     assertTrue(await(TaskSteps.finish(jvm.queue(), entry, TaskStatus.COMPLETED, big('r'), null, "w1")));
     // as if it had run again and stored another big result
     cmd(redis, Command.HSET, keys.task(taskId), "result_owner", "9-0/w2", "result", big('s'));
@@ -206,8 +208,7 @@ class LargeValuesTest extends KeySpaceTest {
     });
     TaskQueue queue = new TaskQueue(redis, keys, "d1", 0, ReplicaWait.NONE, handover);
     String taskId = submit(fid, payloads.getString("args"), null);
-    QueueEntry entry = TaskSteps.claim(queue, taskId).get(taskId);
-    await(TaskSteps.start(queue, entry, "w", 3, "x", "y"));
+    QueueEntry entry = startOne(queue, taskId).entry();
     List<Boolean> heldWhenAnnounced = new java.util.concurrent.CopyOnWriteArrayList<>();
     io.vertx.core.Promise<Void> subscribed = io.vertx.core.Promise.promise();
     // A Vert.x of its own, so that no wait of the clock holds up the thread that hears the announcement.
