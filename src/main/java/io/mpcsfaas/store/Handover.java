@@ -3,6 +3,7 @@ package io.mpcsfaas.store;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 
 /**
@@ -12,30 +13,31 @@ import java.util.function.LongSupplier;
  * other process; what this saves is reading the value straight back, which for an 8 MiB pickle cost Redis a
  * reply of 11 MiB and the reader's Redis client a buffer grown by copies and a String decoded from it. Each
  * value is taken once; one nobody takes (another dispatcher started the task, no client asked for the result)
- * is dropped after {@value #MAX_AGE_MILLIS} ms, and a value that would pass the byte budget is not held. Either
- * way the reader falls back to Redis. Shared by event loops, hence synchronized; each call is a map operation
- * (the clock is read outside the lock).
+ * is dropped once {@value #MAX_AGE_MILLIS} ms old, when a value is next held or taken, and a value that would
+ * pass the byte budget is not held. Either way the reader falls back to Redis. Shared by event loops, hence
+ * synchronized; each call is a map operation (the clock is read outside the lock).
  */
 public final class Handover {
   /** Holds nothing: for an API or a dispatcher alone in its JVM. */
-  public static final Handover NONE = new Handover(0, System::currentTimeMillis);
+  public static final Handover NONE = new Handover(0, System::nanoTime);
   static final long MAX_AGE_MILLIS = 60_000;
+  private static final long MAX_AGE_NANOS = TimeUnit.MILLISECONDS.toNanos(MAX_AGE_MILLIS);
 
   private record Held(String value, String owner, long since) {}
 
   private final long budget;
-  private final LongSupplier clock;
+  private final LongSupplier nanoClock;
   private final Map<String, Held> held = new LinkedHashMap<>(); // oldest first
   private long bytes;
 
-  Handover(long budget, LongSupplier clock) {
+  Handover(long budget, LongSupplier nanoClock) {
     this.budget = budget;
-    this.clock = clock;
+    this.nanoClock = nanoClock;
   }
 
   /** For an API and a dispatcher in this JVM: values up to a quarter of the heap at once. */
   public static Handover forThisJvm() {
-    return new Handover(Runtime.getRuntime().maxMemory() / 4, System::currentTimeMillis);
+    return new Handover(Runtime.getRuntime().maxMemory() / 4, System::nanoTime);
   }
 
   boolean active() {
@@ -53,9 +55,8 @@ public final class Handover {
   }
 
   /** Drops a task's arguments: the task was not created. */
-  synchronized void dropArguments(String taskId) {
-    Held gone = held.remove("arguments " + taskId);
-    bytes -= gone == null ? 0 : gone.value().length();
+  void dropArguments(String taskId) {
+    take("arguments " + taskId, null);
   }
 
   /** Holds a stored result, with its owner (see TaskQueue#stageBigResults), until an API answers with it. */
@@ -68,10 +69,6 @@ public final class Handover {
     return active() && holds("result " + taskId);
   }
 
-  private synchronized boolean holds(String key) {
-    return held.containsKey(key);
-  }
-
   /**
    * The task's result if held for {@code owner}, the owner Redis names for the stored result (null for none);
    * else null (it was never held, or the task ran again since). It is no longer held either way.
@@ -80,37 +77,54 @@ public final class Handover {
     return take("result " + taskId, owner);
   }
 
+  private synchronized boolean holds(String key) {
+    return held.containsKey(key);
+  }
+
   private void put(String key, String value, String owner) {
-    long now = clock.getAsLong();
+    if (!active()) {
+      return;
+    }
+    long now = nanoClock.getAsLong();
     synchronized (this) {
-      hold(key, value, owner, now);
+      dropOld(now);
+      remove(key);
+      if (bytes + value.length() <= budget) { // a base64 String holds a byte per character
+        held.put(key, new Held(value, owner, now));
+        bytes += value.length();
+      }
+    }
+  }
+
+  /** The value if held for {@code owner} ("" for arguments; null matches none), and no longer held. */
+  private String take(String key, String owner) {
+    if (!active()) {
+      return null;
+    }
+    long now = nanoClock.getAsLong();
+    synchronized (this) {
+      dropOld(now);
+      Held h = remove(key);
+      return h != null && h.owner().equals(owner) ? h.value() : null;
     }
   }
 
   /** Under the lock. */
-  private void hold(String key, String value, String owner, long now) {
+  private Held remove(String key) {
+    Held h = held.remove(key);
+    bytes -= h == null ? 0 : h.value().length();
+    return h;
+  }
+
+  /** Under the lock: the values held {@value #MAX_AGE_MILLIS} ms or more, the oldest first. */
+  private void dropOld(long now) {
     for (Iterator<Held> it = held.values().iterator(); it.hasNext(); ) {
       Held h = it.next();
-      if (now - h.since() < MAX_AGE_MILLIS) {
-        break; // the rest are younger
+      if (now - h.since() < MAX_AGE_NANOS) {
+        return; // the rest are younger
       }
       bytes -= h.value().length();
       it.remove();
     }
-    Held old = held.remove(key);
-    bytes -= old == null ? 0 : old.value().length();
-    if (bytes + value.length() <= budget) { // a base64 String holds a byte per character
-      held.put(key, new Held(value, owner, now));
-      bytes += value.length();
-    }
-  }
-
-  private synchronized String take(String key, String owner) {
-    Held h = held.remove(key);
-    if (h == null) {
-      return null;
-    }
-    bytes -= h.value().length();
-    return h.owner().equals(owner) ? h.value() : null; // owner may be null
   }
 }

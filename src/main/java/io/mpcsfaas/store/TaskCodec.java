@@ -57,7 +57,7 @@ final class TaskCodec {
   }
 
   /** The task from the reply to {@link #readOwner}, with its result. */
-  static TaskRecord fromHash(String id, Response values, String result) {
+  static TaskRecord fromOwnerRead(String id, Response values, String result) {
     return record(id, field -> field.equals("result") ? result : text(values.get(READ_OWNER.indexOf(field))));
   }
 

@@ -182,8 +182,8 @@ public final class TaskQueue {
 
   /**
    * The started tasks, with what the script left out read in one batch: the arguments it left out for their
-   * size (unless an API in this JVM handed them over), and the payloads of the functions not held here (read once, then held: a function never changes
-   * under its id).
+   * size (unless an API in this JVM handed them over), and the payloads of the functions not held here (read
+   * once, then held: a function never changes under its id).
    */
   private Future<List<StartedTask>> withPayloads(List<QueueEntry> entries, Response replies) {
     List<Request> reads = new ArrayList<>();
@@ -195,9 +195,9 @@ public final class TaskQueue {
       Response r = replies.get(i);
       if ("RUNNING".equals(r.get(0).toString())) {
         String taskId = entries.get(i).taskId();
-        String held = r.get(2) == null ? handover.takeArguments(taskId) : null;
-        if (held != null) {
-          handed.put(taskId, held);
+        String given = r.get(2) == null ? handover.takeArguments(taskId) : null;
+        if (given != null) {
+          handed.put(taskId, given);
         } else if (r.get(2) == null) {
           reads.add(Request.cmd(Command.HGET).arg(keys.task(taskId)).arg("payload"));
         }
@@ -293,7 +293,10 @@ public final class TaskQueue {
 
   /**
    * A big result stored here is handed over to an API in this JVM before its task is announced, so that the
-   * request woken by the announcement finds it: such a batch's announcements are made here, not by the script.
+   * request woken by the announcement finds it: such a batch's announcements are made here, not by the script,
+   * as when replicas must confirm. They then also name the tasks the script found ended already (their
+   * waiters read the task, as for any announcement without one), and they wait for the script's answer: one
+   * lost (a timeout) is announced when the dispatcher finishes the batch again.
    */
   private Future<List<Boolean>> finish(List<FinishedTask> outcomes, List<String> owners) {
     String finishedAt = Timestamps.now();

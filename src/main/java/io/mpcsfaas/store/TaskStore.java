@@ -354,36 +354,58 @@ public final class TaskStore {
   }
 
   public Future<TaskRecord> task(String id, Tenant caller) {
-    if (handover.holdsResult(id)) {
-      return handedOver(id, caller);
-    }
-    return redis.send(TaskCodec.read(keys.task(id))).compose(fields -> {
-      TaskRecord task = caller.sees(TaskCodec.tenant(fields)) ? TaskCodec.fromHash(id, fields) : null;
-      return task == null ? Future.failedFuture(notFound(id)) : Future.succeededFuture(task);
-    });
+    Future<TaskRecord> read = handover.holdsResult(id) ? tasks(List.of(id), caller).map(found -> found.get(0))
+        : redis.send(TaskCodec.read(keys.task(id))).map(fields -> visible(id, fields, caller));
+    return read.compose(task -> task == null ? Future.failedFuture(notFound(id)) : Future.succeededFuture(task));
   }
 
   /**
-   * A task whose result a dispatcher in this JVM handed over: read without it, then given the held one if Redis
-   * names the same owner for the stored result, else read whole.
+   * Several tasks in one pipelined round trip, in order; null for an id Redis does not know (or another's). A
+   * task whose result a dispatcher in this JVM handed over is read without it and given the held one, if Redis
+   * names the same owner for the stored result; else it is read again, whole.
    */
-  private Future<TaskRecord> handedOver(String id, Tenant caller) {
-    return redis.send(TaskCodec.readOwner(keys.task(id))).compose(fields -> {
-      if (!caller.sees(TaskCodec.tenant(fields))) {
-        return Future.failedFuture(notFound(id));
+  public Future<List<TaskRecord>> tasks(List<String> ids, Tenant caller) {
+    List<Boolean> handed = ids.stream().map(handover::holdsResult).toList();
+    List<Request> reads = new ArrayList<>(ids.size());
+    for (int i = 0; i < ids.size(); i++) {
+      String key = keys.task(ids.get(i));
+      reads.add(handed.get(i) ? TaskCodec.readOwner(key) : TaskCodec.read(key));
+    }
+    return redis.batch(reads).compose(replies -> {
+      List<TaskRecord> tasks = new ArrayList<>(ids.size());
+      List<Integer> readAgain = new ArrayList<>();
+      for (int i = 0; i < ids.size(); i++) {
+        Response fields = replies.get(i);
+        String id = ids.get(i);
+        if (!handed.get(i)) {
+          tasks.add(visible(id, fields, caller));
+        } else if (!caller.sees(TaskCodec.tenant(fields))) {
+          tasks.add(null); // another tenant's: the held result stays for its own
+        } else {
+          String result = handover.takeResult(id, TaskCodec.owner(fields)); // no longer held, whatever it answers
+          tasks.add(result == null ? null : TaskCodec.fromOwnerRead(id, fields, result));
+          if (result == null) {
+            readAgain.add(i);
+          }
+        }
       }
-      String result = handover.takeResult(id, TaskCodec.owner(fields)); // no longer held, whatever it answers
-      return result == null ? task(id, caller) : Future.succeededFuture(TaskCodec.fromHash(id, fields, result));
+      return readAgain.isEmpty() ? Future.succeededFuture(tasks) : readAgain(ids, readAgain, tasks, caller);
     });
   }
 
-  /** Several tasks in one pipelined round trip, in order; null for an id Redis does not know (or another's). */
-  public Future<List<TaskRecord>> tasks(List<String> ids, Tenant caller) {
-    return redis.batch(ids.stream().map(id -> TaskCodec.read(keys.task(id))).toList()).map(replies -> {
-      List<TaskRecord> tasks = new ArrayList<>(ids.size());
-      for (int i = 0; i < ids.size(); i++) {
-        Response fields = replies.get(i);
-        tasks.add(caller.sees(TaskCodec.tenant(fields)) ? TaskCodec.fromHash(ids.get(i), fields) : null);
+  /** The task from the reply to a whole read, if the caller may see it; else null. */
+  private static TaskRecord visible(String id, Response fields, Tenant caller) {
+    return caller.sees(TaskCodec.tenant(fields)) ? TaskCodec.fromHash(id, fields) : null;
+  }
+
+  /** Reads whole the tasks at {@code positions}, whose held results were not the stored ones. */
+  private Future<List<TaskRecord>> readAgain(List<String> ids, List<Integer> positions, List<TaskRecord> tasks,
+      Tenant caller) {
+    return redis.batch(positions.stream().map(i -> TaskCodec.read(keys.task(ids.get(i)))).toList()).map(replies -> {
+      for (int j = 0; j < positions.size(); j++) {
+        Response fields = replies.get(j);
+        int i = positions.get(j);
+        tasks.set(i, visible(ids.get(i), fields, caller));
       }
       return tasks;
     });

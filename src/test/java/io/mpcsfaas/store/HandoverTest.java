@@ -5,11 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 /** What the handover between an API and a dispatcher in one JVM holds, and for how long. */
 class HandoverTest {
+  private static final long MAX_AGE_NANOS = TimeUnit.MILLISECONDS.toNanos(Handover.MAX_AGE_MILLIS);
   private final AtomicLong now = new AtomicLong(1_000_000);
   private final Handover handover = new Handover(100, now::get);
 
@@ -66,13 +68,23 @@ class HandoverTest {
   @Test
   void aValueNobodyTookIsDroppedOnceOldAndFreesItsBytes() {
     handover.putArguments("old", "a".repeat(60));
-    now.addAndGet(Handover.MAX_AGE_MILLIS - 1);
+    now.addAndGet(MAX_AGE_NANOS - 1);
     handover.putResult("young", "o", "r".repeat(30));
     now.addAndGet(1);
     handover.putArguments("new", "b".repeat(60)); // fits only once the old one is dropped
     assertNull(handover.takeArguments("old"));
     assertEquals("r".repeat(30), handover.takeResult("young", "o"), "not old yet");
     assertEquals(60, handover.takeArguments("new").length());
+  }
+
+  @Test
+  void takingAnotherValueDropsTheOldOnesToo() {
+    handover.putResult("unread", "o", "r".repeat(60));
+    now.addAndGet(MAX_AGE_NANOS / 2);
+    handover.putArguments("t1", "a");
+    now.addAndGet(MAX_AGE_NANOS / 2);
+    assertEquals("a", handover.takeArguments("t1"));
+    assertFalse(handover.holdsResult("unread"), "dropped by the take, not kept until the next value is held");
   }
 
   @Test

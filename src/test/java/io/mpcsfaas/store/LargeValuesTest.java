@@ -14,10 +14,17 @@ import io.mpcsfaas.TaskSteps;
 import io.mpcsfaas.TestRedis;
 import io.mpcsfaas.task.TaskOutcome;
 import io.mpcsfaas.task.TaskStatus;
+import io.vertx.core.Context;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -73,10 +80,10 @@ class LargeValuesTest extends KeySpaceTest {
 
   @Test
   void aRefusedBigPayloadLeavesNothing() {
-    String unknown = java.util.UUID.randomUUID().toString();
+    String unknown = UUID.randomUUID().toString();
     assertTrue(TestRedis.awaitFailure(store.createTasks(unknown, List.of(big('p')), null))
         instanceof NotFoundException);
-    TestRedis.eventually(java.time.Duration.ofSeconds(5), "the refused payload deleted",
+    TestRedis.eventually(Duration.ofSeconds(5), "the refused payload deleted",
         () -> TestRedis.countKeys(redis, keys.task("*")) == 0);
   }
 
@@ -136,7 +143,7 @@ class LargeValuesTest extends KeySpaceTest {
   private record OneJvm(Handover handover, TaskStore store, TaskQueue queue) {}
 
   private OneJvm oneJvm() {
-    Handover handover = new Handover(1L << 30, System::currentTimeMillis);
+    Handover handover = new Handover(1L << 30, System::nanoTime);
     return new OneJvm(handover, new TaskStore(redis, keys, 0, ReplicaWait.NONE, handover),
         new TaskQueue(redis, keys, "d1", 0, ReplicaWait.NONE, handover));
   }
@@ -159,7 +166,7 @@ class LargeValuesTest extends KeySpaceTest {
   void aBigPayloadRefusedIsNotLeftInTheHandover() {
     OneJvm jvm = oneJvm();
     String taskId = TaskStore.newTaskId();
-    String unknown = java.util.UUID.randomUUID().toString();
+    String unknown = UUID.randomUUID().toString();
     assertEquals(List.of(TaskStore.Creation.UNKNOWN_FUNCTION), await(jvm.store().create(List.of(
         new TaskStore.NewTask(taskId, unknown, big('p'), null, Retries.UNSET, Tenant.NONE)))));
     assertNull(jvm.handover().takeArguments(taskId));
@@ -182,6 +189,35 @@ class LargeValuesTest extends KeySpaceTest {
   }
 
   @Test
+  void aBatchReadOfTasksTakesTheHandedOverResultToo() {
+    OneJvm jvm = oneJvm();
+    String big = submit(fid, payloads.getString("args"), null);
+    String small = submit(fid, payloads.getString("args"), null);
+    QueueEntry entry = startOne(jvm.queue(), big).entry();
+    assertTrue(await(TaskSteps.finish(jvm.queue(), entry, TaskStatus.COMPLETED, big('r'), null, "w1")));
+    cmd(redis, Command.HSET, keys.task(big), "result", "changed"); // tells where the read took it from
+    List<TaskRecord> read = await(jvm.store().tasks(List.of(small, big), Tenant.NONE));
+    assertEquals(TaskStatus.QUEUED, read.get(0).status());
+    assertTrue(big('r').equals(read.get(1).result()), "the handed over result, as POST /results reads it");
+    assertFalse(jvm.handover().holdsResult(big));
+  }
+
+  @Test
+  void aHandedOverResultIsLeftForItsTenantWhenAnotherAsks() {
+    OneJvm jvm = oneJvm();
+    Tenant alice = new Tenant("alice", false, 0);
+    String own = await(jvm.store().registerFunction("double", payloads.getString("fn"), Retries.UNSET, alice));
+    String taskId = await(jvm.store().createTasks(own, List.of(payloads.getString("args")), null, Retries.UNSET,
+        alice)).get(0);
+    QueueEntry entry = startOne(jvm.queue(), taskId).entry();
+    assertTrue(await(TaskSteps.finish(jvm.queue(), entry, TaskStatus.COMPLETED, big('r'), null, "w1")));
+    assertTrue(TestRedis.awaitFailure(jvm.store().task(taskId, new Tenant("bob", false, 0)))
+        instanceof NotFoundException);
+    assertTrue(jvm.handover().holdsResult(taskId), "another tenant's read takes nothing");
+    assertTrue(big('r').equals(await(jvm.store().task(taskId, alice)).result()));
+  }
+
+  @Test
   void aHandedOverResultIsNotAnsweredOnceTheTaskRanAgain() {
     OneJvm jvm = oneJvm();
     String taskId = submit(fid, payloads.getString("args"), null);
@@ -195,7 +231,7 @@ class LargeValuesTest extends KeySpaceTest {
 
   @Test
   void aBigResultIsHandedOverBeforeItsTaskIsAnnounced() throws Exception {
-    java.util.concurrent.CountDownLatch heard = new java.util.concurrent.CountDownLatch(1);
+    CountDownLatch heard = new CountDownLatch(1);
     // The handover's clock, read as it takes the result, waits for an announcement made before it: none comes
     // (the wait ends after a second), else the handler below finds the result not held yet.
     Handover handover = new Handover(1L << 30, () -> {
@@ -204,25 +240,25 @@ class LargeValuesTest extends KeySpaceTest {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
-      return System.currentTimeMillis();
+      return System.nanoTime();
     });
     TaskQueue queue = new TaskQueue(redis, keys, "d1", 0, ReplicaWait.NONE, handover);
     String taskId = submit(fid, payloads.getString("args"), null);
     QueueEntry entry = startOne(queue, taskId).entry();
-    List<Boolean> heldWhenAnnounced = new java.util.concurrent.CopyOnWriteArrayList<>();
-    io.vertx.core.Promise<Void> subscribed = io.vertx.core.Promise.promise();
+    List<Boolean> heldWhenAnnounced = new CopyOnWriteArrayList<>();
+    Promise<Void> subscribed = Promise.promise();
     // A Vert.x of its own, so that no wait of the clock holds up the thread that hears the announcement.
-    io.vertx.core.Vertx listener = io.vertx.core.Vertx.vertx();
+    Vertx listener = Vertx.vertx();
     Subscription done = new Subscription(listener, shared.server().client(listener), keys.doneChannel(), message -> {
       heldWhenAnnounced.add(handover.holdsResult(TaskCodec.doneTaskId(message)));
       heard.countDown();
     }, subscribed::tryComplete);
-    io.vertx.core.Context context = listener.getOrCreateContext();
+    Context context = listener.getOrCreateContext();
     context.runOnContext(v -> done.start());
     try {
       await(subscribed.future());
       assertTrue(await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, big('r'), null, "w1")));
-      TestRedis.eventually(java.time.Duration.ofSeconds(10), "the announcement", () -> !heldWhenAnnounced.isEmpty());
+      TestRedis.eventually(Duration.ofSeconds(10), "the announcement", () -> !heldWhenAnnounced.isEmpty());
       assertEquals(List.of(true), heldWhenAnnounced);
     } finally {
       context.runOnContext(v -> done.close());
