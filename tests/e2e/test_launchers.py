@@ -111,3 +111,26 @@ def test_metrics_of_faas_up_add_the_jvm_http_server_and_event_loop_series(platfo
     assert re.search(r"^jvm_memory_used_bytes\{", metrics, re.MULTILINE)
     assert re.search(r'^vertx_http_server_requests_total\{code="\d+",method="GET"\} [1-9]', metrics, re.MULTILINE)
     assert re.search(r'^netty_eventexecutor_tasks_pending\{name="vert.x-eventloop-thread-', metrics, re.MULTILINE)
+
+
+def test_up_starts_a_redis_of_its_own_that_takes_values_as_big_as_the_largest_body(faas_launcher, tmp_path):
+    """With nothing at its Redis URL, up starts an append-only redis-server in --data-dir. Redis refuses a value
+    over 512 MB by default (and closes the connection), below the 1 GiB that --body-limit may allow: up's own
+    takes values up to 1 GiB."""
+    port, redis_port = free_port(), free_port()
+    base = f"http://127.0.0.1:{port}"
+    data = tmp_path / "redis"
+    up = faas_launcher("faas-up-own-redis", "up", "--port", port, "--redis", f"redis://127.0.0.1:{redis_port}",
+                       "--dispatcher-port", free_port(), "--data-dir", data, "-w", 1)
+    wait_healthy(up, base)
+    with socket.create_connection(("127.0.0.1", redis_port), timeout=HTTP_TIMEOUT) as s:
+        s.sendall(b"*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$18\r\nproto-max-bulk-len\r\n")
+        reply = b""
+        while reply.count(b"\r\n") < 5:
+            reply += s.recv(256)
+    assert reply.split(b"\r\n")[4] == b"1073741824", reply
+    assert (data / "appendonlydir").is_dir(), list(data.iterdir())
+    def inc(x):
+        return x + 1
+
+    assert wait_result(base, execute(base, register(base, inc), 41), procs=[up]) == ("COMPLETED", 42)
