@@ -195,11 +195,13 @@ public final class TaskQueue {
       Response r = replies.get(i);
       if ("RUNNING".equals(r.get(0).toString())) {
         String taskId = entries.get(i).taskId();
-        String given = r.get(2) == null ? handover.takeArguments(taskId) : null;
-        if (given != null) {
-          handed.put(taskId, given);
-        } else if (r.get(2) == null) {
-          reads.add(Request.cmd(Command.HGET).arg(keys.task(taskId)).arg("payload"));
+        if (r.get(2) == null) {
+          String given = handover.takeArguments(taskId);
+          if (given != null) {
+            handed.put(taskId, given);
+          } else {
+            reads.add(Request.cmd(Command.HGET).arg(keys.task(taskId)).arg("payload"));
+          }
         }
         String fid = r.get(1).toString();
         String fn = functions.get(fid);

@@ -281,7 +281,8 @@ public final class TaskStore {
     Future<Response> created = written.compose(w -> CREATE_TASKS.run(redis, replicas,
         List.of(keys.queue(), keys.stats(), keys.index()), args));
     if (!bigPayloads.isEmpty()) {
-      created.onFailure(err -> tasks.forEach(task -> handover.dropArguments(task.id())));
+      created.onFailure(err -> tasks.stream().filter(task -> LargeValues.large(task.payload()))
+          .forEach(task -> handover.dropArguments(task.id())));
     }
     return created.map(reply -> {
           List<Creation> answers = new ArrayList<>(tasks.size());
@@ -383,8 +384,10 @@ public final class TaskStore {
           tasks.add(null); // another tenant's: the held result stays for its own
         } else {
           String result = handover.takeResult(id, TaskCodec.owner(fields)); // no longer held, whatever it answers
-          tasks.add(result == null ? null : TaskCodec.fromOwnerRead(id, fields, result));
-          if (result == null) {
+          if (result != null) {
+            tasks.add(TaskCodec.fromOwnerRead(id, fields, result));
+          } else {
+            tasks.add(null); // set by readAgain
             readAgain.add(i);
           }
         }
