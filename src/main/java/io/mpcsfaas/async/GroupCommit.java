@@ -74,7 +74,8 @@ public final class GroupCommit<T> {
     Future<?> sent;
     try {
       sent = call.apply(batch);
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | OutOfMemoryError e) {
+      // a batch too big for the heap fails as a failed call would: left pending, no call would go out again
       sent = Future.failedFuture(e);
     }
     sent.onComplete(ar -> {

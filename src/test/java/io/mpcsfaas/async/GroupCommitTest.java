@@ -110,4 +110,24 @@ class GroupCommitTest {
     commit.add("b");
     assertEquals(List.of("a", "b"), failed, "each went alone, as nothing was in flight");
   }
+
+  @Test
+  void aCallThatRunsOutOfHeapFailsItsBatchAndTheNextItemStillGoesOut() {
+    List<Throwable> causes = new ArrayList<>();
+    boolean[] tooBig = {true};
+    GroupCommit<String> commit = new GroupCommit<>(String::length, batch -> {
+      if (tooBig[0]) {
+        tooBig[0] = false;
+        throw new OutOfMemoryError("Java heap space"); // as building a 64 MiB request can
+      }
+      return call(batch);
+    }, (batch, gathered, cause) -> {
+      causes.add(cause);
+      return Future.succeededFuture();
+    });
+    commit.add("huge");
+    commit.add("small");
+    assertTrue(causes.get(0) instanceof OutOfMemoryError, causes.toString());
+    assertEquals(List.of(List.of("small")), calls, "the commit did not stay stuck on the batch that threw");
+  }
 }
