@@ -89,6 +89,8 @@ final class Interpreter {
   /** What the running task printed, as last reported: kept in its outcome if the platform must end it. */
   private TaskOutput headOutput = TaskOutput.NONE;
   private volatile boolean killed;
+  /** Set by the reader before it reports the exit (runOnContext publishes it): a reply the heap could not hold. */
+  private boolean resultTooBig;
 
   private Interpreter(int number, Context context, PoolOptions options, Process process, RunTimes runTimes,
       Listener listener) {
@@ -251,7 +253,9 @@ final class Interpreter {
       }
     } catch (EOFException e) {
       // normal end of the process's output
-    } catch (IOException | RuntimeException e) {
+    } catch (IOException | RuntimeException | OutOfMemoryError e) {
+      // a result too big for the heap too: the exit below settles its task, where a dead reader left it running
+      resultTooBig = e instanceof OutOfMemoryError;
       if (!killed) {
         LOG.warn("interpreter {}: unreadable reply, stopping it: {}", number, e.toString());
       }
@@ -314,8 +318,9 @@ final class Interpreter {
     cancelledInPipe.clear();
     Handoff head = plan.dropRunning();
     if (head != null) {
-      head.promise().tryComplete(TaskOutcome.platformFailure("RuntimeError", crashMessage(exitCode))
-          .withOutput(headOutput));
+      head.promise().tryComplete(TaskOutcome.platformFailure("RuntimeError", resultTooBig
+          ? "the task's result did not fit the platform's heap (give it more: FAAS_JAVA_OPTS, docs/payloads.md)"
+          : crashMessage(exitCode)).withOutput(headOutput));
     }
     listener.exited(this, plan.clear());
   }
