@@ -10,7 +10,7 @@ import hashlib
 import pytest
 import requests
 
-from conftest import FaasProcess, deserialize, free_port, register, serialize
+from conftest import FaasProcess, deserialize, execute, free_port, register, serialize, wait_result
 
 MIB = 1 << 20
 CALL_TIMEOUT = 120
@@ -82,3 +82,24 @@ def test_a_body_over_the_limit_is_413_naming_the_limit(fresh_redis):
         _round_trip(base, 2 * MIB)  # under the limit, still fine
     finally:
         proc.stop()
+
+
+def test_a_result_too_big_for_the_heap_fails_its_task_and_the_platform_runs_on(fresh_redis, monkeypatch):
+    """At -Xmx128m, a 96 MiB result cannot be read from the interpreter: its task fails with an error that names
+    the heap (the reader thread once died of it, and the task stayed RUNNING), and the next task runs."""
+    monkeypatch.setenv("FAAS_JAVA_OPTS", "-Xms64m -Xmx128m")
+    proc, base = _up(fresh_redis)
+    try:
+        def flood():
+            return bytes(96 * MIB)
+
+        status, error = wait_result(base, execute(base, register(base, flood)), timeout=CALL_TIMEOUT, procs=[proc])
+        assert status == "FAILED" and "did not fit the platform's heap" in str(error), (status, str(error)[:300])
+
+        def small(x):
+            return x + 1
+
+        assert wait_result(base, execute(base, register(base, small), 41), procs=[proc]) == ("COMPLETED", 42)
+    finally:
+        proc.stop()
+
