@@ -51,7 +51,6 @@ import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import io.vertx.ext.web.handler.BodyHandler;
 import io.mpcsfaas.transport.JsonBytes;
 import io.netty.buffer.Unpooled;
 import io.vertx.core.internal.buffer.BufferInternal;
@@ -145,7 +144,7 @@ public final class ApiVerticle extends VerticleBase {
     events.handler(feed::handle);
     // Bodies are JSON: anything else is refused before the body handler would try to decode a form.
     router.route().handler(RequestParsing::requireJsonContentType);
-    router.route().handler(BodyHandler.create(false).setBodyLimit(conf.bodyLimit()));
+    router.route().handler(new BodyReader(conf.bodyLimit(), BodyBudget.ofHeap()));
     router.post("/register_function").handler(this::registerFunction);
     router.post("/execute_function").handler(this::executeFunction);
     router.post("/execute_function/batch").handler(this::executeBatch);

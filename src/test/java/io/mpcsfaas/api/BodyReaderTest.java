@@ -1,0 +1,142 @@
+package io.mpcsfaas.api;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import java.io.ByteArrayInputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpRequest.BodyPublisher;
+import java.net.http.HttpRequest.BodyPublishers;
+import java.net.http.HttpResponse;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The API's body reader over real HTTP: bodies arrive whole with or without a declared length, a body over the
+ * limit is a 413, and big bodies beyond the budget are refused with a 503 until the ones in flight are answered.
+ */
+class BodyReaderTest {
+  private static final int LIMIT = 4 << 20;
+  private static final int BIG = (int) BodyBudget.BIG;
+
+  private final HttpClient client = HttpClient.newHttpClient();
+  private final CompletableFuture<RoutingContext> held = new CompletableFuture<>();
+  private Vertx vertx;
+  private HttpServer server;
+
+  /** {@code capacity}: the budget's bytes. {@code /digest} answers the body's SHA-256; {@code /hold} waits. */
+  private void start(long capacity) {
+    vertx = Vertx.vertx();
+    Router router = Router.router(vertx);
+    router.route().handler(new BodyReader(LIMIT, new BodyBudget(capacity)));
+    router.post("/digest").handler(ctx -> {
+      Buffer body = ctx.body().buffer();
+      ctx.response().end(sha256(body.getBytes()));
+    });
+    router.post("/hold").handler(held::complete);
+    ErrorResponses.install(router, LIMIT);
+    server = vertx.createHttpServer().requestHandler(router).listen(0, "127.0.0.1").await();
+  }
+
+  @AfterEach
+  void stop() {
+    vertx.close().await();
+  }
+
+  @Test
+  void aBodyArrivesWholeWithItsLengthDeclaredOrSentInChunksOrAfterA100Continue() throws Exception {
+    start(64L << 20);
+    byte[] body = bytes(3 << 20);
+    assertEquals(sha256(body), post("/digest", BodyPublishers.ofByteArray(body)).body());
+    assertEquals(sha256(body), post("/digest", chunked(body)).body(), "no Content-Length: the buffer grows");
+    HttpResponse<String> continued = client.send(request("/digest").expectContinue(true)
+        .POST(BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(sha256(body), continued.body());
+    assertEquals(sha256(new byte[0]), post("/digest", BodyPublishers.noBody()).body(), "Content-Length: 0");
+  }
+
+  @Test
+  void aBodyOverTheLimitIsA413NamingItWhetherDeclaredOrFoundWhileReading() throws Exception {
+    start(64L << 20);
+    byte[] body = bytes(LIMIT + 1);
+    for (HttpResponse<String> refused : new HttpResponse[] {post("/digest", BodyPublishers.ofByteArray(body)),
+        post("/digest", chunked(body))}) {
+      assertEquals(413, refused.statusCode());
+      assertTrue(new JsonObject(refused.body()).getString("error").contains("at most " + LIMIT + " bytes (4 MiB)"),
+          refused.body());
+    }
+    assertEquals(sha256(bytes(10)), post("/digest", BodyPublishers.ofByteArray(bytes(10))).body(),
+        "the server reads on");
+  }
+
+  @Test
+  void aBigBodyBeyondTheBudgetIsA503ToRetryUntilTheOneInFlightIsAnswered() throws Exception {
+    start(BodyBudget.bytesFor(BIG) + 1); // room for one big body, not two
+    byte[] big = bytes(BIG);
+    CompletableFuture<HttpResponse<String>> first = client.sendAsync(request("/hold")
+        .POST(BodyPublishers.ofByteArray(big)).build(), HttpResponse.BodyHandlers.ofString());
+    RoutingContext inFlight = held.get(30, TimeUnit.SECONDS);
+
+    HttpResponse<String> refused = post("/digest", BodyPublishers.ofByteArray(big));
+    assertEquals(503, refused.statusCode());
+    assertEquals("1", refused.headers().firstValue("Retry-After").orElse(null));
+    assertTrue(new JsonObject(refused.body()).getString("error").contains("busy with other big requests"),
+        refused.body());
+    byte[] small = bytes(BIG - 1);
+    assertEquals(sha256(small), post("/digest", BodyPublishers.ofByteArray(small)).body(),
+        "a smaller body reserves nothing");
+
+    vertx.runOnContext(v -> inFlight.response().end("done"));
+    assertEquals("done", first.get(30, TimeUnit.SECONDS).body());
+    assertEquals(sha256(big), post("/digest", BodyPublishers.ofByteArray(big)).body(), "its reservation is back");
+  }
+
+  @Test
+  void aBigBodyAloneIsLetInEvenWhenItsReservationExceedsTheBudget() throws Exception {
+    start(1);
+    byte[] big = bytes(3 << 20);
+    assertEquals(sha256(big), post("/digest", BodyPublishers.ofByteArray(big)).body());
+    assertEquals(sha256(big), post("/digest", BodyPublishers.ofByteArray(big)).body(), "and released after");
+  }
+
+  private HttpRequest.Builder request(String path) {
+    return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.actualPort() + path))
+        .header("content-type", "application/json");
+  }
+
+  private HttpResponse<String> post(String path, BodyPublisher body) throws Exception {
+    return client.send(request(path).POST(body).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** Java's client sends a body of unknown length in chunks (Transfer-Encoding: chunked). */
+  private static BodyPublisher chunked(byte[] body) {
+    return BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(body));
+  }
+
+  private static byte[] bytes(int length) {
+    byte[] bytes = new byte[length];
+    new Random(length).nextBytes(bytes);
+    return bytes;
+  }
+
+  private static String sha256(byte[] bytes) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
