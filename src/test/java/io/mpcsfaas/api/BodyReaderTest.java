@@ -10,12 +10,15 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import java.io.ByteArrayInputStream;
+import java.io.OutputStream;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpRequest.BodyPublisher;
 import java.net.http.HttpRequest.BodyPublishers;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.Random;
@@ -102,6 +105,27 @@ class BodyReaderTest {
     vertx.runOnContext(v -> inFlight.response().end("done"));
     assertEquals("done", first.get(30, TimeUnit.SECONDS).body());
     assertEquals(sha256(big), post("/digest", BodyPublishers.ofByteArray(big)).body(), "its reservation is back");
+  }
+
+  @Test
+  void aClientThatHangsUpHalfwayThroughABigBodyGivesItsReservationBack() throws Exception {
+    start(BodyBudget.bytesFor(BIG) + 1);
+    try (Socket socket = new Socket("127.0.0.1", server.actualPort())) {
+      OutputStream out = socket.getOutputStream();
+      out.write(("POST /digest HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+          + (2 * BIG) + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.write(bytes(BIG / 2));
+      out.flush();
+      // the server has the request (its reservation taken) once a second big body is refused
+      assertEquals(503, post("/digest", BodyPublishers.ofByteArray(bytes(BIG))).statusCode());
+    }
+    byte[] big = bytes(BIG);
+    HttpResponse<String> after = post("/digest", BodyPublishers.ofByteArray(big));
+    for (int i = 0; i < 200 && after.statusCode() == 503; i++) { // the server sees the hang-up a moment later
+      Thread.sleep(50);
+      after = post("/digest", BodyPublishers.ofByteArray(big));
+    }
+    assertEquals(sha256(big), after.body(), "the budget is whole again");
   }
 
   @Test
