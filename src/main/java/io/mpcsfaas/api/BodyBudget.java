@@ -32,9 +32,12 @@ final class BodyBudget {
     return length < BIG ? 0 : length * COPIES;
   }
 
-  /** Reserves {@code bytes} (over 0) if they fit beside what is reserved, or if nothing is. */
-  synchronized boolean reserve(long bytes) {
-    if (reserved > 0 && reserved + bytes > capacity) {
+  /**
+   * Reserves {@code bytes} more for a request that holds {@code held} already, if they fit beside what is
+   * reserved, or if nothing is reserved but its own.
+   */
+  synchronized boolean reserve(long bytes, long held) {
+    if (reserved > held && reserved + bytes > capacity) {
       return false;
     }
     reserved += bytes;

@@ -9,23 +9,32 @@ import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.impl.RoutingContextInternal;
 
 /**
- * Reads a request's body into one buffer of the size its {@code Content-Length} declares, where Vert.x's
- * {@code BodyHandler} starts small and grows: past 4 MiB, Netty grows a heap buffer 4 MiB at a time, so an
- * 85 MiB body was copied twenty times and held twice at the last copy, and four 64 MiB calls at once ran the
- * default heap out in the middle of their bodies, failing again on every chunk after (docs/performance.md). A body
- * sent without a length (chunked) still grows, up to the same limit. Otherwise it behaves as the BodyHandler it
- * replaces: a 413 for a body over the limit, {@code 100-continue} answered, no body read when none is sent. A big
- * body must also fit the {@link BodyBudget}, or gets a 503 before it is read.
+ * Reads a request's body into one buffer of the size its {@code Content-Length} declares, made when its first
+ * bytes arrive, where Vert.x's {@code BodyHandler} starts small and grows: past 4 MiB, Netty grows a heap buffer
+ * 4 MiB at a time, so an 85 MiB body was copied twenty times and held twice at the last copy, and four 64 MiB
+ * calls at once ran the default heap out in the middle of their bodies, failing again on every chunk after
+ * (docs/performance.md). A body sent without a length (chunked) grows, up to the same limit. Otherwise it
+ * behaves as the BodyHandler it replaces: a 413 for a body over the limit, {@code 100-continue} answered, no body
+ * read when none is sent. A big body must also fit the {@link BodyBudget} (a chunked one as it grows), or gets a
+ * 503, and one whose client stops sending gets a 408 and its connection closed after {@link #STALL_MILLIS}.
  */
 final class BodyReader implements Handler<RoutingContext> {
-  private static final int UNKNOWN_LENGTH_START = 64 * 1024;
+  /** A big or chunked body whose client sends nothing for this long is given up: it holds heap and budget. */
+  static final long STALL_MILLIS = 30_000;
+  private static final int UNKNOWN_LENGTH_START = 1024;
 
   private final long limit;
   private final BodyBudget budget;
+  private final long stallMillis;
 
   BodyReader(long limit, BodyBudget budget) {
+    this(limit, budget, STALL_MILLIS);
+  }
+
+  BodyReader(long limit, BodyBudget budget, long stallMillis) {
     this.limit = limit;
     this.budget = budget;
+    this.stallMillis = stallMillis;
   }
 
   @Override
@@ -48,61 +57,128 @@ final class BodyReader implements Handler<RoutingContext> {
       ctx.fail(413);
       return;
     }
-    long reserved = BodyBudget.bytesFor(length);
-    if (reserved > 0) {
-      if (!budget.reserve(reserved)) {
-        drop(request);
-        ctx.response().putHeader("Retry-After", Integer.toString(ApiVerticle.RETRY_AFTER_SECONDS));
-        ctx.fail(new ApiError(503, "the server is busy with other big requests (their bodies may hold "
-            + (budget.capacity() >> 20) + " MiB of heap at once): send this one again later, or give the "
-            + "platform more heap (FAAS_JAVA_OPTS, docs/payloads.md)"));
-        return;
-      }
-      ctx.addEndHandler(end -> budget.release(reserved));
+    Read read = new Read(ctx, length);
+    if (!read.reserve(length)) {
+      return;
     }
     String expect = request.getHeader(HttpHeaders.EXPECT);
     if (expect != null) {
       if (!"100-continue".equalsIgnoreCase(expect)) {
-        drop(request);
-        ctx.fail(417);
+        read.fail(417);
         return;
       }
       if (request.version() != HttpVersion.HTTP_1_0) {
         ctx.response().writeContinue();
       }
     }
-    Buffer body;
-    try {
-      body = Buffer.buffer(length >= 0 ? (int) length : UNKNOWN_LENGTH_START);
-    } catch (OutOfMemoryError e) {
-      drop(request);
-      ctx.fail(e); // a 503 that asks the client to come back
-      return;
+    read.start();
+  }
+
+  /** One request's body on its way in: its buffer, made at its first bytes, and what it reserved. */
+  private final class Read {
+    private final RoutingContext ctx;
+    private final long length;
+    private Buffer body;
+    private long reserved;
+    private boolean failed;
+    private long lastChunk = System.nanoTime();
+    private long stallTimer = -1;
+
+    Read(RoutingContext ctx, long length) {
+      this.ctx = ctx;
+      this.length = length;
     }
-    boolean[] failed = {false};
-    request.handler(chunk -> {
-      if (failed[0]) {
-        return;
+
+    /**
+     * Reserves what a body of {@code bytes} holds (a declared length up front, a chunked body as it grows); false,
+     * with the 503 sent, when it does not fit beside the bodies in flight.
+     */
+    boolean reserve(long bytes) {
+      long more = BodyBudget.bytesFor(bytes) - reserved;
+      if (more <= 0) {
+        return true;
       }
-      if (body.length() + (long) chunk.length() > limit) {
-        failed[0] = true;
-        ctx.fail(413);
-        return;
+      if (!budget.reserve(more, reserved)) {
+        ctx.response().putHeader("Retry-After", Integer.toString(ApiVerticle.RETRY_AFTER_SECONDS));
+        fail(new ApiError(503, "the server is busy with other big requests (their bodies may hold "
+            + (budget.capacity() >> 20) + " MiB of heap at once): send this one again later, or give the "
+            + "platform more heap (FAAS_JAVA_OPTS, docs/payloads.md)"));
+        return false;
       }
-      try {
-        body.appendBuffer(chunk); // grows only when no length was declared
-      } catch (OutOfMemoryError e) {
-        failed[0] = true;
-        ctx.fail(e);
+      if (reserved == 0) {
+        ctx.addEndHandler(end -> budget.release(reserved)); // the response's end, or the connection's
       }
-    });
-    request.endHandler(end -> {
-      if (!failed[0]) {
-        internal.setBody(body);
-        ctx.next();
+      reserved += more;
+      return true;
+    }
+
+    void start() {
+      HttpServerRequest request = ctx.request();
+      if (length < 0 || length >= BodyBudget.BIG) {
+        stallTimer = ctx.vertx().setPeriodic(stallMillis / 4 + 1, id -> giveUpIfStalled());
       }
-    });
-    request.resume();
+      request.handler(this::onChunk);
+      request.endHandler(end -> {
+        if (!failed) {
+          stopTimer();
+          ((RoutingContextInternal) ctx).setBody(body != null ? body : Buffer.buffer(0));
+          body = null; // the route may drop it (SubmitBody.release): this read, alive to the end, must not hold it
+          ctx.next();
+        }
+      });
+      request.resume();
+    }
+
+    private void onChunk(Buffer chunk) {
+      lastChunk = System.nanoTime();
+      long total = (body == null ? 0 : body.length()) + (long) chunk.length();
+      if (total > limit) {
+        fail(413);
+      } else if (length >= 0 || reserve(total * 2)) { // chunked: reserved ahead, for twice what came
+        try {
+          if (body == null) {
+            body = Buffer.buffer(length >= 0 ? (int) length : Math.max(chunk.length(), UNKNOWN_LENGTH_START));
+          }
+          body.appendBuffer(chunk); // grows only when no length was declared
+        } catch (OutOfMemoryError e) {
+          fail(e); // a 503 that asks the client to come back
+        }
+      }
+    }
+
+    private void giveUpIfStalled() {
+      if (System.nanoTime() - lastChunk > stallMillis * 1_000_000) {
+        HttpServerRequest request = ctx.request();
+        ctx.addEndHandler(end -> request.connection().close()); // its client may never send the rest
+        fail(new ApiError(408, "the request's body stopped arriving: nothing came for "
+            + stallMillis / 1000 + " s"));
+      }
+    }
+
+    void fail(int status) {
+      stop();
+      ctx.fail(status);
+    }
+
+    void fail(Throwable cause) {
+      stop();
+      ctx.fail(cause);
+    }
+
+    /** Drops what arrived and what is still to come. */
+    private void stop() {
+      failed = true;
+      stopTimer();
+      body = null;
+      drop(ctx.request());
+    }
+
+    private void stopTimer() {
+      if (stallTimer >= 0) {
+        ctx.vertx().cancelTimer(stallTimer);
+        stallTimer = -1;
+      }
+    }
   }
 
   /**

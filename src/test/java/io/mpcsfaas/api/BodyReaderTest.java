@@ -42,9 +42,13 @@ class BodyReaderTest {
 
   /** {@code capacity}: the budget's bytes. {@code /digest} answers the body's SHA-256; {@code /hold} waits. */
   private void start(long capacity) {
+    start(capacity, BodyReader.STALL_MILLIS);
+  }
+
+  private void start(long capacity, long stallMillis) {
     vertx = Vertx.vertx();
     Router router = Router.router(vertx);
-    router.route().handler(new BodyReader(LIMIT, new BodyBudget(capacity)));
+    router.route().handler(new BodyReader(LIMIT, new BodyBudget(capacity), stallMillis));
     router.post("/digest").handler(ctx -> {
       Buffer body = ctx.body().buffer();
       ctx.response().end(sha256(body.getBytes()));
@@ -98,6 +102,8 @@ class BodyReaderTest {
     assertEquals("1", refused.headers().firstValue("Retry-After").orElse(null));
     assertTrue(new JsonObject(refused.body()).getString("error").contains("busy with other big requests"),
         refused.body());
+    HttpResponse<String> chunked = post("/digest", chunked(big));
+    assertEquals(503, chunked.statusCode(), "a chunked body reserves as it grows: " + chunked.body());
     byte[] small = bytes(BIG - 1);
     assertEquals(sha256(small), post("/digest", BodyPublishers.ofByteArray(small)).body(),
         "a smaller body reserves nothing");
@@ -126,6 +132,24 @@ class BodyReaderTest {
       after = post("/digest", BodyPublishers.ofByteArray(big));
     }
     assertEquals(sha256(big), after.body(), "the budget is whole again");
+  }
+
+  @Test
+  void aBigBodyThatStopsArrivingIsA408ItsConnectionClosedAndItsReservationBack() throws Exception {
+    start(BodyBudget.bytesFor(BIG) + 1, 300);
+    try (Socket socket = new Socket("127.0.0.1", server.actualPort())) {
+      socket.setSoTimeout(60_000);
+      OutputStream out = socket.getOutputStream();
+      out.write(("POST /digest HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+          + (2 * BIG) + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.write(bytes(BIG / 2));
+      out.flush();
+      String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+      assertTrue(answer.startsWith("HTTP/1.1 408"), answer);
+      assertTrue(answer.contains("stopped arriving"), answer); // and readAllBytes ended: the server closed it
+    }
+    byte[] big = bytes(BIG);
+    assertEquals(sha256(big), post("/digest", BodyPublishers.ofByteArray(big)).body(), "the budget is whole again");
   }
 
   @Test
