@@ -646,12 +646,10 @@ public final class ApiVerticle extends VerticleBase {
     if (cause instanceof NotFoundException) {
       ctx.fail(new ApiError(404, cause.getMessage()));
     } else if (cause instanceof LimitReachedException) {
-      ctx.response().putHeader("Retry-After", Integer.toString(RETRY_AFTER_SECONDS));
-      ctx.fail(new ApiError(429, cause.getMessage()));
+      ctx.fail(ApiError.retryLater(429, cause.getMessage()));
     } else if (cause instanceof NotReplicatedException unconfirmed) {
-      ctx.response().putHeader("Retry-After", Integer.toString(RETRY_AFTER_SECONDS));
-      ctx.fail(new ApiError(503, unconfirmed.getMessage() + "; it may be stored or lost, and a submit sent "
-          + "again is a new task (docs/sentinel.md)"));
+      ctx.fail(ApiError.retryLater(503, unconfirmed.getMessage() + "; it may be stored or lost, and a submit "
+          + "sent again is a new task (docs/sentinel.md)"));
     } else if (cause instanceof ApiError || cause instanceof OutOfMemoryError) {
       ctx.fail(cause);
     } else {

@@ -34,13 +34,16 @@ final class ErrorResponses {
   private static void fail(RoutingContext ctx, String tooLarge) {
     Throwable failure = ctx.failure();
     if (failure instanceof ApiError error) {
+      if (error.retryLater) {
+        askToRetry(ctx);
+      }
       send(ctx, error.status, error.getMessage());
     } else if (failure instanceof StorageUnavailableException) {
       send(ctx, 503, failure.getMessage());
     } else if (failure instanceof OutOfMemoryError) {
       // big bodies at once (four 64 MiB calls at the default heap): the client may try again later
       LOG.warn("out of heap on {} {}", ctx.request().method(), ctx.request().path());
-      ctx.response().putHeader("Retry-After", Integer.toString(ApiVerticle.RETRY_AFTER_SECONDS));
+      askToRetry(ctx);
       send(ctx, 503, "the server ran out of memory for this request: send it again later, or give the "
           + "platform more heap (FAAS_JAVA_OPTS, docs/payloads.md)");
     } else if (failure instanceof HttpClosedException) {
@@ -53,6 +56,10 @@ final class ErrorResponses {
       LOG.error("unexpected failure on {} {}", ctx.request().method(), ctx.request().path(), failure);
       send(ctx, 500, "internal error");
     }
+  }
+
+  private static void askToRetry(RoutingContext ctx) {
+    ctx.response().putHeader("Retry-After", Integer.toString(ApiVerticle.RETRY_AFTER_SECONDS));
   }
 
   private static void send(RoutingContext ctx, int status, String message) {
