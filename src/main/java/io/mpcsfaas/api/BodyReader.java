@@ -52,12 +52,11 @@ final class BodyReader implements Handler<RoutingContext> {
       ctx.next(); // no body
       return;
     }
+    Read read = new Read(ctx, length);
     if (length > limit) {
-      drop(request);
-      ctx.fail(413);
+      read.fail(413);
       return;
     }
-    Read read = new Read(ctx, length);
     if (!read.reserve(length)) {
       return;
     }
@@ -81,7 +80,8 @@ final class BodyReader implements Handler<RoutingContext> {
     private Buffer body;
     private long reserved;
     private boolean failed;
-    private long lastChunk = System.nanoTime();
+    /** When the last bytes came; kept only while the stall timer runs. */
+    private long lastChunk;
     private long stallTimer = -1;
 
     Read(RoutingContext ctx, long length) {
@@ -114,6 +114,7 @@ final class BodyReader implements Handler<RoutingContext> {
     void start() {
       HttpServerRequest request = ctx.request();
       if (length < 0 || length >= BodyBudget.BIG) {
+        lastChunk = System.nanoTime();
         stallTimer = ctx.vertx().setPeriodic(stallMillis / 4 + 1, id -> giveUpIfStalled());
       }
       request.handler(this::onChunk);
@@ -129,7 +130,9 @@ final class BodyReader implements Handler<RoutingContext> {
     }
 
     private void onChunk(Buffer chunk) {
-      lastChunk = System.nanoTime();
+      if (stallTimer >= 0) {
+        lastChunk = System.nanoTime();
+      }
       long total = (body == null ? 0 : body.length()) + (long) chunk.length();
       if (total > limit) {
         fail(413);
@@ -164,12 +167,15 @@ final class BodyReader implements Handler<RoutingContext> {
       ctx.fail(cause);
     }
 
-    /** Drops what arrived and what is still to come. */
+    /**
+     * Drops what arrived, and reads and drops what is still to come: the client sends the whole body before it
+     * reads the answer (as Python's requests does), and its connection may be kept for the next request.
+     */
     private void stop() {
       failed = true;
       stopTimer();
       body = null;
-      drop(ctx.request());
+      ctx.request().handler(chunk -> {}).resume();
     }
 
     private void stopTimer() {
@@ -178,14 +184,6 @@ final class BodyReader implements Handler<RoutingContext> {
         stallTimer = -1;
       }
     }
-  }
-
-  /**
-   * Reads the body of a refused request and drops it: its client sends the whole body before it reads the answer
-   * (as Python's requests does), and its connection may be kept for the next request.
-   */
-  private static void drop(HttpServerRequest request) {
-    request.handler(chunk -> {}).resume();
   }
 
   /** The declared length, or -1 when there is none (or it is not a number, which Netty refuses before this). */
