@@ -15,7 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** The redis-server the platform starts itself (./faas up's default, and the tests'). */
 class RedisServerTest {
   @Test
-  void itsAllocatorKeepsFreedPagesForTheNextBigValue(@TempDir Path dir) throws Exception {
+  void itsAllocatorKeepsFreedPagesAndAsksForHugePages(@TempDir Path dir) throws Exception {
     Vertx vertx = Vertx.vertx();
     try (TestRedis server = TestRedis.start(dir, false)) {
       Redis redis = server.client(vertx);
@@ -23,6 +23,8 @@ class RedisServerTest {
       assumeTrue(stats.contains("jemalloc"), "this redis-server is not built with jemalloc: " + stats);
       assertTrue(stats.contains("opt.dirty_decay_ms: -1"), "jemalloc's options: " + stats.lines()
           .filter(line -> line.contains("decay")).toList());
+      assertTrue(stats.contains("opt.thp: \"always\""), "jemalloc's options: " + stats.lines()
+          .filter(line -> line.contains("thp")).toList());
       redis.close();
     } finally {
       vertx.close().await();
