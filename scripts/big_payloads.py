@@ -3,13 +3,16 @@
 
 Each call is what a user of the HTTP API does (docs/api.md): dill and base64 of ``((arg,), {})``,
 ``POST /execute_function?wait=60``, then base64 and dill of the result; the figure is the median of
-``--runs`` calls per size, client work included. Start a platform first (``./faas up``) and pass its URL.
+``--runs`` calls per size, client work included, with this client's own page faults per call (on a VM
+where a first touch of a page is slow, they can be most of the time; docs/payloads.md says how a client keeps
+its freed memory). Start a platform first (``./faas up``) and pass its URL.
 
     /usr/bin/python3 scripts/big_payloads.py --url http://127.0.0.1:8000 --sizes 1,8,32 --runs 7
 """
 
 import argparse
 import base64
+import resource
 import statistics
 import sys
 import time
@@ -58,9 +61,12 @@ def main():
         arg = bytes(range(256)) * int(size * 4096)
         for _ in range(args.warmup):
             call(session, args.url, fid, arg)
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         times = [call(session, args.url, fid, arg) * 1000 for _ in range(args.runs)]
+        faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults) / args.runs
         print(f"{size:g} MiB: median {statistics.median(times):.0f} ms "
-              f"(min {min(times):.0f}, max {max(times):.0f}, {args.runs} calls)", flush=True)
+              f"(min {min(times):.0f}, max {max(times):.0f}, {args.runs} calls; "
+              f"{faults:,.0f} page faults a call in this client)", flush=True)
 
 
 if __name__ == "__main__":
