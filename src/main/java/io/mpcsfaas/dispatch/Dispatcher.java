@@ -5,6 +5,7 @@ import io.mpcsfaas.async.GroupCommit;
 import io.mpcsfaas.store.FinishedTask;
 import io.mpcsfaas.store.QueueEntry;
 import io.mpcsfaas.store.StartedTask;
+import io.mpcsfaas.task.TaskOutcome;
 import io.mpcsfaas.task.TaskOutput;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -36,6 +37,11 @@ final class Dispatcher {
   private static final long MAX_BACKOFF_MILLIS = 5000;
   /** The most entries taken back in one call after a restart. */
   private static final int MAX_RECOVERED = 10_000;
+  /**
+   * Stores of one batch that may run the heap out before its biggest outcome is stored as a failure instead:
+   * the heap may be full of other big values for a while, but one outcome too big for it would retry forever.
+   */
+  static final int HEAP_ATTEMPTS = 5;
 
   private final DispatchQueue queue;
   private final ExecutionBackend backend;
@@ -59,6 +65,8 @@ final class Dispatcher {
    * a backend that ends tasks faster than their outcomes are stored would claim on without bound.
    */
   private int unstored;
+  /** Stores that ran the heap out since one last succeeded. */
+  private int heapFailures;
   private boolean reading;
   private boolean joining;
   private boolean ready;
@@ -70,8 +78,12 @@ final class Dispatcher {
     this.timers = timers;
     this.prefetch = prefetch;
     // Storing an outcome twice changes nothing, so a batch that failed goes again, ahead of what gathered
-    // meanwhile: an outcome in hand is never dropped.
+    // meanwhile: an outcome in hand is never dropped, though one that keeps running the heap out is replaced.
     this.outcomes = new GroupCommit<>(Dispatcher::bytes, this::store, (batch, gathered, err) -> {
+      if (err instanceof OutOfMemoryError && ++heapFailures >= HEAP_ATTEMPTS) {
+        heapFailures = 0;
+        failBiggest(batch);
+      }
       gathered.addAll(0, batch);
       Promise<Void> due = Promise.promise();
       retryLater(err, due::complete);
@@ -82,6 +94,7 @@ final class Dispatcher {
   /** Stores a batch of outcomes; once stored, their claims are released and as many new ones may be made. */
   private Future<Void> store(List<FinishedTask> batch) {
     return queue.finish(batch).onSuccess(v -> {
+      heapFailures = 0;
       unstored -= batch.size();
       fill();
     });
@@ -328,6 +341,22 @@ final class Dispatcher {
     long delay = backoff.next();
     LOG.warn("Redis unavailable ({}); retrying in {} ms", err.getMessage(), delay);
     timers.setTimer(delay, action);
+  }
+
+  /** Replaces the biggest outcome of {@code batch} by a failure that says its result did not fit the heap. */
+  private static void failBiggest(List<FinishedTask> batch) {
+    int biggest = 0;
+    for (int i = 1; i < batch.size(); i++) {
+      if (bytes(batch.get(i)) > bytes(batch.get(biggest))) {
+        biggest = i;
+      }
+    }
+    FinishedTask finished = batch.get(biggest);
+    LOG.warn("the outcome of task {} ran the heap out {} times on its way to Redis; it is stored as a failure",
+        finished.entry().taskId(), HEAP_ATTEMPTS);
+    batch.set(biggest, new FinishedTask(finished.entry(), TaskOutcome.platformFailure("RuntimeError",
+        "the task's result could not be stored: it did not fit the platform's heap (give it more: "
+            + "FAAS_JAVA_OPTS, docs/payloads.md)").withOutput(finished.outcome().output()), finished.worker()));
   }
 
   private static long bytes(FinishedTask finished) {

@@ -179,6 +179,32 @@ class DispatcherTest {
   }
 
   @Test
+  void anOutcomeThatKeepsRunningTheHeapOutIsStoredAsAFailureAndTheOthersAsTheyCame() {
+    queue.submit("big", "small");
+    MemoryBackend backend = new MemoryBackend(2);
+    dispatcher(backend, 0).start();
+    clock.settle();
+    queue.throwNext("finish", new OutOfMemoryError("Java heap space")); // the heap was full for a moment
+    backend.complete("small");
+    clock.advance(10_000);
+    assertEquals(List.of("finish small threw", "finish small"), eventsOf("finish"));
+    assertTrue(queue.stored.get("small").ok(), "a store that ran the heap out once is retried as it was");
+
+    for (int i = 0; i < Dispatcher.HEAP_ATTEMPTS; i++) {
+      queue.throwNext("finish", new OutOfMemoryError("Java heap space"));
+    }
+    backend.completeWith("big", TaskOutcome.success("QUJD".repeat(1 << 18))
+        .withOutput(new TaskOutput("printed\n", "", false)));
+    clock.advance(60_000);
+    assertEquals(Dispatcher.HEAP_ATTEMPTS + 1, eventsOf("finish big").size(), eventsOf("finish").toString());
+    TaskOutcome stored = queue.stored.get("big");
+    assertFalse(stored.ok());
+    assertTrue(stored.error().contains("did not fit the platform's heap"), stored.error());
+    assertEquals("printed\n", stored.output().stdout(), "what it printed is kept");
+    assertEquals(List.of("small", "big"), queue.finished);
+  }
+
+  @Test
   void aFailedClaimIsRetriedAfterABackoffThatDoublesAndStartsOverAfterASuccess() {
     queue.failNext("claimNew", "ERR connection lost");
     queue.failNext("claimNew", "ERR connection lost");
@@ -418,7 +444,10 @@ class DispatcherTest {
     /** Pending for a dispatcher that stopped. */
     final Deque<QueueEntry> orphans = new ArrayDeque<>();
     final List<String> finished = new ArrayList<>();
+    /** What each finished task's stored outcome was. */
+    final Map<String, TaskOutcome> stored = new HashMap<>();
     private final Map<String, Deque<String>> failures = new HashMap<>();
+    private final Map<String, Deque<Error>> thrown = new HashMap<>();
     private final Map<String, Runnable> hooks = new HashMap<>();
     /** Calls whose answers wait until the test releases them, as those of a Redis busy elsewhere. */
     private final Set<String> withheld = new HashSet<>();
@@ -479,7 +508,17 @@ class DispatcherTest {
       failures.computeIfAbsent(call, c -> new ArrayDeque<>()).add(message);
     }
 
+    /** The next call of that name throws {@code error} as it is made, as building a request too big for the heap does. */
+    void throwNext(String call, Error error) {
+      thrown.computeIfAbsent(call, c -> new ArrayDeque<>()).add(error);
+    }
+
     private <T> Future<T> answer(String call, String event, Supplier<T> result) {
+      Error error = thrown.getOrDefault(call, new ArrayDeque<>()).poll();
+      if (error != null) {
+        events.add(event + " threw");
+        throw error;
+      }
       events.add(event);
       Runnable hook = hooks.remove(call);
       if (hook != null) {
@@ -554,6 +593,7 @@ class DispatcherTest {
         for (FinishedTask outcome : outcomes) {
           held.remove(outcome.entry());
           finished.add(outcome.entry().taskId());
+          stored.put(outcome.entry().taskId(), outcome.outcome());
         }
         return null;
       });
@@ -607,8 +647,12 @@ class DispatcherTest {
     }
 
     void complete(String taskId) {
+      completeWith(taskId, TaskOutcome.success("result of " + taskId));
+    }
+
+    void completeWith(String taskId, TaskOutcome outcome) {
       events.add("done " + taskId);
-      running.remove(taskId).complete(new Execution("memory/0", TaskOutcome.success("result of " + taskId)));
+      running.remove(taskId).complete(new Execution("memory/0", outcome));
       roomListener.run();
     }
 
