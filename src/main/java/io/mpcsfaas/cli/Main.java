@@ -202,8 +202,8 @@ public final class Main {
     Path dir = Path.of(Conf.string(config, "redis.data_dir"));
     LOG.info("no Redis at {}; starting redis-server on port {} with data in {}", url, address.getPort(),
         dir.toAbsolutePath());
-    // Redis refuses a value over 512 MB by default, closing the connection: its own Redis takes the largest
-    // body the API may be given (--body-limit), and a result as big.
+    // Redis refuses a value over its proto-max-bulk-len, closing the connection: its own Redis takes the
+    // largest body the API may be given (--body-limit), and a result as big (today its default, 512 MiB).
     return RedisServer.start(address.getPort(), dir, true, "--proto-max-bulk-len",
         Long.toString(ApiConfig.MAX_BODY_LIMIT));
   }

@@ -2,6 +2,7 @@ package io.mpcsfaas.store;
 
 import io.mpcsfaas.config.Environments;
 import io.mpcsfaas.task.HeldFunctions;
+import io.mpcsfaas.task.TaskOutcome;
 import io.mpcsfaas.task.TaskOutput;
 import io.mpcsfaas.task.TaskSpec;
 import io.vertx.core.Future;
@@ -260,7 +261,19 @@ public final class TaskQueue {
    * finishes them again (stored again if a failover lost them), and they are announced only once confirmed.
    */
   public Future<List<Boolean>> finish(List<FinishedTask> outcomes) {
-    return stageBigResults(outcomes).compose(owners -> finish(outcomes, owners));
+    List<FinishedTask> storable = outcomes.stream().map(TaskQueue::storable).toList();
+    return stageBigResults(storable).compose(owners -> finish(storable, owners));
+  }
+
+  /** The outcome, or for a result longer than the platform reads back, a failure that says so. */
+  private static FinishedTask storable(FinishedTask finished) {
+    long length = finished.outcome().result().length();
+    if (length <= LargeValues.MAX) {
+      return finished;
+    }
+    return new FinishedTask(finished.entry(), TaskOutcome.platformFailure("RuntimeError", "the task's result is "
+        + (length >> 20) + " MiB once base64, over the " + (LargeValues.MAX >> 20) + " MiB a stored value may have "
+        + "(docs/payloads.md)").withOutput(finished.outcome().output()), finished.worker());
   }
 
   /**

@@ -10,14 +10,14 @@ import org.junit.jupiter.api.Test;
 class ApiConfigTest {
 
   @Test
-  void theBodyLimitIs128MibByDefaultAndUpTo1Gib() {
+  void theBodyLimitIs128MibByDefaultAndUpTo512Mib() {
     assertEquals(128L << 20, ApiConfig.from(new JsonObject()).bodyLimit());
-    assertEquals(1L << 30, ApiConfig.from(new JsonObject().put("api.body_limit", 1L << 30)).bodyLimit());
+    assertEquals(512L << 20, ApiConfig.from(new JsonObject().put("api.body_limit", 512L << 20)).bodyLimit());
   }
 
   @Test
   void aBodyLimitOutOfRangeIsRefusedNamingTheFlag() {
-    for (long limit : new long[] {0, -1, (1L << 30) + 1}) {
+    for (long limit : new long[] {0, -1, (512L << 20) + 1}) {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
           () -> ApiConfig.from(new JsonObject().put("api.body_limit", limit)));
       assertTrue(e.getMessage().contains("--body-limit"), e.getMessage());

@@ -107,6 +107,18 @@ class LargeValuesTest extends KeySpaceTest {
   }
 
   @Test
+  void aResultLongerThanThePlatformReadsBackFailsItsTaskSayingSo() {
+    String taskId = submit(fid, payloads.getString("args"), null);
+    QueueEntry entry = startOne(taskId).entry();
+    assertTrue(await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, "QUJD".repeat(LargeValues.MAX / 4 + 1),
+        null, "w1")));
+    TaskRecord task = await(store.task(taskId));
+    assertEquals(TaskStatus.FAILED, task.status());
+    assertTrue(task.error().contains("over the 512 MiB a stored value may have"), task.error());
+    assertTrue(task.result().length() < LargeValues.INLINE, "the exception is stored, not the result");
+  }
+
+  @Test
   void aBigResultStagedByTheLoserOfARaceIsNotTheOneStored() {
     String taskId = submit(fid, payloads.getString("args"), null);
     QueueEntry entry = startOne(taskId).entry();
