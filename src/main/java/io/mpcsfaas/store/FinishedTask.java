@@ -9,4 +9,10 @@ public record FinishedTask(QueueEntry entry, TaskOutcome outcome, String worker)
   public TaskStatus status() {
     return outcome.ok() ? TaskStatus.COMPLETED : TaskStatus.FAILED;
   }
+
+  /** The same task failed instead, with the platform's {@code message} and what the task printed. */
+  public FinishedTask failedInstead(String message) {
+    return new FinishedTask(entry, TaskOutcome.platformFailure("RuntimeError", message).withOutput(outcome.output()),
+        worker);
+  }
 }

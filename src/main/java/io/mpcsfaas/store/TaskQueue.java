@@ -2,7 +2,6 @@ package io.mpcsfaas.store;
 
 import io.mpcsfaas.config.Environments;
 import io.mpcsfaas.task.HeldFunctions;
-import io.mpcsfaas.task.TaskOutcome;
 import io.mpcsfaas.task.TaskOutput;
 import io.mpcsfaas.task.TaskSpec;
 import io.vertx.core.Future;
@@ -271,9 +270,8 @@ public final class TaskQueue {
     if (length <= LargeValues.MAX) {
       return finished;
     }
-    return new FinishedTask(finished.entry(), TaskOutcome.platformFailure("RuntimeError", "the task's result is "
-        + (length >> 20) + " MiB once base64, over the " + (LargeValues.MAX >> 20) + " MiB a stored value may have "
-        + "(docs/payloads.md)").withOutput(finished.outcome().output()), finished.worker());
+    return finished.failedInstead("the task's result is " + (length >> 20) + " MiB once base64, over the "
+        + (LargeValues.MAX >> 20) + " MiB a stored value may have (docs/payloads.md)");
   }
 
   /**
