@@ -19,6 +19,7 @@ MAX_WAIT = 60  # longest ``wait`` the server holds a request for, in seconds
 MAX_RETRIES = 10  # most ``max_retries`` the server takes
 MAX_BATCH_BYTES = 8 << 20  # a batch request stays well below the server's 16 MiB default body limit
 TERMINAL_STATUSES = ("COMPLETED", "FAILED")
+BUSY_RETRY_SECONDS = 300  # how long a request the server was too busy for (503, retry_safe) is sent again
 
 JSONObject = Dict[str, Any]  # a decoded JSON object of the API
 
@@ -122,7 +123,21 @@ class Client:
 
     def request(self, method: str, path: str, *, json: Any = None, params: Optional[Mapping[str, Any]] = None,
                 wait: float = 0) -> JSONObject:
-        """Sends one request; returns the decoded JSON body, or raises :class:`MPCSFaaSError`."""
+        """Sends one request; returns the decoded JSON body, or raises :class:`MPCSFaaSError`. A request the
+        server was too busy for and refused before storing anything (503 with ``retry_safe``: big bodies
+        taking its heap) is sent again after its ``Retry-After``, for up to ``BUSY_RETRY_SECONDS``."""
+        deadline = time.monotonic() + BUSY_RETRY_SECONDS
+        while True:
+            try:
+                return self._send(method, path, json, params, wait)
+            except MPCSFaaSError as exc:
+                if not (exc.status_code == 503 and exc.retry_safe and exc.retry_after is not None
+                        and time.monotonic() + exc.retry_after < deadline):
+                    raise
+                time.sleep(exc.retry_after)
+
+    def _send(self, method: str, path: str, json: Any, params: Optional[Mapping[str, Any]],
+              wait: float) -> JSONObject:
         try:
             response = self.session.request(method, self.url + path, json=json, params=params,
                                             timeout=None if self.timeout is None else self.timeout + wait,
@@ -362,8 +377,9 @@ def _refused(method: str, path: str, response: requests.Response, body: Any) -> 
         retry_after: Optional[float] = float(response.headers["Retry-After"])
     except (KeyError, ValueError):
         retry_after = None
+    retry_safe = isinstance(body, dict) and body.get("retry_safe") is True
     return MPCSFaaSError("%s %s -> HTTP %d: %s" % (method, path, response.status_code, error),
-                         response.status_code, error, method, path, retry_after)
+                         response.status_code, error, method, path, retry_after, retry_safe)
 
 
 def _text_chunks(response: requests.Response, path: str) -> Iterator[str]:

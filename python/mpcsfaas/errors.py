@@ -13,19 +13,22 @@ class MPCSFaaSError(Exception):
     ``status_code`` is the HTTP status (None when the server could not be reached or answered something
     that is not the API), ``error`` the server's ``error`` text (or what went wrong), ``method`` and
     ``path`` the request, ``retry_after`` the seconds the server asked to wait before trying again (its
-    ``Retry-After``, as with a 429 when the key's tenant has as many tasks in flight as it may), else None.
+    ``Retry-After``, as with a 429 when the key's tenant has as many tasks in flight as it may), else None;
+    ``retry_safe`` whether the server refused before storing anything, so that sending the same request
+    again makes no second task.
     """
 
     def __init__(self, message: str, status_code: Optional[int] = None, error: Optional[str] = None,
                  method: Optional[str] = None, path: Optional[str] = None,
-                 retry_after: Optional[float] = None) -> None:
-        super().__init__(message, status_code, error, method, path, retry_after)
+                 retry_after: Optional[float] = None, retry_safe: bool = False) -> None:
+        super().__init__(message, status_code, error, method, path, retry_after, retry_safe)
         self.message: str = message
         self.status_code: Optional[int] = status_code
         self.error: str = error if error is not None else message
         self.method: Optional[str] = method
         self.path: Optional[str] = path
         self.retry_after: Optional[float] = retry_after
+        self.retry_safe: bool = retry_safe
 
     @property
     def status(self) -> Optional[int]:

@@ -119,12 +119,12 @@ class FakePlatform:
 
     # -- what tests use ------------------------------------------------------------------------------
 
-    def reply_next(self, method, path, status, body, times=1, after=0):
+    def reply_next(self, method, path, status, body, times=1, after=0, headers=None):
         """The next ``times`` requests ``method`` to a path starting with ``path`` (after ``after`` such
         requests served as usual) get ``status`` and ``body`` (a dict or list: JSON; a str: sent as
-        text/plain; None: empty)."""
+        text/plain; None: empty), with ``headers`` besides."""
         with self.cond:
-            self.canned.append([method, path, status, body, times, after])
+            self.canned.append([method, path, status, body, times, after, headers or {}])
 
     def received(self, method=None, path=None):
         """The recorded requests, optionally only of ``method`` and a path starting with ``path``."""
@@ -222,17 +222,18 @@ class FakePlatform:
                 canned = None
             elif canned is not None:
                 canned[4] -= 1
+        headers = {}
         if canned is not None:
-            status, reply = canned[2], canned[3]
+            status, reply, headers = canned[2], canned[3], canned[6]
         else:
             try:
                 status, reply = self._route(method, path, query, body)
             except _Reject as rejection:
                 status, reply = rejection.status, {"error": rejection.error}
-        self._send(handler, status, reply)
+        self._send(handler, status, reply, headers)
 
     @staticmethod
-    def _send(handler, status, reply):
+    def _send(handler, status, reply, headers=None):
         if isinstance(reply, Stream):
             handler.send_response(status)
             handler.send_header("Content-Type", "text/plain; charset=utf-8")
@@ -253,6 +254,8 @@ class FakePlatform:
         handler.send_response(status)
         if kind:
             handler.send_header("Content-Type", kind)
+        for name, value in (headers or {}).items():
+            handler.send_header(name, value)
         handler.send_header("Content-Length", str(len(data)))
         handler.end_headers()
         handler.wfile.write(data)

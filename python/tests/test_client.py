@@ -576,3 +576,33 @@ def test_follow_decodes_a_character_split_between_chunks():
     response = Response()
     assert "".join(client_module._text_chunks(response, "/output/x")) == "né\n"
     assert response.closed
+
+
+def test_a_503_refused_before_anything_was_stored_is_sent_again_after_its_retry_after(platform, client):
+    function_id = client.register(add)
+    busy = {"error": "the server is busy with other big requests", "retry_safe": True}
+    platform.reply_next("POST", "/execute_function", 503, busy, times=2, headers={"Retry-After": "0"})
+    task_id = client.submit(function_id, 1, 2)
+    assert len(platform.received("POST", "/execute_function")) == 3
+    assert platform.task_ids() == [task_id], "only the accepted submit made a task"
+    assert client.result(task_id, timeout=5) == 3
+
+
+def test_a_503_without_the_mark_may_have_stored_the_task_and_is_not_sent_again(platform, client):
+    function_id = client.register(add)
+    platform.reply_next("POST", "/execute_function", 503, {"error": "replicas did not confirm"},
+                        headers={"Retry-After": "0"})
+    with pytest.raises(MPCSFaaSError) as caught:
+        client.submit(function_id, 1, 2)
+    assert (caught.value.status_code, caught.value.retry_safe) == (503, False)
+    assert len(platform.received("POST", "/execute_function")) == 1
+
+
+def test_a_tenants_429_is_the_callers_to_handle_though_safe_to_send_again(platform, client):
+    function_id = client.register(add)
+    platform.reply_next("POST", "/execute_function", 429, {"error": "max_in_flight", "retry_safe": True},
+                        headers={"Retry-After": "0"})
+    with pytest.raises(MPCSFaaSError) as caught:
+        client.submit(function_id, 1, 2)
+    assert (caught.value.status_code, caught.value.retry_after, caught.value.retry_safe) == (429, 0.0, True)
+    assert len(platform.received("POST", "/execute_function")) == 1

@@ -646,7 +646,7 @@ public final class ApiVerticle extends VerticleBase {
     if (cause instanceof NotFoundException) {
       ctx.fail(new ApiError(404, cause.getMessage()));
     } else if (cause instanceof LimitReachedException) {
-      ctx.fail(ApiError.retryLater(429, cause.getMessage()));
+      ctx.fail(ApiError.retrySafely(429, cause.getMessage()));
     } else if (cause instanceof NotReplicatedException unconfirmed) {
       ctx.fail(ApiError.retryLater(503, unconfirmed.getMessage() + "; it may be stored or lost, and a submit "
           + "sent again is a new task (docs/sentinel.md)"));

@@ -99,7 +99,7 @@ final class BodyReader implements Handler<RoutingContext> {
         return true;
       }
       if (!budget.reserve(more, reserved)) {
-        fail(ApiError.retryLater(503, "the server is busy with other big requests (their bodies may hold "
+        fail(ApiError.retrySafely(503, "the server is busy with other big requests (their bodies may hold "
             + (budget.capacity() >> 20) + " MiB of heap at once): send this one again later, or give the "
             + "platform more heap (FAAS_JAVA_OPTS, docs/payloads.md)"));
         return false;

@@ -7,7 +7,10 @@ import io.vertx.ext.web.RoutingContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The router's single failure path: every error becomes a JSON {@code {"error": ...}} with its status. */
+/**
+ * The router's single failure path: every error becomes a JSON {@code {"error": ...}} with its status, and
+ * {@code "retry_safe": true} when nothing of the request was stored (sending it again makes no second task).
+ */
 final class ErrorResponses {
   private static final Logger LOG = LoggerFactory.getLogger(ErrorResponses.class);
 
@@ -37,7 +40,8 @@ final class ErrorResponses {
       if (error.retryLater) {
         askToRetry(ctx);
       }
-      send(ctx, error.status, error.getMessage());
+      JsonObject body = body(error.getMessage());
+      send(ctx, error.status, error.retrySafe ? body.put("retry_safe", true) : body);
     } else if (failure instanceof StorageUnavailableException) {
       send(ctx, 503, failure.getMessage());
     } else if (failure instanceof OutOfMemoryError) {
@@ -63,10 +67,17 @@ final class ErrorResponses {
   }
 
   private static void send(RoutingContext ctx, int status, String message) {
+    send(ctx, status, body(message));
+  }
+
+  private static JsonObject body(String message) {
+    return new JsonObject().put("error", message);
+  }
+
+  private static void send(RoutingContext ctx, int status, JsonObject body) {
     if (ctx.response().ended()) {
       return;
     }
-    ctx.response().setStatusCode(status).putHeader("content-type", "application/json")
-        .end(new JsonObject().put("error", message).toBuffer());
+    ctx.response().setStatusCode(status).putHeader("content-type", "application/json").end(body.toBuffer());
   }
 }

@@ -474,8 +474,10 @@ class ApiVerticleTest extends KeySpaceTest {
       assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(3), "status answered within 3 s");
 
       assertError(503, get("/result/" + taskId));
-      assertError(503, post("/execute_function",
-          new JsonObject().put("function_id", functionId).put("payload", payloads.getString("args"))));
+      HttpResponse<Buffer> unknown = post("/execute_function",
+          new JsonObject().put("function_id", functionId).put("payload", payloads.getString("args")));
+      assertError(503, unknown);
+      assertNull(unknown.bodyAsJsonObject().getValue("retry_safe"), "whether the task was stored is not known");
       // Refusals that need no Redis still get their own status.
       assertError(400, post("/register_function", new JsonObject().put("name", "f")));
     } finally {

@@ -102,6 +102,7 @@ class BodyReaderTest {
     assertEquals("1", refused.headers().firstValue("Retry-After").orElse(null));
     assertTrue(new JsonObject(refused.body()).getString("error").contains("busy with other big requests"),
         refused.body());
+    assertEquals(Boolean.TRUE, new JsonObject(refused.body()).getBoolean("retry_safe"), "refused before it was read");
     HttpResponse<String> chunked = post("/digest", chunked(big));
     assertEquals(503, chunked.statusCode(), "a chunked body reserves as it grows: " + chunked.body());
     byte[] small = bytes(BIG - 1);

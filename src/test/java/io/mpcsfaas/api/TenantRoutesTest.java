@@ -248,6 +248,7 @@ class TenantRoutesTest extends KeySpaceTest {
     assertError(429, refused);
     assertEquals("1", refused.getHeader("Retry-After"));
     assertTrue(refused.bodyAsJsonObject().getString("error").contains("max_in_flight"), refused.bodyAsString());
+    assertEquals(Boolean.TRUE, refused.bodyAsJsonObject().getBoolean("retry_safe"), "nothing was stored");
     assertError(429, batch(ALICE, fid, 1));
     assertEquals(201, execute(OPS, registerAs(BOB, "other")).statusCode(), "another tenant is not held back");
     assertEquals(2, taskIds(ALICE, "").size());
