@@ -3,18 +3,24 @@
 An argument of 64 MiB goes through the API, Redis (beside the Lua scripts), the dispatcher, ZeroMQ (push, pull)
 or the event bus (cluster) and the interpreter pipe, with the launcher's default heap, and its echo comes back the same way; a body over ``--body-limit`` gets a 413
 that names the limit. Sizes are the pickled argument's; base64 makes the body a third larger. Four 64 MiB calls at
-once (``./faas test --capacity``, a minute) are let in as the heap allows and the others told to come back.
+once (``./faas test --capacity``, a minute) are let in as the heap allows and the others told to come back; the
+SDK sends such a call again by itself.
 """
 
 import hashlib
 import os
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import requests
 
-from conftest import FaasProcess, deserialize, execute, free_port, register, serialize, wait_result
+from conftest import FaasProcess, deserialize, execute, free_port, private_redis, register, serialize, wait_result
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python"))
+from mpcsfaas import Client  # noqa: E402
 
 MIB = 1 << 20
 CALL_TIMEOUT = 120
@@ -88,24 +94,81 @@ def test_a_body_over_the_limit_is_413_naming_the_limit(fresh_redis):
         proc.stop()
 
 
-def test_a_result_too_big_for_the_heap_fails_its_task_and_the_platform_runs_on(fresh_redis, monkeypatch):
+@pytest.fixture(scope="module")
+def small_heap():
+    """``(process, base URL)`` of an ``up -w 1`` whose JVM has a 128 MiB heap, and its own Redis."""
+    with private_redis() as redis, pytest.MonkeyPatch.context() as env:
+        env.setenv("FAAS_JAVA_OPTS", "-Xms64m -Xmx128m")
+        proc, base = _up(redis.url)
+        try:
+            yield proc, base
+        finally:
+            proc.stop()
+
+
+def test_a_result_too_big_for_the_heap_fails_its_task_and_the_platform_runs_on(small_heap):
     """At -Xmx128m, a 96 MiB result cannot be read from the interpreter: its task fails with an error that names
     the heap (the reader thread once died of it, and the task stayed RUNNING), and the next task runs."""
-    monkeypatch.setenv("FAAS_JAVA_OPTS", "-Xms64m -Xmx128m")
-    proc, base = _up(fresh_redis)
-    try:
-        def flood():
-            return bytes(96 * MIB)
+    proc, base = small_heap
 
-        status, error = wait_result(base, execute(base, register(base, flood)), timeout=CALL_TIMEOUT, procs=[proc])
-        assert status == "FAILED" and "did not fit the platform's heap" in str(error), (status, str(error)[:300])
+    def flood():
+        return bytes(96 * MIB)
 
-        def small(x):
-            return x + 1
+    status, error = wait_result(base, execute(base, register(base, flood)), timeout=CALL_TIMEOUT, procs=[proc])
+    assert status == "FAILED" and "did not fit the platform's heap" in str(error), (status, str(error)[:300])
 
-        assert wait_result(base, execute(base, register(base, small), 41), procs=[proc]) == ("COMPLETED", 42)
-    finally:
-        proc.stop()
+    def small(x):
+        return x + 1
+
+    assert wait_result(base, execute(base, register(base, small), 41), procs=[proc]) == ("COMPLETED", 42)
+
+
+def _metric(base, name, *labels):
+    """The sum of the API's Prometheus samples of ``name`` whose labels include each of ``labels``."""
+    text = requests.get(base + "/metrics", timeout=CALL_TIMEOUT).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.split("{")[0].split(" ")[0] == name and all(label in line for label in labels))
+
+
+def test_the_sdk_sends_a_big_call_again_while_other_big_bodies_take_the_heap(small_heap, tmp_path):
+    """At -Xmx128m the API's body budget lets one 10 MiB call in at a time. While one is held by ?wait=, the SDK's
+    call of another gets the budget's 503, marked retry_safe, sends it again after Retry-After, and is answered
+    once the first has ended: the caller sees no error."""
+    proc, base = small_heap
+    release = tmp_path / "release"
+
+    def held(x, path=str(release)):
+        import os as o
+        import time as t
+        while not o.path.exists(path):
+            t.sleep(0.05)
+        return len(x)
+
+    def size(x):
+        return len(x)
+
+    def refused():
+        return _metric(base, "vertx_http_server_requests_total", 'code="503"', 'method="POST"')
+
+    arg = bytes(10 * MIB)
+    first, second = [], []
+    held_fid, size_fid = register(base, held), register(base, size)
+    refused_before = refused()
+    holder = threading.Thread(target=lambda: first.append(_call(base, held_fid, arg)))
+    holder.start()
+    deadline = time.monotonic() + CALL_TIMEOUT
+    while _metric(base, "faas_tasks_in_flight") < 1 and time.monotonic() < deadline:
+        time.sleep(0.1)  # the held call's task exists: its body keeps its share of the heap until it is answered
+    with Client(base, timeout=CALL_TIMEOUT) as client:
+        caller = threading.Thread(target=lambda: second.append(client.call(size_fid, arg)))
+        caller.start()
+        while refused() == refused_before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert refused() > refused_before, "the second big body is refused while the first is held"
+        release.touch()
+        caller.join(CALL_TIMEOUT)
+    holder.join(CALL_TIMEOUT)
+    assert (first, second) == ([10 * MIB], [10 * MIB]), "both calls answered, the SDK's after its retries"
 
 
 @pytest.mark.skipif(os.environ.get("FAAS_CAPACITY") != "1", reason="a minute of 64 MiB calls: ./faas test --capacity")
