@@ -417,6 +417,9 @@ def _poll(executor_ref: weakref.ReferenceType[FaaSExecutor]) -> None:
     poll_wait = executor._poll_wait
     del executor
     backoff = 0.0
+    # Ids asked for per request: halved after a failed one, since the results of many big arrays at once may
+    # not fit the server's heap (it answers 503, or times out), and doubled back after each success.
+    size = MAX_BATCH
     try:
         while True:
             executor = executor_ref()
@@ -428,7 +431,7 @@ def _poll(executor_ref: weakref.ReferenceType[FaaSExecutor]) -> None:
                 return
             start = 0
             while start < len(task_ids):
-                chunk = task_ids[start:start + MAX_BATCH]
+                chunk = task_ids[start:start + size]
                 # Hold the oldest chunk (the queue is FIFO, so it ends first); only glance at the others.
                 wait = poll_wait if start == 0 else 0
                 try:
@@ -441,9 +444,11 @@ def _poll(executor_ref: weakref.ReferenceType[FaaSExecutor]) -> None:
                     return
                 if failure is None:
                     backoff = 0.0
+                    size = min(MAX_BATCH, size * 2)
                     executor._deliver(bodies)
                 elif _transient(failure):
                     backoff = min(5.0, backoff * 2 or 0.25)
+                    size = max(1, len(chunk) // 2)
                     log.warning("mpcsfaas: polling results failed (%s); retrying in %.2f s", failure, backoff)
                     with executor._cond:
                         executor._cond.wait(backoff)

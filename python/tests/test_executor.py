@@ -205,6 +205,15 @@ def test_a_transient_polling_error_is_retried(platform, executor):
     assert len(platform.received("POST", "/results")) >= 2
 
 
+def test_after_a_failed_poll_the_poller_asks_for_half_as_many_results(platform, executor):
+    """The results of many big arrays at once may not fit the server's heap: the poller asks for fewer until
+    a request succeeds, down to one, rather than the same too many forever."""
+    platform.reply_next("POST", "/results", 503, {"error": "the server ran out of memory"}, times=3)
+    assert list(executor.map(square, range(8), timeout=10)) == [x * x for x in range(8)]
+    asked = [len(request.body["task_ids"]) for request in platform.received("POST", "/results")]
+    assert asked[:4] == [8, 4, 2, 1], asked
+
+
 def test_a_lasting_polling_error_fails_the_futures(platform, executor):
     platform.reply_next("POST", "/results", 400, {"error": "bad request"})
     exc = executor.submit(square, 5).exception(timeout=5)
