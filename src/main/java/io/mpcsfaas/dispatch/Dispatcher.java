@@ -5,6 +5,7 @@ import io.mpcsfaas.async.GroupCommit;
 import io.mpcsfaas.store.FinishedTask;
 import io.mpcsfaas.store.QueueEntry;
 import io.mpcsfaas.store.StartedTask;
+import io.mpcsfaas.task.TaskOutcome;
 import io.mpcsfaas.task.TaskOutput;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -353,8 +354,7 @@ final class Dispatcher {
     FinishedTask finished = batch.get(biggest);
     LOG.warn("the outcome of task {} ran the heap out {} times on its way to Redis; it is stored as a failure",
         finished.entry().taskId(), HEAP_ATTEMPTS);
-    batch.set(biggest, finished.failedInstead("the task's result could not be stored: it did not fit the "
-        + "platform's heap (give it more: FAAS_JAVA_OPTS, docs/payloads.md)"));
+    batch.set(biggest, finished.failedInstead(TaskOutcome.RESULT_TOO_BIG_FOR_HEAP));
   }
 
   private static long bytes(FinishedTask finished) {

@@ -6,6 +6,9 @@ package io.mpcsfaas.task;
  * it printed ({@link TaskOutput#NONE} when nothing; when the platform ended it, what it last reported).
  */
 public record TaskOutcome(boolean ok, String result, String error, TaskOutput output) {
+  /** Why a task failed whose result the JVM's heap could not hold, on its way from the interpreter or to Redis. */
+  public static final String RESULT_TOO_BIG_FOR_HEAP =
+      "the task's result did not fit the platform's heap (give it more: FAAS_JAVA_OPTS, docs/payloads.md)";
   /** Where Python 3.8+ defines {@code concurrent.futures.CancelledError}, which a pickle must name. */
   private static final String CANCELLED_MODULE = "concurrent.futures._base";
 

@@ -318,9 +318,8 @@ final class Interpreter {
     cancelledInPipe.clear();
     Handoff head = plan.dropRunning();
     if (head != null) {
-      head.promise().tryComplete(TaskOutcome.platformFailure("RuntimeError", resultTooBig
-          ? "the task's result did not fit the platform's heap (give it more: FAAS_JAVA_OPTS, docs/payloads.md)"
-          : crashMessage(exitCode)).withOutput(headOutput));
+      head.promise().tryComplete(TaskOutcome.platformFailure("RuntimeError",
+          resultTooBig ? TaskOutcome.RESULT_TOO_BIG_FOR_HEAP : crashMessage(exitCode)).withOutput(headOutput));
     }
     listener.exited(this, plan.clear());
   }
