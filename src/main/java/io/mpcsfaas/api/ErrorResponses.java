@@ -1,5 +1,6 @@
 package io.mpcsfaas.api;
 
+import io.mpcsfaas.config.ApiConfig;
 import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
@@ -19,7 +20,8 @@ final class ErrorResponses {
   /** {@code bodyLimit}: the largest body the router takes, named in the 413 of a larger one. */
   static void install(Router router, long bodyLimit) {
     String tooLarge = "request body too large: the API takes at most " + bodyLimit + " bytes ("
-        + mebibytes(bodyLimit) + "); raise it with --body-limit (api.body_limit), up to 512 MiB";
+        + mebibytes(bodyLimit) + "); raise it with --body-limit (api.body_limit), up to "
+        + mebibytes(ApiConfig.MAX_BODY_LIMIT);
     router.route().failureHandler(ctx -> fail(ctx, tooLarge));
     router.errorHandler(404, ctx -> send(ctx, 404, "no such route: " + ctx.request().method() + " " + ctx.request().path()));
     router.errorHandler(405, ctx -> send(ctx, 405, "method " + ctx.request().method() + " not allowed on " + ctx.request().path()));

@@ -13,11 +13,8 @@ public record ApiConfig(String host, int port, long bodyLimit, String key, Strin
     String tlsCert, String tlsKey) {
   /** 128 MiB: a 64 MiB argument or function, base64 inside JSON, with room to spare. */
   public static final long DEFAULT_BODY_LIMIT = 128L << 20;
-  /**
-   * 512 MiB: the Redis client reads back no value longer than that (its reply parser's limit), so a bigger
-   * payload would be stored and never read again.
-   */
-  public static final long MAX_BODY_LIMIT = 512L << 20;
+  /** A body carries its payload whole: one longer than Redis values may be could be stored but never read. */
+  public static final long MAX_BODY_LIMIT = RedisConfig.MAX_VALUE;
 
   /** The API's config; fails with a message naming the flags when the certificate and key do not go together. */
   public static ApiConfig from(JsonObject conf) {
@@ -38,7 +35,7 @@ public record ApiConfig(String host, int port, long bodyLimit, String key, Strin
   private void checkBodyLimit() {
     if (bodyLimit < 1 || bodyLimit > MAX_BODY_LIMIT) {
       throw new IllegalArgumentException(flag("api.body_limit") + " " + bodyLimit + ": must be between 1 and "
-          + MAX_BODY_LIMIT + " bytes (512 MiB)");
+          + MAX_BODY_LIMIT + " bytes (" + (MAX_BODY_LIMIT >> 20) + " MiB)");
     }
   }
 

@@ -11,6 +11,11 @@ import java.util.List;
  */
 public record RedisConfig(String url, String prefix, int poolSize, List<String> sentinels, String master,
     int minReplicas, long waitMillis) {
+  /**
+   * The longest value the platform reads back from Redis: the Redis client (Vert.x) refuses a longer reply, so
+   * a longer payload or result would be stored and then fail every read of it.
+   */
+  public static final long MAX_VALUE = 512L << 20;
 
   /** The config; fails with a message naming the flag when a Sentinel is not HOST:PORT or a count is negative. */
   public static RedisConfig from(JsonObject conf) {

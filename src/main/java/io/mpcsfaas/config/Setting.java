@@ -25,7 +25,8 @@ public record Setting(String key, Object defaultValue, List<String> flags, Strin
       new Setting("api.port", 8000, List.of("--port"), null, "HTTP port of the API (-p for up and api)", API),
       new Setting("api.host", "0.0.0.0", List.of("--host"), null, "interface the API listens on", API),
       new Setting("api.body_limit", ApiConfig.DEFAULT_BODY_LIMIT, List.of("--body-limit"), null,
-          "largest request body the API accepts, in bytes (at most 512 MiB; docs/payloads.md)", API),
+          "largest request body the API accepts, in bytes (at most " + (ApiConfig.MAX_BODY_LIMIT >> 20)
+              + " MiB; docs/payloads.md)", API),
       new Setting("api.key", "", List.of("--api-key"), "FAAS_API_KEY",
           "clients must send Authorization: Bearer KEY (empty: no key); an admin key of no tenant", API),
       new Setting("api.keys_file", "", List.of("--api-keys"), null,

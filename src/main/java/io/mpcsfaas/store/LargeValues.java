@@ -11,11 +11,6 @@ package io.mpcsfaas.store;
 final class LargeValues {
   static final int INLINE = 65536;
   /**
-   * The longest value the platform reads back: the Redis client refuses a longer reply (its parser stops at
-   * 512 MiB), so a longer result would be stored and then fail every read of it.
-   */
-  static final int MAX = 512 << 20;
-  /**
    * How long a payload written ahead of its creation script lives when that script never runs (the API died
    * between the two): the script makes it permanent when it creates the task.
    */

@@ -1,6 +1,7 @@
 package io.mpcsfaas.store;
 
 import io.mpcsfaas.config.Environments;
+import io.mpcsfaas.config.RedisConfig;
 import io.mpcsfaas.task.HeldFunctions;
 import io.mpcsfaas.task.TaskOutput;
 import io.mpcsfaas.task.TaskSpec;
@@ -267,11 +268,11 @@ public final class TaskQueue {
   /** The outcome, or for a result longer than the platform reads back, a failure that says so. */
   private static FinishedTask storable(FinishedTask finished) {
     long length = finished.outcome().result().length();
-    if (length <= LargeValues.MAX) {
+    if (length <= RedisConfig.MAX_VALUE) {
       return finished;
     }
     return finished.failedInstead("the task's result is " + (length >> 20) + " MiB once base64, over the "
-        + (LargeValues.MAX >> 20) + " MiB a stored value may have (docs/payloads.md)");
+        + (RedisConfig.MAX_VALUE >> 20) + " MiB a stored value may have (docs/payloads.md)");
   }
 
   /**

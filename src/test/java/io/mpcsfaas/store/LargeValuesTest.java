@@ -12,6 +12,7 @@ import io.mpcsfaas.Py;
 import io.mpcsfaas.RedisAndVertx;
 import io.mpcsfaas.TaskSteps;
 import io.mpcsfaas.TestRedis;
+import io.mpcsfaas.config.RedisConfig;
 import io.mpcsfaas.task.TaskOutcome;
 import io.mpcsfaas.task.TaskStatus;
 import io.vertx.core.Context;
@@ -110,7 +111,7 @@ class LargeValuesTest extends KeySpaceTest {
   void aResultLongerThanThePlatformReadsBackFailsItsTaskSayingSo() {
     String taskId = submit(fid, payloads.getString("args"), null);
     QueueEntry entry = startOne(taskId).entry();
-    assertTrue(await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, "QUJD".repeat(LargeValues.MAX / 4 + 1),
+    assertTrue(await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, "QUJD".repeat((int) (RedisConfig.MAX_VALUE / 4) + 1),
         null, "w1")));
     TaskRecord task = await(store.task(taskId));
     assertEquals(TaskStatus.FAILED, task.status());
