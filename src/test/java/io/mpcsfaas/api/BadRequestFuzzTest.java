@@ -189,7 +189,8 @@ class BadRequestFuzzTest {
     }
     Path logFile = Path.of("target", "bad-request-fuzz.log");
     Files.createDirectories(logFile.getParent());
-    Files.write(logFile, log, StandardCharsets.UTF_8);
+    // getBytes replaces what cannot be encoded (a generated lone surrogate), where Files.write(lines) threw
+    Files.write(logFile, String.join("\n", log).getBytes(StandardCharsets.UTF_8));
     System.out.println("BadRequestFuzzTest: " + cases.size() + " cases (seed " + SEED + "), statuses by kind: "
         + statusesByKind + "; log in " + logFile.toAbsolutePath());
 
