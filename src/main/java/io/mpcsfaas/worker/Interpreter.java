@@ -1,5 +1,6 @@
 package io.mpcsfaas.worker;
 
+import io.mpcsfaas.task.Base64Text;
 import io.mpcsfaas.task.HeldFunctions;
 import io.mpcsfaas.task.TaskOutcome;
 import io.mpcsfaas.task.TaskOutput;

@@ -1,4 +1,4 @@
-package io.mpcsfaas.worker;
+package io.mpcsfaas.task;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,4 +1,4 @@
-package io.mpcsfaas.worker;
+package io.mpcsfaas.task;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -8,12 +8,13 @@ import java.util.Base64;
 
 /**
  * Base64 text (with or without line breaks, as {@link Base64#getMimeDecoder()} reads it) decoded straight into a
- * stream, in small pieces: decoding a 64 MiB pickle's text at once copied its 85 MiB of text to bytes and held the
- * 64 MiB result, beside the task that still holds the text. Text without line breaks (what the API stores, and
+ * stream, in small pieces (an interpreter's pipe, the API's answer of a value as bytes): decoding a 64 MiB pickle's
+ * text at once copied its 85 MiB of text to bytes and held the 64 MiB result, beside the task that still holds the
+ * text. Text without line breaks (what the API stores, and
  * every result) is cut into pieces for the JDK's array decoder as it is; only text with line breaks is read
  * character by character, which is about eight times slower (75 ms for 8 MiB against 10).
  */
-final class Base64Text {
+public final class Base64Text {
   private static final int CHUNK = 1 << 16; // characters per piece: a multiple of 4, so every piece but the last is whole
 
   private final String text;
@@ -21,13 +22,13 @@ final class Base64Text {
   private final boolean plain;
 
   /** Looks once for line breaks: both the length and the decoding depend on it. */
-  Base64Text(String text) {
+  public Base64Text(String text) {
     this.text = text;
     this.plain = text.indexOf('\n') < 0 && text.indexOf('\r') < 0;
   }
 
   /** How many bytes {@link #decodeTo} writes: three per four characters of the alphabet. */
-  int decodedLength() {
+  public int decodedLength() {
     long symbols = 0;
     if (plain) {
       symbols = text.length() - padding();
@@ -49,7 +50,7 @@ final class Base64Text {
    * IllegalArgumentException on the way, after writing what came before; {@link #decodedLength}, asked first,
    * throws for a text cut in the middle of a byte before anything is written.
    */
-  void decodeTo(OutputStream out) throws IOException {
+  public void decodeTo(OutputStream out) throws IOException {
     Base64.Decoder decoder = Base64.getDecoder();
     byte[] bytes = new byte[Math.min(CHUNK, text.length() + 3 & ~3) / 4 * 3];
     if (plain) {
