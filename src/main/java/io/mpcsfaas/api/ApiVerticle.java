@@ -43,6 +43,7 @@ import io.mpcsfaas.task.TaskOutcome;
 import io.mpcsfaas.task.TaskStatus;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.json.JsonArray;
@@ -621,13 +622,20 @@ public final class ApiVerticle extends VerticleBase {
   }
 
   /**
-   * Answers with a task as {@link #resultJson} says it, its JSON written into one array sized from its strings
+   * Answers with a task as {@link #resultJson} says it, or with its value's bytes to a client that accepts them
+   * once it completed ({@link PickleBody}). The JSON is written into one array sized from its strings
    * (JsonBytes): Vert.x's Buffer grew by copies, twice the size of an 85 MiB result at once beside the result
    * itself and what the Redis client still held of it.
    */
   private void respondWithTask(RoutingContext ctx, Future<TaskRecord> task, int status) {
+    boolean pickle = PickleBody.accepted(ctx);
     task.onComplete(ar -> {
-      if (ar.succeeded()) {
+      Buffer value = pickle && ar.succeeded() ? PickleBody.bytes(ar.result()) : null;
+      if (value != null) {
+        ctx.response().setStatusCode(status).putHeader("content-type", PickleBody.TYPE).putHeader("vary", "accept")
+            .putHeader("x-task-id", ar.result().id()).putHeader("x-task-status", ar.result().status().name())
+            .end(value);
+      } else if (ar.succeeded()) {
         ByteBuffer json = JsonBytes.bytes(resultJson(ar.result()));
         ctx.response().setStatusCode(status).putHeader("content-type", "application/json")
             .end(BufferInternal.buffer(Unpooled.wrappedBuffer(json)));

@@ -27,9 +27,13 @@ final class BodyBudget {
     return new BodyBudget(Runtime.getRuntime().maxMemory() / 4 * 3);
   }
 
-  /** The bytes a body of {@code length} reserves; 0 for a small one. */
-  static long bytesFor(long length) {
-    return length < BIG ? 0 : length * COPIES;
+  /**
+   * The bytes a body of {@code length} reserves; 0 for a small one. A body that is a pickle itself ({@link PickleBody})
+   * counts as the base64 text it becomes, a third longer: the copies the request holds are of that text.
+   */
+  static long bytesFor(long length, boolean pickle) {
+    long text = pickle ? (length + 2) / 3 * 4 : length;
+    return length < BIG ? 0 : text * COPIES;
   }
 
   /**

@@ -94,7 +94,7 @@ final class BodyReader implements Handler<RoutingContext> {
      * with the 503 sent, when it does not fit beside the bodies in flight.
      */
     boolean reserve(long bytes) {
-      long more = BodyBudget.bytesFor(bytes) - reserved;
+      long more = BodyBudget.bytesFor(bytes, PickleBody.sent(ctx)) - reserved;
       if (more <= 0) {
         return true;
       }

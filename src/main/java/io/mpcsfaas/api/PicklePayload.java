@@ -107,7 +107,7 @@ final class PicklePayload {
   }
 
   /** Null when a stream opening with these bytes (-1 for none) and ending with {@code lastByte} is a pickle's. */
-  private static String shapeProblem(int first, int second, int lastByte) {
+  static String shapeProblem(int first, int second, int lastByte) {
     boolean opens = first == PROTO ? second >= 2 && second <= 5 : PROTOCOL_0_1_OPENERS.indexOf(first) >= 0;
     if (!opens || lastByte != STOP) {
       return "payload is base64 but not of a pickle stream (expected dill.dumps output)";

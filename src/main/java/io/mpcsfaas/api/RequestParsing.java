@@ -61,10 +61,11 @@ final class RequestParsing {
     throw ApiError.badRequest("'wait' must be a number of seconds from 0 to " + ApiVerticle.MAX_WAIT_SECONDS);
   }
 
-  /** Lets through requests without a content type or with a JSON (or plain text) one; else 415. */
+  /** Lets through requests without a content type or with a JSON (or plain text) one, and pickle bodies; else 415. */
   static void requireJsonContentType(RoutingContext ctx) {
     String type = ctx.request().getHeader("content-type");
-    if (type != null && !type.toLowerCase().contains("json") && !type.toLowerCase().startsWith("text/plain")) {
+    if (type != null && !type.toLowerCase().contains("json") && !type.toLowerCase().startsWith("text/plain")
+        && !PickleBody.sent(ctx)) {
       ctx.fail(new ApiError(415, "the body must be JSON (content-type application/json), not " + type));
     } else {
       ctx.next();
@@ -171,7 +172,6 @@ final class RequestParsing {
     return (int) Math.ceil(number.doubleValue());
   }
 
-  /** {@code max_retries} (an integer from 0 to 10) and {@code retry_delay} (seconds, 0 or more), each optional. */
   /** The environment a function is registered for: field {@code env}, the default when absent. */
   static String optionalEnv(JsonObject body) {
     Object env = body.getValue("env");
@@ -184,6 +184,7 @@ final class RequestParsing {
     return name;
   }
 
+  /** {@code max_retries} (an integer from 0 to 10) and {@code retry_delay} (seconds, 0 or more), each optional. */
   static Retries optionalRetries(JsonObject body) {
     Object max = body.getValue("max_retries");
     Object delay = body.getValue("retry_delay");

@@ -19,9 +19,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 
 /**
- * A submit's body, read from its bytes with Jackson's streaming parser: the {@code payload} string is decoded from
- * base64 as it is read (JSON escapes and line breaks included) and never becomes Java text, and the other fields
- * land in a small JsonObject for the usual checks. Parsed the plain way, a 64 MiB pickle's 85 MiB of base64 became
+ * A submit's body: the pickle itself with its fields in the query ({@link PickleBody}), or JSON, read from its
+ * bytes with Jackson's streaming parser: the {@code payload} string is decoded from base64 as it is read (JSON
+ * escapes and line breaks included) and never becomes Java text, and the other fields land in a small JsonObject
+ * for the usual checks. Parsed the plain way, a 64 MiB pickle's 85 MiB of base64 became
  * a 170 MiB char buffer, a 170 MiB char array and an 85 MiB String on top of the body, which did not fit the
  * default heap (docs/payloads.md). The payload is stored as plain base64 (no line breaks), as results are.
  */
@@ -34,16 +35,16 @@ final class SubmitBody {
   /** The fields other than a payload of base64 (with the payload when it is none, or read the plain way). */
   final JsonObject fields;
   private final Sink pickle;
-  private final PlainText text;
+  private final Encoded text;
 
-  private SubmitBody(JsonObject fields, Sink pickle, PlainText text) {
+  private SubmitBody(JsonObject fields, Sink pickle, Encoded text) {
     this.fields = fields;
     this.pickle = pickle;
     this.text = text;
   }
 
-  /** A payload taken as it is, and what is wrong with it as a pickle (null if nothing). */
-  private record PlainText(String base64, String problem) {}
+  /** A payload as it is stored (plain base64, null when it has a problem), and what is wrong with it as a pickle. */
+  private record Encoded(String base64, String problem) {}
 
   /**
    * Parses a submit's body. A body the streaming read cannot take (not JSON, or a payload that is not base64) is
@@ -51,6 +52,11 @@ final class SubmitBody {
    */
   static SubmitBody parse(RoutingContext ctx) {
     Buffer raw = ctx.body().buffer();
+    if (PickleBody.sent(ctx)) {
+      JsonObject fields = new JsonObject();
+      ctx.queryParams().forEach((name, value) -> fields.put(name, PickleBody.queryValue(value)));
+      return new SubmitBody(fields, null, pickleBody(raw));
+    }
     if (raw != null) {
       try (JsonParser parser = JSON.createParser(stream(raw))) {
         SubmitBody body = parse(parser, raw);
@@ -71,7 +77,7 @@ final class SubmitBody {
     }
     JsonObject fields = new JsonObject();
     Sink pickle = null;
-    PlainText text = null;
+    Encoded text = null;
     while (parser.nextToken() == JsonToken.FIELD_NAME) {
       String name = parser.currentName();
       JsonToken value = parser.nextToken();
@@ -100,7 +106,7 @@ final class SubmitBody {
    * is plain base64 (no escapes, no line breaks, as {@code b64encode} gives it): then nothing is decoded or
    * encoded again. Null otherwise (escaped line breaks, a body not in one array, not base64 at all).
    */
-  private static PlainText plainText(Buffer raw, long quote) {
+  private static Encoded plainText(Buffer raw, long quote) {
     ByteBuf buf = ((BufferInternal) raw).getByteBuf();
     if (!buf.hasArray() || quote < 0 || quote >= raw.length() || raw.getByte((int) quote) != '"') {
       return null;
@@ -115,7 +121,17 @@ final class SubmitBody {
     int stop = buf.arrayOffset() + end;
     String problem = PicklePayload.plainProblem(array, start, stop);
     return PicklePayload.NOT_BASE64.equals(problem) ? null
-        : new PlainText(new String(array, start, stop - start, StandardCharsets.ISO_8859_1), problem);
+        : new Encoded(new String(array, start, stop - start, StandardCharsets.ISO_8859_1), problem);
+  }
+
+  /** A body that is the pickle itself, encoded as it is stored. */
+  private static Encoded pickleBody(Buffer body) {
+    int length = body == null ? 0 : body.length();
+    if (length == 0 || PicklePayload.shapeProblem(body.getByte(0) & 0xff, length > 1 ? body.getByte(1) & 0xff : -1,
+        body.getByte(length - 1) & 0xff) != null) {
+      return new Encoded(null, PickleBody.NOT_PICKLE);
+    }
+    return new Encoded(base64(((BufferInternal) body).getByteBuf().nioBuffer()), null);
   }
 
   /**
@@ -145,6 +161,12 @@ final class SubmitBody {
       throw ApiError.badRequest(problem);
     }
     return pickle.base64();
+  }
+
+  /** The bytes as plain base64 text, one byte per character (a Latin-1 String is not copied again). */
+  private static String base64(ByteBuffer bytes) {
+    ByteBuffer encoded = Base64.getEncoder().encode(bytes);
+    return new String(encoded.array(), 0, encoded.limit(), StandardCharsets.ISO_8859_1);
   }
 
   private static InputStream stream(Buffer raw) {
@@ -192,10 +214,8 @@ final class SubmitBody {
       count += len;
     }
 
-    /** The bytes as plain base64 text, one byte per character (a Latin-1 String is not copied again). */
     String base64() {
-      ByteBuffer encoded = Base64.getEncoder().encode(ByteBuffer.wrap(buf, 0, count));
-      return new String(encoded.array(), 0, encoded.limit(), StandardCharsets.ISO_8859_1);
+      return SubmitBody.base64(ByteBuffer.wrap(buf, 0, count));
     }
   }
 }

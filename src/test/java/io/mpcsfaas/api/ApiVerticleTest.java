@@ -2,6 +2,7 @@ package io.mpcsfaas.api;
 
 import static io.mpcsfaas.TestRedis.await;
 import static io.mpcsfaas.api.JsonErrors.assertError;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -26,6 +27,7 @@ import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
 import java.time.Duration;
+import java.util.Base64;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -42,6 +44,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class ApiVerticleTest extends KeySpaceTest {
   private static final String JSON = "application/json";
+  private static final String PICKLE = "application/octet-stream";
+  /** {@code ((21,), {})} pickled with protocol 0, which is text: a pickle body the test can write as a String. */
+  private static final String TEXT_PICKLE = "((I21\ntp0\n(dp1\ntp2\n.";
   private static final int BODY_LIMIT = 1024;
 
   @RegisterExtension
@@ -156,7 +161,20 @@ class ApiVerticleTest extends KeySpaceTest {
         bad("unknown route", "GET", "/no/such/route", null, null, 404),
         bad("form body", "POST", "/register_function", "name=f&payload=gAJLFS4%3D",
             "application/x-www-form-urlencoded", 415),
-        bad("XML body", "POST", "/execute_function", "<task/>", "application/xml", 415));
+        bad("XML body", "POST", "/execute_function", "<task/>", "application/xml", 415),
+        bad("pickle body without function_id", "POST", "/execute_function", TEXT_PICKLE, PICKLE, 400),
+        bad("empty pickle body", "POST", "/execute_function?function_id=KNOWN", "", PICKLE, 400),
+        bad("pickle body not a pickle", "POST", "/execute_function?function_id=KNOWN", "hello", PICKLE, 400),
+        bad("pickle body of JSON", "POST", "/execute_function?function_id=KNOWN",
+            obj("function_id", "KNOWN", "payload", args), PICKLE, 400),
+        bad("pickle body, timeout NaN", "POST", "/execute_function?function_id=KNOWN&timeout=NaN", TEXT_PICKLE,
+            PICKLE, 400),
+        bad("pickle body, max_retries 1.5", "POST", "/execute_function?function_id=KNOWN&max_retries=1.5",
+            TEXT_PICKLE, PICKLE, 400),
+        bad("pickle body of an unknown function", "POST", "/execute_function?function_id=" + unknownFunction,
+            TEXT_PICKLE, PICKLE, 404),
+        bad("pickle body to register", "POST", "/register_function", TEXT_PICKLE, PICKLE, 415),
+        bad("pickle body to a batch", "POST", "/execute_function/batch", TEXT_PICKLE, PICKLE, 415));
   }
 
   private static Arguments bad(String name, String method, String path, String body, String type, int status) {
@@ -177,7 +195,8 @@ class ApiVerticleTest extends KeySpaceTest {
       String contentType, int status) {
     long keysBefore = TestRedis.dbsize(redis);
     String realBody = body == null ? null : body.replace("KNOWN", knownFunction);
-    HttpResponse<Buffer> response = send(HttpMethod.valueOf(method), path, realBody, contentType);
+    HttpResponse<Buffer> response = send(HttpMethod.valueOf(method), path.replace("KNOWN", knownFunction), realBody,
+        contentType);
     assertError(name, status, response);
     assertEquals(keysBefore, TestRedis.dbsize(redis), name + ": nothing stored by a refused request");
   }
@@ -310,6 +329,60 @@ class ApiVerticleTest extends KeySpaceTest {
     assertEquals("w", done.getString("worker"));
     assertTrue(elapsedMillis < 10_000, "woken by the completion, not by the 20 s limit: " + elapsedMillis + " ms");
     assertEquals(done.getMap(), get("/result/" + entry.taskId()).bodyAsJsonObject().getMap(), "what /result says");
+  }
+
+  @Test
+  void aSubmitMayBeThePickleItselfAndTheValueComesBackAsItsBytes() {
+    String functionId = register().getString("function_id");
+    byte[] args = Base64.getMimeDecoder().decode(payloads.getString("args"));
+    var waiting = http.post("/execute_function?function_id=" + functionId
+            + "&timeout=5&max_retries=2&retry_delay=0.5&wait=20")
+        .putHeader("content-type", PICKLE).putHeader("accept", PICKLE + ", " + JSON).timeout(30_000)
+        .sendBuffer(Buffer.buffer(args));
+    TaskQueue queue = queue("api-pickle-test");
+    QueueEntry entry = claimAny(queue, functionId);
+    Map<String, String> task = hash(entry.taskId());
+    assertEquals(Base64.getEncoder().encodeToString(args), task.get("payload"), "stored as base64, as ever");
+    assertEquals("5", task.get("timeout"));
+    assertEquals("2", task.get("max_retries"));
+    assertEquals("0.5", task.get("retry_delay"));
+    await(TaskSteps.start(queue, entry, "api-pickle-test", 3, "x", "y"));
+    await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, payloads.getString("result"), null, "w"));
+    byte[] value = Base64.getMimeDecoder().decode(payloads.getString("result"));
+
+    HttpResponse<Buffer> answered = await(waiting);
+    assertEquals(201, answered.statusCode(), answered.bodyAsString());
+    assertPickle(entry.taskId(), value, answered);
+    HttpResponse<Buffer> asked = await(http.get("/result/" + entry.taskId()).putHeader("accept", PICKLE).send());
+    assertEquals(200, asked.statusCode());
+    assertPickle(entry.taskId(), value, asked);
+    JsonObject json = get("/result/" + entry.taskId()).bodyAsJsonObject();
+    assertEquals(payloads.getString("result"), json.getString("result"), "JSON unless the bytes are asked for");
+  }
+
+  private static void assertPickle(String taskId, byte[] value, HttpResponse<Buffer> response) {
+    assertEquals(PICKLE, response.getHeader("content-type"));
+    assertEquals(taskId, response.getHeader("x-task-id"));
+    assertEquals("COMPLETED", response.getHeader("x-task-status"));
+    assertArrayEquals(value, response.body().getBytes());
+  }
+
+  @Test
+  void aTaskNotCompletedIsAnsweredAsJsonToAClientThatTakesBytes() {
+    String functionId = register().getString("function_id");
+    String taskId = execute(functionId, null);
+    HttpResponse<Buffer> queued = await(http.get("/result/" + taskId).putHeader("accept", PICKLE).send());
+    assertTrue(queued.getHeader("content-type").startsWith(JSON));
+    assertEquals("QUEUED", queued.bodyAsJsonObject().getString("status"));
+
+    TaskQueue queue = queue("api-pickle-failed-test");
+    QueueEntry entry = TaskSteps.claim(queue, taskId).get(taskId);
+    await(TaskSteps.start(queue, entry, "api-pickle-failed-test", 3, "x", "y"));
+    await(TaskSteps.finish(queue, entry, TaskStatus.FAILED, payloads.getString("error"), "Traceback...", "w"));
+    HttpResponse<Buffer> failed = await(http.get("/result/" + taskId).putHeader("accept", PICKLE).send());
+    assertTrue(failed.getHeader("content-type").startsWith(JSON));
+    assertEquals("FAILED", failed.bodyAsJsonObject().getString("status"));
+    assertEquals("Traceback...", failed.bodyAsJsonObject().getString("error"));
   }
 
   @Test

@@ -552,6 +552,9 @@ class BadRequestFuzzTest {
       }
       default -> body = bytes("--xyz\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nf\r\n--xyz--\r\n");
     }
+    if (type.equals("application/octet-stream") && path.equals("/execute_function")) {
+      expected = Set.of(400); // a submit may be a pickle itself, with its function_id in the query: none is
+    }
     return new Case(n, "wrong content type", type, HttpMethod.POST, path, type, body, false, expected);
   }
 

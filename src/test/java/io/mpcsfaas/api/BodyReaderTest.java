@@ -91,7 +91,7 @@ class BodyReaderTest {
 
   @Test
   void aBigBodyBeyondTheBudgetIsA503ToRetryUntilTheOneInFlightIsAnswered() throws Exception {
-    start(BodyBudget.bytesFor(BIG) + 1); // room for one big body, not two
+    start(BodyBudget.bytesFor(BIG, false) + 1); // room for one big body, not two
     byte[] big = bytes(BIG);
     CompletableFuture<HttpResponse<String>> first = client.sendAsync(request("/hold")
         .POST(BodyPublishers.ofByteArray(big)).build(), HttpResponse.BodyHandlers.ofString());
@@ -115,8 +115,25 @@ class BodyReaderTest {
   }
 
   @Test
+  void aPickleBodyReservesAsTheBase64TextItBecomes() throws Exception {
+    start(2 * BodyBudget.bytesFor(BIG, false) + 1); // room for two big JSON bodies
+    CompletableFuture<HttpResponse<String>> first = client.sendAsync(request("/hold")
+        .POST(BodyPublishers.ofByteArray(bytes(BIG))).build(), HttpResponse.BodyHandlers.ofString());
+    RoutingContext inFlight = held.get(30, TimeUnit.SECONDS);
+
+    HttpResponse<String> pickle = client.send(request("/execute_function").setHeader("content-type", PickleBody.TYPE)
+        .POST(BodyPublishers.ofByteArray(bytes(BIG))).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(503, pickle.statusCode(), "a third more than the JSON body of its length: " + pickle.body());
+    byte[] json = bytes(BIG);
+    assertEquals(sha256(json), post("/digest", BodyPublishers.ofByteArray(json)).body(), "which still fits");
+
+    vertx.runOnContext(v -> inFlight.response().end("done"));
+    assertEquals("done", first.get(30, TimeUnit.SECONDS).body());
+  }
+
+  @Test
   void aClientThatHangsUpHalfwayThroughABigBodyGivesItsReservationBack() throws Exception {
-    start(BodyBudget.bytesFor(BIG) + 1);
+    start(BodyBudget.bytesFor(BIG, false) + 1);
     try (Socket socket = new Socket("127.0.0.1", server.actualPort())) {
       OutputStream out = socket.getOutputStream();
       out.write(("POST /digest HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
@@ -137,7 +154,7 @@ class BodyReaderTest {
 
   @Test
   void aBigBodyThatStopsArrivingIsA408ItsConnectionClosedAndItsReservationBack() throws Exception {
-    start(BodyBudget.bytesFor(BIG) + 1, 300);
+    start(BodyBudget.bytesFor(BIG, false) + 1, 300);
     try (Socket socket = new Socket("127.0.0.1", server.actualPort())) {
       socket.setSoTimeout(60_000);
       OutputStream out = socket.getOutputStream();
