@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import codecs
 import copy
+import json as jsonlib
 import time
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+from typing import (Any, Callable, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple,
+                    Union, cast)
 
+import dill
 import requests
+import urllib3
 
 from .errors import MPCSFaaSError, RemoteError, attach_remote_traceback
-from .serialization import deserialize, serialize_by_value
+from .serialization import deserialize, dumps_by_value, serialize_by_value
 
 __all__ = ["Client", "MAX_BATCH", "MAX_RETRIES", "MAX_WAIT", "TERMINAL_STATUSES", "TaskOptions"]
 
@@ -20,6 +24,7 @@ MAX_RETRIES = 10  # most ``max_retries`` the server takes
 MAX_BATCH_BYTES = 8 << 20  # a batch request stays well below the server's 16 MiB default body limit
 TERMINAL_STATUSES = ("COMPLETED", "FAILED")
 BUSY_RETRY_SECONDS = 300  # how long a request the server was too busy for (503, retry_safe) is sent again
+PICKLE = "application/octet-stream"  # a body that is a pickle's own bytes, not base64 in JSON (docs/api.md)
 
 JSONObject = Dict[str, Any]  # a decoded JSON object of the API
 
@@ -74,11 +79,7 @@ def outcome(body: Mapping[str, Any]) -> Tuple[bool, Any]:
     status = body["status"]
     text = body.get("result")
     if status == "COMPLETED":
-        try:
-            return True, deserialize(text)
-        except Exception as exc:
-            raise MPCSFaaSError("task %s completed but its result cannot be unpickled here: %s: %s"
-                                % (task_id, type(exc).__name__, exc)) from exc
+        return True, _completed_value(task_id, text)
     if status == "FAILED":
         remote = body.get("error") or ""
         try:
@@ -91,6 +92,15 @@ def outcome(body: Mapping[str, Any]) -> Tuple[bool, Any]:
                               else "task %s failed" % task_id)
         return False, attach_remote_traceback(exc, remote)
     raise ValueError("task %s has not ended (status %s)" % (task_id, status))
+
+
+def _completed_value(task_id: Optional[str], result: Union[str, bytes]) -> Any:
+    """The return value of a completed task, from its base64 payload or its pickle's bytes."""
+    try:
+        return dill.loads(result) if isinstance(result, bytes) else deserialize(result)
+    except Exception as exc:
+        raise MPCSFaaSError("%s completed but its result cannot be unpickled here: %s: %s"
+                            % ("task %s" % task_id if task_id else "the task", type(exc).__name__, exc)) from exc
 
 
 class Client:
@@ -116,6 +126,7 @@ class Client:
         self.ca_bundle: Optional[str] = ca_bundle
         self.session = requests.Session()
         self.session.headers["Accept"] = "application/json"
+        self._pickle_bodies = True  # until a platform that predates them refuses one (415)
         if api_key:
             self.session.headers["Authorization"] = "Bearer %s" % api_key
 
@@ -126,33 +137,51 @@ class Client:
         """Sends one request; returns the decoded JSON body, or raises :class:`MPCSFaaSError`. A request the
         server was too busy for and refused before storing anything (503 with ``retry_safe``: big bodies
         taking its heap) is sent again after its ``Retry-After``, for up to ``BUSY_RETRY_SECONDS``."""
+        return cast(JSONObject, self._exchange(method, path, json=json, params=params, wait=wait))
+
+    def _exchange(self, method: str, path: str, *, json: Any = None, pickle: Optional[bytes] = None,
+                  params: Optional[Mapping[str, Any]] = None, wait: float = 0,
+                  value: bool = False) -> Union[JSONObject, bytes]:
+        """:meth:`request`, with ``pickle`` as the body itself when given, and with ``value``, a completed
+        task's value as its pickle's bytes when the server sends it so (any other answer is JSON)."""
         deadline = time.monotonic() + BUSY_RETRY_SECONDS
         while True:
             try:
-                return self._send(method, path, json, params, wait)
+                return self._send(method, path, json, pickle, params, wait, value)
             except MPCSFaaSError as exc:
                 if not (exc.status_code == 503 and exc.retry_safe and exc.retry_after is not None
                         and time.monotonic() + exc.retry_after < deadline):
                     raise
                 time.sleep(exc.retry_after)
 
-    def _send(self, method: str, path: str, json: Any, params: Optional[Mapping[str, Any]],
-              wait: float) -> JSONObject:
+    def _send(self, method: str, path: str, json: Any, pickle: Optional[bytes],
+              params: Optional[Mapping[str, Any]], wait: float, value: bool) -> Union[JSONObject, bytes]:
+        headers = {"Content-Type": PICKLE} if pickle is not None else {}
+        if value:
+            headers["Accept"] = PICKLE + ", application/json"
         try:
-            response = self.session.request(method, self.url + path, json=json, params=params,
-                                            timeout=None if self.timeout is None else self.timeout + wait,
-                                            verify=self.ca_bundle)
-        except requests.RequestException as exc:
+            response = self.session.request(method, self.url + path, json=json, data=pickle, params=params,
+                                            headers=headers, stream=True, verify=self.ca_bundle,
+                                            timeout=None if self.timeout is None else self.timeout + wait)
+            try:
+                # Read at once into one buffer: requests' own read gathers pieces and joins them, a second copy
+                # of a big result whose fresh pages cost a Python client more than the copy (docs/payloads.md).
+                content = response.raw.read(decode_content=True)
+            finally:
+                response.close()  # after a whole read, the connection is back in the session's pool
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             raise _unreachable(method, path, exc) from exc
+        if response.status_code >= 400:
+            raise _refused(method, path, response, content)
+        if value and response.headers.get("Content-Type", "").startswith(PICKLE):
+            return content
         try:
-            body = response.json()
+            body = jsonlib.loads(content)
         except ValueError:
             body = None
-        if response.status_code >= 400:
-            raise _refused(method, path, response, body)
         if not isinstance(body, dict):
             raise MPCSFaaSError("%s %s -> HTTP %d with a body that is not a JSON object: %r"
-                                % (method, path, response.status_code, response.text[:200]),
+                                % (method, path, response.status_code, content[:200].decode("utf-8", "replace")),
                                 response.status_code, None, method, path)
         return body
 
@@ -194,7 +223,26 @@ class Client:
     def submit(self, function_id: str, /, *args: Any, **kwargs: Any) -> str:
         """Runs function ``function_id`` with ``args`` and ``kwargs``; returns the task id. Task options:
         ``client.options(timeout=..., max_retries=..., retry_delay=...).submit(...)``."""
-        return self.submit_payload(function_id, serialize_by_value((args, kwargs)))
+        return cast(JSONObject, self._submit(function_id, (args, kwargs), 0))["task_id"]
+
+    def _submit(self, function_id: str, call: Tuple[Sequence[Any], Mapping[str, Any]],
+                wait: float) -> Union[JSONObject, bytes]:
+        """``POST /execute_function`` of ``call`` (with ``?wait=`` when ``wait``), its pickle sent as the body
+        itself and the value taken as bytes (docs/api.md); as base64 in JSON to a platform that predates
+        that (415), from then on."""
+        params: Dict[str, Any] = {"wait": _seconds(wait)} if wait else {}
+        options = self.task_options.fields()
+        if self._pickle_bodies:
+            try:
+                return self._exchange("POST", "/execute_function", pickle=dumps_by_value(call),
+                                      params=dict(options, function_id=function_id, **params), wait=wait,
+                                      value=True)
+            except MPCSFaaSError as exc:
+                if exc.status_code != 415:
+                    raise
+                self._pickle_bodies = False
+        body: JSONObject = dict(options, function_id=function_id, payload=serialize_by_value(call))
+        return self._exchange("POST", "/execute_function", json=body, params=params, wait=wait, value=True)
 
     def submit_payload(self, function_id: str, payload: str, task_timeout: Optional[float] = None, *,
                        max_retries: Optional[int] = None, retry_delay: Optional[float] = None) -> str:
@@ -254,9 +302,9 @@ class Client:
         """Runs function ``function_id`` with ``args`` and ``kwargs`` and returns its value, or raises the
         remote exception: one request (``POST /execute_function?wait=``) when the task ends within
         ``MAX_WAIT`` seconds, and long polls for its result after that. Task options as for :meth:`submit`."""
-        body: JSONObject = {"function_id": function_id, "payload": serialize_by_value((args, kwargs))}
-        body.update(self.task_options.fields())
-        reply = self.request("POST", "/execute_function", json=body, params={"wait": MAX_WAIT}, wait=MAX_WAIT)
+        reply = self._submit(function_id, (args, kwargs), MAX_WAIT)
+        if isinstance(reply, bytes):
+            return _completed_value(None, reply)
         if reply.get("status") in TERMINAL_STATUSES:
             return _value(reply)
         return self.result(reply["task_id"])
@@ -292,7 +340,10 @@ class Client:
         while True:
             wait = MAX_WAIT if deadline is None else max(0.0, min(MAX_WAIT, deadline - time.monotonic()))
             asked = time.monotonic()
-            body = self.result_body(task_id, wait)
+            params = {"wait": _seconds(wait)} if wait > 0 else None
+            body = self._exchange("GET", "/result/%s" % task_id, params=params, wait=wait, value=True)
+            if isinstance(body, bytes):
+                return _completed_value(task_id, body)
             if body.get("status") in TERMINAL_STATUSES:
                 return _value(body)
             now = time.monotonic()
@@ -344,12 +395,9 @@ class Client:
         except requests.RequestException as exc:
             raise _unreachable("GET", path, exc) from exc
         if response.status_code >= 400:
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
+            content = response.content
             response.close()
-            raise _refused("GET", path, response, body)
+            raise _refused("GET", path, response, content)
         return _text_chunks(response, path)
 
     def functions(self) -> List[JSONObject]:
@@ -368,11 +416,15 @@ def _unreachable(method: str, path: str, exc: BaseException) -> MPCSFaaSError:
     return MPCSFaaSError("%s %s failed: %s" % (method, path, exc), None, str(exc), method, path)
 
 
-def _refused(method: str, path: str, response: requests.Response, body: Any) -> MPCSFaaSError:
-    """The error of a response with a status of 400 or more (``body``: its decoded JSON, or None)."""
+def _refused(method: str, path: str, response: requests.Response, content: bytes) -> MPCSFaaSError:
+    """The error of a response with a status of 400 or more, from its body (``content``)."""
+    try:
+        body = jsonlib.loads(content)
+    except ValueError:
+        body = None
     error = body.get("error") if isinstance(body, dict) else None
     if error is None:
-        error = response.text.strip()[:500] or response.reason
+        error = content.decode("utf-8", "replace").strip()[:500] or response.reason
     try:
         retry_after: Optional[float] = float(response.headers["Retry-After"])
     except (KeyError, ValueError):

@@ -5,9 +5,11 @@ MPCSFaaS server: :class:`FakePlatform` is a small real HTTP server on a free loo
 just enough of the REST contract (register, delete, execute, batch, status, result, results, functions,
 cancel, output and its ``?follow=true`` stream) and runs the tasks itself, in this process, as the
 platform's worker does (``runner.py``): the function and the ``(args, kwargs)`` are decoded from their
-payloads, the return value (or the exception, with the traceback text as ``error``) is encoded back, and a
-failed run is run again while the task has retries (``max_retries``; ``retry_delay`` is not waited). What a
-task prints is given by the tests (:meth:`FakePlatform.print`), not captured.
+payloads (a submit may also send the pickle itself, with its fields in the query, and a completed task's
+value is sent as its pickle to a request that accepts ``application/octet-stream``, as the API does), the
+return value (or the exception, with the traceback text as ``error``) is encoded back, and a failed run
+is run again while the task has retries (``max_retries``; ``retry_delay`` is not waited). What a task
+prints is given by the tests (:meth:`FakePlatform.print`), not captured.
 """
 
 import codecs
@@ -18,6 +20,7 @@ import sys
 import threading
 import time
 import traceback
+import re
 import uuid
 from concurrent.futures import CancelledError
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,6 +35,8 @@ if sys.path[0] != PYTHON_DIR:
 
 MAX_WAIT = 60  # seconds, as the real server
 TERMINAL = ("COMPLETED", "FAILED")
+PICKLE = "application/octet-stream"
+JSON_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 
 
 def encode(obj):
@@ -46,12 +51,13 @@ def decode(text):
 class Recorded:
     """One request the platform received."""
 
-    def __init__(self, method, path, query, body, headers):
+    def __init__(self, method, path, query, body, headers, pickled=False):
         self.method = method
         self.path = path  # without the query
-        self.query = query  # {name: value} (last value of each)
-        self.body = body  # decoded JSON, or None
+        self.query = query  # {name: value} (last value of each); for a pickle body, what is not a field
+        self.body = body  # decoded JSON, or None; for a pickle body, its fields and the pickle as a payload
         self.headers = headers  # {lower-case name: value}
+        self.pickled = pickled  # the body was the pickle itself
 
     def __repr__(self):
         return "Recorded(%s %s %r %r)" % (self.method, self.path, self.query, self.body)
@@ -75,6 +81,7 @@ class FakePlatform:
         self.canned = []  # [method, path prefix, status, body, times left, matching requests to let by first]
         self.auto_run = True
         self.honour_wait = True
+        self.pickle_bodies = True  # else a pickle body gets 415, as from a platform that predates them
         self.max_hold = MAX_WAIT
         self.closing = False
         self._decoded = {}  # function id -> callable
@@ -209,11 +216,18 @@ class FakePlatform:
         query = {name: values[-1] for name, values in parse_qs(split.query, keep_blank_values=True).items()}
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        record = Recorded(method, path, query, body, {k.lower(): v for k, v in handler.headers.items()})
+        headers = {k.lower(): v for k, v in handler.headers.items()}
+        pickled = headers.get("content-type", "").startswith(PICKLE)
+        if pickled:  # the fields a JSON body would carry, as the API reads them from the query
+            fields = {name: _query_value(value) for name, value in query.items() if name != "wait"}
+            query = {name: value for name, value in query.items() if name == "wait"}
+            body = dict(fields, payload=codecs.encode(raw, "base64").decode()) if raw else fields
+        else:
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = None
+        record = Recorded(method, path, query, body, headers, pickled)
         with self.cond:
             self.requests.append(record)
             canned = next((c for c in self.canned if c[0] == method and path.startswith(c[1]) and c[4] > 0), None)
@@ -227,9 +241,14 @@ class FakePlatform:
             status, reply, headers = canned[2], canned[3], canned[6]
         else:
             try:
+                if pickled and not (self.pickle_bodies and method == "POST" and path == "/execute_function"):
+                    raise _Reject(415, "the body must be JSON (content-type application/json), not " + PICKLE)
                 status, reply = self._route(method, path, query, body)
             except _Reject as rejection:
                 status, reply = rejection.status, {"error": rejection.error}
+            if isinstance(reply, dict) and reply.get("status") == "COMPLETED" and "result" in reply \
+                    and PICKLE in headers.get("accept", ""):
+                reply = Pickled(reply["task_id"], codecs.decode(reply["result"].encode(), "base64"))
         self._send(handler, status, reply, headers)
 
     @staticmethod
@@ -245,7 +264,10 @@ class FakePlatform:
                 handler.wfile.flush()
             handler.wfile.write(b"0\r\n\r\n")
             return
-        if reply is None:
+        if isinstance(reply, Pickled):
+            data, kind = reply.data, PICKLE
+            headers = dict(headers or {}, **{"X-Task-Id": reply.task_id, "X-Task-Status": "COMPLETED"})
+        elif reply is None:
             data, kind = b"", None
         elif isinstance(reply, str):
             data, kind = reply.encode(), "text/plain"
@@ -442,6 +464,14 @@ class Stream:
         self.chunks = chunks
 
 
+class Pickled:
+    """A completed task's value sent as its pickle's bytes."""
+
+    def __init__(self, task_id, data):
+        self.task_id = task_id
+        self.data = data
+
+
 class _Reject(Exception):
     def __init__(self, status, error):
         super().__init__(error)
@@ -461,6 +491,13 @@ def _options(body):
                                     or retry_delay < 0):
         raise _Reject(400, "'retry_delay' must be a number of seconds of at least 0")
     return {"timeout": timeout, "max_retries": max_retries, "retry_delay": retry_delay}
+
+
+def _query_value(text):
+    """A query parameter as the API takes it for a field: a number when it is written as one."""
+    if not JSON_NUMBER.fullmatch(text):
+        return text
+    return float(text) if any(c in text for c in ".eE") else int(text)
 
 
 def _field(body, name, kind):

@@ -14,6 +14,8 @@ import mpcsfaas.client as client_module
 from mpcsfaas import Client, MPCSFaaSError, RemoteError, RemoteTraceback
 from mpcsfaas.client import MAX_WAIT, outcome
 
+from conftest import Pickled
+
 
 def encode(obj):
     """The platform's payload encoding, written out independently of the SDK."""
@@ -606,3 +608,46 @@ def test_a_tenants_429_is_the_callers_to_handle_though_safe_to_send_again(platfo
         client.submit(function_id, 1, 2)
     assert (caught.value.status_code, caught.value.retry_after, caught.value.retry_safe) == (429, 0.0, True)
     assert len(platform.received("POST", "/execute_function")) == 1
+
+
+# -- pickles as bodies --------------------------------------------------------------------------------
+
+def test_submit_and_call_send_the_pickle_itself_with_the_fields_in_the_query(platform, client):
+    function_id = client.register(add)
+    task_id = client.options(timeout=5, max_retries=2).submit(function_id, 1, 2)
+    assert client.result(task_id) == 3
+    assert client.call(function_id, 2, b=3) == 5
+    submitted, called = platform.received("POST", "/execute_function")
+    for request in (submitted, called):
+        assert request.pickled and request.headers["content-type"] == "application/octet-stream"
+        assert request.body["function_id"] == function_id
+    assert (submitted.body["timeout"], submitted.body["max_retries"]) == (5, 2)
+    assert decode(called.body["payload"]) == ((2,), {"b": 3})
+
+
+def test_call_and_result_take_a_completed_value_as_the_pickles_bytes(platform, client):
+    function_id = client.register(add)
+    platform.reply_next("POST", "/execute_function", 201, Pickled("t", dill.dumps("the bytes")))
+    assert client.call(function_id, 1, 2) == "the bytes"
+    task_id = client.submit(function_id, 1, 2)
+    platform.reply_next("GET", "/result/", 200, Pickled(task_id, dill.dumps(["the", "bytes"])))
+    assert client.result(task_id) == ["the", "bytes"]
+    asked = [r.headers["accept"] for r in platform.received() if r.path != "/register_function"]
+    assert asked == ["application/octet-stream, application/json"] * 3
+    assert client.result_body(task_id)["result"] == encode(3), "result_body is the JSON body, as ever"
+
+
+def test_a_value_that_cannot_be_unpickled_is_an_error_naming_the_task(platform, client):
+    function_id = client.register(add)
+    task_id = client.submit(function_id, 1, 2)
+    platform.reply_next("GET", "/result/", 200, Pickled(task_id, b"not a pickle"))
+    with pytest.raises(MPCSFaaSError, match="task %s completed but its result cannot be unpickled" % task_id):
+        client.result(task_id)
+
+
+def test_a_platform_that_predates_pickle_bodies_gets_json_from_then_on(platform, client):
+    platform.pickle_bodies = False
+    function_id = client.register(add)
+    assert client.call(function_id, 1, 2) == 3
+    assert client.result(client.submit(function_id, 3, 4)) == 7
+    assert [r.pickled for r in platform.received("POST", "/execute_function")] == [True, False, False]
