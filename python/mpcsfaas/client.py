@@ -103,6 +103,13 @@ def _completed_value(task_id: Optional[str], result: Union[str, bytes]) -> Any:
                             % ("task %s" % task_id if task_id else "the task", type(exc).__name__, exc)) from exc
 
 
+class _Platform:
+    """What the platform behind a client turned out to take."""
+
+    def __init__(self) -> None:
+        self.pickle_bodies = True  # until a platform that predates them refuses one (415)
+
+
 class Client:
     """A client of one MPCSFaaS platform.
 
@@ -126,7 +133,7 @@ class Client:
         self.ca_bundle: Optional[str] = ca_bundle
         self.session = requests.Session()
         self.session.headers["Accept"] = "application/json"
-        self._pickle_bodies = True  # until a platform that predates them refuses one (415)
+        self._platform = _Platform()  # shared with the views of options()
         if api_key:
             self.session.headers["Authorization"] = "Bearer %s" % api_key
 
@@ -232,7 +239,7 @@ class Client:
         that (415), from then on."""
         params: Dict[str, Any] = {"wait": _seconds(wait)} if wait else {}
         options = self.task_options.fields()
-        if self._pickle_bodies:
+        if self._platform.pickle_bodies:
             try:
                 return self._exchange("POST", "/execute_function", pickle=dumps_by_value(call),
                                       params=dict(options, function_id=function_id, **params), wait=wait,
@@ -240,7 +247,7 @@ class Client:
             except MPCSFaaSError as exc:
                 if exc.status_code != 415:
                     raise
-                self._pickle_bodies = False
+                self._platform.pickle_bodies = False
         body: JSONObject = dict(options, function_id=function_id, payload=serialize_by_value(call))
         return self._exchange("POST", "/execute_function", json=body, params=params, wait=wait, value=True)
 

@@ -188,11 +188,9 @@ class FaaSExecutor(Executor):
                 kwargs: Mapping[str, Any]) -> Future[Any]:
         self._begin()
         try:
-            payload = serialize_by_value((args, dict(kwargs)))
-            client = self._client()
-            task_id = self._with_function(fn, lambda function_id: client.submit_payload(
-                function_id, payload, options.timeout, max_retries=options.max_retries,
-                retry_delay=options.retry_delay))
+            client = self._client().options(timeout=options.timeout, max_retries=options.max_retries,
+                                            retry_delay=options.retry_delay)
+            task_id = self._with_function(fn, lambda function_id: client.submit(function_id, *args, **kwargs))
             return self._add([task_id])[0]
         finally:
             self._finish()

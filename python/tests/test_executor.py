@@ -87,6 +87,17 @@ def test_submit_returns_a_future_with_the_task_id(platform, executor):
     assert decode(request.body["payload"]) == ((1, 2), {"c": 3}) and "timeout" not in request.body
 
 
+def test_submit_sends_the_pickle_itself_and_falls_back_to_json_once_for_every_view(platform, executor):
+    platform.pickle_bodies = False  # a platform older than pickle bodies
+    assert executor.submit(add, 1, 2).result(timeout=5) == 3
+    assert executor.options(timeout=5).submit(add, 3, 4).result(timeout=5) == 7
+    assert [r.pickled for r in platform.received("POST", "/execute_function")] == [True, False, False]
+    platform.pickle_bodies = True
+    with FaaSExecutor(platform.url, poll_wait=2) as fresh:
+        assert fresh.submit(add, 5, 6).result(timeout=5) == 11
+    assert platform.received("POST", "/execute_function")[-1].pickled
+
+
 def test_each_function_is_registered_once(platform, executor):
     futures = [executor.submit(square, n) for n in range(5)] + [executor.submit(add, 1, 1)]
     assert [f.result(timeout=5) for f in futures] == [0, 1, 4, 9, 16, 2]
