@@ -52,9 +52,8 @@ final class BodyReader implements Handler<RoutingContext> {
       ctx.next(); // no body
       return;
     }
-    Read read = new Read(ctx, length);
-    if (length > limit) {
-      read.fail(413);
+    Read read = new Read(ctx, length, PickleBody.sent(ctx));
+    if (read.refusedAt(length)) {
       return;
     }
     if (!read.reserve(length)) {
@@ -77,6 +76,8 @@ final class BodyReader implements Handler<RoutingContext> {
   private final class Read {
     private final RoutingContext ctx;
     private final long length;
+    /** A pickle body ({@link PickleBody}), stored as the base64 text it becomes. */
+    private final boolean pickle;
     private Buffer body;
     private long reserved;
     private boolean failed;
@@ -84,9 +85,22 @@ final class BodyReader implements Handler<RoutingContext> {
     private long lastChunk;
     private long stallTimer = -1;
 
-    Read(RoutingContext ctx, long length) {
+    Read(RoutingContext ctx, long length, boolean pickle) {
       this.ctx = ctx;
       this.length = length;
+      this.pickle = pickle;
+    }
+
+    /** True, with the 413 sent, when a body of {@code bytes} is longer than this request may be. */
+    boolean refusedAt(long bytes) {
+      if (bytes > limit) {
+        fail(413);
+      } else if (pickle && bytes > PickleBody.MAX_LENGTH) {
+        fail(new ApiError(413, PickleBody.TOO_LONG));
+      } else {
+        return false;
+      }
+      return true;
     }
 
     /**
@@ -94,7 +108,7 @@ final class BodyReader implements Handler<RoutingContext> {
      * with the 503 sent, when it does not fit beside the bodies in flight.
      */
     boolean reserve(long bytes) {
-      long more = BodyBudget.bytesFor(bytes, PickleBody.sent(ctx)) - reserved;
+      long more = BodyBudget.bytesFor(bytes, pickle) - reserved;
       if (more <= 0) {
         return true;
       }
@@ -134,9 +148,7 @@ final class BodyReader implements Handler<RoutingContext> {
         lastChunk = System.nanoTime();
       }
       long total = (body == null ? 0 : body.length()) + (long) chunk.length();
-      if (total > limit) {
-        fail(413);
-      } else if (length >= 0 || reserve(total * 2)) { // chunked: reserved ahead, for twice what came
+      if (!refusedAt(total) && (length >= 0 || reserve(total * 2))) { // chunked: reserved ahead, for twice what came
         try {
           if (body == null) {
             body = Buffer.buffer(length >= 0 ? (int) length : Math.max(chunk.length(), UNKNOWN_LENGTH_START));

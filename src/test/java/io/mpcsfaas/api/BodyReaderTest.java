@@ -46,9 +46,13 @@ class BodyReaderTest {
   }
 
   private void start(long capacity, long stallMillis) {
+    start(capacity, stallMillis, LIMIT);
+  }
+
+  private void start(long capacity, long stallMillis, long limit) {
     vertx = Vertx.vertx();
     Router router = Router.router(vertx);
-    router.route().handler(new BodyReader(LIMIT, new BodyBudget(capacity), stallMillis));
+    router.route().handler(new BodyReader(limit, new BodyBudget(capacity), stallMillis));
     router.post("/digest").handler(ctx -> {
       Buffer body = ctx.body().buffer();
       ctx.response().end(sha256(body.getBytes()));
@@ -129,6 +133,29 @@ class BodyReaderTest {
 
     vertx.runOnContext(v -> inFlight.response().end("done"));
     assertEquals("done", first.get(30, TimeUnit.SECONDS).body());
+  }
+
+  @Test
+  void aPickleBodyWhoseBase64WouldNotFitOneRedisValueIsA413BeforeItIsRead() throws Exception {
+    start(1L << 40, BodyReader.STALL_MILLIS, 1L << 30); // a body limit above what a pickle body may be
+    try (Socket socket = new Socket("127.0.0.1", server.actualPort())) {
+      socket.setSoTimeout(60_000);
+      socket.getOutputStream().write(("POST /execute_function HTTP/1.1\r\nHost: x\r\nContent-Type: "
+          + PickleBody.TYPE + "\r\nContent-Length: " + (PickleBody.MAX_LENGTH + 1) + "\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      socket.getOutputStream().flush();
+      StringBuilder answer = new StringBuilder();
+      byte[] piece = new byte[4096];
+      while (answer.indexOf("}") < 0) { // the connection stays open: read up to the end of the JSON error
+        int n = socket.getInputStream().read(piece);
+        assertTrue(n > 0, "closed without an answer: " + answer);
+        answer.append(new String(piece, 0, n, StandardCharsets.US_ASCII));
+      }
+      assertTrue(answer.toString().startsWith("HTTP/1.1 413"), answer.toString());
+      assertTrue(answer.toString().contains("at most " + PickleBody.MAX_LENGTH + " bytes"), answer.toString());
+    }
+    byte[] json = bytes(BIG);
+    assertEquals(sha256(json), post("/digest", BodyPublishers.ofByteArray(json)).body(), "a JSON body is not");
   }
 
   @Test
