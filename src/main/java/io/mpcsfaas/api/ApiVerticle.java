@@ -611,14 +611,14 @@ public final class ApiVerticle extends VerticleBase {
 
   /** Answers with the future's JSON, or lets the router's failure handler explain what went wrong. */
   private void respond(RoutingContext ctx, Future<JsonObject> reply, int status) {
-    reply.onComplete(ar -> {
+    reply.onComplete(ar -> ErrorResponses.answer(ctx, () -> {
       if (ar.succeeded()) {
         ctx.response().setStatusCode(status).putHeader("content-type", "application/json")
             .end(ar.result().toBuffer());
       } else {
         fail(ctx, ar.cause());
       }
-    });
+    }));
   }
 
   /**
@@ -629,7 +629,7 @@ public final class ApiVerticle extends VerticleBase {
    */
   private void respondWithTask(RoutingContext ctx, Future<TaskRecord> task, int status) {
     boolean pickle = PickleBody.accepted(ctx);
-    task.onComplete(ar -> {
+    task.onComplete(ar -> ErrorResponses.answer(ctx, () -> {
       Buffer value = pickle && ar.succeeded() ? PickleBody.bytes(ar.result()) : null;
       if (value != null) {
         ctx.response().setStatusCode(status).putHeader("content-type", PickleBody.TYPE).putHeader("vary", "accept")
@@ -642,7 +642,7 @@ public final class ApiVerticle extends VerticleBase {
       } else {
         fail(ctx, ar.cause());
       }
-    });
+    }));
   }
 
   /**

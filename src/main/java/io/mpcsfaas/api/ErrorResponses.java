@@ -32,6 +32,23 @@ final class ErrorResponses {
     }
   }
 
+  /**
+   * Runs {@code answer}, which ends the response. An OutOfMemoryError on the way (a big body built once Redis
+   * replied, in a callback) becomes the failure handler's 503: thrown from a callback it reached no handler, and
+   * the request stayed unanswered until its client gave up. A response already under way is reset instead.
+   */
+  static void answer(RoutingContext ctx, Runnable answer) {
+    try {
+      answer.run();
+    } catch (OutOfMemoryError e) {
+      if (ctx.response().headWritten()) {
+        ctx.response().reset();
+      } else {
+        ctx.fail(e);
+      }
+    }
+  }
+
   private static String mebibytes(long bytes) {
     return bytes % (1 << 20) == 0 ? (bytes >> 20) + " MiB" : String.format("%.1f MiB", bytes / 1048576.0);
   }

@@ -11,6 +11,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -28,6 +29,9 @@ class ErrorResponsesTest {
     router.get("/heap").handler(ctx -> {
       throw new OutOfMemoryError("Java heap space");
     });
+    router.get("/heap-in-a-callback").handler(ctx -> vertx.setTimer(1, id -> ErrorResponses.answer(ctx, () -> {
+      throw new OutOfMemoryError("Java heap space"); // as building a big answer once Redis replied
+    })));
     router.get("/refused").handler(ctx -> ctx.fail(new ApiError(409, "refused")));
     router.get("/bug").handler(ctx -> {
       throw new IllegalStateException("a bug");
@@ -49,6 +53,14 @@ class ErrorResponsesTest {
   }
 
   @Test
+  void aHeapTooSmallForAnAnswerBuiltInACallbackIsA503TooNotASilence() throws Exception {
+    HttpResponse<String> answer = get("/heap-in-a-callback");
+    assertEquals(503, answer.statusCode());
+    assertEquals("1", answer.headers().firstValue("Retry-After").orElse(null));
+    assertTrue(new JsonObject(answer.body()).getString("error").contains("ran out of memory"), answer.body());
+  }
+
+  @Test
   void aRefusalKeepsItsStatusAndAnUnexpectedFailureIsA500() throws Exception {
     assertEquals(409, get("/refused").statusCode());
     HttpResponse<String> bug = get("/bug");
@@ -58,6 +70,7 @@ class ErrorResponsesTest {
 
   private static HttpResponse<String> get(String path) throws Exception {
     return HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-        URI.create("http://127.0.0.1:" + server.actualPort() + path)).build(), HttpResponse.BodyHandlers.ofString());
+        URI.create("http://127.0.0.1:" + server.actualPort() + path)).timeout(Duration.ofSeconds(10)).build(),
+        HttpResponse.BodyHandlers.ofString()); // an answer never sent fails the test instead of hanging it
   }
 }
