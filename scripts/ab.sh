@@ -7,7 +7,8 @@
 #   scripts/ab.sh big  A.jar B.jar [ROUNDS]   big echoes: scripts/big_payloads.py --sizes $SIZES --runs 5
 #
 # Rounds alternate which side goes first (the machine's load drifts). MODE picks the dispatch mode (default
-# local), SIZES the big sizes in MiB (default 1,8). Build a side with `mvn -q -Dmaven.test.skip=true package`
+# local), SIZES the big sizes in MiB (default 1,8), BODIES json, pickle or both (default; a side older than
+# pickle bodies refuses them with 415, so use BODIES=json against it). Build a side with `mvn -q -Dmaven.test.skip=true package`
 # and copy target/mpcsfaas.jar away; git worktree add gives an older commit its own folder. Needs java,
 # curl, redis-server, and /usr/bin/python3 with dill and requests.
 set -euo pipefail
@@ -43,7 +44,7 @@ side() {
     java -jar "$B" bench --url "http://127.0.0.1:$api" --tasks 2000 --concurrency 1 --warmup 500 --two-step 2>&1 \
       | grep -o 'p50 [0-9.]*' | head -1 | sed 's/$/ ms, one client/' || true
   else
-    /usr/bin/python3 "$HERE/big_payloads.py" --url "http://127.0.0.1:$api" --sizes "$SIZES" --runs 5 2>&1 | tr '\n' ' ' || true
+    /usr/bin/python3 "$HERE/big_payloads.py" --url "http://127.0.0.1:$api" --sizes "$SIZES" --runs 5 --bodies "${BODIES:-json,pickle}" 2>&1 | tr '\n' ' ' || true
     echo
   fi
   kill "$up" && wait "$up" || true
