@@ -46,15 +46,15 @@ class ErrorResponsesTest {
 
   @Test
   void aHeapTooSmallForTheRequestIsA503ToRetryNotA500() throws Exception {
-    HttpResponse<String> answer = get("/heap");
-    assertEquals(503, answer.statusCode());
-    assertEquals("1", answer.headers().firstValue("Retry-After").orElse(null));
-    assertTrue(new JsonObject(answer.body()).getString("error").contains("ran out of memory"), answer.body());
+    assertOutOfHeap(get("/heap"));
   }
 
   @Test
   void aHeapTooSmallForAnAnswerBuiltInACallbackIsA503TooNotASilence() throws Exception {
-    HttpResponse<String> answer = get("/heap-in-a-callback");
+    assertOutOfHeap(get("/heap-in-a-callback"));
+  }
+
+  private static void assertOutOfHeap(HttpResponse<String> answer) {
     assertEquals(503, answer.statusCode());
     assertEquals("1", answer.headers().firstValue("Retry-After").orElse(null));
     assertTrue(new JsonObject(answer.body()).getString("error").contains("ran out of memory"), answer.body());
