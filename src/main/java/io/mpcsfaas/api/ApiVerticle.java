@@ -272,7 +272,9 @@ public final class ApiVerticle extends VerticleBase {
 
   /**
    * The results of many tasks; with {@code "wait": S}, answered when all have ended (or, with
-   * {@code "return_when": "FIRST_COMPLETED"}, when any has) or S seconds pass.
+   * {@code "return_when": "FIRST_COMPLETED"}, when any has) or S seconds pass. With {@code "max_result_bytes": N},
+   * a result longer than N (its base64) is left out, marked {@code "result_omitted": true}, for the client to take
+   * from {@code /result} on its own (as a pickle, say): the answer of many big results at once ran the heap out.
    */
   private void results(RoutingContext ctx) {
     JsonObject body = jsonBody(ctx);
@@ -294,6 +296,12 @@ public final class ApiVerticle extends VerticleBase {
       throw ApiError.badRequest("'return_when' must be ALL_COMPLETED or FIRST_COMPLETED");
     }
     boolean any = "FIRST_COMPLETED".equals(returnWhen);
+    Object maxValue = body.getValue("max_result_bytes");
+    if (maxValue != null && !((maxValue instanceof Integer || maxValue instanceof Long)
+        && ((Number) maxValue).longValue() >= 0)) {
+      throw ApiError.badRequest("'max_result_bytes' must be an integer, 0 or more");
+    }
+    long maxResult = maxValue == null ? Long.MAX_VALUE : ((Number) maxValue).longValue();
     Tenant caller = caller(ctx);
     List<Future<TaskRecord>> ended = waitMillis == 0 ? List.of()
         : ids.stream().map(id -> completions.await(id, waitMillis)).toList();
@@ -318,8 +326,13 @@ public final class ApiVerticle extends VerticleBase {
       JsonArray out = new JsonArray();
       for (int i = 0; i < ids.size(); i++) {
         TaskRecord task = list.get(i);
-        out.add(task == null ? new JsonObject().put("task_id", ids.get(i)).put("error", "task not found")
-            : resultJson(task));
+        if (task == null) {
+          out.add(new JsonObject().put("task_id", ids.get(i)).put("error", "task not found"));
+        } else if (task.status().isTerminal() && task.result() != null && task.result().length() > maxResult) {
+          out.add(resultJson(task).putNull("result").put("result_omitted", true));
+        } else {
+          out.add(resultJson(task));
+        }
       }
       return new JsonObject().put("results", out);
     }), 200);

@@ -228,6 +228,33 @@ class ApiRoutesTest extends KeySpaceTest {
   }
 
   @Test
+  void resultsLongerThanMaxResultBytesAreLeftOutAndMarked() {
+    String functionId = register("double");
+    String small = execute(functionId, 1);
+    String big = execute(functionId, 2);
+    Map<String, QueueEntry> entries = claimAndStart(small, big);
+    String bigResult = "gAR" + "A".repeat(4000) + "LjY=";
+    assertTrue(await(TaskSteps.finish(queue, entries.get(small), TaskStatus.COMPLETED, result(1), null, "w")));
+    assertTrue(await(TaskSteps.finish(queue, entries.get(big), TaskStatus.COMPLETED, bigResult, null, "w")));
+    JsonObject asked = new JsonObject().put("task_ids", new JsonArray().add(small).add(big));
+
+    JsonArray results = post("/results", asked.copy().put("max_result_bytes", 1000)).bodyAsJsonObject()
+        .getJsonArray("results");
+    assertEquals(result(1), results.getJsonObject(0).getString("result"));
+    assertFalse(results.getJsonObject(0).containsKey("result_omitted"));
+    JsonObject omitted = results.getJsonObject(1);
+    assertEquals("COMPLETED", omitted.getString("status"));
+    assertTrue(omitted.containsKey("result") && omitted.getValue("result") == null, omitted.encode());
+    assertEquals(Boolean.TRUE, omitted.getBoolean("result_omitted"));
+    assertEquals(bigResult, get("/result/" + big).bodyAsJsonObject().getString("result"), "/result has it");
+
+    JsonArray whole = post("/results", asked).bodyAsJsonObject().getJsonArray("results");
+    assertEquals(bigResult, whole.getJsonObject(1).getString("result"), "without the field, as ever");
+    assertError("max_result_bytes -1", 400, post("/results", asked.copy().put("max_result_bytes", -1)));
+    assertError("max_result_bytes 1.5", 400, post("/results", asked.copy().put("max_result_bytes", 1.5)));
+  }
+
+  @Test
   void resultsWithWaitAnswersWhenEveryListedTaskHasEnded() {
     String functionId = register("double");
     String a = execute(functionId, 5);
