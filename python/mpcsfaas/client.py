@@ -69,8 +69,9 @@ def _function_name(fn: Any) -> str:
 
 
 def outcome(body: Mapping[str, Any]) -> Tuple[bool, Any]:
-    """``(ok, value)`` of an ended task's ``/result`` body: ``(True, return value)`` or ``(False, exception
-    with the remote traceback as its cause)``. Raises :class:`MPCSFaaSError` for a task the server does
+    """``(ok, value)`` of an ended task's ``/result`` body (whose ``result`` may also be the pickle's bytes,
+    as :meth:`Client.with_result` gives it): ``(True, return value)`` or ``(False, exception with the remote
+    traceback as its cause)``. Raises :class:`MPCSFaaSError` for a task the server does
     not know and when the result cannot be unpickled here."""
     task_id = body.get("task_id")
     if "status" not in body:
@@ -326,14 +327,24 @@ class Client:
         params = {"wait": _seconds(wait)} if wait > 0 else None
         return self.request("GET", "/result/%s" % task_id, params=params, wait=wait)
 
-    def results(self, task_ids: Iterable[str], wait: float = 0,
-                first_completed: bool = False) -> List[JSONObject]:
+    def results(self, task_ids: Iterable[str], wait: float = 0, first_completed: bool = False,
+                max_result_bytes: Optional[int] = None) -> List[JSONObject]:
         """The raw ``/results`` bodies of ``task_ids`` (at most 10,000), in order; the server answers when
-        all have ended (or, with ``first_completed``, any has) or ``wait`` seconds pass."""
+        all have ended (or, with ``first_completed``, any has) or ``wait`` seconds pass. With
+        ``max_result_bytes``, a result longer than that is left out (``"result_omitted": true``):
+        :meth:`with_result` fetches it."""
         wait = max(0.0, min(float(wait), MAX_WAIT))
-        body = {"task_ids": list(task_ids), "wait": round(wait, 3),
-                "return_when": "FIRST_COMPLETED" if first_completed else "ALL_COMPLETED"}
+        body: JSONObject = {"task_ids": list(task_ids), "wait": round(wait, 3),
+                            "return_when": "FIRST_COMPLETED" if first_completed else "ALL_COMPLETED"}
+        if max_result_bytes is not None:
+            body["max_result_bytes"] = max_result_bytes
         return self.request("POST", "/results", json=body, wait=wait)["results"]
+
+    def with_result(self, body: JSONObject) -> JSONObject:
+        """A ``/results`` body whose result was left out, with its result: the pickle's bytes of a completed
+        task's value (which :func:`outcome` takes as well), else ``/result``'s JSON body."""
+        reply = self._exchange("GET", "/result/%s" % body["task_id"], value=True)
+        return dict(body, result=reply, result_omitted=False) if isinstance(reply, bytes) else reply
 
     def result(self, task_id: str, timeout: Optional[float] = None) -> Any:
         """Waits for the task and returns its value.

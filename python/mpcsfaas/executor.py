@@ -19,6 +19,10 @@ __all__ = ["ExecutorView", "FaaSExecutor"]
 
 log = logging.getLogger(__name__)
 
+# A result longer than this (its base64) is left out of the poller's POST /results and taken on its own, as a
+# pickle: no base64 or JSON copies of a big value here, and no answer of many at once for the server's heap.
+BIG_RESULT = 1 << 20
+
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
@@ -433,7 +437,8 @@ def _poll(executor_ref: weakref.ReferenceType[FaaSExecutor]) -> None:
                 # Hold the oldest chunk (the queue is FIFO, so it ends first); only glance at the others.
                 wait = poll_wait if start == 0 else 0
                 try:
-                    bodies = client.results(chunk, wait, first_completed=True)
+                    bodies = client.results(chunk, wait, first_completed=True, max_result_bytes=BIG_RESULT)
+                    bodies = [client.with_result(b) if b.get("result_omitted") else b for b in bodies]
                     failure = None
                 except Exception as exc:  # noqa: BLE001 - handled below
                     bodies, failure = None, exc

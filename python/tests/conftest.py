@@ -339,8 +339,13 @@ class FakePlatform:
             if wait:
                 self._hold(task_ids, wait, any_ended=return_when == "FIRST_COMPLETED")
             with self.cond:
-                return 200, {"results": [self._result_json(self.tasks[t]) if t in self.tasks
-                                         else {"task_id": t, "error": "task not found"} for t in task_ids]}
+                results = [self._result_json(self.tasks[t]) if t in self.tasks
+                           else {"task_id": t, "error": "task not found"} for t in task_ids]
+            limit = body.get("max_result_bytes")
+            for entry in results:
+                if limit is not None and len(entry.get("result") or "") > limit:
+                    entry.update(result=None, result_omitted=True)
+            return 200, {"results": results}
         if method == "POST" and path.startswith("/cancel/"):
             task_id = path[len("/cancel/"):]
             answer = self._cancel(task_id)

@@ -651,3 +651,16 @@ def test_a_platform_that_predates_pickle_bodies_gets_json_from_then_on(platform,
     assert client.call(function_id, 1, 2) == 3
     assert client.result(client.submit(function_id, 3, 4)) == 7
     assert [r.pickled for r in platform.received("POST", "/execute_function")] == [True, False, False]
+
+
+def test_results_leave_out_what_is_longer_than_max_result_bytes_and_with_result_fetches_it(platform, client):
+    function_id = client.register(add)
+    small, big = client.submit(function_id, 1, 2), client.submit(function_id, 10 ** 400, 1)
+    bodies = client.results([small, big], max_result_bytes=100)
+    assert platform.received("POST", "/results")[0].body["max_result_bytes"] == 100
+    assert decode(bodies[0]["result"]) == 3 and "result_omitted" not in bodies[0]
+    assert bodies[1]["result"] is None and bodies[1]["result_omitted"] is True
+    assert outcome(client.with_result(bodies[1])) == (True, 10 ** 400 + 1)
+    assert platform.received("GET", "/result/")[-1].headers["accept"].startswith("application/octet-stream")
+    client.results([small])
+    assert "max_result_bytes" not in platform.received("POST", "/results")[1].body, "only when asked"

@@ -10,6 +10,7 @@ from concurrent.futures import CancelledError, Future, as_completed, wait
 import dill
 import pytest
 
+import mpcsfaas.executor as executor_module
 from mpcsfaas import Client, FaaSExecutor, MPCSFaaSError, RemoteTraceback
 
 
@@ -96,6 +97,16 @@ def test_submit_sends_the_pickle_itself_and_falls_back_to_json_once_for_every_vi
     with FaaSExecutor(platform.url, poll_wait=2) as fresh:
         assert fresh.submit(add, 5, 6).result(timeout=5) == 11
     assert platform.received("POST", "/execute_function")[-1].pickled
+
+
+def test_a_big_result_is_left_out_of_the_poll_and_taken_as_a_pickle(platform, executor, monkeypatch):
+    monkeypatch.setattr(executor_module, "BIG_RESULT", 100)
+    assert [executor.submit(add, 1, 2).result(timeout=5), executor.submit(add, 10 ** 400, 1).result(timeout=5)] \
+        == [3, 10 ** 400 + 1]
+    assert all(r.body.get("max_result_bytes") == 100 for r in platform.received("POST", "/results"))
+    fetched = platform.received("GET", "/result/")
+    assert [r.path for r in fetched] == ["/result/" + platform.task_ids()[1]], "only the big one, on its own"
+    assert fetched[0].headers["accept"].startswith("application/octet-stream")
 
 
 def test_each_function_is_registered_once(platform, executor):
