@@ -11,7 +11,7 @@ from concurrent.futures import Executor, Future
 from typing import (Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, TypeVar,
                     Union)
 
-from .client import MAX_BATCH, MAX_WAIT, TERMINAL_STATUSES, Client, TaskOptions, _function_name, outcome
+from .client import MAX_BATCH, MAX_WAIT, TERMINAL_STATUSES, Client, JSONObject, TaskOptions, _function_name, outcome
 from .errors import MPCSFaaSError
 from .serialization import serialize_by_value
 
@@ -410,6 +410,25 @@ def _transient(exc: BaseException) -> bool:
                                                or exc.status_code == 429)
 
 
+def _with_results(client: Client, bodies: List[JSONObject]) -> Tuple[List[JSONObject], Optional[Exception]]:
+    """``bodies`` with each result left out fetched on its own, and the transient failure of a fetch, if any: a
+    body whose fetch failed so is dropped (its task stays pending); one that cannot be fetched at all (a task
+    expired since) gets the error in its place, as ``/results`` gives it for an unknown task."""
+    out: List[JSONObject] = []
+    failure: Optional[Exception] = None
+    for body in bodies:
+        if body.get("result_omitted"):
+            try:
+                body = client.with_result(body)
+            except MPCSFaaSError as exc:
+                if _transient(exc):
+                    failure = exc
+                    continue
+                body = {"task_id": body.get("task_id"), "error": exc.error or str(exc)}
+        out.append(body)
+    return out, failure
+
+
 def _poll(executor_ref: weakref.ReferenceType[FaaSExecutor]) -> None:
     """The background thread: resolves the futures of one executor until it shuts down (or is gone)."""
     executor = executor_ref()
@@ -437,18 +456,17 @@ def _poll(executor_ref: weakref.ReferenceType[FaaSExecutor]) -> None:
                 # Hold the oldest chunk (the queue is FIFO, so it ends first); only glance at the others.
                 wait = poll_wait if start == 0 else 0
                 try:
-                    bodies = client.results(chunk, wait, first_completed=True, max_result_bytes=BIG_RESULT)
-                    bodies = [client.with_result(b) if b.get("result_omitted") else b for b in bodies]
-                    failure = None
+                    bodies, failure = _with_results(client, client.results(
+                        chunk, wait, first_completed=True, max_result_bytes=BIG_RESULT))
                 except Exception as exc:  # noqa: BLE001 - handled below
-                    bodies, failure = None, exc
+                    bodies, failure = [], exc
                 executor = executor_ref()
                 if executor is None:
                     return
+                executor._deliver(bodies)
                 if failure is None:
                     backoff = 0.0
                     size = min(MAX_BATCH, size * 2)
-                    executor._deliver(bodies)
                 elif _transient(failure):
                     backoff = min(5.0, backoff * 2 or 0.25)
                     size = max(1, len(chunk) // 2)

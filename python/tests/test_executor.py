@@ -109,6 +109,17 @@ def test_a_big_result_is_left_out_of_the_poll_and_taken_as_a_pickle(platform, ex
     assert fetched[0].headers["accept"].startswith("application/octet-stream")
 
 
+def test_a_left_out_result_whose_fetch_fails_fails_only_its_own_future(platform, executor, monkeypatch):
+    monkeypatch.setattr(executor_module, "BIG_RESULT", 100)
+    platform.reply_next("GET", "/result/", 503, {"error": "busy"})  # transient: the task stays pending
+    assert executor.submit(add, 10 ** 400, 1).result(timeout=5) == 10 ** 400 + 1
+    platform.reply_next("GET", "/result/", 404, {"error": "task gone not found"})  # expired since /results
+    values = executor.map(add, [1, 10 ** 400], [2, 2], timeout=5)  # one batch: polled in one chunk
+    assert next(values) == 3
+    with pytest.raises(MPCSFaaSError, match="not found"):
+        next(values)
+
+
 def test_each_function_is_registered_once(platform, executor):
     futures = [executor.submit(square, n) for n in range(5)] + [executor.submit(add, 1, 1)]
     assert [f.result(timeout=5) for f in futures] == [0, 1, 4, 9, 16, 2]
