@@ -650,7 +650,7 @@ public final class ApiVerticle extends VerticleBase {
             .end(value);
       } else if (ar.succeeded()) {
         ByteBuffer json = JsonBytes.bytes(resultJson(ar.result()));
-        ctx.response().setStatusCode(status).putHeader("content-type", "application/json")
+        ctx.response().setStatusCode(status).putHeader("content-type", "application/json").putHeader("vary", "accept")
             .end(BufferInternal.buffer(Unpooled.wrappedBuffer(json)));
       } else {
         fail(ctx, ar.cause());

@@ -43,10 +43,10 @@ final class PickleBody {
         && SUBMIT.equals(ctx.normalizedPath());
   }
 
-  /** A request that takes a completed task's value as bytes. */
+  /** A request that takes a completed task's value as bytes: its Accept names the type, with a weight above 0. */
   static boolean accepted(RoutingContext ctx) {
-    String accept = ctx.request().getHeader("accept");
-    return accept != null && accept.toLowerCase().contains(TYPE);
+    return ctx.parsedHeaders().accept().stream()
+        .anyMatch(range -> TYPE.equalsIgnoreCase(range.value()) && range.weight() > 0);
   }
 
   /** A query parameter as the JSON body would have carried it: a number when it is written as one. */

@@ -358,6 +358,10 @@ class ApiVerticleTest extends KeySpaceTest {
     assertPickle(entry.taskId(), value, asked);
     JsonObject json = get("/result/" + entry.taskId()).bodyAsJsonObject();
     assertEquals(payloads.getString("result"), json.getString("result"), "JSON unless the bytes are asked for");
+    HttpResponse<Buffer> refused = await(http.get("/result/" + entry.taskId())
+        .putHeader("accept", PICKLE + ";q=0, " + JSON).send());
+    assertTrue(refused.getHeader("content-type").startsWith(JSON), "a weight of 0 refuses the type");
+    assertEquals("accept", refused.getHeader("vary"));
   }
 
   private static void assertPickle(String taskId, byte[] value, HttpResponse<Buffer> response) {
