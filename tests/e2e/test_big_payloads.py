@@ -23,6 +23,7 @@ import requests
 from conftest import FaasProcess, deserialize, execute, free_port, private_redis, register, serialize, wait_result
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python"))
+import mpcsfaas.executor as executor_module  # noqa: E402
 from mpcsfaas import Client, FaaSExecutor  # noqa: E402
 
 MIB = 1 << 20
@@ -161,14 +162,18 @@ def test_a_result_too_big_for_the_heap_fails_its_task_and_the_platform_runs_on(s
     assert wait_result(base, execute(base, register(base, small), 41), procs=[proc]) == ("COMPLETED", 42)
 
 
-def test_results_too_big_for_the_heap_at_once_are_refused_and_polled_again_never_left_unanswered(small_heap, caplog):
-    """At -Xmx128m, eight 8 MiB results polled together can run the heap out while their answer is built, once
-    Redis has replied. That is a 503 the executor's poller answers by asking for fewer at a time; it once left the
-    request unanswered, and each such poll waited out its 30 s read timeout (the server logging an unhandled
+@pytest.mark.parametrize("big_result", [executor_module.BIG_RESULT, None], ids=["big-ones-apart", "all-inline"])
+def test_results_too_big_for_the_heap_at_once_never_leave_a_poll_unanswered(small_heap, caplog, monkeypatch,
+                                                                            big_result):
+    """At -Xmx128m, eight 8 MiB results polled together (``all-inline``: the poller without max_result_bytes,
+    as before it asked for big results apart) can run the heap out while their answer is built, once Redis has
+    replied. That is a 503 the poller answers by asking for fewer at a time; it once left the request
+    unanswered, each such poll waiting out its 30 s read timeout (the server logging an unhandled
     OutOfMemoryError). Every future resolves, with its value or, when the heap could not even take the result
     from its interpreter, with the error that says so, and no poll times out. (Other callbacks may still log an
     unhandled OutOfMemoryError at this heap, e.g. the dispatcher's while it stores an outcome, which it retries.)"""
     _, base = small_heap
+    monkeypatch.setattr(executor_module, "BIG_RESULT", big_result)
 
     def big(i):
         return bytes([i]) * (8 * MIB)
