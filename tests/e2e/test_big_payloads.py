@@ -73,16 +73,16 @@ def test_small_and_medium_arguments_round_trip_in_local_mode(platform):
         _round_trip(platform, size)
 
 
-def test_a_64_mib_call_may_send_the_pickle_itself_and_take_the_value_as_its_bytes(platform):
+def test_a_call_may_send_the_pickle_itself_and_take_the_value_as_its_bytes(platform):
     """docs/api.md: a submit of content type application/octet-stream is the pickle, its fields in the query, and
     a completed task asked for with that Accept comes as its value's pickle; stored values stay base64, so /result
-    in JSON reads the same task as before."""
+    in JSON reads the same task as before. 16 MiB: the 64 MiB tests above cover the heap; this, the wire."""
     def echo(x):
         import hashlib as h
         return x, h.sha256(x).hexdigest()
 
     fid = register(platform, echo)
-    arg = bytes(range(256)) * (64 * MIB // 256)
+    arg = bytes(range(256)) * (16 * MIB // 256)
     pickle_type = "application/octet-stream"
     r = requests.post(platform + "/execute_function", params={"function_id": fid, "wait": 60, "timeout": 300},
                       data=dill.dumps(((arg,), {})), headers={"Content-Type": pickle_type, "Accept": pickle_type},
