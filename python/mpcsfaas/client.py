@@ -323,9 +323,14 @@ class Client:
 
     def result_body(self, task_id: str, wait: float = 0) -> JSONObject:
         """The raw ``/result`` body, held by the server until the task ends or ``wait`` seconds pass."""
+        return cast(JSONObject, self._result(task_id, wait, value=False))
+
+    def _result(self, task_id: str, wait: float, value: bool) -> Union[JSONObject, bytes]:
+        """``GET /result/{task_id}`` (held up to ``wait`` seconds), and with ``value`` a completed task's value
+        as its pickle's bytes."""
         wait = max(0.0, min(float(wait), MAX_WAIT))
         params = {"wait": _seconds(wait)} if wait > 0 else None
-        return self.request("GET", "/result/%s" % task_id, params=params, wait=wait)
+        return self._exchange("GET", "/result/%s" % task_id, params=params, wait=wait, value=value)
 
     def results(self, task_ids: Iterable[str], wait: float = 0, first_completed: bool = False,
                 max_result_bytes: Optional[int] = None) -> List[JSONObject]:
@@ -343,7 +348,7 @@ class Client:
     def with_result(self, body: JSONObject) -> JSONObject:
         """A ``/results`` body whose result was left out, with its result: the pickle's bytes of a completed
         task's value (which :func:`outcome` takes as well), else ``/result``'s JSON body."""
-        reply = self._exchange("GET", "/result/%s" % body["task_id"], value=True)
+        reply = self._result(body["task_id"], 0, value=True)
         return dict(body, result=reply, result_omitted=False) if isinstance(reply, bytes) else reply
 
     def result(self, task_id: str, timeout: Optional[float] = None) -> Any:
@@ -358,8 +363,7 @@ class Client:
         while True:
             wait = MAX_WAIT if deadline is None else max(0.0, min(MAX_WAIT, deadline - time.monotonic()))
             asked = time.monotonic()
-            params = {"wait": _seconds(wait)} if wait > 0 else None
-            body = self._exchange("GET", "/result/%s" % task_id, params=params, wait=wait, value=True)
+            body = self._result(task_id, wait, value=True)
             if isinstance(body, bytes):
                 return _completed_value(task_id, body)
             if body.get("status") in TERMINAL_STATUSES:
