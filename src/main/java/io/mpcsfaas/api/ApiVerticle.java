@@ -6,6 +6,7 @@ import static io.mpcsfaas.api.RequestParsing.cursorParam;
 import static io.mpcsfaas.api.RequestParsing.intParam;
 import static io.mpcsfaas.api.RequestParsing.jsonBody;
 import static io.mpcsfaas.api.RequestParsing.optionalEnv;
+import static io.mpcsfaas.api.RequestParsing.optionalMaxResultBytes;
 import static io.mpcsfaas.api.RequestParsing.optionalRetries;
 import static io.mpcsfaas.api.RequestParsing.optionalTimeout;
 import static io.mpcsfaas.api.RequestParsing.pickle;
@@ -296,12 +297,7 @@ public final class ApiVerticle extends VerticleBase {
       throw ApiError.badRequest("'return_when' must be ALL_COMPLETED or FIRST_COMPLETED");
     }
     boolean any = "FIRST_COMPLETED".equals(returnWhen);
-    Object maxValue = body.getValue("max_result_bytes");
-    if (maxValue != null && !((maxValue instanceof Integer || maxValue instanceof Long)
-        && ((Number) maxValue).longValue() >= 0)) {
-      throw ApiError.badRequest("'max_result_bytes' must be an integer, 0 or more");
-    }
-    long maxResult = maxValue == null ? Long.MAX_VALUE : ((Number) maxValue).longValue();
+    long maxResult = optionalMaxResultBytes(body);
     Tenant caller = caller(ctx);
     List<Future<TaskRecord>> ended = waitMillis == 0 ? List.of()
         : ids.stream().map(id -> completions.await(id, waitMillis)).toList();

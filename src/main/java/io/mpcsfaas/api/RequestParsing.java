@@ -188,9 +188,7 @@ final class RequestParsing {
   static Retries optionalRetries(JsonObject body) {
     Object max = body.getValue("max_retries");
     Object delay = body.getValue("retry_delay");
-    boolean maxValid = max == null || (max instanceof Integer || max instanceof Long)
-        && ((Number) max).longValue() >= 0 && ((Number) max).longValue() <= MAX_RETRIES;
-    if (!maxValid) {
+    if (max != null && !isWhole(max, 0, MAX_RETRIES)) {
       throw ApiError.badRequest("field 'max_retries' must be an integer from 0 to " + MAX_RETRIES);
     }
     if (delay != null && (!(delay instanceof Number seconds)
@@ -199,6 +197,27 @@ final class RequestParsing {
     }
     return new Retries(max == null ? null : ((Number) max).intValue(),
         delay == null ? null : ((Number) delay).doubleValue());
+  }
+
+  /**
+   * {@code max_result_bytes} of {@code POST /results}: results longer than that are left out; without it, none
+   * is ({@link Long#MAX_VALUE}).
+   */
+  static long optionalMaxResultBytes(JsonObject body) {
+    Object max = body.getValue("max_result_bytes");
+    if (max == null) {
+      return Long.MAX_VALUE;
+    }
+    if (!isWhole(max, 0, Long.MAX_VALUE)) {
+      throw ApiError.badRequest("'max_result_bytes' must be an integer, 0 or more");
+    }
+    return ((Number) max).longValue();
+  }
+
+  /** A JSON integer (not a number with a fraction) from {@code min} to {@code max}. */
+  private static boolean isWhole(Object value, long min, long max) {
+    return (value instanceof Integer || value instanceof Long) && ((Number) value).longValue() >= min
+        && ((Number) value).longValue() <= max;
   }
 
   static String abbreviate(String text) {
