@@ -178,13 +178,17 @@ def test_results_too_big_for_the_heap_at_once_never_leave_a_poll_unanswered(smal
     def big(i):
         return bytes([i]) * (8 * MIB)
 
-    with caplog.at_level(logging.WARNING, logger="mpcsfaas"), FaaSExecutor(base) as executor:
-        futures = [executor.submit(big, i) for i in range(8)]
-        for i, future in enumerate(futures):
-            try:
-                assert future.result(timeout=CALL_TIMEOUT) == bytes([i]) * (8 * MIB)
-            except RuntimeError as failed:
-                assert "did not fit the platform's heap" in str(failed), failed
+    executor = FaaSExecutor(base)
+    try:
+        with caplog.at_level(logging.WARNING, logger="mpcsfaas"):
+            futures = [executor.submit(big, i) for i in range(8)]
+            for i, future in enumerate(futures):
+                try:
+                    assert future.result(timeout=CALL_TIMEOUT) == bytes([i]) * (8 * MIB)
+                except RuntimeError as failed:
+                    assert "did not fit the platform's heap" in str(failed), failed
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)  # when a future timed out, waiting would not end
     assert not [r.getMessage() for r in caplog.records if "timed out" in r.getMessage()]
 
 

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.skipif(os.environ.get("FAAS_CAPACITY") != "1",
-                                reason="long capacity runs: run ./faas test --capacity")
+pytestmark = [pytest.mark.skipif(os.environ.get("FAAS_CAPACITY") != "1",
+                                 reason="long capacity runs: run ./faas test --capacity"),
+              pytest.mark.timeout(3600)]
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "capacity.sh"
 

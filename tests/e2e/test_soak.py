@@ -23,10 +23,11 @@ import requests
 from conftest import HTTP_TIMEOUT, deserialize, free_port, http, register, serialize, wait_healthy, wait_until
 from test_hardening import live_workers, runner_children, wait_dispatcher_ready
 
-pytestmark = pytest.mark.skipif(os.environ.get("FAAS_SOAK") != "1",
-                                reason="long soak: run ./faas test --soak")
-
 SOAK_SECONDS = float(os.environ.get("FAAS_SOAK_SECONDS", "300"))
+
+pytestmark = [pytest.mark.skipif(os.environ.get("FAAS_SOAK") != "1", reason="long soak: run ./faas test --soak"),
+              pytest.mark.timeout(SOAK_SECONDS + 600)]
+
 WORKERS = 4
 SLOTS = 2
 IN_FLIGHT = 64
