@@ -1,5 +1,6 @@
 package io.mpcsfaas.store;
 
+import java.lang.ref.SoftReference;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -14,7 +15,9 @@ import java.util.function.LongSupplier;
  * reply of 11 MiB and the reader's Redis client a buffer grown by copies and a String decoded from it. Each
  * value is taken once; one nobody takes (another dispatcher started the task, no client asked for the result)
  * is dropped once {@value #MAX_AGE_MILLIS} ms old, when a value is next held or taken, and a value that would
- * pass the byte budget is not held. Either way the reader falls back to Redis. Shared by event loops, hence
+ * pass the byte budget is not held. Either way the reader falls back to Redis. Held values are softly reachable: a
+ * heap too full for the work at hand takes them back before it fails (at -Xmx128m, two held 8 MiB results left
+ * no room to answer for any result, and every poll got 503 for minutes). Shared by event loops, hence
  * synchronized; each call is a map operation (the clock is read outside the lock).
  */
 public final class Handover {
@@ -23,7 +26,8 @@ public final class Handover {
   static final long MAX_AGE_MILLIS = 60_000;
   private static final long MAX_AGE_NANOS = TimeUnit.MILLISECONDS.toNanos(MAX_AGE_MILLIS);
 
-  private record Held(String value, String owner, long since) {}
+  /** {@code length} is the value's, counted against the budget until the entry goes, cleared or not. */
+  private record Held(SoftReference<String> value, int length, String owner, long since) {}
 
   private final long budget;
   private final LongSupplier nanoClock;
@@ -90,7 +94,7 @@ public final class Handover {
       dropOld(now);
       remove(key);
       if (bytes + value.length() <= budget) { // a base64 String holds a byte per character
-        held.put(key, new Held(value, owner, now));
+        held.put(key, new Held(new SoftReference<>(value), value.length(), owner, now));
         bytes += value.length();
       }
     }
@@ -105,14 +109,14 @@ public final class Handover {
     synchronized (this) {
       dropOld(now);
       Held h = remove(key);
-      return h != null && h.owner().equals(owner) ? h.value() : null;
+      return h != null && h.owner().equals(owner) ? h.value().get() : null;
     }
   }
 
   /** Under the lock. */
   private Held remove(String key) {
     Held h = held.remove(key);
-    bytes -= h == null ? 0 : h.value().length();
+    bytes -= h == null ? 0 : h.length();
     return h;
   }
 
@@ -123,7 +127,7 @@ public final class Handover {
       if (now - h.since() < MAX_AGE_NANOS) {
         return; // the rest are younger
       }
-      bytes -= h.value().length();
+      bytes -= h.length();
       it.remove();
     }
   }
