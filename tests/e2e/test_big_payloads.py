@@ -241,6 +241,7 @@ def test_the_sdk_sends_a_big_call_again_while_other_big_bodies_take_the_heap(sma
 
 
 @pytest.mark.skipif(os.environ.get("FAAS_CAPACITY") != "1", reason="a minute of 64 MiB calls: ./faas test --capacity")
+@pytest.mark.timeout(900)  # the SDK may send a refused call again for up to 5 minutes
 def test_four_64_mib_calls_at_once_at_the_default_heap_each_come_back_right_when_retried_after_503(platform):
     """The API lets big bodies in as its heap allows (docs/payloads.md): a call refused gets a 503 with Retry-After
     before its body is read, and sent again after that, every call is answered, right. None hangs, none fails."""

@@ -81,8 +81,14 @@ public final class Handover {
     return take("result " + taskId, owner);
   }
 
+  /** Whether a value is held for {@code key}; an entry whose value the heap took back goes now. */
   private synchronized boolean holds(String key) {
-    return held.containsKey(key);
+    Held h = held.get(key);
+    if (h != null && h.value().refersTo(null)) {
+      remove(key);
+      return false;
+    }
+    return h != null;
   }
 
   private void put(String key, String value, String owner) {

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
@@ -87,31 +85,6 @@ class HandoverTest {
     now.addAndGet(MAX_AGE_NANOS / 2);
     assertEquals("a", handover.takeArguments("t1"));
     assertFalse(handover.holdsResult("unread"), "dropped by the take, not kept until the next value is held");
-  }
-
-  @Test
-  void aHeapTooFullForWhatItMustDoTakesHeldValuesBack() {
-    Handover roomy = new Handover(Long.MAX_VALUE, now::get);
-    roomy.putResult("t1", "o", "r".repeat(1 << 20));
-    roomy.putArguments("t1", "a".repeat(1 << 20));
-    fillTheHeap();
-    assertTrue(roomy.takeResult("t1", "o") == null, "the reader goes to Redis");
-    assertTrue(roomy.takeArguments("t1") == null);
-  }
-
-  /**
-   * Allocates 64 MiB at a time until the heap is full: the JVM clears soft references before it throws. The piece
-   * that fails is big, so the other threads of this JVM keep room meanwhile.
-   */
-  private static void fillTheHeap() {
-    List<long[]> hog = new ArrayList<>();
-    try {
-      while (true) {
-        hog.add(new long[8 << 20]);
-      }
-    } catch (OutOfMemoryError full) {
-      hog.clear();
-    }
   }
 
   @Test
