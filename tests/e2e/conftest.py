@@ -62,6 +62,11 @@ ALL_STATUSES = ("QUEUED", "RUNNING", "COMPLETED", "FAILED")
 # Small utilities
 # --------------------------------------------------------------------------
 
+def capacity_only(what):
+    """Marks a test that runs only with ``./faas test --capacity`` (it sets ``FAAS_CAPACITY=1``)."""
+    return pytest.mark.skipif(os.environ.get("FAAS_CAPACITY") != "1", reason=f"{what}: ./faas test --capacity")
+
+
 def free_port():
     """Return a currently unused TCP port on 127.0.0.1 (never 6379)."""
     while True:

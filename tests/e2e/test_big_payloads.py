@@ -10,7 +10,6 @@ SDK sends such a call again by itself.
 
 import hashlib
 import logging
-import os
 import sys
 import threading
 import time
@@ -20,7 +19,8 @@ import dill
 import pytest
 import requests
 
-from conftest import FaasProcess, deserialize, execute, free_port, private_redis, register, serialize, wait_result
+from conftest import (FaasProcess, capacity_only, deserialize, execute, free_port, private_redis, register, serialize,
+                      wait_result)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python"))
 import mpcsfaas.executor as executor_module  # noqa: E402
@@ -166,8 +166,7 @@ def test_a_result_too_big_for_the_heap_fails_its_task_and_the_platform_runs_on(s
 # unhandled OutOfMemoryError every ~70 ms for good (the JVM omits repeated stacks; it looks like a Redis
 # connection whose reader keeps failing and is never closed), and some futures never resolve. A stress, not a
 # check; the SDK takes big results apart (big-ones-apart).
-ALL_INLINE = pytest.mark.skipif(os.environ.get("FAAS_CAPACITY") != "1",
-                                reason="a starved-heap stress that fails about one run in three: ./faas test --capacity")
+ALL_INLINE = capacity_only("a starved-heap stress that fails about one run in three")
 
 
 @pytest.mark.parametrize("big_result", [pytest.param(executor_module.BIG_RESULT, id="big-ones-apart"),
@@ -249,7 +248,7 @@ def test_the_sdk_sends_a_big_call_again_while_other_big_bodies_take_the_heap(sma
     assert (first, second) == ([10 * MIB], [10 * MIB]), "both calls answered, the SDK's after its retries"
 
 
-@pytest.mark.skipif(os.environ.get("FAAS_CAPACITY") != "1", reason="a minute of 64 MiB calls: ./faas test --capacity")
+@capacity_only("a minute of 64 MiB calls")
 @pytest.mark.timeout(900)  # the SDK may send a refused call again for up to 5 minutes
 def test_four_64_mib_calls_at_once_at_the_default_heap_each_come_back_right_when_retried_after_503(platform):
     """The API lets big bodies in as its heap allows (docs/payloads.md): a call refused gets a 503 with Retry-After

@@ -5,16 +5,15 @@ Runs only with ``FAAS_CAPACITY=1`` (``./faas test --capacity`` sets it): minutes
 task right and print its figures; the figures themselves go to docs/scaling.md, not into assertions.
 """
 
-import os
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.skipif(os.environ.get("FAAS_CAPACITY") != "1",
-                                 reason="long capacity runs: run ./faas test --capacity"),
-              pytest.mark.timeout(3600)]
+from conftest import capacity_only
+
+pytestmark = [capacity_only("long capacity runs"), pytest.mark.timeout(3600)]
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "capacity.sh"
 
