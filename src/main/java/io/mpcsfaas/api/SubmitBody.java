@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.netty.buffer.ByteBuf;
+import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.buffer.BufferInternal;
 import io.vertx.core.json.JsonObject;
@@ -54,7 +55,9 @@ final class SubmitBody {
     Buffer raw = ctx.body().buffer();
     if (PickleBody.sent(ctx)) {
       JsonObject fields = new JsonObject();
-      ctx.queryParams().forEach((name, value) -> fields.put(name, PickleBody.queryValue(value)));
+      MultiMap query = ctx.queryParams();
+      // a field given twice counts once, with its first value, as RequestParsing reads wait
+      query.names().forEach(name -> fields.put(name, PickleBody.queryValue(query.get(name))));
       return new SubmitBody(fields, null, pickleBody(raw));
     }
     if (raw != null) {

@@ -336,14 +336,14 @@ class ApiVerticleTest extends KeySpaceTest {
     String functionId = register().getString("function_id");
     byte[] args = Base64.getMimeDecoder().decode(payloads.getString("args"));
     var waiting = http.post("/execute_function?function_id=" + functionId
-            + "&timeout=5&max_retries=2&retry_delay=0.5&wait=20")
+            + "&timeout=5&max_retries=2&retry_delay=0.5&wait=20&timeout=7&wait=0")
         .putHeader("content-type", PICKLE).putHeader("accept", PICKLE + ", " + JSON).timeout(30_000)
         .sendBuffer(Buffer.buffer(args));
     TaskQueue queue = queue("api-pickle-test");
     QueueEntry entry = claimAny(queue, functionId);
     Map<String, String> task = hash(entry.taskId());
     assertEquals(Base64.getEncoder().encodeToString(args), task.get("payload"), "stored as base64, as ever");
-    assertEquals("5", task.get("timeout"));
+    assertEquals("5", task.get("timeout"), "a field given twice counts with its first value, as wait does");
     assertEquals("2", task.get("max_retries"));
     assertEquals("0.5", task.get("retry_delay"));
     await(TaskSteps.start(queue, entry, "api-pickle-test", 3, "x", "y"));
