@@ -20,6 +20,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -262,7 +263,7 @@ public final class TaskQueue {
    */
   public Future<List<Boolean>> finish(List<FinishedTask> outcomes) {
     List<FinishedTask> storable = outcomes.stream().map(TaskQueue::storable).toList();
-    return stageBigResults(storable).compose(owners -> finish(storable, owners));
+    return stageBigResults(storable, owners -> finish(storable, owners));
   }
 
   /** The outcome, or for a result longer than the platform reads back, a failure that says so. */
@@ -280,10 +281,11 @@ public final class TaskQueue {
    * with the field result_owner naming the outcome; HSETNX writes neither when another outcome got there first
    * (a late duplicate) or the task has a result already (it ended), so a stored result is never overwritten
    * and the script stores as terminal only the outcome that owns the result. The owner is the queue entry and
-   * the worker, the same when a batch is finished again after a failed call. Answers each outcome's owner
-   * ('' for an inline result).
+   * the worker, the same when a batch is finished again after a failed call. Then calls {@code next} with each
+   * outcome's owner ('' for an inline result): at once when there is nothing to write, so that its future keeps
+   * its context (see TaskStore#create).
    */
-  private Future<List<String>> stageBigResults(List<FinishedTask> outcomes) {
+  private <T> Future<T> stageBigResults(List<FinishedTask> outcomes, Function<List<String>, Future<T>> next) {
     List<Request> writes = new ArrayList<>();
     List<String> owners = new ArrayList<>(outcomes.size());
     for (FinishedTask outcome : outcomes) {
@@ -298,11 +300,11 @@ public final class TaskQueue {
       }
     }
     if (writes.isEmpty()) {
-      return Future.succeededFuture(owners);
+      return next.apply(owners);
     }
     writes.add(0, Request.cmd(Command.MULTI));
     writes.add(Request.cmd(Command.EXEC));
-    return redis.batch(writes).map(replies -> owners);
+    return redis.batch(writes).compose(replies -> next.apply(owners));
   }
 
   /**

@@ -17,6 +17,7 @@ import io.mpcsfaas.task.TaskOutcome;
 import io.mpcsfaas.task.TaskOutput;
 import io.mpcsfaas.task.TaskStatus;
 import io.vertx.core.Future;
+import io.vertx.core.internal.FutureInternal;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Response;
@@ -161,6 +162,23 @@ class TaskQueueTest extends KeySpaceTest {
     await(queue.ensureGroup());
     QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
     assertNull(await(TaskSteps.start(queue, entry, "w", 3, "x", "y")).spec().timeoutSeconds());
+  }
+
+  @Test
+  void creationAndFinishAnswerOnAContextSoThatTheirTimeoutsRunOnAnEventLoop() {
+    // The API times every creation call and the dispatcher every finish call. A future without a context (one
+    // composed on Future.succeededFuture()) sets that timeout on Netty's global thread, which each call then
+    // wakes twice: 5 % of the platform's CPU for no-op tasks (docs/performance.md).
+    Future<String> created = TaskSteps.createTask(store, fid, payloads.getString("args"), null);
+    assertNotNull(((FutureInternal<?>) created).context(), "the creation's answer");
+    String taskId = await(created);
+    TaskQueue queue = queue("d1");
+    QueueEntry entry = TaskSteps.claim(queue, taskId).get(taskId);
+    await(TaskSteps.start(queue, entry, "w", 3, "x", "y"));
+    Future<Boolean> finished = TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, payloads.getString("result"),
+        null, "w");
+    assertNotNull(((FutureInternal<?>) finished).context(), "the finish's answer");
+    assertTrue(await(finished));
   }
 
   @Test
