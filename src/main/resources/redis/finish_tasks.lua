@@ -77,13 +77,18 @@ local function finish(id, entry, env, status, result, error, worker, stdout, std
     end
     return 'QUEUED'
   end
-  redis.call('HSET', key, 'status', status, 'error', error, 'finished_at', ARGV[3], 'worker', worker)
+  -- one HSET for all fields: each call costs Redis more than the fields it writes
+  local fields = {'status', status, 'error', error, 'finished_at', ARGV[3], 'worker', worker}
   if not staged then -- a staged result stays with its owner, so that finishing the same outcome again finds it
-    redis.call('HSET', key, 'result', result)
+    fields[#fields + 1] = 'result'
+    fields[#fields + 1] = result
   end
   if truncated ~= '' then
-    redis.call('HSET', key, 'stdout', stdout, 'stderr', stderr, 'output_truncated', truncated)
+    for _, v in ipairs({'stdout', stdout, 'stderr', stderr, 'output_truncated', truncated}) do
+      fields[#fields + 1] = v
+    end
   end
+  redis.call('HSET', key, unpack(fields))
   if keep > 0 then
     redis.call('EXPIRE', key, keep)
   end
