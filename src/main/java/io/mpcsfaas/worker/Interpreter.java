@@ -9,7 +9,6 @@ import io.mpcsfaas.transport.Protocol;
 import io.vertx.core.Context;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -239,7 +238,9 @@ final class Interpreter {
    * reader thread, into the field result, as the rest of the platform carries it.
    */
   private void readReplies() {
-    try (DataInputStream fromPython = new DataInputStream(new BufferedInputStream(process.getInputStream(), 1 << 16))) {
+    // The process's stream is buffered already. A second buffer on top read it with requests longer than its
+    // own, which it answers with an fstat and an ioctl (available()) after every read from the pipe.
+    try (DataInputStream fromPython = new DataInputStream(process.getInputStream())) {
       while (true) {
         int length = fromPython.readInt();
         byte[] header = new byte[fromPython.readInt()];
