@@ -282,8 +282,7 @@ public final class TaskQueue {
    * (a late duplicate) or the task has a result already (it ended), so a stored result is never overwritten
    * and the script stores as terminal only the outcome that owns the result. The owner is the queue entry and
    * the worker, the same when a batch is finished again after a failed call. Then calls {@code next} with each
-   * outcome's owner ('' for an inline result): at once when there is nothing to write, so that its future keeps
-   * its context (see TaskStore#create).
+   * outcome's owner ('' for an inline result).
    */
   private <T> Future<T> stageBigResults(List<FinishedTask> outcomes, Function<List<String>, Future<T>> next) {
     List<Request> writes = new ArrayList<>();
@@ -299,12 +298,11 @@ public final class TaskQueue {
         owners.add("");
       }
     }
-    if (writes.isEmpty()) {
-      return next.apply(owners);
+    if (!writes.isEmpty()) {
+      writes.add(0, Request.cmd(Command.MULTI));
+      writes.add(Request.cmd(Command.EXEC));
     }
-    writes.add(0, Request.cmd(Command.MULTI));
-    writes.add(Request.cmd(Command.EXEC));
-    return redis.batch(writes).compose(replies -> next.apply(owners));
+    return LargeValues.writeFirst(redis, writes, () -> next.apply(owners));
   }
 
   /**

@@ -16,7 +16,6 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.UUID;
-import java.util.function.Supplier;
 
 /**
  * The client-facing half of the Redis model: functions, task creation and task lookups. Each call takes the
@@ -278,13 +277,8 @@ public final class TaskStore {
       args.add(task.caller().scope());
       args.add(task.caller().maxInFlight() == 0 ? "" : Integer.toString(task.caller().maxInFlight()));
     }
-    Supplier<Future<Response>> script = () -> CREATE_TASKS.run(redis, replicas,
-        List.of(keys.queue(), keys.stats(), keys.index()), args);
-    // Not composed on Future.succeededFuture() when nothing goes first: that future has no context, nor has
-    // what is composed on it, and a timeout set on such a future is a timer on Netty's global thread, woken
-    // twice per call (TaskCreator times every creation call).
-    Future<Response> created = bigPayloads.isEmpty() ? script.get()
-        : redis.batch(bigPayloads).compose(w -> script.get());
+    Future<Response> created = LargeValues.writeFirst(redis, bigPayloads, () -> CREATE_TASKS.run(redis, replicas,
+        List.of(keys.queue(), keys.stats(), keys.index()), args));
     if (!bigPayloads.isEmpty()) {
       created.onFailure(err -> tasks.stream().filter(task -> LargeValues.large(task.payload()))
           .forEach(task -> handover.dropArguments(task.id())));
