@@ -113,9 +113,9 @@ def test_metrics_of_faas_up_add_the_jvm_http_server_and_event_loop_series(platfo
     assert re.search(r'^netty_eventexecutor_tasks_pending\{name="vert.x-eventloop-thread-', metrics, re.MULTILINE)
 
 
-def test_up_starts_a_redis_of_its_own_that_takes_values_as_big_as_the_largest_body(faas_launcher, tmp_path):
+def test_up_starts_a_redis_of_its_own_that_takes_the_longest_value_the_platform_sends(faas_launcher, tmp_path):
     """With nothing at its Redis URL, up starts an append-only redis-server in --data-dir that takes a value as
-    long as the largest body --body-limit may allow (512 MiB, which the Redis client still reads back)."""
+    long as any the platform sends it: 512 MiB, Redis's default (a task's bigger values go in pieces)."""
     port, redis_port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
     data = tmp_path / "redis"

@@ -24,6 +24,7 @@ local function cancel(id)
   if t[1] == 'COMPLETED' or t[1] == 'FAILED' then
     return t[1]
   end
+  drop_pieces(key, 'result') -- of a result staged by a run that had not ended it (pieces.lua)
   redis.call('HSET', key, 'status', 'FAILED', 'cancelled', 1, 'result', ARGV[7], 'error', ARGV[8],
     'finished_at', ARGV[4])
   if keep > 0 then

@@ -65,6 +65,7 @@ local function finish(id, entry, env, status, result, error, worker, stdout, std
     redis.call('HSET', key, 'status', 'QUEUED', 'error', error, 'worker', worker, 'retried', retried + 1)
     redis.call('HDEL', key, 'stdout', 'stderr', 'output_truncated')
     if staged then
+      drop_pieces(key, 'result') -- pieces.lua
       redis.call('HDEL', key, 'result', 'result_owner')
     end
     index_move(KEYS[3], id, t[5], t[9], t[2], t[1], 'QUEUED')
@@ -80,6 +81,9 @@ local function finish(id, entry, env, status, result, error, worker, stdout, std
   -- one HSET for all fields: each call costs Redis more than the fields it writes
   local fields = {'status', status, 'error', error, 'finished_at', ARGV[3], 'worker', worker}
   if not staged then -- a staged result stays with its owner, so that finishing the same outcome again finds it
+    if t[11] then -- a result staged by a run that did not end the task (a lost one)
+      drop_pieces(key, 'result')
+    end
     fields[#fields + 1] = 'result'
     fields[#fields + 1] = result
   end

@@ -35,6 +35,7 @@ local function start(id, entry, env)
   end
   local attempts = tonumber(t[3] or '0')
   if status == 'RUNNING' and attempts - tonumber(t[6] or '0') >= tonumber(ARGV[3]) then
+    drop_pieces(key, 'result') -- of a result staged by a lost run (pieces.lua)
     redis.call('HSET', key, 'status', 'FAILED', 'result', ARGV[4], 'error', ARGV[5], 'finished_at', ARGV[2])
     if tonumber(ARGV[9]) > 0 then
       redis.call('EXPIRE', key, ARGV[9])

@@ -37,6 +37,7 @@ import io.mpcsfaas.store.TaskRecord;
 import io.mpcsfaas.store.TaskStore.CancelAnswer;
 import io.mpcsfaas.store.TaskStore.NewTask;
 import io.mpcsfaas.store.TaskStore;
+import io.mpcsfaas.store.TransferTime;
 import io.mpcsfaas.store.Tenant;
 import io.mpcsfaas.store.TenantStats;
 import io.mpcsfaas.task.TaskOutput;
@@ -76,8 +77,6 @@ import org.slf4j.LoggerFactory;
 public final class ApiVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(ApiVerticle.class);
   private static final long STORE_TIMEOUT_MILLIS = 2000;
-  /** Reads of tasks may carry a result of hundreds of MiB, which takes Redis and the client seconds. */
-  private static final long TASK_READ_TIMEOUT_MILLIS = 10_000;
 
   /** Longest a request may wait for a task to end ({@code ?wait=}), in seconds. */
   static final int MAX_WAIT_SECONDS = 60;
@@ -212,6 +211,11 @@ public final class ApiVerticle extends VerticleBase {
     JsonObject body = jsonBody(ctx);
     String name = requiredString(body, "name");
     String payload = pickle(body);
+    if (payload.length() > RedisConfig.MAX_REPLY) {
+      // stored whole, unlike the tasks' values: a dispatcher reads it back in one reply
+      throw new ApiError(413, "a function's payload takes at most " + RedisConfig.MAX_REPLY + " bytes ("
+          + (RedisConfig.MAX_REPLY >> 20) + " MiB) once base64");
+    }
     Retries defaults = optionalRetries(body);
     String env = optionalEnv(body);
     respond(ctx, guard(store.registerFunction(name, payload, defaults, caller(ctx), env))
@@ -242,7 +246,7 @@ public final class ApiVerticle extends VerticleBase {
     Future<TaskRecord> task = creator.create(newTask)
         .compose(created -> ended)
         .compose(announced -> announced != null ? Future.succeededFuture(announced)
-            : guardRead(store.task(id, caller)));
+            : store.task(id, caller));
     task.onComplete(done -> completions.cancel(id, ended));
     respondWithTask(ctx, task, 201);
   }
@@ -267,7 +271,7 @@ public final class ApiVerticle extends VerticleBase {
     Retries retries = optionalRetries(body);
     long bytes = checked.stream().mapToLong(String::length).sum();
     respond(ctx, store.createTasks(functionId, checked, timeout, retries, caller(ctx))
-        .timeout(TaskCreator.timeoutMillis(STORE_TIMEOUT_MILLIS, bytes), TimeUnit.MILLISECONDS)
+        .timeout(TransferTime.millis(STORE_TIMEOUT_MILLIS, bytes), TimeUnit.MILLISECONDS)
         .map(ids -> new JsonObject().put("task_ids", new JsonArray(ids))), 201);
   }
 
@@ -301,7 +305,7 @@ public final class ApiVerticle extends VerticleBase {
     Tenant caller = caller(ctx);
     List<Future<TaskRecord>> ended = waitMillis == 0 ? List.of()
         : ids.stream().map(id -> completions.await(id, waitMillis)).toList();
-    Future<List<TaskRecord>> tasks = guardRead(store.tasks(ids, caller)).compose(first -> {
+    Future<List<TaskRecord>> tasks = store.tasks(ids, caller).compose(first -> {
       long done = first.stream().filter(t -> t == null || t.status().isTerminal()).count();
       if (ended.isEmpty() || done == ids.size() || (any && done > 0)) {
         return Future.succeededFuture(first);
@@ -311,7 +315,7 @@ public final class ApiVerticle extends VerticleBase {
           completions.cancel(ids.get(i), ended.get(i)); // nothing to wait for
         }
       }
-      return (any ? Future.any(ended) : Future.join(ended)).transform(v -> guardRead(store.tasks(ids, caller)));
+      return (any ? Future.any(ended) : Future.join(ended)).transform(v -> store.tasks(ids, caller));
     });
     tasks.onComplete(done -> {
       for (int i = 0; i < ended.size(); i++) {
@@ -393,13 +397,13 @@ public final class ApiVerticle extends VerticleBase {
     Tenant caller = caller(ctx);
     Future<TaskRecord> task;
     if (waitMillis == 0) {
-      task = guardRead(store.task(id, caller));
+      task = store.task(id, caller);
     } else {
       Future<TaskRecord> ended = completions.await(id, waitMillis);
-      task = guardRead(store.task(id, caller)).compose(first -> first.status().isTerminal()
+      task = store.task(id, caller).compose(first -> first.status().isTerminal()
           ? Future.succeededFuture(first)
           : ended.compose(announced -> announced != null ? Future.succeededFuture(announced)
-              : guardRead(store.task(id, caller))));
+              : store.task(id, caller)));
       task.onComplete(done -> completions.cancel(id, ended));
     }
     respondWithTask(ctx, task, 200);
@@ -611,11 +615,6 @@ public final class ApiVerticle extends VerticleBase {
   /** A Redis call that may not take longer than {@value #STORE_TIMEOUT_MILLIS} ms; else Redis counts as down. */
   private static <T> Future<T> guard(Future<T> call) {
     return call.timeout(STORE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
-  }
-
-  /** A read of tasks, which may carry big results: {@value #TASK_READ_TIMEOUT_MILLIS} ms; else Redis counts as down. */
-  private static <T> Future<T> guardRead(Future<T> call) {
-    return call.timeout(TASK_READ_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
   }
 
   /** Answers with the future's JSON, or lets the router's failure handler explain what went wrong. */

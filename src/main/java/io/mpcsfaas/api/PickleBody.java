@@ -26,10 +26,10 @@ final class PickleBody {
   static final String TYPE = "application/octet-stream";
   static final String NOT_PICKLE = "the body is not a pickle stream (expected the bytes of dill.dumps((args, kwargs)) "
       + "with content-type " + TYPE + ")";
-  /** The longest pickle body: its base64, the stored payload, must fit one value of the platform's Redis. */
+  /** The longest pickle body: its base64, the stored payload, must fit the longest value the platform stores. */
   static final long MAX_LENGTH = RedisConfig.MAX_VALUE / 4 * 3;
   static final String TOO_LONG = "a pickle body takes at most " + MAX_LENGTH + " bytes (" + (MAX_LENGTH >> 20)
-      + " MiB): stored as base64, it must fit the " + (RedisConfig.MAX_VALUE >> 20) + " MiB of one Redis value";
+      + " MiB): stored as base64, it must fit the " + (RedisConfig.MAX_VALUE >> 20) + " MiB a stored value may have";
   /** The only route that takes a pickle body. */
   static final String SUBMIT = "/execute_function";
   private static final Pattern JSON_NUMBER = Pattern.compile("-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?");

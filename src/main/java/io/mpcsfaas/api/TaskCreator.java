@@ -3,6 +3,7 @@ package io.mpcsfaas.api;
 import io.mpcsfaas.async.GroupCommit;
 import io.mpcsfaas.store.TaskStore;
 import io.mpcsfaas.store.TaskStore.NewTask;
+import io.mpcsfaas.store.TransferTime;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import java.util.ArrayList;
@@ -20,14 +21,13 @@ import java.util.concurrent.TimeUnit;
 final class TaskCreator {
   private record Pending(NewTask task, Promise<Void> created) {}
 
-  private static final long MILLIS_PER_16_MIB = 1000;
 
   private final TaskStore store;
   private final long baseTimeoutMillis;
   private final GroupCommit<Pending> commit;
 
   /**
-   * A creation call unanswered after {@link #timeoutMillis} of {@code baseTimeoutMillis} fails its submits
+   * A creation call unanswered after {@link TransferTime#millis} of {@code baseTimeoutMillis} fails its submits
    * (Redis counts as down).
    */
   TaskCreator(TaskStore store, long baseTimeoutMillis) {
@@ -47,19 +47,10 @@ final class TaskCreator {
     return created.future();
   }
 
-  /**
-   * How long a creation call carrying {@code payloadBytes} may take before Redis counts as down: the base, and
-   * 1 s more per 16 MiB, which Redis and the client take to move under load (a 64 MiB argument is 85 MiB
-   * base64).
-   */
-  static long timeoutMillis(long baseMillis, long payloadBytes) {
-    return baseMillis + MILLIS_PER_16_MIB * payloadBytes / (16L << 20);
-  }
-
   private Future<Void> createAll(List<Pending> batch) {
     long bytes = batch.stream().mapToLong(pending -> pending.task().payload().length()).sum();
     return store.create(batch.stream().map(Pending::task).toList())
-        .timeout(timeoutMillis(baseTimeoutMillis, bytes), TimeUnit.MILLISECONDS)
+        .timeout(TransferTime.millis(baseTimeoutMillis, bytes), TimeUnit.MILLISECONDS)
         .compose(created -> {
           if (created.size() != batch.size()) {
             return Future.failedFuture(new IllegalStateException("the creation script answered for "

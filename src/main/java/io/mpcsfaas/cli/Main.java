@@ -202,9 +202,8 @@ public final class Main {
     Path dir = Path.of(Conf.string(config, "redis.data_dir"));
     LOG.info("no Redis at {}; starting redis-server on port {} with data in {}", url, address.getPort(),
         dir.toAbsolutePath());
-    // Redis refuses a value over its proto-max-bulk-len, closing the connection: its own Redis takes the
-    // largest body the API may be given (--body-limit), and a result as big (today its default, 512 MiB).
-    return RedisServer.start(address.getPort(), dir, true, "--proto-max-bulk-len",
-        Long.toString(ApiConfig.MAX_BODY_LIMIT));
+    // Redis's default proto-max-bulk-len (512 MiB) fits every value sent to it: a function's payload is at most
+    // that, and a task's payload or result longer than 256 MiB goes in pieces (store/LargeValues.java).
+    return RedisServer.start(address.getPort(), dir, true);
   }
 }

@@ -13,8 +13,8 @@ public record ApiConfig(String host, int port, long bodyLimit, String key, Strin
     String tlsCert, String tlsKey) {
   /** 128 MiB: a 64 MiB argument or function, base64 inside JSON, with room to spare. */
   public static final long DEFAULT_BODY_LIMIT = 128L << 20;
-  /** A body carries its payload whole: one longer than Redis values may be could be stored but never read. */
-  public static final long MAX_BODY_LIMIT = RedisConfig.MAX_VALUE;
+  /** 1 GiB: a pickle body this long is, once base64, the longest value the platform stores. */
+  public static final long MAX_BODY_LIMIT = 1L << 30;
 
   /** The API's config; fails with a message naming the flags when the certificate and key do not go together. */
   public static ApiConfig from(JsonObject conf) {

@@ -11,11 +11,13 @@ import java.util.List;
  */
 public record RedisConfig(String url, String prefix, int poolSize, List<String> sentinels, String master,
     int minReplicas, long waitMillis) {
+  /** The longest reply the Redis client (Vert.x) reads: a longer one fails the command. */
+  public static final long MAX_REPLY = 512L << 20;
   /**
-   * The longest value the platform reads back from Redis: the Redis client (Vert.x) refuses a longer reply, so
-   * a longer payload or result would be stored and then fail every read of it.
+   * The longest payload or result the platform stores: the base64 of a 1 GiB pickle, in one Java string. One
+   * longer than a piece is stored in pieces (store/LargeValues.java), each read in a reply of its own.
    */
-  public static final long MAX_VALUE = 512L << 20;
+  public static final long MAX_VALUE = ((1L << 30) + 2) / 3 * 4;
 
   /** The config; fails with a message naming the flag when a Sentinel is not HOST:PORT or a count is negative. */
   public static RedisConfig from(JsonObject conf) {

@@ -5,6 +5,7 @@ import io.mpcsfaas.store.FinishedTask;
 import io.mpcsfaas.store.QueueEntry;
 import io.mpcsfaas.store.StartedTask;
 import io.mpcsfaas.store.TaskQueue;
+import io.mpcsfaas.store.TransferTime;
 import io.mpcsfaas.task.PickledException;
 import io.mpcsfaas.task.TaskOutput;
 import io.vertx.core.Future;
@@ -16,7 +17,10 @@ import java.util.concurrent.TimeUnit;
 final class RedisDispatchQueue implements DispatchQueue {
   /** How long one read for new entries waits in Redis before it answers none and is sent again. */
   private static final long BLOCK_MILLIS = 2000;
-  /** A finish call without an answer by then (a connection gone half-open) fails and is retried. */
+  /**
+   * A finish call without an answer by then (a connection gone half-open) fails and is retried; one that
+   * stores big results gets more (TransferTime).
+   */
   private static final long FINISH_TIMEOUT_MILLIS = 10_000;
 
   private final TaskQueue queue;
@@ -61,7 +65,9 @@ final class RedisDispatchQueue implements DispatchQueue {
 
   @Override
   public Future<Void> finish(List<FinishedTask> outcomes) {
-    return queue.finish(outcomes).timeout(FINISH_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS).mapEmpty();
+    long bytes = outcomes.stream().mapToLong(outcome -> outcome.outcome().result().length()).sum();
+    return queue.finish(outcomes).timeout(TransferTime.millis(FINISH_TIMEOUT_MILLIS, bytes), TimeUnit.MILLISECONDS)
+        .mapEmpty();
   }
 
   @Override

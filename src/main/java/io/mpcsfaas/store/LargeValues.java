@@ -1,8 +1,14 @@
 package io.mpcsfaas.store;
 
+import io.mpcsfaas.config.RedisConfig;
 import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Supplier;
 
@@ -13,9 +19,16 @@ import java.util.function.Supplier;
  * deciding every state change; only the big value moves outside them, in an order that never exposes a task
  * without it (see TaskStore#create and TaskQueue#finish). Lua's side of the threshold is written as the same
  * number in start_tasks.lua.
+ *
+ * <p>A value longer than a piece (256 MiB) is stored in pieces, in fields of the same hash (so that it expires
+ * and is deleted with its task): the field itself holds the first piece and {@code FIELD_pieces} their count,
+ * {@code FIELD_1}, {@code FIELD_2}... the others. The Redis client (Vert.x) refuses a reply over 512 MiB, so a
+ * value stored whole past that could never be read back; pieces.lua drops a value's pieces in the scripts.
  */
 final class LargeValues {
   static final int INLINE = 65536;
+  /** The longest piece of a stored value: half of what the Redis client reads in one reply. */
+  static final int PIECE = (int) (RedisConfig.MAX_REPLY / 2);
   /**
    * How long a payload written ahead of its creation script lives when that script never runs (the API died
    * between the two): the script makes it permanent when it creates the task.
@@ -36,5 +49,96 @@ final class LargeValues {
    */
   static <T> Future<T> writeFirst(Redis redis, List<Request> writes, Supplier<Future<T>> script) {
     return writes.isEmpty() ? script.get() : redis.batch(writes).compose(written -> script.get());
+  }
+
+  /** How many pieces {@code value} is stored in, pieces of at most {@code piece} characters. */
+  static int pieces(String value, int piece) {
+    return Math.max(1, (value.length() + piece - 1) / piece);
+  }
+
+  /** The {@code i}-th piece of {@code value} (from 0). */
+  static String piece(String value, int i, int piece) {
+    return value.substring(i * piece, Math.min(value.length(), (i + 1) * piece));
+  }
+
+  /** The field that counts the pieces of {@code field}'s value (absent when it is stored whole). */
+  static String countField(String field) {
+    return field + "_pieces";
+  }
+
+  private static String pieceField(String field, int i) {
+    return field + "_" + i;
+  }
+
+  /**
+   * The write of the first piece of {@code value} as {@code field} of {@code key}, with the count of its pieces
+   * when it has others ({@link #otherPieces} writes them).
+   */
+  static Request firstPiece(String key, String field, String value, int piece) {
+    int pieces = pieces(value, piece);
+    Request first = Request.cmd(Command.HSET).arg(key).arg(field).arg(piece(value, 0, piece));
+    return pieces == 1 ? first : first.arg(countField(field)).arg(pieces);
+  }
+
+  /**
+   * The writes of the pieces of {@code value} after the first (none when it is one piece), each made when it is
+   * sent: sent {@link #inTurn}, the heap holds the copies of one piece at a time, not of all.
+   */
+  static List<Supplier<Future<Void>>> otherPieces(Redis redis, String key, String field, String value, int piece) {
+    List<Supplier<Future<Void>>> writes = new ArrayList<>();
+    for (int i = 1; i < pieces(value, piece); i++) {
+      int at = i;
+      writes.add(() -> redis.send(Request.cmd(Command.HSET).arg(key).arg(pieceField(field, at))
+          .arg(piece(value, at, piece))).mapEmpty());
+    }
+    return writes;
+  }
+
+  /** Sends {@code writes} one after the other, then the script once they succeeded; the script alone when none. */
+  static <T> Future<T> inTurn(List<Supplier<Future<Void>>> writes, Supplier<Future<T>> script) {
+    Future<Void> written = null;
+    for (Supplier<Future<Void>> write : writes) {
+      written = written == null ? write.get() : written.compose(v -> write.get());
+    }
+    return written == null ? script.get() : written.compose(v -> script.get());
+  }
+
+  /** A read of {@code field} of {@code key}: its first piece and its count of pieces, for {@link #whole}. */
+  static Request read(String key, String field) {
+    return Request.cmd(Command.HMGET).arg(key).arg(field).arg(countField(field));
+  }
+
+  /**
+   * The value whose first piece and count were read ({@code count} null: stored whole, or absent when
+   * {@code first} is null too), its other pieces read now, one reply each.
+   */
+  static Future<String> whole(Redis redis, String key, String field, Response first, Response count) {
+    if (first == null || count == null) {
+      return Future.succeededFuture(first == null ? null : first.toString());
+    }
+    int pieces = count.toInteger();
+    Request rest = Request.cmd(Command.HMGET).arg(key);
+    for (int i = 1; i < pieces; i++) {
+      rest.arg(pieceField(field, i));
+    }
+    return redis.send(rest).map(others -> {
+      List<Buffer> all = new ArrayList<>(pieces);
+      all.add(first.toBuffer());
+      long length = first.toBuffer().length();
+      for (Response other : others) {
+        if (other == null) { // the task was deleted between the reads
+          return null;
+        }
+        all.add(other.toBuffer());
+        length += other.toBuffer().length();
+      }
+      byte[] joined = new byte[Math.toIntExact(length)];
+      int at = 0;
+      for (Buffer piece : all) {
+        piece.getBytes(joined, at);
+        at += piece.length();
+      }
+      return new String(joined, StandardCharsets.ISO_8859_1); // base64: one byte per character
+    });
   }
 }

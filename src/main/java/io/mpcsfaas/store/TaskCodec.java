@@ -26,8 +26,10 @@ final class TaskCodec {
   /** The fields of a task that printed something ({@code output_truncated} is "1" or "0"). */
   static final List<String> OUTPUT_FIELDS = List.of("stdout", "stderr", "output_truncated");
   private static final String TENANT = "tenant";
-  private static final List<String> READ = Stream.of(FIELDS.stream(), OUTPUT_FIELDS.stream(), Stream.of(TENANT))
-      .flatMap(s -> s).toList();
+  /** The count of the pieces of a result stored in pieces (see LargeValues). */
+  private static final String RESULT_PIECES = LargeValues.countField("result");
+  private static final List<String> READ = Stream.of(FIELDS.stream(), OUTPUT_FIELDS.stream(),
+      Stream.of(RESULT_PIECES, TENANT)).flatMap(s -> s).toList();
   private static final List<String> READ_OUTPUT = Stream.of(Stream.of("status"), OUTPUT_FIELDS.stream(),
       Stream.of(TENANT)).flatMap(s -> s).toList();
   private static final List<String> READ_STATUS = List.of("status", TENANT);
@@ -44,6 +46,16 @@ final class TaskCodec {
   /** The task from the reply to {@link #read}; null when Redis does not know it. */
   static TaskRecord fromHash(String id, Response values) {
     return record(id, field -> text(values.get(READ.indexOf(field))));
+  }
+
+  /** The count of the pieces of the task's result from the reply to {@link #read}; null when stored whole. */
+  static Response resultPieces(Response values) {
+    return values.get(READ.indexOf(RESULT_PIECES));
+  }
+
+  /** The first piece of the task's result from the reply to {@link #read}. */
+  static Response resultPiece(Response values) {
+    return values.get(READ.indexOf("result"));
   }
 
   /** The task without its result, which a dispatcher in this JVM handed over, but with the result's owner. */

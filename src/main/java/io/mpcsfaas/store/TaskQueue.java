@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,8 +34,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class TaskQueue {
   private static final Logger LOG = LoggerFactory.getLogger(TaskQueue.class);
-  private static final Scripts START_TASKS = Scripts.load("task_index.lua", "start_tasks.lua");
-  private static final Scripts FINISH_TASKS = Scripts.load("task_index.lua", "function_stats.lua", "finish_tasks.lua");
+  private static final Scripts START_TASKS = Scripts.load("task_index.lua", "pieces.lua", "start_tasks.lua");
+  private static final Scripts FINISH_TASKS = Scripts.load("task_index.lua", "function_stats.lua", "pieces.lua", "finish_tasks.lua");
   private static final Scripts REFRESH_CLAIMS = Scripts.load("refresh_claims.lua");
   private static final Scripts STORE_OUTPUT = Scripts.load("store_output.lua");
   private static final Scripts PROMOTE_DELAYED = Scripts.load("promote_delayed.lua");
@@ -44,6 +45,7 @@ public final class TaskQueue {
   private static final long MAX_FUNCTION_BYTES = 64L << 20;
 
   private final Redis redis;
+  private final int piece;
   private final Keys keys;
   private final String consumer;
   private final long keepFinishedSeconds;
@@ -68,6 +70,13 @@ public final class TaskQueue {
   /** Big arguments and results also pass through {@code handover} from and to an API in this JVM. */
   public TaskQueue(Redis redis, Keys keys, String consumer, long keepFinishedSeconds, ReplicaWait replicas,
       Handover handover) {
+    this(redis, keys, consumer, keepFinishedSeconds, replicas, handover, LargeValues.PIECE);
+  }
+
+  /** {@code piece}: the longest piece of a stored value (LargeValues.PIECE; shorter in tests). */
+  TaskQueue(Redis redis, Keys keys, String consumer, long keepFinishedSeconds, ReplicaWait replicas,
+      Handover handover, int piece) {
+    this.piece = piece;
     this.redis = redis;
     this.keys = keys;
     this.consumer = consumer;
@@ -184,8 +193,9 @@ public final class TaskQueue {
 
   /**
    * The started tasks, with what the script left out read in one batch: the arguments it left out for their
-   * size (unless an API in this JVM handed them over), and the payloads of the functions not held here (read
-   * once, then held: a function never changes under its id).
+   * size (unless an API in this JVM handed them over; the other pieces of those stored in pieces one more
+   * read each), and the payloads of the functions not held here (read once, then held: a function never
+   * changes under its id).
    */
   private Future<List<StartedTask>> withPayloads(List<QueueEntry> entries, Response replies) {
     List<Request> reads = new ArrayList<>();
@@ -193,6 +203,7 @@ public final class TaskQueue {
     Map<String, String> fns = new HashMap<>();
     Map<String, String> handed = new HashMap<>();
     Set<String> missing = new LinkedHashSet<>();
+    List<String> argKeys = new ArrayList<>();
     for (int i = 0; i < entries.size(); i++) {
       Response r = replies.get(i);
       if ("RUNNING".equals(r.get(0).toString())) {
@@ -202,7 +213,8 @@ public final class TaskQueue {
           if (given != null) {
             handed.put(taskId, given);
           } else {
-            reads.add(Request.cmd(Command.HGET).arg(keys.task(taskId)).arg("payload"));
+            reads.add(LargeValues.read(keys.task(taskId), "payload"));
+            argKeys.add(keys.task(taskId));
           }
         }
         String fid = r.get(1).toString();
@@ -214,10 +226,10 @@ public final class TaskQueue {
         }
       }
     }
-    int argsReads = reads.size();
+    int argsReads = argKeys.size();
     missing.forEach(fid -> reads.add(Request.cmd(Command.HGET).arg(keys.function(fid)).arg("payload")));
     Future<List<Response>> read = reads.isEmpty() ? Future.succeededFuture(List.of()) : redis.batch(reads);
-    return read.map(payloads -> {
+    return read.compose(payloads -> {
       int next = argsReads;
       for (String fid : missing) {
         Response fn = payloads.get(next++);
@@ -228,22 +240,28 @@ public final class TaskQueue {
           functions.put(fid, fns.get(fid), fns.get(fid).length());
         }
       }
-      List<StartedTask> started = new ArrayList<>(entries.size());
-      next = 0;
-      for (int i = 0; i < entries.size(); i++) {
-        Response r = replies.get(i);
-        if (!"RUNNING".equals(r.get(0).toString())) {
-          started.add(null);
-          continue;
-        }
-        String payload = handed.get(entries.get(i).taskId());
-        if (payload == null) {
-          Response args = r.get(2) == null ? payloads.get(next++) : r.get(2);
-          payload = args == null ? "" : args.toString();
-        }
-        started.add(startedTask(entries.get(i), r, fns.get(r.get(1).toString()), payload));
+      List<Future<String>> args = new ArrayList<>(argsReads);
+      for (int i = 0; i < argsReads; i++) {
+        Response payload = payloads.get(i);
+        args.add(LargeValues.whole(redis, argKeys.get(i), "payload", payload.get(0), payload.get(1)));
       }
-      return started;
+      return Future.all(args).map(whole -> {
+        List<StartedTask> started = new ArrayList<>(entries.size());
+        int nextArgs = 0;
+        for (int i = 0; i < entries.size(); i++) {
+          Response r = replies.get(i);
+          if (!"RUNNING".equals(r.get(0).toString())) {
+            started.add(null);
+            continue;
+          }
+          String payload = handed.get(entries.get(i).taskId());
+          if (payload == null) {
+            payload = r.get(2) == null ? whole.resultAt(nextArgs++) : r.get(2).toString();
+          }
+          started.add(startedTask(entries.get(i), r, fns.get(r.get(1).toString()), payload == null ? "" : payload));
+        }
+        return started;
+      });
     });
   }
 
@@ -277,32 +295,59 @@ public final class TaskQueue {
   }
 
   /**
-   * Writes each big result ahead of finish_tasks.lua, in one transaction per batch, as the task's field result
+   * Writes each big result ahead of finish_tasks.lua, in one transaction per result, as the task's field result
    * with the field result_owner naming the outcome; HSETNX writes neither when another outcome got there first
    * (a late duplicate) or the task has a result already (it ended), so a stored result is never overwritten
    * and the script stores as terminal only the outcome that owns the result. The owner is the queue entry and
-   * the worker, the same when a batch is finished again after a failed call. Then calls {@code next} with each
-   * outcome's owner ('' for an inline result).
+   * the worker, the same when a batch is finished again after a failed call. A result in pieces (LargeValues)
+   * has its first piece and count written so, and its other pieces once the transaction says the outcome owns
+   * it: no other outcome then writes them. Then calls {@code next} with each outcome's owner ('' for an inline
+   * result).
    */
   private <T> Future<T> stageBigResults(List<FinishedTask> outcomes, Function<List<String>, Future<T>> next) {
     List<Request> writes = new ArrayList<>();
     List<String> owners = new ArrayList<>(outcomes.size());
+    Map<Integer, FinishedTask> inPieces = new HashMap<>(); // by the position of its transaction's EXEC
     for (FinishedTask outcome : outcomes) {
-      if (LargeValues.large(outcome.outcome().result())) {
+      String result = outcome.outcome().result();
+      if (LargeValues.large(result)) {
         String key = keys.task(outcome.entry().taskId());
-        String owner = outcome.entry().entryId() + "/" + outcome.worker();
+        String owner = owner(outcome);
+        int pieces = LargeValues.pieces(result, piece);
+        // one transaction per result: Redis counts a transaction's queued commands against a client's
+        // query buffer limit (1 GiB by default)
+        writes.add(Request.cmd(Command.MULTI));
         writes.add(Request.cmd(Command.HSETNX).arg(key).arg("result_owner").arg(owner));
-        writes.add(Request.cmd(Command.HSETNX).arg(key).arg("result").arg(outcome.outcome().result()));
+        writes.add(Request.cmd(Command.HSETNX).arg(key).arg("result").arg(LargeValues.piece(result, 0, piece)));
+        if (pieces > 1) {
+          writes.add(Request.cmd(Command.HSETNX).arg(key).arg(LargeValues.countField("result")).arg(pieces));
+          writes.add(Request.cmd(Command.HGET).arg(key).arg("result_owner"));
+          inPieces.put(writes.size(), outcome);
+        }
+        writes.add(Request.cmd(Command.EXEC));
         owners.add(owner);
       } else {
         owners.add("");
       }
     }
-    if (!writes.isEmpty()) {
-      writes.add(0, Request.cmd(Command.MULTI));
-      writes.add(Request.cmd(Command.EXEC));
+    if (inPieces.isEmpty()) {
+      return LargeValues.writeFirst(redis, writes, () -> next.apply(owners));
     }
-    return LargeValues.writeFirst(redis, writes, () -> next.apply(owners));
+    return redis.batch(writes).compose(replies -> {
+      List<Supplier<Future<Void>>> others = new ArrayList<>();
+      inPieces.forEach((exec, outcome) -> {
+        Response owner = replies.get(exec).get(3); // also this outcome's when it is finished again
+        if (owner != null && owner.toString().equals(owner(outcome))) {
+          others.addAll(LargeValues.otherPieces(redis, keys.task(outcome.entry().taskId()), "result",
+              outcome.outcome().result(), piece));
+        }
+      });
+      return LargeValues.inTurn(others, () -> next.apply(owners));
+    });
+  }
+
+  private static String owner(FinishedTask outcome) {
+    return outcome.entry().entryId() + "/" + outcome.worker();
   }
 
   /**

@@ -12,4 +12,9 @@ import io.mpcsfaas.task.TaskStatus;
 public record TaskRecord(String id, TaskStatus status, String result, String error, String worker,
     int attempts, String createdAt, String startedAt, String finishedAt, boolean cancelled, TaskOutput output) {
 
+  /** The same task with {@code result} as its result. */
+  TaskRecord withResult(String result) {
+    return new TaskRecord(id, status, result, error, worker, attempts, createdAt, startedAt, finishedAt, cancelled,
+        output);
+  }
 }

@@ -15,6 +15,8 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import java.util.UUID;
 
 /**
@@ -27,13 +29,20 @@ public final class TaskStore {
   private static final Scripts CREATE_TASKS = Scripts.load("task_index.lua", "create_tasks.lua");
   private static final Scripts REGISTER_FUNCTION = Scripts.load("register_function.lua");
   private static final Scripts DELETE_FUNCTION = Scripts.load("delete_function.lua");
-  private static final Scripts CANCEL_TASKS = Scripts.load("task_index.lua", "function_stats.lua", "cancel_tasks.lua");
+  private static final Scripts CANCEL_TASKS = Scripts.load("task_index.lua", "function_stats.lua", "pieces.lua", "cancel_tasks.lua");
+
+  /**
+   * How long a read of tasks may take before Redis counts as down: it may carry a result of 256 MiB, which
+   * takes Redis and the client seconds; the other pieces of a result stored in pieces get more (TransferTime).
+   */
+  private static final long READ_MILLIS = 10_000;
 
   private final Redis redis;
   private final Keys keys;
   private final long keepEndedSeconds;
   private final ReplicaWait replicas;
   private final Handover handover;
+  private final int piece;
 
   public TaskStore(Redis redis, Keys keys) {
     this(redis, keys, 0);
@@ -54,6 +63,12 @@ public final class TaskStore {
 
   /** Big arguments and results also pass through {@code handover} to and from a dispatcher in this JVM. */
   public TaskStore(Redis redis, Keys keys, long keepEndedSeconds, ReplicaWait replicas, Handover handover) {
+    this(redis, keys, keepEndedSeconds, replicas, handover, LargeValues.PIECE);
+  }
+
+  /** {@code piece}: the longest piece of a stored value (LargeValues.PIECE; shorter in tests). */
+  TaskStore(Redis redis, Keys keys, long keepEndedSeconds, ReplicaWait replicas, Handover handover, int piece) {
+    this.piece = piece;
     this.redis = redis;
     this.keys = keys;
     this.keepEndedSeconds = keepEndedSeconds;
@@ -261,11 +276,13 @@ public final class TaskStore {
     args.add(keys.function(""));
     args.add(allOrNone ? "1" : "0");
     List<Request> bigPayloads = new ArrayList<>();
+    List<Supplier<Future<Void>>> otherPieces = new ArrayList<>();
     for (NewTask task : tasks) {
       boolean large = LargeValues.large(task.payload());
       if (large) {
         handover.putArguments(task.id(), task.payload());
-        bigPayloads.add(Request.cmd(Command.HSET).arg(keys.task(task.id())).arg("payload").arg(task.payload()));
+        bigPayloads.add(LargeValues.firstPiece(keys.task(task.id()), "payload", task.payload(), piece));
+        otherPieces.addAll(LargeValues.otherPieces(redis, keys.task(task.id()), "payload", task.payload(), piece));
         bigPayloads.add(Request.cmd(Command.EXPIRE).arg(keys.task(task.id())).arg(LargeValues.ORPHAN_SECONDS));
       }
       args.add(task.id());
@@ -277,8 +294,8 @@ public final class TaskStore {
       args.add(task.caller().scope());
       args.add(task.caller().maxInFlight() == 0 ? "" : Integer.toString(task.caller().maxInFlight()));
     }
-    Future<Response> created = LargeValues.writeFirst(redis, bigPayloads, () -> CREATE_TASKS.run(redis, replicas,
-        List.of(keys.queue(), keys.stats(), keys.index()), args));
+    Future<Response> created = LargeValues.writeFirst(redis, bigPayloads, () -> LargeValues.inTurn(otherPieces,
+        () -> CREATE_TASKS.run(redis, replicas, List.of(keys.queue(), keys.stats(), keys.index()), args)));
     if (!bigPayloads.isEmpty()) {
       created.onFailure(err -> tasks.stream().filter(task -> LargeValues.large(task.payload()))
           .forEach(task -> handover.dropArguments(task.id())));
@@ -355,14 +372,16 @@ public final class TaskStore {
 
   public Future<TaskRecord> task(String id, Tenant caller) {
     Future<TaskRecord> read = handover.holdsResult(id) ? tasks(List.of(id), caller).map(found -> found.get(0))
-        : redis.send(TaskCodec.read(keys.task(id))).map(fields -> visible(id, fields, caller));
+        : redis.send(TaskCodec.read(keys.task(id))).timeout(READ_MILLIS, TimeUnit.MILLISECONDS)
+            .compose(fields -> visible(id, fields, caller));
     return read.compose(task -> task == null ? Future.failedFuture(notFound(id)) : Future.succeededFuture(task));
   }
 
   /**
    * Several tasks in one pipelined round trip, in order; null for an id Redis does not know (or another's). A
    * task whose result a dispatcher in this JVM handed over is read without it and given the held one, if Redis
-   * names the same owner for the stored result; else it is read again, whole.
+   * names the same owner for the stored result; else it is read again, whole. A read not answered in time
+   * fails (READ_MILLIS), as Redis down.
    */
   public Future<List<TaskRecord>> tasks(List<String> ids, Tenant caller) {
     List<Boolean> handed = ids.stream().map(handover::holdsResult).toList();
@@ -371,46 +390,37 @@ public final class TaskStore {
       String key = keys.task(ids.get(i));
       reads.add(handed.get(i) ? TaskCodec.readOwner(key) : TaskCodec.read(key));
     }
-    return redis.batch(reads).compose(replies -> {
-      List<TaskRecord> tasks = new ArrayList<>(ids.size());
-      List<Integer> readAgain = new ArrayList<>();
+    return redis.batch(reads).timeout(READ_MILLIS, TimeUnit.MILLISECONDS).compose(replies -> {
+      List<Future<TaskRecord>> tasks = new ArrayList<>(ids.size());
       for (int i = 0; i < ids.size(); i++) {
         Response fields = replies.get(i);
         String id = ids.get(i);
         if (!handed.get(i)) {
           tasks.add(visible(id, fields, caller));
         } else if (!caller.sees(TaskCodec.tenant(fields))) {
-          tasks.add(null); // another tenant's: the held result stays for its own
+          tasks.add(Future.succeededFuture()); // another tenant's: the held result stays for its own
         } else {
           String result = handover.takeResult(id, TaskCodec.owner(fields)); // no longer held, whatever it answers
-          if (result != null) {
-            tasks.add(TaskCodec.fromOwnerRead(id, fields, result));
-          } else {
-            tasks.add(null); // set by readAgain
-            readAgain.add(i);
-          }
+          tasks.add(result != null ? Future.succeededFuture(TaskCodec.fromOwnerRead(id, fields, result))
+              : redis.send(TaskCodec.read(keys.task(id))).timeout(READ_MILLIS, TimeUnit.MILLISECONDS)
+                  .compose(whole -> visible(id, whole, caller)));
         }
       }
-      return readAgain.isEmpty() ? Future.succeededFuture(tasks) : readAgain(ids, readAgain, tasks, caller);
+      return Future.all(tasks).map(all -> all.<TaskRecord>list());
     });
   }
 
-  /** The task from the reply to a whole read, if the caller may see it; else null. */
-  private static TaskRecord visible(String id, Response fields, Tenant caller) {
-    return caller.sees(TaskCodec.tenant(fields)) ? TaskCodec.fromHash(id, fields) : null;
-  }
-
-  /** Reads whole the tasks at {@code positions}, whose held results were not the stored ones. */
-  private Future<List<TaskRecord>> readAgain(List<String> ids, List<Integer> positions, List<TaskRecord> tasks,
-      Tenant caller) {
-    return redis.batch(positions.stream().map(i -> TaskCodec.read(keys.task(ids.get(i)))).toList()).map(replies -> {
-      for (int j = 0; j < positions.size(); j++) {
-        Response fields = replies.get(j);
-        int i = positions.get(j);
-        tasks.set(i, visible(ids.get(i), fields, caller));
-      }
-      return tasks;
-    });
+  /**
+   * The task from the reply to a whole read, if the caller may see it (else null), with the other pieces of a
+   * result stored in pieces read now.
+   */
+  private Future<TaskRecord> visible(String id, Response fields, Tenant caller) {
+    TaskRecord task = caller.sees(TaskCodec.tenant(fields)) ? TaskCodec.fromHash(id, fields) : null;
+    Response pieces = task == null ? null : TaskCodec.resultPieces(fields);
+    return pieces == null ? Future.succeededFuture(task)
+        : LargeValues.whole(redis, keys.task(id), "result", TaskCodec.resultPiece(fields), pieces)
+            .timeout(TransferTime.millis(READ_MILLIS, (pieces.toLong() - 1) * piece), TimeUnit.MILLISECONDS)
+            .map(task::withResult);
   }
 
   /** A task's status and what it printed, without reading a possibly large result. */

@@ -137,7 +137,7 @@ class BodyReaderTest {
 
   @Test
   void aPickleBodyWhoseBase64WouldNotFitOneRedisValueIsA413BeforeItIsRead() throws Exception {
-    start(1L << 40, BodyReader.STALL_MILLIS, 1L << 30); // a body limit above what a pickle body may be
+    start(1L << 40, BodyReader.STALL_MILLIS, 1L << 31); // a body limit above what a pickle body may be
     try (Socket socket = new Socket("127.0.0.1", server.actualPort())) {
       socket.setSoTimeout(60_000);
       socket.getOutputStream().write(("POST /execute_function HTTP/1.1\r\nHost: x\r\nContent-Type: "

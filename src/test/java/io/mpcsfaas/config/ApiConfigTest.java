@@ -17,7 +17,7 @@ class ApiConfigTest {
 
   @Test
   void aBodyLimitOutOfRangeIsRefusedNamingTheFlag() {
-    for (long limit : new long[] {0, -1, (512L << 20) + 1}) {
+    for (long limit : new long[] {0, -1, ApiConfig.MAX_BODY_LIMIT + 1}) {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
           () -> ApiConfig.from(new JsonObject().put("api.body_limit", limit)));
       assertTrue(e.getMessage().contains("--body-limit"), e.getMessage());

@@ -107,15 +107,110 @@ class LargeValuesTest extends KeySpaceTest {
     assertEquals(0, TestRedis.pendingCount(redis, keys.queue(), Keys.DISPATCHERS_GROUP));
   }
 
+  /** Pieces of a value stored in pieces here: long enough to travel beside the scripts, short enough to test. */
+  private static final int PIECE = LargeValues.INLINE + 4321;
+
+  private TaskStore storeInPieces() {
+    return new TaskStore(redis, keys, 0, ReplicaWait.NONE, Handover.NONE, PIECE);
+  }
+
+  private TaskQueue queueInPieces() {
+    return new TaskQueue(redis, keys, "d1", 0, ReplicaWait.NONE, Handover.NONE, PIECE);
+  }
+
+  /** A value of two and a half pieces, each piece of other characters, so that a piece out of place shows. */
+  private static String threePieces(char first) {
+    return String.valueOf(first).repeat(PIECE) + String.valueOf((char) (first + 1)).repeat(PIECE)
+        + String.valueOf((char) (first + 2)).repeat(PIECE / 2);
+  }
+
   @Test
-  void aResultLongerThanThePlatformReadsBackFailsItsTaskSayingSo() {
+  void aPayloadLongerThanAPieceIsStoredInPiecesAndStartedWhole() {
+    String payload = threePieces('a');
+    String taskId = await(TaskSteps.createTask(storeInPieces(), fid, payload, null));
+    Map<String, String> hash = hash(taskId);
+    assertEquals(payload.substring(0, PIECE), hash.get("payload"));
+    assertEquals("3", hash.get("payload_pieces"));
+    assertEquals(payload.substring(PIECE, 2 * PIECE), hash.get("payload_1"));
+    assertEquals(payload.substring(2 * PIECE), hash.get("payload_2"));
+    assertEquals(-1, cmd(redis, Command.TTL, keys.task(taskId)).toInteger(), "the orphan expiry is removed");
+    assertEquals(payload, startOne(queueInPieces(), taskId).spec().argsPayload());
+  }
+
+  @Test
+  void aResultLongerThanAPieceIsStoredInPiecesAndReadWhole() {
+    String taskId = submit(fid, payloads.getString("args"), null);
+    TaskQueue queue = queueInPieces();
+    QueueEntry entry = startOne(queue, taskId).entry();
+    String result = threePieces('r');
+    assertTrue(await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, result, null, "w1")));
+    Map<String, String> hash = hash(taskId);
+    assertEquals("COMPLETED", hash.get("status"));
+    assertEquals("3", hash.get("result_pieces"));
+    assertEquals(result.substring(0, PIECE), hash.get("result"));
+    assertEquals(result, await(store.task(taskId)).result(), "any store reads it whole: the count says how");
+    assertEquals(result, await(store.tasks(List.of(taskId), Tenant.NONE)).get(0).result());
+  }
+
+  @Test
+  void aLateDuplicateNeverWritesPiecesOfTheResultStored() {
+    String taskId = submit(fid, payloads.getString("args"), null);
+    TaskQueue queue = queueInPieces();
+    QueueEntry entry = startOne(queue, taskId).entry();
+    String first = threePieces('a');
+    assertTrue(await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, first, null, "w1")));
+    assertFalse(await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, threePieces('x'), null, "w2")));
+    assertEquals(first, await(store.task(taskId)).result());
+  }
+
+  @Test
+  void anOutcomeFinishedAgainWritesThePiecesItsFirstCallDidNot() {
+    String taskId = submit(fid, payloads.getString("args"), null);
+    TaskQueue queue = queueInPieces();
+    QueueEntry entry = startOne(queue, taskId).entry();
+    String result = threePieces('r');
+    // the first call's transaction went through, and then the call failed: no other pieces, no script
+    cmd(redis, Command.HSET, keys.task(taskId), "result_owner", entry.entryId() + "/w1",
+        "result", result.substring(0, PIECE), "result_pieces", "3");
+    assertTrue(await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, result, null, "w1")));
+    assertEquals(result, await(store.task(taskId)).result());
+  }
+
+  /** A result in pieces staged by an outcome that never ended its task (its dispatcher was lost). */
+  private void stageByALostRun(String taskId) {
+    cmd(redis, Command.HSET, keys.task(taskId), "result_owner", "lost", "result", "QUJD".repeat(PIECE / 4),
+        "result_pieces", "3", "result_1", "QUJD", "result_2", "QUJD");
+  }
+
+  @Test
+  void anEndWithoutThePiecesStagedByALostRunDropsThem() {
+    String finished = submit(fid, payloads.getString("args"), null);
+    String cancelled = submit(fid, payloads.getString("args"), null);
+    QueueEntry entry = startOne(finished).entry();
+    stageByALostRun(finished);
+    stageByALostRun(cancelled);
+    assertTrue(await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, "c21hbGw=", null, "w1")));
+    await(store.cancel(List.of(cancelled), "Y2FuY2VsbGVk", "cancelled", Tenant.NONE));
+    for (String taskId : List.of(finished, cancelled)) {
+      Map<String, String> hash = hash(taskId);
+      for (String piece : List.of("result_pieces", "result_1", "result_2")) {
+        assertFalse(hash.containsKey(piece), taskId + " keeps " + piece);
+      }
+    }
+    assertEquals("c21hbGw=", await(store.task(finished)).result());
+    assertEquals("Y2FuY2VsbGVk", await(store.task(cancelled)).result());
+  }
+
+  @Test
+  void aResultLongerThanThePlatformStoresFailsItsTaskSayingSo() {
     String taskId = submit(fid, payloads.getString("args"), null);
     QueueEntry entry = startOne(taskId).entry();
     assertTrue(await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, "QUJD".repeat((int) (RedisConfig.MAX_VALUE / 4) + 1),
         null, "w1")));
     TaskRecord task = await(store.task(taskId));
     assertEquals(TaskStatus.FAILED, task.status());
-    assertTrue(task.error().contains("over the 512 MiB a stored value may have"), task.error());
+    assertTrue(task.error().contains("over the " + (RedisConfig.MAX_VALUE >> 20) + " MiB a stored value may have"),
+        task.error());
     assertTrue(task.result().length() < LargeValues.INLINE, "the exception is stored, not the result");
   }
 
