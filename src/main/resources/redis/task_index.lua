@@ -1,9 +1,12 @@
--- The task index, shared by the task scripts (loaded before each of them). Each task id is a member of four
--- sorted sets, scored by its created_at in whole microseconds (index_score): INDEX (all tasks), INDEX:status:{STATUS}, INDEX:function:{fid} and
+-- The task index, shared by the task scripts (loaded before each of them). Each task id is a member of two
+-- sorted sets, scored by its created_at in whole microseconds (index_score): INDEX:status:{STATUS} and
 -- INDEX:function:{fid}:{STATUS}, where INDEX is the key the script is given (Keys.index() and its siblings);
 -- INDEX:functions holds the function ids that have sets, for trimming them. A task of a tenant is also in
--- INDEX:tenant:{tenant} and INDEX:tenant:{tenant}:{STATUS} (INDEX:tenants lists the tenants that have sets): a
--- tenant's page costs what any page does, and its QUEUED and RUNNING sets count its tasks in flight.
+-- INDEX:tenant:{tenant}:{STATUS} (INDEX:tenants lists the tenants that have sets): a tenant's page costs what
+-- any page does, and its QUEUED and RUNNING sets count its tasks in flight. A listing of any status merges the
+-- four status sets of its scope (list_tasks.lua): no set holds every task, which spares each task two inserts
+-- into the biggest sets (and their trimming). Sets of all tasks that an older version kept (INDEX,
+-- INDEX:function:{fid}, INDEX:tenant:{tenant}) are removed by the trim (trim_index.lua).
 -- A created_at (seconds, as text) as a score. Whole numbers: Redis keeps the small sets (QUEUED and RUNNING
 -- ones) as listpacks, where it parses a fractional score from text at every comparison, so that adding one
 -- task costs several times more than with an integer score.
@@ -22,27 +25,20 @@ local function index_add(index, created, status, ids, fids, tenants)
     redis.call('ZADD', key, unpack(args))
   end
   -- In chunks: Lua's stack bounds the number of arguments one call may take.
-  for i = 1, #ids, 500 do
-    local last = math.min(i + 499, #ids)
-    zadd(index, i, last)
-    zadd(index .. ':status:' .. status, i, last)
-  end
-  -- A run of tasks into a set and its status set, in chunks.
   local function zadd_run(set, from, to)
     for j = from, to, 500 do
-      local last = math.min(j + 499, to)
-      zadd(set, j, last)
-      zadd(set .. ':' .. status, j, last)
+      zadd(set, j, math.min(j + 499, to))
     end
   end
+  zadd_run(index .. ':status:' .. status, 1, #ids)
   -- One call per run of consecutive tasks of one function (a batch is one run).
   local first = 1
   for i = 1, #ids do
     if i == #ids or fids[i + 1] ~= fids[i] then
-      zadd_run(index .. ':function:' .. fids[i], first, i)
+      zadd_run(index .. ':function:' .. fids[i] .. ':' .. status, first, i)
       redis.call('SADD', index .. ':functions', fids[i])
       if tenants[i] ~= '' then -- a function has one tenant: the run is its
-        zadd_run(index .. ':tenant:' .. tenants[i], first, i)
+        zadd_run(index .. ':tenant:' .. tenants[i] .. ':' .. status, first, i)
         redis.call('SADD', index .. ':tenants', tenants[i])
       end
       first = i + 1

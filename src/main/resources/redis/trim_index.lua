@@ -1,8 +1,9 @@
 -- Removes from the task index (see task_index.lua) the ids whose task has expired, among those created at or
 -- before ARGV[1], oldest first, with bounded work per call: at most ARGV[2] ids looked at per set, in the
--- all-tasks and status sets and in the sets of about ARGV[3] functions, the next ones of INDEX:functions
--- (SSCAN from cursor ARGV[4]), and in the sets of every tenant of INDEX:tenants (tenants are few: those of the
--- key file). A function or tenant without tasks left leaves INDEX:functions or INDEX:tenants.
+-- status sets and in those of about ARGV[3] functions, the next ones of INDEX:functions (SSCAN from cursor
+-- ARGV[4]), and in those of every tenant of INDEX:tenants (tenants are few: those of the key file). A function
+-- or tenant without tasks left leaves INDEX:functions or INDEX:tenants. A set of all tasks of a scope, which
+-- older versions kept, is removed when the scope is visited (UNLINK: freed away from the main thread).
 -- A task that still exists stays, however old: the index never hides a live task.
 -- KEYS[1] task index, KEYS[2] INDEX:functions, KEYS[3] INDEX:tenants
 -- ARGV[1] created_at bound, ARGV[2] ids looked at per set, ARGV[3] functions per call, ARGV[4] SSCAN cursor,
@@ -28,26 +29,26 @@ local function trim(set)
   end
 end
 
-local function trim_with_statuses(set, separator)
-  trim(set)
+-- Trims the status sets of a scope (named scope .. separator .. status); true when none is left.
+local function trim_statuses(scope, separator)
+  redis.call('UNLINK', scope) -- an older version's set of all the scope's tasks
+  local left = 0
   for _, status in ipairs(STATUSES) do
-    trim(set .. separator .. status)
+    trim(scope .. separator .. status)
+    left = left + redis.call('EXISTS', scope .. separator .. status)
   end
+  return left == 0
 end
 
-trim_with_statuses(KEYS[1], ':status:')
+trim_statuses(KEYS[1], ':status:')
 local scan = redis.call('SSCAN', KEYS[2], ARGV[4], 'COUNT', ARGV[3])
 for _, fid in ipairs(scan[2]) do
-  local set = KEYS[1] .. ':function:' .. fid
-  trim_with_statuses(set, ':')
-  if redis.call('EXISTS', set) == 0 then
+  if trim_statuses(KEYS[1] .. ':function:' .. fid, ':') then
     redis.call('SREM', KEYS[2], fid)
   end
 end
 for _, tenant in ipairs(redis.call('SMEMBERS', KEYS[3])) do
-  local set = KEYS[1] .. ':tenant:' .. tenant
-  trim_with_statuses(set, ':')
-  if redis.call('EXISTS', set) == 0 then
+  if trim_statuses(KEYS[1] .. ':tenant:' .. tenant, ':') then
     redis.call('SREM', KEYS[3], tenant)
   end
 end

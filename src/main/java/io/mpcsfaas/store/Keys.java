@@ -65,9 +65,9 @@ public record Keys(String prefix) {
   }
 
   /**
-   * Sorted set of every task id by creation time; the task scripts derive its siblings from this name
-   * ({@link #statusIndex}, {@link #functionIndex}, {@link #functionStatusIndex}, {@link #indexedFunctions},
-   * {@link #tenantIndex}, {@link #tenantStatusIndex}, {@link #indexedTenants}).
+   * The name the task index's keys derive from, in the task scripts too ({@link #statusIndex},
+   * {@link #functionStatusIndex}, {@link #indexedFunctions}, {@link #tenantStatusIndex}, {@link #indexedTenants});
+   * an older version's sorted set of every task, which the trim removes.
    */
   public String index() {
     return prefix + "index";
@@ -78,14 +78,9 @@ public record Keys(String prefix) {
     return index() + ":status:" + status;
   }
 
-  /** Sorted set of the ids of the tasks of a function, by creation time. */
-  public String functionIndex(String functionId) {
-    return index() + ":function:" + functionId;
-  }
-
   /** Sorted set of the ids of the tasks of a function in {@code status}, by creation time. */
   public String functionStatusIndex(String functionId, String status) {
-    return functionIndex(functionId) + ":" + status;
+    return index() + ":function:" + functionId + ":" + status;
   }
 
   /** Set of the function ids that have tasks in the index, for trimming their sets. */
@@ -93,17 +88,12 @@ public record Keys(String prefix) {
     return index() + ":functions";
   }
 
-  /** Sorted set of the ids of one tenant's tasks, by creation time. */
-  public String tenantIndex(String tenant) {
-    return index() + ":tenant:" + tenant;
-  }
-
   /**
    * Sorted set of the ids of one tenant's tasks in {@code status}, by creation time; the QUEUED and RUNNING sets
    * together are the tenant's tasks in flight.
    */
   public String tenantStatusIndex(String tenant, String status) {
-    return tenantIndex(tenant) + ":" + status;
+    return index() + ":tenant:" + tenant + ":" + status;
   }
 
   /** Set of the tenants that have tasks in the index, for trimming their sets. */

@@ -6,16 +6,18 @@ import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Response;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 
 /**
- * The task index: sorted sets of task ids by creation time (all tasks, per status, per function, per
- * function and status) that the task scripts keep up to date, read a page at a time, newest first, and
- * trimmed of the tasks that expired.
+ * The task index: sorted sets of task ids by creation time (per status, per function and status, per tenant
+ * and status) that the task scripts keep up to date, read a page at a time, newest first (any status: the
+ * four sets merged), and trimmed of the tasks that expired.
  */
 public final class TaskIndex {
   private static final Scripts LIST_TASKS = Scripts.load("task_index.lua", "list_tasks.lua");
@@ -76,18 +78,21 @@ public final class TaskIndex {
    * another tenant's function make an empty page.
    */
   public Future<Page> page(Tenant viewer, TaskStatus status, String functionId, int limit, Cursor after) {
-    String set;
+    Function<String, String> scope;
     if (functionId != null) {
-      set = status == null ? keys.functionIndex(functionId) : keys.functionStatusIndex(functionId, status.name());
+      scope = each -> keys.functionStatusIndex(functionId, each);
     } else if (!viewer.admin()) {
-      set = status == null ? keys.tenantIndex(viewer.name()) : keys.tenantStatusIndex(viewer.name(), status.name());
+      scope = each -> keys.tenantStatusIndex(viewer.name(), each);
     } else {
-      set = status == null ? keys.index() : keys.statusIndex(status.name());
+      scope = keys::statusIndex;
     }
+    // any status: the four status sets, merged by the script
+    List<String> sets = status != null ? List.of(scope.apply(status.name()))
+        : Arrays.stream(TaskStatus.values()).map(each -> scope.apply(each.name())).toList();
     List<String> args = List.of(Integer.toString(limit), after == null ? "" : after.taskId(),
         after == null ? "" : after.createdAt(), keys.task(""), Integer.toString(MAX_EXPIRED_PER_PAGE),
         viewer.scope());
-    return LIST_TASKS.run(redis, List.of(set), args).map(reply -> {
+    return LIST_TASKS.run(redis, sets, args).map(reply -> {
       List<Entry> tasks = new ArrayList<>();
       for (int i = 1; i + 7 < reply.size(); i += 8) {
         String attempts = reply.get(i + 6).toString();

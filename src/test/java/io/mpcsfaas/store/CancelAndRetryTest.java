@@ -268,7 +268,7 @@ class CancelAndRetryTest extends KeySpaceTest {
   }
 
   private boolean indexedAs(String id, String status) {
-    return cmd(redis, Command.ZSCORE, keys.index() + ":status:" + status, id) != null;
+    return cmd(redis, Command.ZSCORE, keys.statusIndex(status), id) != null;
   }
 
   @Test

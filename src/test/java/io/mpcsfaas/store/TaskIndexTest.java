@@ -181,7 +181,7 @@ class TaskIndexTest extends KeySpaceTest {
     finish(entry, TaskStatus.FAILED);
     assertEquals(List.of(id), ids(all(TaskStatus.FAILED, fa, 10)));
     assertEquals(List.of(), ids(all(TaskStatus.RUNNING, null, 10)));
-    assertEquals(List.of(id), ids(all(null, null, 10)), "always in the all-tasks set");
+    assertEquals(List.of(id), ids(all(null, null, 10)), "listed in any status");
     assertEquals(List.of(id), ids(all(null, fa, 10)));
     double created = Double.parseDouble(TestRedis.hash(redis, keys.task(id)).get("created_at"));
     assertEquals(Math.round(created * 1e6), cmd(redis, Command.ZSCORE, keys.functionStatusIndex(fa, "FAILED"), id).toLong(),
@@ -236,8 +236,9 @@ class TaskIndexTest extends KeySpaceTest {
 
     TaskIndex.Page page = await(index.page(Tenant.NONE, null, fa, 3, null));
     assertEquals(List.of(order.get(0), order.get(3), order.get(4)), ids(page.tasks()), "read past the expired ones");
-    assertNull(cmd(redis, Command.ZSCORE, keys.functionIndex(fa), order.get(1)), "removed from the set read");
-    assertNotNull(cmd(redis, Command.ZSCORE, keys.index(), order.get(1)), "other sets wait for the trim");
+    assertNull(cmd(redis, Command.ZSCORE, keys.functionStatusIndex(fa, "QUEUED"), order.get(1)),
+        "removed from the set read");
+    assertNotNull(cmd(redis, Command.ZSCORE, keys.statusIndex("QUEUED"), order.get(1)), "other sets wait for the trim");
     TaskIndex.Page rest = await(index.page(Tenant.NONE, null, fa, 3, page.next()));
     assertEquals(List.of(order.get(5)), ids(rest.tasks()));
     assertNull(rest.next());
@@ -248,8 +249,7 @@ class TaskIndexTest extends KeySpaceTest {
   void theTrimRemovesEveryExpiredTaskFromEverySetAndKeepsTheLiveOnes() {
     List<String> many = create(fa, 1200); // more than a ZADD chunk and than a trim call looks at
     List<String> other = create(fb, 3);
-    for (String key : List.of(keys.index(), keys.statusIndex("QUEUED"), keys.functionIndex(fa),
-        keys.functionStatusIndex(fa, "QUEUED"))) {
+    for (String key : List.of(keys.statusIndex("QUEUED"), keys.functionStatusIndex(fa, "QUEUED"))) {
       assertTrue(cmd(redis, Command.ZCARD, key).toInteger() >= 1200, key);
     }
     Set<String> kept = new HashSet<>(many.subList(0, 100));
@@ -266,13 +266,11 @@ class TaskIndexTest extends KeySpaceTest {
     assertEquals(0, await(index.trimCreatedBefore(1)), "only tasks created before the bound");
     int removed = await(index.trimCreatedBefore(Double.parseDouble(Timestamps.now()) + 1));
 
-    assertEquals(4 * 1100 + 3 * 4, removed, "from the all, status, function and function-status sets");
-    assertEquals(100, cmd(redis, Command.ZCARD, keys.index()).toInteger());
+    assertEquals(2 * 1100 + 3 * 2, removed, "from the status and function-status sets");
     assertEquals(100, cmd(redis, Command.ZCARD, keys.statusIndex("QUEUED")).toInteger());
-    assertEquals(100, cmd(redis, Command.ZCARD, keys.functionIndex(fa)).toInteger());
     assertEquals(100, cmd(redis, Command.ZCARD, keys.functionStatusIndex(fa, "QUEUED")).toInteger());
     assertEquals(kept, new HashSet<>(ids(all(null, null, 1000))));
-    assertFalse(TestRedis.exists(redis, keys.functionIndex(fb)));
+    assertFalse(TestRedis.exists(redis, keys.functionStatusIndex(fb, "QUEUED")));
     assertEquals(0, cmd(redis, Command.SISMEMBER, keys.indexedFunctions(), fb).toInteger(),
         "a function without indexed tasks leaves the trim's list");
     assertEquals(1, cmd(redis, Command.SISMEMBER, keys.indexedFunctions(), fa).toInteger());
@@ -286,7 +284,6 @@ class TaskIndexTest extends KeySpaceTest {
         Retries.UNSET, alice));
     create(fa, 2); // of no tenant
 
-    assertEquals(3, cmd(redis, Command.ZCARD, keys.tenantIndex("alice")).toInteger());
     assertEquals(3, cmd(redis, Command.ZCARD, keys.tenantStatusIndex("alice", "QUEUED")).toInteger());
     assertEquals(new HashSet<>(ids), new HashSet<>(ids(await(index.page(alice, null, null, 10, null)).tasks())));
     assertEquals(List.of(), ids(await(index.page(alice, null, fa, 10, null)).tasks()),
@@ -296,13 +293,31 @@ class TaskIndexTest extends KeySpaceTest {
 
     cmd(redis, Command.DEL, keys.task(ids.get(0)));
     await(index.trimCreatedBefore(Double.parseDouble(Timestamps.now()) + 1));
-    assertEquals(2, cmd(redis, Command.ZCARD, keys.tenantIndex("alice")).toInteger());
     assertEquals(2, cmd(redis, Command.ZCARD, keys.tenantStatusIndex("alice", "QUEUED")).toInteger());
     ids.subList(1, 3).forEach(id -> cmd(redis, Command.DEL, keys.task(id)));
     await(index.trimCreatedBefore(Double.parseDouble(Timestamps.now()) + 1));
-    assertFalse(TestRedis.exists(redis, keys.tenantIndex("alice")));
+    assertFalse(TestRedis.exists(redis, keys.tenantStatusIndex("alice", "QUEUED")));
     assertEquals(0, cmd(redis, Command.SISMEMBER, keys.indexedTenants(), "alice").toInteger(),
         "a tenant without indexed tasks leaves the trim's list");
+  }
+
+  @Test
+  void noSetHoldsEveryTaskAndTheTrimRemovesThoseAnOlderVersionKept() {
+    Tenant alice = new Tenant("alice", false, 0);
+    String fid = await(store.registerFunction("a", payloads.getString("fa"), Retries.UNSET, alice));
+    List<String> ids = await(store.createTasks(fid, Collections.nCopies(2, payloads.getString("args")), null,
+        Retries.UNSET, alice));
+    String root = keys.index();
+    List<String> everyTask = List.of(root, root + ":function:" + fid, root + ":tenant:alice");
+    for (String key : everyTask) {
+      assertFalse(TestRedis.exists(redis, key), key);
+      cmd(redis, Command.ZADD, key, "1", ids.get(0)); // as an older version kept them
+    }
+    await(index.trimCreatedBefore(Double.parseDouble(Timestamps.now()) + 1));
+    for (String key : everyTask) {
+      assertFalse(TestRedis.exists(redis, key), key + " removed");
+    }
+    assertEquals(new HashSet<>(ids), new HashSet<>(ids(all(null, fid, 10))), "the live tasks stay listed");
   }
 
   @Test
