@@ -118,6 +118,11 @@ class LargeValuesTest extends KeySpaceTest {
     return new TaskQueue(redis, keys, "d1", 0, ReplicaWait.NONE, Handover.NONE, PIECE);
   }
 
+  /** The queue entry of a new task that {@code queue} started. */
+  private QueueEntry startedBy(TaskQueue queue) {
+    return startOne(queue, submit(fid, payloads.getString("args"), null)).entry();
+  }
+
   /** A value of two and a half pieces, each piece of other characters, so that a piece out of place shows. */
   private static String threePieces(char first) {
     return String.valueOf(first).repeat(PIECE) + String.valueOf((char) (first + 1)).repeat(PIECE)
@@ -139,9 +144,9 @@ class LargeValuesTest extends KeySpaceTest {
 
   @Test
   void aResultLongerThanAPieceIsStoredInPiecesAndReadWhole() {
-    String taskId = submit(fid, payloads.getString("args"), null);
     TaskQueue queue = queueInPieces();
-    QueueEntry entry = startOne(queue, taskId).entry();
+    QueueEntry entry = startedBy(queue);
+    String taskId = entry.taskId();
     String result = threePieces('r');
     assertTrue(await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, result, null, "w1")));
     Map<String, String> hash = hash(taskId);
@@ -154,9 +159,9 @@ class LargeValuesTest extends KeySpaceTest {
 
   @Test
   void aLateDuplicateNeverWritesPiecesOfTheResultStored() {
-    String taskId = submit(fid, payloads.getString("args"), null);
     TaskQueue queue = queueInPieces();
-    QueueEntry entry = startOne(queue, taskId).entry();
+    QueueEntry entry = startedBy(queue);
+    String taskId = entry.taskId();
     String first = threePieces('a');
     assertTrue(await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, first, null, "w1")));
     assertFalse(await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, threePieces('x'), null, "w2")));
@@ -165,9 +170,9 @@ class LargeValuesTest extends KeySpaceTest {
 
   @Test
   void anOutcomeFinishedAgainWritesThePiecesItsFirstCallDidNot() {
-    String taskId = submit(fid, payloads.getString("args"), null);
     TaskQueue queue = queueInPieces();
-    QueueEntry entry = startOne(queue, taskId).entry();
+    QueueEntry entry = startedBy(queue);
+    String taskId = entry.taskId();
     String result = threePieces('r');
     // the first call's transaction went through, and then the call failed: no other pieces, no script
     cmd(redis, Command.HSET, keys.task(taskId), "result_owner", entry.entryId() + "/w1",

@@ -276,12 +276,17 @@ class TaskIndexTest extends KeySpaceTest {
     assertEquals(1, cmd(redis, Command.SISMEMBER, keys.indexedFunctions(), fa).toInteger());
   }
 
+  /** {@code n} new tasks of a function of {@code tenant}'s. */
+  private List<String> tasksOf(Tenant tenant, int n) {
+    String fid = await(store.registerFunction("a", payloads.getString("fa"), Retries.UNSET, tenant));
+    return await(store.createTasks(fid, Collections.nCopies(n, payloads.getString("args")), null, Retries.UNSET,
+        tenant));
+  }
+
   @Test
   void aTenantsTasksHaveSetsOfTheirOwnThatTheTrimKeepsToo() {
     Tenant alice = new Tenant("alice", false, 0);
-    String fid = await(store.registerFunction("a", payloads.getString("fa"), Retries.UNSET, alice));
-    List<String> ids = await(store.createTasks(fid, Collections.nCopies(3, payloads.getString("args")), null,
-        Retries.UNSET, alice));
+    List<String> ids = tasksOf(alice, 3);
     create(fa, 2); // of no tenant
 
     assertEquals(3, cmd(redis, Command.ZCARD, keys.tenantStatusIndex("alice", "QUEUED")).toInteger());
@@ -303,10 +308,8 @@ class TaskIndexTest extends KeySpaceTest {
 
   @Test
   void noSetHoldsEveryTaskAndTheTrimRemovesThoseAnOlderVersionKept() {
-    Tenant alice = new Tenant("alice", false, 0);
-    String fid = await(store.registerFunction("a", payloads.getString("fa"), Retries.UNSET, alice));
-    List<String> ids = await(store.createTasks(fid, Collections.nCopies(2, payloads.getString("args")), null,
-        Retries.UNSET, alice));
+    List<String> ids = tasksOf(new Tenant("alice", false, 0), 2);
+    String fid = TestRedis.hash(redis, keys.task(ids.get(0))).get("function_id");
     String root = keys.index();
     List<String> everyTask = List.of(root, root + ":function:" + fid, root + ":tenant:alice");
     for (String key : everyTask) {
