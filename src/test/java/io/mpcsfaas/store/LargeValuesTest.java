@@ -181,6 +181,21 @@ class LargeValuesTest extends KeySpaceTest {
     assertEquals(result, await(store.task(taskId)).result());
   }
 
+  @Test
+  void aFailureInPiecesThatIsRetriedLeavesNoPieceBehind() {
+    String taskId = await(store.createTasks(fid, List.of(payloads.getString("args")), null, new Retries(1, null),
+        Tenant.NONE)).get(0);
+    TaskQueue queue = queueInPieces();
+    QueueEntry entry = startOne(queue, taskId).entry();
+    assertFalse(await(TaskSteps.finish(queue, entry, TaskStatus.FAILED, threePieces('e'), "boom", "w1")),
+        "not stored: it goes again");
+    Map<String, String> hash = hash(taskId);
+    assertEquals("QUEUED", hash.get("status"));
+    for (String field : List.of("result", "result_owner", "result_pieces", "result_1", "result_2")) {
+      assertFalse(hash.containsKey(field), field);
+    }
+  }
+
   /** A result in pieces staged by an outcome that never ended its task (its dispatcher was lost). */
   private void stageByALostRun(String taskId) {
     cmd(redis, Command.HSET, keys.task(taskId), "result_owner", "lost", "result", "QUJD".repeat(PIECE / 4),
