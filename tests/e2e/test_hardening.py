@@ -386,9 +386,11 @@ def test_redis_outage_platform_answers_503_and_recovers(redis_factory, launch):
         r, took = timed(lambda: requests.get(f"{base}/result/{tids[0]}", timeout=10))
         assert_json_error(r, 503)
         assert took < 2.5, f"GET /result took {took:.2f}s to answer 503"
+        assert r.json().get("retry_safe") is True and r.headers.get("Retry-After"), "a read may be sent again"
         r, took = timed(lambda: execute_request(base, fid, (1,)))
         assert_json_error(r, 503)
         assert took < 2.5, f"POST /execute_function took {took:.2f}s to answer 503"
+        assert "retry_safe" not in r.json(), "a submit may have been stored: not said safe to send again"
         r, took = timed(lambda: requests.get(base + "/health", timeout=10))
         assert_json_error(r, 503)
         assert took < 2.5, f"GET /health took {took:.2f}s to answer 503"

@@ -2,6 +2,7 @@ package io.mpcsfaas.api;
 
 import io.mpcsfaas.config.ApiConfig;
 import io.vertx.core.http.HttpClosedException;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -10,7 +11,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The router's single failure path: every error becomes a JSON {@code {"error": ...}} with its status, and
- * {@code "retry_safe": true} when nothing of the request was stored (sending it again makes no second task).
+ * {@code "retry_safe": true} when nothing of the request was stored (sending it again makes no second task):
+ * a refusal before storing, or a read whose storage failed.
  */
 final class ErrorResponses {
   private static final Logger LOG = LoggerFactory.getLogger(ErrorResponses.class);
@@ -62,7 +64,14 @@ final class ErrorResponses {
       JsonObject body = body(error.getMessage());
       send(ctx, error.status, error.retrySafe ? body.put("retry_safe", true) : body);
     } else if (failure instanceof StorageUnavailableException) {
-      send(ctx, 503, failure.getMessage());
+      if (ctx.request().method() == HttpMethod.GET) {
+        // a read stores nothing: the client may send it again (the SDK does), as the storage comes back or, while
+        // a big value is copied, the event loops are free again
+        askToRetry(ctx);
+        send(ctx, 503, body(failure.getMessage()).put("retry_safe", true));
+      } else {
+        send(ctx, 503, failure.getMessage());
+      }
     } else if (failure instanceof OutOfMemoryError) {
       // big bodies at once (four 64 MiB calls at the default heap): the client may try again later
       LOG.warn("out of heap on {} {}", ctx.request().method(), ctx.request().path());
