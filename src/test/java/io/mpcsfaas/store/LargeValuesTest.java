@@ -4,6 +4,7 @@ import static io.mpcsfaas.TestRedis.await;
 import static io.mpcsfaas.TestRedis.cmd;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -206,12 +207,20 @@ class LargeValuesTest extends KeySpaceTest {
   void anEndWithoutThePiecesStagedByALostRunDropsThem() {
     String finished = submit(fid, payloads.getString("args"), null);
     String cancelled = submit(fid, payloads.getString("args"), null);
-    QueueEntry entry = startOne(finished).entry();
-    stageByALostRun(finished);
-    stageByALostRun(cancelled);
+    String exhausted = submit(fid, payloads.getString("args"), null);
+    Map<String, QueueEntry> claimed = TaskSteps.claim(queue, finished, exhausted);
+    QueueEntry entry = await(TaskSteps.start(queue, claimed.get(finished), "w", 3, "x", "y")).entry();
+    QueueEntry lost = await(TaskSteps.start(queue, claimed.get(exhausted), "w", 3, "x", "y")).entry();
+    for (String taskId : List.of(finished, cancelled, exhausted)) {
+      stageByALostRun(taskId);
+    }
     assertTrue(await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, "c21hbGw=", null, "w1")));
     await(store.cancel(List.of(cancelled), "Y2FuY2VsbGVk", "cancelled", Tenant.NONE));
-    for (String taskId : List.of(finished, cancelled)) {
+    for (int attempt = 2; attempt <= 3; attempt++) { // its worker lost each time: the next start fails it
+      assertNotNull(await(TaskSteps.start(queue, lost, "w", 3, "x", "y")));
+    }
+    assertNull(await(TaskSteps.start(queue, lost, "w", 3, "x", "y")));
+    for (String taskId : List.of(finished, cancelled, exhausted)) {
       Map<String, String> hash = hash(taskId);
       for (String piece : List.of("result_pieces", "result_1", "result_2")) {
         assertFalse(hash.containsKey(piece), taskId + " keeps " + piece);
@@ -219,6 +228,7 @@ class LargeValuesTest extends KeySpaceTest {
     }
     assertEquals("c21hbGw=", await(store.task(finished)).result());
     assertEquals("Y2FuY2VsbGVk", await(store.task(cancelled)).result());
+    assertEquals("x", await(store.task(exhausted)).result());
   }
 
   @Test
