@@ -124,15 +124,13 @@ final class LargeValues {
     return redis.send(rest).map(others -> {
       List<Buffer> all = new ArrayList<>(pieces);
       all.add(first.toBuffer());
-      long length = first.toBuffer().length();
       for (Response other : others) {
         if (other == null) { // the task was deleted between the reads
           return null;
         }
         all.add(other.toBuffer());
-        length += other.toBuffer().length();
       }
-      byte[] joined = new byte[Math.toIntExact(length)];
+      byte[] joined = new byte[Math.toIntExact(all.stream().mapToLong(Buffer::length).sum())];
       int at = 0;
       for (Buffer piece : all) {
         piece.getBytes(joined, at);

@@ -35,7 +35,8 @@ import org.slf4j.LoggerFactory;
 public final class TaskQueue {
   private static final Logger LOG = LoggerFactory.getLogger(TaskQueue.class);
   private static final Scripts START_TASKS = Scripts.load("task_index.lua", "pieces.lua", "start_tasks.lua");
-  private static final Scripts FINISH_TASKS = Scripts.load("task_index.lua", "function_stats.lua", "pieces.lua", "finish_tasks.lua");
+  private static final Scripts FINISH_TASKS = Scripts.load("task_index.lua", "function_stats.lua", "pieces.lua",
+      "finish_tasks.lua");
   private static final Scripts REFRESH_CLAIMS = Scripts.load("refresh_claims.lua");
   private static final Scripts STORE_OUTPUT = Scripts.load("store_output.lua");
   private static final Scripts PROMOTE_DELAYED = Scripts.load("promote_delayed.lua");

@@ -15,9 +15,9 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
-import java.util.UUID;
 
 /**
  * The client-facing half of the Redis model: functions, task creation and task lookups. Each call takes the
@@ -29,7 +29,8 @@ public final class TaskStore {
   private static final Scripts CREATE_TASKS = Scripts.load("task_index.lua", "create_tasks.lua");
   private static final Scripts REGISTER_FUNCTION = Scripts.load("register_function.lua");
   private static final Scripts DELETE_FUNCTION = Scripts.load("delete_function.lua");
-  private static final Scripts CANCEL_TASKS = Scripts.load("task_index.lua", "function_stats.lua", "pieces.lua", "cancel_tasks.lua");
+  private static final Scripts CANCEL_TASKS = Scripts.load("task_index.lua", "function_stats.lua", "pieces.lua",
+      "cancel_tasks.lua");
 
   /**
    * How long a read of tasks may take before Redis counts as down: it may carry a result of 256 MiB, which
