@@ -11,8 +11,8 @@ import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
 /**
- * The one definition of what a client may see of a stored task: the fields of its hash, read either from an
- * HMGET of them or from a message on the done channel. Such a message (see finish_tasks.lua, which lists the
+ * The one definition of what a client may see of a stored task: the fields of its hash, read either by
+ * read_tasks.lua or from a message on the done channel. Such a message (see finish_tasks.lua, which lists the
  * same fields) is the id of a task that ended, followed, when its outcome is small, by a newline and those
  * fields as JSON, which then equal what Redis holds (an ended task never changes). A task that printed
  * something also has the {@link #OUTPUT_FIELDS}, in its hash and in its message; one that printed nothing
@@ -28,49 +28,55 @@ final class TaskCodec {
   private static final String TENANT = "tenant";
   /** The count of the pieces of a result stored in pieces (see LargeValues). */
   private static final String RESULT_PIECES = LargeValues.countField("result");
+  /**
+   * What a read of tasks asks for: the record's fields, the count of a result's pieces, and the owner of a big
+   * result (see TaskQueue#stageBigResults), whose value a dispatcher in this JVM may have handed over.
+   */
   private static final List<String> READ = Stream.of(FIELDS.stream(), OUTPUT_FIELDS.stream(),
-      Stream.of(RESULT_PIECES, TENANT)).flatMap(s -> s).toList();
+      Stream.of(RESULT_PIECES, "result_owner", TENANT)).flatMap(s -> s).toList();
   private static final List<String> READ_OUTPUT = Stream.of(Stream.of("status"), OUTPUT_FIELDS.stream(),
       Stream.of(TENANT)).flatMap(s -> s).toList();
   private static final List<String> READ_STATUS = List.of("status", TENANT);
-  /** {@link #READ} with the owner of a big result in place of the result (see TaskQueue#stageBigResults). */
-  private static final List<String> READ_OWNER = READ.stream().map(f -> f.equals("result") ? "result_owner" : f)
-      .toList();
 
   private TaskCodec() {}
 
-  static Request read(String taskKey) {
-    return hmget(taskKey, READ);
+  /**
+   * The arguments of read_tasks.lua: where the result is among the fields it reads ({@link #READ}), and the
+   * longest result it reads with its task.
+   */
+  static List<String> readArgs(long longestResult) {
+    return Stream.concat(Stream.of(Integer.toString(READ.indexOf("result") + 1), Long.toString(longestResult)),
+        READ.stream()).toList();
   }
 
-  /** The task from the reply to {@link #read}; null when Redis does not know it. */
+  /** A task's fields from its part of read_tasks.lua's reply, for the other methods here. */
+  static Response fields(Response read) {
+    return read.get(0);
+  }
+
+  /** The length of a task's result, all its pieces counted, from its part of read_tasks.lua's reply. */
+  static long resultLength(Response read) {
+    return read.get(1).toLong();
+  }
+
+  /** The task from its {@link #fields}; null when Redis does not know it. */
   static TaskRecord fromHash(String id, Response values) {
     return record(id, field -> text(values.get(READ.indexOf(field))));
   }
 
-  /** The count of the pieces of the task's result from the reply to {@link #read}; null when stored whole. */
+  /** The count of the pieces of the task's result from its {@link #fields}; null when stored whole. */
   static Response resultPieces(Response values) {
     return values.get(READ.indexOf(RESULT_PIECES));
   }
 
-  /** The first piece of the task's result from the reply to {@link #read}. */
+  /** The first piece of the task's result from its {@link #fields}; null when it was left out or has none. */
   static Response resultPiece(Response values) {
     return values.get(READ.indexOf("result"));
   }
 
-  /** The task without its result, which a dispatcher in this JVM handed over, but with the result's owner. */
-  static Request readOwner(String taskKey) {
-    return hmget(taskKey, READ_OWNER);
-  }
-
-  /** The owner of the task's big result from the reply to {@link #readOwner}; null when it has none. */
+  /** The owner of the task's big result from its {@link #fields}; null when it has none. */
   static String owner(Response values) {
-    return text(values.get(READ_OWNER.indexOf("result_owner")));
-  }
-
-  /** The task from the reply to {@link #readOwner}, with its result. */
-  static TaskRecord fromOwnerRead(String id, Response values, String result) {
-    return record(id, field -> field.equals("result") ? result : text(values.get(READ_OWNER.indexOf(field))));
+    return text(values.get(READ.indexOf("result_owner")));
   }
 
   /** The status and output of a task, without reading a possibly large result. */
@@ -135,7 +141,7 @@ final class TaskCodec {
     return new TaskRecord(id, TaskStatus.valueOf(status), field.apply("result"), field.apply("error"),
         field.apply("worker"), attempts == null ? 0 : Integer.parseInt(attempts), set(field.apply("created_at")),
         set(field.apply("started_at")), set(field.apply("finished_at")),
-        "1".equals(field.apply("cancelled")), output(field));
+        "1".equals(field.apply("cancelled")), output(field), false);
   }
 
   private static TaskOutput output(UnaryOperator<String> field) {

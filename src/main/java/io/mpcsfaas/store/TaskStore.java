@@ -17,6 +17,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongPredicate;
 import java.util.function.Supplier;
 
 /**
@@ -29,14 +30,14 @@ public final class TaskStore {
   private static final Scripts CREATE_TASKS = Scripts.load("task_index.lua", "create_tasks.lua");
   private static final Scripts REGISTER_FUNCTION = Scripts.load("register_function.lua");
   private static final Scripts DELETE_FUNCTION = Scripts.load("delete_function.lua");
+  private static final Scripts READ_TASKS = Scripts.load("read_tasks.lua");
   private static final Scripts CANCEL_TASKS = Scripts.load("task_index.lua", "function_stats.lua", "pieces.lua",
       "cancel_tasks.lua");
 
-  /**
-   * How long a read of tasks may take before Redis counts as down: it may carry a result of 256 MiB, which
-   * takes Redis and the client seconds; the other pieces of a result stored in pieces get more (TransferTime).
-   */
+  /** How long a read of tasks may take before Redis counts as down; a big result read apart gets more. */
   private static final long READ_MILLIS = 10_000;
+  /** Room for a result of any length: the reader takes it whole, whatever it holds already. */
+  private static final LongPredicate ANY_LENGTH = length -> true;
 
   private final Redis redis;
   private final Keys keys;
@@ -372,56 +373,65 @@ public final class TaskStore {
   }
 
   public Future<TaskRecord> task(String id, Tenant caller) {
-    Future<TaskRecord> read = handover.holdsResult(id) ? tasks(List.of(id), caller).map(found -> found.get(0))
-        : redis.send(TaskCodec.read(keys.task(id))).timeout(READ_MILLIS, TimeUnit.MILLISECONDS)
-            .compose(fields -> visible(id, fields, caller));
-    return read.compose(task -> task == null ? Future.failedFuture(notFound(id)) : Future.succeededFuture(task));
+    return task(id, caller, ANY_LENGTH);
   }
 
-  /**
-   * Several tasks in one pipelined round trip, in order; null for an id Redis does not know (or another's). A
-   * task whose result a dispatcher in this JVM handed over is read without it and given the held one, if Redis
-   * names the same owner for the stored result; else it is read again, whole. A read not answered in time
-   * fails (READ_MILLIS), as Redis down.
-   */
+  /** The task; its result left out when {@code room} does not admit its length (see {@link #tasks}). */
+  public Future<TaskRecord> task(String id, Tenant caller, LongPredicate room) {
+    return tasks(List.of(id), caller, room).compose(found -> found.get(0) == null ? Future.failedFuture(notFound(id))
+        : Future.succeededFuture(found.get(0)));
+  }
+
   public Future<List<TaskRecord>> tasks(List<String> ids, Tenant caller) {
-    List<Boolean> handed = ids.stream().map(handover::holdsResult).toList();
-    List<Request> reads = new ArrayList<>(ids.size());
-    for (int i = 0; i < ids.size(); i++) {
-      String key = keys.task(ids.get(i));
-      reads.add(handed.get(i) ? TaskCodec.readOwner(key) : TaskCodec.read(key));
-    }
-    return redis.batch(reads).timeout(READ_MILLIS, TimeUnit.MILLISECONDS).compose(replies -> {
-      List<Future<TaskRecord>> tasks = new ArrayList<>(ids.size());
-      for (int i = 0; i < ids.size(); i++) {
-        Response fields = replies.get(i);
-        String id = ids.get(i);
-        if (!handed.get(i)) {
-          tasks.add(visible(id, fields, caller));
-        } else if (!caller.sees(TaskCodec.tenant(fields))) {
-          tasks.add(Future.succeededFuture()); // another tenant's: the held result stays for its own
-        } else {
-          String result = handover.takeResult(id, TaskCodec.owner(fields)); // no longer held, whatever it answers
-          tasks.add(result != null ? Future.succeededFuture(TaskCodec.fromOwnerRead(id, fields, result))
-              : redis.send(TaskCodec.read(keys.task(id))).timeout(READ_MILLIS, TimeUnit.MILLISECONDS)
-                  .compose(whole -> visible(id, whole, caller)));
-        }
-      }
-      return Future.all(tasks).map(all -> all.<TaskRecord>list());
-    });
+    return tasks(ids, caller, ANY_LENGTH);
   }
 
   /**
-   * The task from the reply to a whole read, if the caller may see it (else null), with the other pieces of a
-   * result stored in pieces read now.
+   * Several tasks in one round trip, in order; null for an id Redis does not know (or another's). An ended
+   * task's result over {@link LargeValues#INLINE} characters is taken only once {@code room} admits its length
+   * (the reader holds copies of it: four 64 MiB results read at once ran the default heap out, and the Redis
+   * connection with it), else left out ({@link TaskRecord#resultOmitted}). It is taken from a dispatcher in this
+   * JVM that handed it over, if Redis names the same owner for the stored result, else read apart. A read not
+   * answered in time fails (READ_MILLIS), as Redis down.
    */
-  private Future<TaskRecord> visible(String id, Response fields, Tenant caller) {
+  public Future<List<TaskRecord>> tasks(List<String> ids, Tenant caller, LongPredicate room) {
+    List<String> taskKeys = ids.stream().map(keys::task).toList();
+    return READ_TASKS.run(redis, taskKeys, TaskCodec.readArgs(LargeValues.INLINE))
+        .timeout(READ_MILLIS, TimeUnit.MILLISECONDS).compose(replies -> {
+          List<Future<TaskRecord>> tasks = new ArrayList<>(ids.size());
+          for (int i = 0; i < ids.size(); i++) {
+            tasks.add(visible(ids.get(i), replies.get(i), caller, room));
+          }
+          return Future.all(tasks).map(all -> all.<TaskRecord>list());
+        });
+  }
+
+  /** The task from its part of read_tasks.lua's reply, if the caller may see it (else null), with its result. */
+  private Future<TaskRecord> visible(String id, Response read, Tenant caller, LongPredicate room) {
+    Response fields = TaskCodec.fields(read);
     TaskRecord task = caller.sees(TaskCodec.tenant(fields)) ? TaskCodec.fromHash(id, fields) : null;
-    Response pieces = task == null ? null : TaskCodec.resultPieces(fields);
-    return pieces == null ? Future.succeededFuture(task)
-        : LargeValues.whole(redis, keys.task(id), "result", TaskCodec.resultPiece(fields), pieces)
-            .timeout(TransferTime.millis(READ_MILLIS, (pieces.toLong() - 1) * piece), TimeUnit.MILLISECONDS)
-            .map(task::withResult);
+    if (task == null) {
+      return Future.succeededFuture();
+    }
+    long length = TaskCodec.resultLength(read);
+    String key = keys.task(id);
+    if (length <= LargeValues.INLINE) { // read with the task, its first piece at least
+      Response pieces = TaskCodec.resultPieces(fields);
+      return pieces == null ? Future.succeededFuture(task)
+          : LargeValues.whole(redis, key, "result", TaskCodec.resultPiece(fields), pieces)
+              .timeout(TransferTime.millis(READ_MILLIS, length), TimeUnit.MILLISECONDS).map(task::withResult);
+    }
+    if (!task.status().isTerminal()) {
+      return Future.succeededFuture(task); // a result being stored: no one sees it before its task ends
+    }
+    String held = handover.takeResult(id, TaskCodec.owner(fields)); // no longer held, whatever room says
+    if (!room.test(length)) {
+      return Future.succeededFuture(task.withResultOmitted());
+    }
+    return held != null ? Future.succeededFuture(task.withResult(held))
+        : redis.send(LargeValues.read(key, "result"))
+            .compose(first -> LargeValues.whole(redis, key, "result", first.get(0), first.get(1)))
+            .timeout(TransferTime.millis(READ_MILLIS, length), TimeUnit.MILLISECONDS).map(task::withResult);
   }
 
   /** A task's status and what it printed, without reading a possibly large result. */

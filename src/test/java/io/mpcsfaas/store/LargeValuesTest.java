@@ -22,12 +22,14 @@ import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongPredicate;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -108,6 +110,47 @@ class LargeValuesTest extends KeySpaceTest {
     assertEquals(0, TestRedis.pendingCount(redis, keys.queue(), Keys.DISPATCHERS_GROUP));
   }
 
+  /** A room that admits nothing, and records the lengths it was asked about. */
+  private static LongPredicate noRoom(List<Long> asked) {
+    return length -> {
+      asked.add(length);
+      return false;
+    };
+  }
+
+  @Test
+  void aBigResultIsTakenOnlyWhenTheReaderHasRoomForItsLength() {
+    QueueEntry entry = startOne(submit(fid, payloads.getString("args"), null)).entry();
+    String result = big('r');
+    assertTrue(await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, result, null, "w1")));
+    List<Long> asked = new ArrayList<>();
+    TaskRecord refused = await(store.task(entry.taskId(), Tenant.NONE, noRoom(asked)));
+    assertEquals(List.of((long) result.length()), asked, "asked once, with the result's length");
+    assertTrue(refused.resultOmitted());
+    assertNull(refused.result());
+    assertEquals(TaskStatus.COMPLETED, refused.status());
+    assertEquals("w1", refused.worker(), "the rest of the task is read all the same");
+    TaskRecord admitted = await(store.task(entry.taskId(), Tenant.NONE, length -> true));
+    assertFalse(admitted.resultOmitted());
+    assertEquals(result, admitted.result());
+  }
+
+  @Test
+  void aSmallResultOrATaskStillRunningNeverAsksForRoom() {
+    String small = submit(fid, payloads.getString("args"), null);
+    assertTrue(await(TaskSteps.finish(queue, startOne(small).entry(), TaskStatus.COMPLETED, "c21hbGw=", null, "w")));
+    String running = submit(fid, payloads.getString("args"), null);
+    startOne(running);
+    cmd(redis, Command.HSET, keys.task(running), "result", big('s')); // as a big result is staged before its end
+    List<Long> asked = new ArrayList<>();
+    List<TaskRecord> read = await(store.tasks(List.of(small, running), Tenant.NONE, noRoom(asked)));
+    assertEquals(List.of(), asked);
+    assertEquals("c21hbGw=", read.get(0).result());
+    assertEquals(TaskStatus.RUNNING, read.get(1).status());
+    assertNull(read.get(1).result(), "a result not yet the task's is not read");
+    assertFalse(read.get(1).resultOmitted());
+  }
+
   /** Pieces of a value stored in pieces here: long enough to travel beside the scripts, short enough to test. */
   private static final int PIECE = LargeValues.INLINE + 4321;
 
@@ -156,6 +199,18 @@ class LargeValuesTest extends KeySpaceTest {
     assertEquals(result.substring(0, PIECE), hash.get("result"));
     assertEquals(result, await(store.task(taskId)).result(), "any store reads it whole: the count says how");
     assertEquals(result, await(store.tasks(List.of(taskId), Tenant.NONE)).get(0).result());
+  }
+
+  @Test
+  void theRoomForAResultInPiecesIsAskedForAllItsPieces() {
+    TaskQueue queue = queueInPieces();
+    QueueEntry entry = startedBy(queue);
+    String result = threePieces('r');
+    assertTrue(await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, result, null, "w1")));
+    List<Long> asked = new ArrayList<>();
+    assertTrue(await(store.task(entry.taskId(), Tenant.NONE, noRoom(asked))).resultOmitted());
+    assertEquals(List.of((long) result.length()), asked);
+    assertEquals(result, await(store.task(entry.taskId(), Tenant.NONE, length -> true)).result());
   }
 
   @Test
@@ -318,12 +373,12 @@ class LargeValuesTest extends KeySpaceTest {
     String result = big('r');
     assertTrue(await(TaskSteps.finish(jvm.queue(), entry, TaskStatus.COMPLETED, result, null, "w1")));
     assertTrue(result.equals(hash(taskId).get("result")), "Redis has it all the same");
-    cmd(redis, Command.HSET, keys.task(taskId), "result", "changed"); // tells where the read took it from
+    cmd(redis, Command.HSET, keys.task(taskId), "result", big('c')); // tells where the read took it from
     TaskRecord answered = await(jvm.store().task(taskId));
     assertTrue(result.equals(answered.result()), "the handed over result");
     assertEquals(TaskStatus.COMPLETED, answered.status());
     assertEquals("w1", answered.worker());
-    assertEquals("changed", await(jvm.store().task(taskId)).result(), "taken once: the next read is Redis's");
+    assertTrue(big('c').equals(await(jvm.store().task(taskId)).result()), "taken once: the next read is Redis's");
   }
 
   @Test
@@ -333,11 +388,24 @@ class LargeValuesTest extends KeySpaceTest {
     String small = submit(fid, payloads.getString("args"), null);
     QueueEntry entry = startOne(jvm.queue(), big).entry();
     assertTrue(await(TaskSteps.finish(jvm.queue(), entry, TaskStatus.COMPLETED, big('r'), null, "w1")));
-    cmd(redis, Command.HSET, keys.task(big), "result", "changed"); // tells where the read took it from
+    cmd(redis, Command.HSET, keys.task(big), "result", big('c')); // tells where the read took it from
     List<TaskRecord> read = await(jvm.store().tasks(List.of(small, big), Tenant.NONE));
     assertEquals(TaskStatus.QUEUED, read.get(0).status());
     assertTrue(big('r').equals(read.get(1).result()), "the handed over result, as POST /results reads it");
     assertFalse(jvm.handover().holdsResult(big));
+  }
+
+  @Test
+  void aHandedOverResultTheReaderHasNoRoomForIsDroppedAndReadFromRedisLater() {
+    OneJvm jvm = oneJvm();
+    String taskId = submit(fid, payloads.getString("args"), null);
+    QueueEntry entry = startOne(jvm.queue(), taskId).entry();
+    assertTrue(await(TaskSteps.finish(jvm.queue(), entry, TaskStatus.COMPLETED, big('r'), null, "w1")));
+    List<Long> asked = new ArrayList<>();
+    assertTrue(await(jvm.store().task(taskId, Tenant.NONE, noRoom(asked))).resultOmitted());
+    assertEquals(List.of((long) big('r').length()), asked);
+    assertFalse(jvm.handover().holdsResult(taskId), "not held for a later read that may never come");
+    assertTrue(big('r').equals(await(jvm.store().task(taskId, Tenant.NONE, length -> true)).result()));
   }
 
   @Test
