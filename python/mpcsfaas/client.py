@@ -309,11 +309,12 @@ class Client:
     def call(self, function_id: str, /, *args: Any, **kwargs: Any) -> Any:
         """Runs function ``function_id`` with ``args`` and ``kwargs`` and returns its value, or raises the
         remote exception: one request (``POST /execute_function?wait=``) when the task ends within
-        ``MAX_WAIT`` seconds, and long polls for its result after that. Task options as for :meth:`submit`."""
+        ``MAX_WAIT`` seconds, and long polls for its result after that (or when the server had no room for a
+        big result in that answer). Task options as for :meth:`submit`."""
         reply = self._submit(function_id, (args, kwargs), MAX_WAIT)
         if isinstance(reply, bytes):
             return _completed_value(None, reply)
-        if reply.get("status") in TERMINAL_STATUSES:
+        if reply.get("status") in TERMINAL_STATUSES and not reply.get("result_omitted"):
             return _value(reply)
         return self.result(reply["task_id"])
 

@@ -168,6 +168,15 @@ def test_call_polls_when_the_held_request_ends_first(platform, client):
     assert gets and all(r.path == "/result/" + task_id for r in gets)
 
 
+def test_call_fetches_a_result_its_answer_left_out(platform, client):
+    function_id = client.register(add)
+    task_id = client.submit(function_id, 20, 22)  # the task the answer below names
+    platform.reply_next("POST", "/execute_function", 201,
+                        {"task_id": task_id, "status": "COMPLETED", "result": None, "result_omitted": True})
+    assert client.call(function_id, 1, 2) == 42, "the server had no room for the result in its answer"
+    assert [r.path for r in platform.received("GET")] == ["/result/" + task_id]
+
+
 def test_status(platform, client):
     platform.auto_run = False
     task_id = client.submit(client.register(add), 1)

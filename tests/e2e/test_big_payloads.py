@@ -8,6 +8,7 @@ once (``./faas test --capacity``, a minute) are let in as the heap allows and th
 SDK sends such a call again by itself.
 """
 
+import contextlib
 import hashlib
 import logging
 import sys
@@ -19,8 +20,8 @@ import dill
 import pytest
 import requests
 
-from conftest import (FaasProcess, capacity_only, deserialize, execute, free_port, private_redis, register, serialize,
-                      wait_result)
+from conftest import (FaasProcess, capacity_only, deserialize, execute, free_port, log_text, private_redis, register,
+                      serialize, wait_result)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python"))
 import mpcsfaas.executor as executor_module  # noqa: E402
@@ -55,11 +56,11 @@ def _round_trip(base, size):
     assert back == arg, "the result came back unchanged"
 
 
-def _up(redis_url, *args):
+def _up(redis_url, *args, interpreters=1):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     proc = FaasProcess("faas-up-big", ["up", "--port", port, "--redis", redis_url,
-                                       "--dispatcher-port", free_port(), "-w", 1, *args]).start()
+                                       "--dispatcher-port", free_port(), "-w", interpreters, *args]).start()
     proc.wait_healthy(base)
     return proc, base
 
@@ -171,16 +172,23 @@ def test_a_1_gib_argument_and_result_round_trip_with_the_largest_body_limit(fres
         proc.stop()
 
 
-@pytest.fixture(scope="module")
-def small_heap():
-    """``(process, base URL)`` of an ``up -w 1`` whose JVM has a 128 MiB heap, and its own Redis."""
+@contextlib.contextmanager
+def _small_heap(interpreters):
+    """``(process, base URL)`` of an ``up`` whose JVM has a 128 MiB heap, and its own Redis."""
     with private_redis() as redis, pytest.MonkeyPatch.context() as env:
         env.setenv("FAAS_JAVA_OPTS", "-Xms64m -Xmx128m")
-        proc, base = _up(redis.url)
+        proc, base = _up(redis.url, interpreters=interpreters)
         try:
             yield proc, base
         finally:
             proc.stop()
+
+
+@pytest.fixture(scope="module")
+def small_heap():
+    """``(process, base URL)`` of an ``up -w 1`` whose JVM has a 128 MiB heap, and its own Redis."""
+    with _small_heap(1) as platform:
+        yield platform
 
 
 def test_a_result_too_big_for_the_heap_fails_its_task_and_the_platform_runs_on(small_heap):
@@ -236,6 +244,92 @@ def test_results_too_big_for_the_heap_at_once_never_leave_a_poll_unanswered(smal
     finally:
         executor.shutdown(wait=False, cancel_futures=True)  # when a future timed out, waiting would not end
     assert not [r.getMessage() for r in caplog.records if "timed out" in r.getMessage()]
+
+
+def test_eight_readers_of_one_48_mib_result_at_the_default_heap_all_get_it_and_the_platform_runs_on(fresh_redis,
+                                                                                                    monkeypatch):
+    """Eight reads of one big result at once, as eight clients polling one task do, each hold copies of it in the
+    API (the Redis reply, its text, the answer): they once ran the default heap out inside the Redis client,
+    whose connection then answered nothing, every later request timing out. The API now reserves heap for a big
+    result before reading it and tells the readers it has no room for yet to come back (503, retry_safe,
+    Retry-After), which the SDK does: every reader gets the value, the log has no OutOfMemoryError, and the
+    platform answers after."""
+    monkeypatch.delenv("FAAS_JAVA_OPTS", raising=False)  # the launcher's default heap, whatever set it before
+    proc, base = _up(fresh_redis)
+    try:
+        def big():
+            return bytes(range(256)) * (48 * MIB // 256)
+
+        task_id = execute(base, register(base, big))
+        with Client(base, timeout=CALL_TIMEOUT) as client:
+            client.result(task_id, timeout=CALL_TIMEOUT)  # ended: the readers below find it stored
+        values, errors = [], []
+
+        def read():
+            try:
+                with Client(base, timeout=CALL_TIMEOUT) as reader:
+                    values.append(reader.result(task_id, timeout=CALL_TIMEOUT))
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+
+        readers = [threading.Thread(target=read) for _ in range(8)]
+        for reader in readers:
+            reader.start()
+        for reader in readers:
+            reader.join(300)
+        assert not errors, errors[:2]
+        assert len(values) == 8 and all(v == bytes(range(256)) * (48 * MIB // 256) for v in values)
+        assert requests.get(base + "/health", timeout=10).status_code == 200
+        assert "OutOfMemoryError" not in log_text(proc)
+    finally:
+        proc.stop()
+
+
+def test_a_call_whose_big_result_finds_no_room_is_answered_without_it_and_the_sdk_fetches_it(tmp_path):
+    """At -Xmx128m the API's budget has room for one 10 MiB value at a time. While a held call keeps its share,
+    a call with ?wait= whose small argument gives a 10 MiB result is answered COMPLETED with the result left out
+    (``result_omitted``) rather than read past the heap; ``/result`` is a retry-safe 503 until the held call ends,
+    then the value. The SDK's call of the same function returns the value, fetching it after the answer."""
+    with _small_heap(2) as (_, base):  # one interpreter for the held call, one for the others
+        _held_call_and_a_big_result(base, tmp_path / "release")
+
+
+def _held_call_and_a_big_result(base, release):
+
+    def held(x, path=str(release)):
+        import os as o
+        import time as t
+        while not o.path.exists(path):
+            t.sleep(0.05)
+        return len(x)
+
+    def big(n):
+        return bytes([7]) * n
+
+    held_fid, big_fid = register(base, held), register(base, big)
+    held_answer, called = [], []
+    holder = threading.Thread(target=lambda: held_answer.append(_call(base, held_fid, bytes(10 * MIB))))
+    holder.start()
+    deadline = time.monotonic() + CALL_TIMEOUT
+    while _metric(base, "faas_tasks_in_flight") < 1 and time.monotonic() < deadline:
+        time.sleep(0.1)  # the held call's task exists: its body keeps its share of the heap until it is answered
+    with Client(base, timeout=CALL_TIMEOUT) as client:
+        answer = requests.post(base + "/execute_function?wait=60", timeout=CALL_TIMEOUT,
+                               json={"function_id": big_fid, "payload": serialize(((10 * MIB,), {}))})
+        assert answer.status_code == 201, answer.text[:300]
+        body = answer.json()
+        assert (body["status"], body["result"], body.get("result_omitted")) == ("COMPLETED", None, True), body
+        refused = requests.get(f"{base}/result/{body['task_id']}", timeout=CALL_TIMEOUT)
+        assert refused.status_code == 503 and refused.json().get("retry_safe") is True, refused.text[:300]
+        assert refused.headers.get("Retry-After") == "1"
+        caller = threading.Thread(target=lambda: called.append(client.call(big_fid, 10 * MIB)))
+        caller.start()
+        release.touch()
+        caller.join(CALL_TIMEOUT)
+        holder.join(CALL_TIMEOUT)
+        assert (held_answer, called) == ([10 * MIB], [bytes([7]) * (10 * MIB)])
+        assert deserialize(requests.get(f"{base}/result/{body['task_id']}", timeout=CALL_TIMEOUT)
+                           .json()["result"]) == bytes([7]) * (10 * MIB)
 
 
 def _metric(base, name, *labels):

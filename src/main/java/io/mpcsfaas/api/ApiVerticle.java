@@ -65,6 +65,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongPredicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -98,6 +99,7 @@ public final class ApiVerticle extends VerticleBase {
   private Router router;
   private long resultTtlSeconds;
   private KeyRing keyRing;
+  private BodyBudget budget;
 
   public ApiVerticle() {
     this(Handover.NONE);
@@ -145,7 +147,8 @@ public final class ApiVerticle extends VerticleBase {
     events.handler(feed::handle);
     // Bodies are JSON: anything else is refused before the body handler would try to decode a form.
     router.route().handler(RequestParsing::requireJsonContentType);
-    router.route().handler(new BodyReader(conf.bodyLimit(), BodyBudget.ofHeap()));
+    budget = BodyBudget.ofHeap();
+    router.route().handler(new BodyReader(conf.bodyLimit(), budget));
     router.post("/register_function").handler(this::registerFunction);
     router.post("/execute_function").handler(this::executeFunction);
     router.post("/execute_function/batch").handler(this::executeBatch);
@@ -224,7 +227,9 @@ public final class ApiVerticle extends VerticleBase {
 
   /**
    * Creates a task: {@code {task_id}}. With {@code ?wait=S}, answers when the task ends or S seconds pass,
-   * with what {@code /result} would say then (a call in one round trip instead of a submit and a poll).
+   * with what {@code /result} would say then (a call in one round trip instead of a submit and a poll), but
+   * for a big result the heap has no room for then: that is left out, marked {@code "result_omitted": true},
+   * for the client to take from {@code /result}.
    */
   private void executeFunction(RoutingContext ctx) {
     SubmitBody submit = SubmitBody.parse(ctx);
@@ -246,7 +251,7 @@ public final class ApiVerticle extends VerticleBase {
     Future<TaskRecord> task = creator.create(newTask)
         .compose(created -> ended)
         .compose(announced -> announced != null ? Future.succeededFuture(announced)
-            : store.task(id, caller));
+            : store.task(id, caller, budget.room(ctx)));
     task.onComplete(done -> completions.cancel(id, ended));
     respondWithTask(ctx, task, 201);
   }
@@ -279,7 +284,8 @@ public final class ApiVerticle extends VerticleBase {
    * The results of many tasks; with {@code "wait": S}, answered when all have ended (or, with
    * {@code "return_when": "FIRST_COMPLETED"}, when any has) or S seconds pass. With {@code "max_result_bytes": N},
    * a result longer than N (its base64) is left out, marked {@code "result_omitted": true}, for the client to take
-   * from {@code /result} on its own (as a pickle, say): the answer of many big results at once ran the heap out.
+   * from {@code /result} on its own (as a pickle, say): the answer of many big results at once ran the heap out. A
+   * big result the heap has no room for at the time is left out the same way.
    */
   private void results(RoutingContext ctx) {
     JsonObject body = jsonBody(ctx);
@@ -305,7 +311,9 @@ public final class ApiVerticle extends VerticleBase {
     Tenant caller = caller(ctx);
     List<Future<TaskRecord>> ended = waitMillis == 0 ? List.of()
         : ids.stream().map(id -> completions.await(id, waitMillis)).toList();
-    Future<List<TaskRecord>> tasks = store.tasks(ids, caller).compose(first -> {
+    LongPredicate room = budget.room(ctx);
+    LongPredicate wanted = length -> length <= maxResult && room.test(length);
+    Future<List<TaskRecord>> tasks = store.tasks(ids, caller, wanted).compose(first -> {
       long done = first.stream().filter(t -> t == null || t.status().isTerminal()).count();
       if (ended.isEmpty() || done == ids.size() || (any && done > 0)) {
         return Future.succeededFuture(first);
@@ -315,7 +323,7 @@ public final class ApiVerticle extends VerticleBase {
           completions.cancel(ids.get(i), ended.get(i)); // nothing to wait for
         }
       }
-      return (any ? Future.any(ended) : Future.join(ended)).transform(v -> store.tasks(ids, caller));
+      return (any ? Future.any(ended) : Future.join(ended)).transform(v -> store.tasks(ids, caller, wanted));
     });
     tasks.onComplete(done -> {
       for (int i = 0; i < ended.size(); i++) {
@@ -329,7 +337,7 @@ public final class ApiVerticle extends VerticleBase {
         if (task == null) {
           out.add(new JsonObject().put("task_id", ids.get(i)).put("error", "task not found"));
         } else if (task.status().isTerminal() && task.result() != null && task.result().length() > maxResult) {
-          out.add(resultJson(task).putNull("result").put("result_omitted", true));
+          out.add(resultJson(task).putNull("result").put("result_omitted", true)); // one read with its task
         } else {
           out.add(resultJson(task));
         }
@@ -390,23 +398,34 @@ public final class ApiVerticle extends VerticleBase {
         .put("status", status.name())), 200);
   }
 
-  /** The task's result; with {@code ?wait=S}, held until the task ends or S seconds pass. */
+  /**
+   * The task's result; with {@code ?wait=S}, held until the task ends or S seconds pass. A big result the heap
+   * has no room for at the time is a 503 marked {@code retry_safe}, with {@code Retry-After}.
+   */
   private void result(RoutingContext ctx) {
     String id = uuid(ctx.pathParam("task_id"), "task_id");
     long waitMillis = waitMillis(ctx);
     Tenant caller = caller(ctx);
+    LongPredicate room = budget.room(ctx);
     Future<TaskRecord> task;
     if (waitMillis == 0) {
-      task = store.task(id, caller);
+      task = store.task(id, caller, room);
     } else {
       Future<TaskRecord> ended = completions.await(id, waitMillis);
-      task = store.task(id, caller).compose(first -> first.status().isTerminal()
+      task = store.task(id, caller, room).compose(first -> first.status().isTerminal()
           ? Future.succeededFuture(first)
           : ended.compose(announced -> announced != null ? Future.succeededFuture(announced)
-              : store.task(id, caller)));
+              : store.task(id, caller, room)));
       task.onComplete(done -> completions.cancel(id, ended));
     }
-    respondWithTask(ctx, task, 200);
+    respondWithTask(ctx, task.compose(t -> t.resultOmitted() ? Future.failedFuture(noRoomForResult())
+        : Future.succeededFuture(t)), 200);
+  }
+
+  private ApiError noRoomForResult() {
+    return ApiError.retrySafely(503, "the server is busy with other big requests (they may hold "
+        + (budget.capacity() >> 20) + " MiB of heap at once): ask for this result again later, or give the "
+        + "platform more heap (FAAS_JAVA_OPTS, docs/payloads.md)");
   }
 
   /**
@@ -446,6 +465,9 @@ public final class ApiVerticle extends VerticleBase {
         .put("started_at", seconds(t.startedAt()))
         .put("finished_at", seconds(t.finishedAt()))
         .put("cancelled", t.cancelled());
+    if (t.resultOmitted()) {
+      json.put("result_omitted", true);
+    }
     return putOutput(json, t.output());
   }
 

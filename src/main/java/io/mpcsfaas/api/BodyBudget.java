@@ -1,13 +1,18 @@
 package io.mpcsfaas.api;
 
+import io.vertx.ext.web.RoutingContext;
+import java.util.function.LongPredicate;
+
 /**
  * The heap that big requests may hold at once. While it runs, a request with a big body holds several copies of
  * it: the body, its payload as text, the Redis client's bytes of it and their encoding, and under {@code ?wait=}
  * the result on its way back. Four 64 MiB calls at once at {@code -Xmx512m} all ran out of heap halfway, each
  * failing after the others had filled it. A body of {@link #BIG} or more now reserves {@link #COPIES} times its
  * length until its response ends, and one that does not fit beside those in flight is refused with a 503 and
- * {@code Retry-After} before any of it is read. A body alone is always let in, however big: the heap is the limit
- * then, as before.
+ * {@code Retry-After} before any of it is read. A big result is reserved for the same way before it is read
+ * ({@link #room}): eight reads of one 60 MiB result at once ran the default heap out inside the Redis client,
+ * whose connection then answered nothing more. A request alone is always let in, however big: the heap is the
+ * limit then, as before.
  */
 final class BodyBudget {
   /** Smaller bodies pass unreserved: a thousand of them in flight hold less than one 64 MiB call. */
@@ -50,6 +55,48 @@ final class BodyBudget {
 
   synchronized void release(long bytes) {
     reserved -= bytes;
+  }
+
+  /** What {@code ctx}'s request holds of this budget, given back when its response ends. */
+  Hold hold(RoutingContext ctx) {
+    Hold hold = ctx.get(Hold.KEY);
+    if (hold == null) {
+      hold = new Hold();
+      ctx.put(Hold.KEY, hold);
+      Hold held = hold;
+      ctx.addEndHandler(end -> release(held.bytes)); // the response's end, or the connection's
+    }
+    return hold;
+  }
+
+  /**
+   * The room a read for {@code ctx}'s request has for a result of a given length (base64), reserved for it when
+   * admitted: for TaskStore#tasks.
+   */
+  LongPredicate room(RoutingContext ctx) {
+    return length -> {
+      long bytes = bytesFor(length, false);
+      return bytes == 0 || hold(ctx).atLeast(bytes);
+    };
+  }
+
+  /** One request's share: the most it needed at once, as its body arrived or a result was read for it. */
+  final class Hold {
+    private static final String KEY = "mpcsfaas.budget.hold";
+    private long bytes;
+
+    /** Holds {@code total} in all, if it fits beside what others hold; false if it does not. */
+    boolean atLeast(long total) {
+      long more = total - bytes;
+      if (more <= 0) {
+        return true;
+      }
+      if (!reserve(more, bytes)) {
+        return false;
+      }
+      bytes += more;
+      return true;
+    }
   }
 
   long capacity() {

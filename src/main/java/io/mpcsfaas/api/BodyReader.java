@@ -72,14 +72,13 @@ final class BodyReader implements Handler<RoutingContext> {
     read.start();
   }
 
-  /** One request's body on its way in: its buffer, made at its first bytes, and what it reserved. */
+  /** One request's body on its way in: its buffer, made at its first bytes. */
   private final class Read {
     private final RoutingContext ctx;
     private final long length;
     /** A pickle body ({@link PickleBody}), stored as the base64 text it becomes. */
     private final boolean pickle;
     private Buffer body;
-    private long reserved;
     private boolean failed;
     /** When the last bytes came; kept only while the stall timer runs. */
     private long lastChunk;
@@ -108,21 +107,14 @@ final class BodyReader implements Handler<RoutingContext> {
      * with the 503 sent, when it does not fit beside the bodies in flight.
      */
     boolean reserve(long bytes) {
-      long more = BodyBudget.bytesFor(bytes, pickle) - reserved;
-      if (more <= 0) {
+      long needed = BodyBudget.bytesFor(bytes, pickle);
+      if (needed == 0 || budget.hold(ctx).atLeast(needed)) {
         return true;
       }
-      if (!budget.reserve(more, reserved)) {
-        fail(ApiError.retrySafely(503, "the server is busy with other big requests (their bodies may hold "
-            + (budget.capacity() >> 20) + " MiB of heap at once): send this one again later, or give the "
-            + "platform more heap (FAAS_JAVA_OPTS, docs/payloads.md)"));
-        return false;
-      }
-      if (reserved == 0) {
-        ctx.addEndHandler(end -> budget.release(reserved)); // the response's end, or the connection's
-      }
-      reserved += more;
-      return true;
+      fail(ApiError.retrySafely(503, "the server is busy with other big requests (their bodies may hold "
+          + (budget.capacity() >> 20) + " MiB of heap at once): send this one again later, or give the "
+          + "platform more heap (FAAS_JAVA_OPTS, docs/payloads.md)"));
+      return false;
     }
 
     void start() {
