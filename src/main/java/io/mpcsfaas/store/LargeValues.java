@@ -103,6 +103,21 @@ final class LargeValues {
     return written == null ? script.get() : written.compose(v -> script.get());
   }
 
+  /**
+   * The length of {@code field}'s value whose first piece is {@code first} long and whose count of pieces is
+   * {@code count} (null: stored whole), its other pieces' lengths read now.
+   */
+  static Future<Long> length(Redis redis, String key, String field, Response count, long first) {
+    if (count == null) {
+      return Future.succeededFuture(first);
+    }
+    List<Request> lengths = new ArrayList<>();
+    for (int i = 1; i < count.toInteger(); i++) {
+      lengths.add(Request.cmd(Command.HSTRLEN).arg(key).arg(pieceField(field, i)));
+    }
+    return redis.batch(lengths).map(others -> first + others.stream().mapToLong(Response::toLong).sum());
+  }
+
   /** A read of {@code field} of {@code key}: its first piece and its count of pieces, for {@link #whole}. */
   static Request read(String key, String field) {
     return Request.cmd(Command.HMGET).arg(key).arg(field).arg(countField(field));

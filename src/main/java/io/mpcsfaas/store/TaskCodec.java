@@ -11,8 +11,8 @@ import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
 /**
- * The one definition of what a client may see of a stored task: the fields of its hash, read either by
- * read_tasks.lua or from a message on the done channel. Such a message (see finish_tasks.lua, which lists the
+ * The one definition of what a client may see of a stored task: the fields of its hash, read either from an
+ * HMGET of them (and its result apart) or from a message on the done channel. Such a message (see finish_tasks.lua, which lists the
  * same fields) is the id of a task that ended, followed, when its outcome is small, by a newline and those
  * fields as JSON, which then equal what Redis holds (an ended task never changes). A task that printed
  * something also has the {@link #OUTPUT_FIELDS}, in its hash and in its message; one that printed nothing
@@ -29,52 +29,43 @@ final class TaskCodec {
   /** The count of the pieces of a result stored in pieces (see LargeValues). */
   private static final String RESULT_PIECES = LargeValues.countField("result");
   /**
-   * What a read of tasks asks for: the record's fields, the count of a result's pieces, and the owner of a big
-   * result (see TaskQueue#stageBigResults), whose value a dispatcher in this JVM may have handed over.
+   * What a read of a task asks for: the record's fields but its result, which is read apart (see
+   * TaskStore#tasks), the count of the result's pieces, and the owner of a big result (see
+   * TaskQueue#stageBigResults), whose value a dispatcher in this JVM may have handed over.
    */
-  private static final List<String> READ = Stream.of(FIELDS.stream(), OUTPUT_FIELDS.stream(),
-      Stream.of(RESULT_PIECES, "result_owner", TENANT)).flatMap(s -> s).toList();
+  private static final List<String> READ = Stream.of(FIELDS.stream().filter(f -> !f.equals("result")),
+      OUTPUT_FIELDS.stream(), Stream.of(RESULT_PIECES, "result_owner", TENANT)).flatMap(s -> s).toList();
   private static final List<String> READ_OUTPUT = Stream.of(Stream.of("status"), OUTPUT_FIELDS.stream(),
       Stream.of(TENANT)).flatMap(s -> s).toList();
   private static final List<String> READ_STATUS = List.of("status", TENANT);
 
   private TaskCodec() {}
 
-  /**
-   * The arguments of read_tasks.lua: where the result is among the fields it reads ({@link #READ}), and the
-   * longest result it reads with its task.
-   */
-  static List<String> readArgs(long longestResult) {
-    return Stream.concat(Stream.of(Integer.toString(READ.indexOf("result") + 1), Long.toString(longestResult)),
-        READ.stream()).toList();
+  static Request read(String taskKey) {
+    return hmget(taskKey, READ);
   }
 
-  /** A task's fields from its part of read_tasks.lua's reply, for the other methods here. */
-  static Response fields(Response read) {
-    return read.get(0);
+  /** The length of the task's result, or of its first piece when it is stored in pieces. */
+  static Request readResultLength(String taskKey) {
+    return Request.cmd(Command.HSTRLEN).arg(taskKey).arg("result");
   }
 
-  /** The length of a task's result, all its pieces counted, from its part of read_tasks.lua's reply. */
-  static long resultLength(Response read) {
-    return read.get(1).toLong();
+  /** The task's result, whole when it is not stored in pieces. */
+  static Request readResult(String taskKey) {
+    return Request.cmd(Command.HGET).arg(taskKey).arg("result");
   }
 
-  /** The task from its {@link #fields}; null when Redis does not know it. */
+  /** The task, without its result, from the reply to {@link #read}; null when Redis does not know it. */
   static TaskRecord fromHash(String id, Response values) {
-    return record(id, field -> text(values.get(READ.indexOf(field))));
+    return record(id, field -> field.equals("result") ? null : text(values.get(READ.indexOf(field))));
   }
 
-  /** The count of the pieces of the task's result from its {@link #fields}; null when stored whole. */
+  /** The count of the pieces of the task's result from the reply to {@link #read}; null when stored whole. */
   static Response resultPieces(Response values) {
     return values.get(READ.indexOf(RESULT_PIECES));
   }
 
-  /** The first piece of the task's result from its {@link #fields}; null when it was left out or has none. */
-  static Response resultPiece(Response values) {
-    return values.get(READ.indexOf("result"));
-  }
-
-  /** The owner of the task's big result from its {@link #fields}; null when it has none. */
+  /** The owner of the task's big result from the reply to {@link #read}; null when it has none. */
   static String owner(Response values) {
     return text(values.get(READ.indexOf("result_owner")));
   }

@@ -30,7 +30,6 @@ public final class TaskStore {
   private static final Scripts CREATE_TASKS = Scripts.load("task_index.lua", "create_tasks.lua");
   private static final Scripts REGISTER_FUNCTION = Scripts.load("register_function.lua");
   private static final Scripts DELETE_FUNCTION = Scripts.load("delete_function.lua");
-  private static final Scripts READ_TASKS = Scripts.load("read_tasks.lua");
   private static final Scripts CANCEL_TASKS = Scripts.load("task_index.lua", "function_stats.lua", "pieces.lua",
       "cancel_tasks.lua");
 
@@ -388,46 +387,59 @@ public final class TaskStore {
 
   /**
    * Several tasks in one round trip, in order; null for an id Redis does not know (or another's). An ended
-   * task's result over {@link LargeValues#INLINE} characters is taken only once {@code room} admits its length
-   * (the reader holds copies of it: four 64 MiB results read at once ran the default heap out, and the Redis
-   * connection with it), else left out ({@link TaskRecord#resultOmitted}). It is taken from a dispatcher in this
-   * JVM that handed it over, if Redis names the same owner for the stored result, else read apart. A read not
-   * answered in time fails (READ_MILLIS), as Redis down.
+   * task's result is read apart once its length is known: one over {@link LargeValues#INLINE} characters only
+   * when {@code room} admits that length (the reader holds copies of it: eight reads of one 48 MiB result at once
+   * ran the default heap out, and a Redis connection with it), else it is left out
+   * ({@link TaskRecord#resultOmitted}). A big result is taken from a dispatcher in this JVM that handed it over,
+   * if Redis names the same owner for the stored one, else read. A read not answered in time fails
+   * (READ_MILLIS), as Redis down.
    */
   public Future<List<TaskRecord>> tasks(List<String> ids, Tenant caller, LongPredicate room) {
-    List<String> taskKeys = ids.stream().map(keys::task).toList();
-    return READ_TASKS.run(redis, taskKeys, TaskCodec.readArgs(LargeValues.INLINE))
-        .timeout(READ_MILLIS, TimeUnit.MILLISECONDS).compose(replies -> {
-          List<Future<TaskRecord>> tasks = new ArrayList<>(ids.size());
-          for (int i = 0; i < ids.size(); i++) {
-            tasks.add(visible(ids.get(i), replies.get(i), caller, room));
-          }
-          return Future.all(tasks).map(all -> all.<TaskRecord>list());
-        });
+    List<Request> reads = new ArrayList<>(2 * ids.size());
+    for (String id : ids) {
+      reads.add(TaskCodec.read(keys.task(id)));
+      reads.add(TaskCodec.readResultLength(keys.task(id)));
+    }
+    return redis.batch(reads).timeout(READ_MILLIS, TimeUnit.MILLISECONDS).compose(replies -> {
+      List<Future<TaskRecord>> tasks = new ArrayList<>(ids.size());
+      for (int i = 0; i < ids.size(); i++) {
+        tasks.add(visible(ids.get(i), replies.get(2 * i), replies.get(2 * i + 1).toLong(), caller, room));
+      }
+      return Future.all(tasks).map(all -> all.<TaskRecord>list());
+    });
   }
 
-  /** The task from its part of read_tasks.lua's reply, if the caller may see it (else null), with its result. */
-  private Future<TaskRecord> visible(String id, Response read, Tenant caller, LongPredicate room) {
-    Response fields = TaskCodec.fields(read);
+  /**
+   * The task from the reply to its read, if the caller may see it (else null), with its result of
+   * {@code length} (its first piece's, for one in pieces).
+   */
+  private Future<TaskRecord> visible(String id, Response fields, long length, Tenant caller, LongPredicate room) {
     TaskRecord task = caller.sees(TaskCodec.tenant(fields)) ? TaskCodec.fromHash(id, fields) : null;
-    if (task == null) {
-      return Future.succeededFuture();
+    if (task == null || length == 0 || !task.status().isTerminal()) {
+      return Future.succeededFuture(task); // no result, or one being stored: no one sees it before its task ends
     }
-    long length = TaskCodec.resultLength(read);
     String key = keys.task(id);
-    if (length <= LargeValues.INLINE) { // read with the task, its first piece at least
-      Response pieces = TaskCodec.resultPieces(fields);
-      return pieces == null ? Future.succeededFuture(task)
-          : LargeValues.whole(redis, key, "result", TaskCodec.resultPiece(fields), pieces)
-              .timeout(TransferTime.millis(READ_MILLIS, length), TimeUnit.MILLISECONDS).map(task::withResult);
+    Response pieces = TaskCodec.resultPieces(fields);
+    if (pieces == null && length <= LargeValues.INLINE) {
+      return redis.send(TaskCodec.readResult(key)).timeout(READ_MILLIS, TimeUnit.MILLISECONDS)
+          .map(result -> task.withResult(text(result)));
     }
-    if (!task.status().isTerminal()) {
-      return Future.succeededFuture(task); // a result being stored: no one sees it before its task ends
-    }
-    String held = handover.takeResult(id, TaskCodec.owner(fields)); // no longer held, whatever room says
+    String owner = TaskCodec.owner(fields);
+    return pieces == null ? taken(task, owner, length, room)
+        : LargeValues.length(redis, key, "result", pieces, length).timeout(READ_MILLIS, TimeUnit.MILLISECONDS)
+            .compose(total -> taken(task, owner, total, room));
+  }
+
+  /**
+   * The ended task with its big result of {@code length}, handed over by {@code owner} or read, if {@code room}
+   * admits it; else without.
+   */
+  private Future<TaskRecord> taken(TaskRecord task, String owner, long length, LongPredicate room) {
+    String held = handover.takeResult(task.id(), owner); // no longer held, whatever room says
     if (!room.test(length)) {
       return Future.succeededFuture(task.withResultOmitted());
     }
+    String key = keys.task(task.id());
     return held != null ? Future.succeededFuture(task.withResult(held))
         : redis.send(LargeValues.read(key, "result"))
             .compose(first -> LargeValues.whole(redis, key, "result", first.get(0), first.get(1)))
