@@ -341,6 +341,14 @@ class LargeValuesTest extends KeySpaceTest {
         new TaskQueue(redis, keys, "d1", 0, ReplicaWait.NONE, handover));
   }
 
+  /** A new task that ran on {@code jvm}'s queue and ended with big('r'), handed over. */
+  private String endedWithABigResult(OneJvm jvm) {
+    String taskId = submit(fid, payloads.getString("args"), null);
+    QueueEntry entry = startOne(jvm.queue(), taskId).entry();
+    assertTrue(await(TaskSteps.finish(jvm.queue(), entry, TaskStatus.COMPLETED, big('r'), null, "w1")));
+    return taskId;
+  }
+
   @Test
   void aBigPayloadHandedOverStartsWithoutBeingReadBackAndARestartReadsRedis() {
     OneJvm jvm = oneJvm();
@@ -398,9 +406,7 @@ class LargeValuesTest extends KeySpaceTest {
   @Test
   void aHandedOverResultTheReaderHasNoRoomForIsDroppedAndReadFromRedisLater() {
     OneJvm jvm = oneJvm();
-    String taskId = submit(fid, payloads.getString("args"), null);
-    QueueEntry entry = startOne(jvm.queue(), taskId).entry();
-    assertTrue(await(TaskSteps.finish(jvm.queue(), entry, TaskStatus.COMPLETED, big('r'), null, "w1")));
+    String taskId = endedWithABigResult(jvm);
     List<Long> asked = new ArrayList<>();
     assertTrue(await(jvm.store().task(taskId, Tenant.NONE, noRoom(asked))).resultOmitted());
     assertEquals(List.of((long) big('r').length()), asked);
@@ -426,9 +432,7 @@ class LargeValuesTest extends KeySpaceTest {
   @Test
   void aHandedOverResultIsNotAnsweredOnceTheTaskRanAgain() {
     OneJvm jvm = oneJvm();
-    String taskId = submit(fid, payloads.getString("args"), null);
-    QueueEntry entry = startOne(jvm.queue(), taskId).entry();
-    assertTrue(await(TaskSteps.finish(jvm.queue(), entry, TaskStatus.COMPLETED, big('r'), null, "w1")));
+    String taskId = endedWithABigResult(jvm);
     // as if it had run again and stored another big result
     cmd(redis, Command.HSET, keys.task(taskId), "result_owner", "9-0/w2", "result", big('s'));
     assertTrue(big('s').equals(await(jvm.store().task(taskId)).result()), "the result Redis holds now");
