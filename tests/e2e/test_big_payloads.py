@@ -11,6 +11,7 @@ SDK sends such a call again by itself.
 import contextlib
 import hashlib
 import logging
+import socket
 import sys
 import threading
 import time
@@ -330,6 +331,43 @@ def _held_call_and_a_big_result(base, release):
         assert (held_answer, called) == ([10 * MIB], [bytes([7]) * (10 * MIB)])
         assert deserialize(requests.get(f"{base}/result/{body['task_id']}", timeout=CALL_TIMEOUT)
                            .json()["result"]) == bytes([7]) * (10 * MIB)
+
+
+def test_a_reader_gone_before_its_big_result_ended_keeps_no_share_of_the_heap(tmp_path):
+    """A long poll whose client left before its task's 10 MiB result was stored wakes with nobody to answer:
+    it must not reserve the result's share of the heap budget then, since that share is given back when the
+    response ends, which has passed. Once it did, that share stayed taken for good and, at -Xmx128m, every
+    later read of a 10 MiB result was refused with 503."""
+    with _small_heap(1) as (_, base):
+        release = tmp_path / "release"
+
+        def held(path=str(release)):
+            import os as o
+            import time as t
+            while not o.path.exists(path):
+                t.sleep(0.05)
+            return bytes([9]) * (10 * MIB)
+
+        task_id = execute(base, register(base, held))
+        host, port = base.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port))) as gone:
+            gone.sendall(f"GET /result/{task_id}?wait=60 HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            time.sleep(0.5)  # the request is held: the client leaves without its answer
+        release.touch()
+        deadline = time.monotonic() + CALL_TIMEOUT
+        while requests.get(f"{base}/status/{task_id}", timeout=10).json()["status"] != "COMPLETED":
+            assert time.monotonic() < deadline, "the held task ended"
+            time.sleep(0.1)
+        time.sleep(0.5)  # the left request wakes at the task's end, reads it and finds no one to answer
+        answers = []
+        for _ in range(20):
+            answer = requests.get(f"{base}/result/{task_id}", timeout=CALL_TIMEOUT)
+            answers.append(answer.status_code)
+            if answer.status_code == 200:
+                break
+            time.sleep(1)
+        assert answers[-1] == 200, f"the budget lost a share to the request that left: {answers}"
+        assert deserialize(answer.json()["result"]) == bytes([9]) * (10 * MIB)
 
 
 def _metric(base, name, *labels):

@@ -71,12 +71,13 @@ final class BodyBudget {
 
   /**
    * The room a read for {@code ctx}'s request has for a result of a given length (base64), reserved for it when
-   * admitted: for TaskStore#tasks.
+   * admitted: for TaskStore#tasks. None once the response is over (its client gone while it waited): a share
+   * taken then would never be given back, its end having passed.
    */
   LongPredicate room(RoutingContext ctx) {
     return length -> {
       long bytes = bytesFor(length, false);
-      return bytes == 0 || hold(ctx).atLeast(bytes);
+      return bytes == 0 || (!ctx.response().ended() && !ctx.response().closed() && hold(ctx).atLeast(bytes));
     };
   }
 
