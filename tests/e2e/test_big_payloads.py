@@ -333,6 +333,28 @@ def _held_call_and_a_big_result(base, release):
                            .json()["result"]) == bytes([7]) * (10 * MIB)
 
 
+def test_an_answer_of_many_big_results_holds_a_share_for_each(small_heap):
+    """``POST /results`` answers with all its results at once, so each big one needs its own share of the heap
+    budget: at -Xmx128m, two 10 MiB results do not fit together, and the second is left out
+    (``result_omitted``) for the client to take apart, which it can."""
+    _, base = small_heap
+
+    def big(n):
+        return bytes([n]) * (10 * MIB)
+
+    fid = register(base, big)
+    ids = [execute(base, fid, n) for n in (1, 2)]
+    for task_id in ids:
+        assert wait_result(base, task_id, timeout=CALL_TIMEOUT)[0] == "COMPLETED"
+    answer = requests.post(base + "/results", json={"task_ids": ids}, timeout=CALL_TIMEOUT)
+    assert answer.status_code == 200, answer.text[:300]
+    results = answer.json()["results"]
+    assert [r.get("result_omitted", False) for r in results] == [False, True]
+    assert deserialize(results[0]["result"]) == big(1)
+    apart = requests.get(f"{base}/result/{ids[1]}", timeout=CALL_TIMEOUT)
+    assert apart.status_code == 200 and deserialize(apart.json()["result"]) == big(2)
+
+
 def test_a_reader_gone_before_its_big_result_ended_keeps_no_share_of_the_heap(tmp_path):
     """A long poll whose client left before its task's 10 MiB result was stored wakes with nobody to answer:
     it must not reserve the result's share of the heap budget then, since that share is given back when the

@@ -311,7 +311,7 @@ public final class ApiVerticle extends VerticleBase {
     Tenant caller = caller(ctx);
     List<Future<TaskRecord>> ended = waitMillis == 0 ? List.of()
         : ids.stream().map(id -> completions.await(id, waitMillis)).toList();
-    LongPredicate room = budget.room(ctx);
+    LongPredicate room = budget.roomForMany(ctx);
     LongPredicate wanted = length -> length <= maxResult && room.test(length);
     Future<List<TaskRecord>> tasks = store.tasks(ids, caller, wanted).compose(first -> {
       long done = first.stream().filter(t -> t == null || t.status().isTerminal()).count();

@@ -53,6 +53,15 @@ final class BodyBudget {
     return true;
   }
 
+  /** Reserves {@code bytes} if they fit beside all that is reserved. */
+  private synchronized boolean reserveWithin(long bytes) {
+    if (reserved + bytes > capacity) {
+      return false;
+    }
+    reserved += bytes;
+    return true;
+  }
+
   synchronized void release(long bytes) {
     reserved -= bytes;
   }
@@ -70,15 +79,28 @@ final class BodyBudget {
   }
 
   /**
-   * The room a read for {@code ctx}'s request has for a result of a given length (base64), reserved for it when
-   * admitted: for TaskStore#tasks. None once the response is over (its client gone while it waited): a share
-   * taken then would never be given back, its end having passed.
+   * The room a read for {@code ctx}'s request has for the result it answers with, of a given length (base64),
+   * reserved for it when admitted (for TaskStore#tasks): what the request holds already counts, its body being
+   * gone by then. None once the response is over (its client gone while it waited): a share taken then would
+   * never be given back, its end having passed.
    */
   LongPredicate room(RoutingContext ctx) {
     return length -> {
       long bytes = bytesFor(length, false);
-      return bytes == 0 || (!ctx.response().ended() && !ctx.response().closed() && hold(ctx).atLeast(bytes));
+      return bytes == 0 || (open(ctx) && hold(ctx).atLeast(bytes));
     };
+  }
+
+  /** {@link #room} for an answer of many results, which holds them all at once: each adds its share. */
+  LongPredicate roomForMany(RoutingContext ctx) {
+    return length -> {
+      long bytes = bytesFor(length, false);
+      return bytes == 0 || (open(ctx) && hold(ctx).more(bytes));
+    };
+  }
+
+  private static boolean open(RoutingContext ctx) {
+    return !ctx.response().ended() && !ctx.response().closed();
   }
 
   /** One request's share: the most it needed at once, as its body arrived or a result was read for it. */
@@ -93,6 +115,21 @@ final class BodyBudget {
         return true;
       }
       if (!reserve(more, bytes)) {
+        return false;
+      }
+      bytes += more;
+      return true;
+    }
+
+    /**
+     * Holds {@code more} besides what it holds: the first share as {@link #atLeast}, any other only if it fits
+     * beside all that is reserved, this request's own shares included (a result left out is taken apart).
+     */
+    boolean more(long more) {
+      if (bytes == 0) {
+        return atLeast(more);
+      }
+      if (!reserveWithin(more)) {
         return false;
       }
       bytes += more;
