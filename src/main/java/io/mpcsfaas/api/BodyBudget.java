@@ -103,7 +103,7 @@ final class BodyBudget {
     return !ctx.response().ended() && !ctx.response().closed();
   }
 
-  /** One request's share: the most it needed at once, as its body arrived or a result was read for it. */
+  /** One request's share: what its body, or the results it answers with, hold at once. */
   final class Hold {
     private static final String KEY = "mpcsfaas.budget.hold";
     private long bytes;

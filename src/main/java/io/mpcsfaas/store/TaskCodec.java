@@ -12,9 +12,9 @@ import java.util.stream.Stream;
 
 /**
  * The one definition of what a client may see of a stored task: the fields of its hash, read either from an
- * HMGET of them (and its result apart) or from a message on the done channel. Such a message (see finish_tasks.lua, which lists the
- * same fields) is the id of a task that ended, followed, when its outcome is small, by a newline and those
- * fields as JSON, which then equal what Redis holds (an ended task never changes). A task that printed
+ * HMGET of them (its result apart) or from a message on the done channel. Such a message (see finish_tasks.lua,
+ * which lists the same fields) is the id of a task that ended, followed, when its outcome is small, by a newline
+ * and those fields as JSON, which then equal what Redis holds (an ended task never changes). A task that printed
  * something also has the {@link #OUTPUT_FIELDS}, in its hash and in its message; one that printed nothing
  * has neither. Each read also asks for the task's {@code tenant} (its owner, absent for none), last, so that
  * the store lets a caller see only its own tasks in the same round trip.
@@ -41,6 +41,7 @@ final class TaskCodec {
 
   private TaskCodec() {}
 
+  /** The task's fields but its result ({@link #READ}). */
   static Request read(String taskKey) {
     return hmget(taskKey, READ);
   }
