@@ -104,13 +104,10 @@ final class LargeValues {
   }
 
   /**
-   * The length of {@code field}'s value whose first piece is {@code first} long and whose count of pieces is
-   * {@code count} (null: stored whole), its other pieces' lengths read now.
+   * The length of {@code field}'s value stored in {@code count} pieces, the first {@code first} long, its other
+   * pieces' lengths read now.
    */
   static Future<Long> length(Redis redis, String key, String field, Response count, long first) {
-    if (count == null) {
-      return Future.succeededFuture(first);
-    }
     List<Request> lengths = new ArrayList<>();
     for (int i = 1; i < count.toInteger(); i++) {
       lengths.add(Request.cmd(Command.HSTRLEN).arg(key).arg(pieceField(field, i)));

@@ -397,37 +397,51 @@ public final class TaskStore {
   public Future<List<TaskRecord>> tasks(List<String> ids, Tenant caller, LongPredicate room) {
     List<Request> reads = new ArrayList<>(2 * ids.size());
     for (String id : ids) {
-      reads.add(TaskCodec.read(keys.task(id)));
-      reads.add(TaskCodec.readResultLength(keys.task(id)));
+      String key = keys.task(id);
+      reads.add(TaskCodec.read(key));
+      reads.add(TaskCodec.readResultLength(key));
     }
     return redis.batch(reads).timeout(READ_MILLIS, TimeUnit.MILLISECONDS).compose(replies -> {
       List<Future<TaskRecord>> tasks = new ArrayList<>(ids.size());
+      List<Integer> shortAt = new ArrayList<>(); // ended tasks whose result is short: read in one batch after
+      List<Request> shortReads = new ArrayList<>();
       for (int i = 0; i < ids.size(); i++) {
-        tasks.add(visible(ids.get(i), replies.get(2 * i), replies.get(2 * i + 1).toLong(), caller, room));
+        Response fields = replies.get(2 * i);
+        long length = replies.get(2 * i + 1).toLong();
+        TaskRecord task = caller.sees(TaskCodec.tenant(fields)) ? TaskCodec.fromHash(ids.get(i), fields) : null;
+        Response pieces = task == null ? null : TaskCodec.resultPieces(fields);
+        if (task == null || length == 0 || !task.status().isTerminal()) {
+          tasks.add(Future.succeededFuture(task)); // no result, or one being stored: no one sees it before the end
+        } else if (pieces == null && length <= LargeValues.INLINE) {
+          tasks.add(Future.succeededFuture(task));
+          shortAt.add(i);
+          shortReads.add(TaskCodec.readResult(keys.task(ids.get(i))));
+        } else {
+          tasks.add(withBigResult(task, TaskCodec.owner(fields), pieces, length, room));
+        }
       }
-      return Future.all(tasks).map(all -> all.<TaskRecord>list());
+      if (shortReads.isEmpty()) {
+        return Future.all(tasks).map(all -> all.<TaskRecord>list());
+      }
+      return redis.batch(shortReads).timeout(READ_MILLIS, TimeUnit.MILLISECONDS).compose(results -> {
+        for (int j = 0; j < shortAt.size(); j++) {
+          int at = shortAt.get(j);
+          tasks.set(at, Future.succeededFuture(tasks.get(at).result().withResult(text(results.get(j)))));
+        }
+        return Future.all(tasks).map(all -> all.<TaskRecord>list());
+      });
     });
   }
 
   /**
-   * The task from the reply to its read, if the caller may see it (else null), with its result of
-   * {@code length} (its first piece's, for one in pieces).
+   * The ended task with its big result, whose first piece is {@code length} long ({@code pieces}: their count,
+   * null when stored whole), the other pieces' lengths read first.
    */
-  private Future<TaskRecord> visible(String id, Response fields, long length, Tenant caller, LongPredicate room) {
-    TaskRecord task = caller.sees(TaskCodec.tenant(fields)) ? TaskCodec.fromHash(id, fields) : null;
-    if (task == null || length == 0 || !task.status().isTerminal()) {
-      return Future.succeededFuture(task); // no result, or one being stored: no one sees it before its task ends
-    }
-    String key = keys.task(id);
-    Response pieces = TaskCodec.resultPieces(fields);
-    if (pieces == null && length <= LargeValues.INLINE) {
-      return redis.send(TaskCodec.readResult(key)).timeout(READ_MILLIS, TimeUnit.MILLISECONDS)
-          .map(result -> task.withResult(text(result)));
-    }
-    String owner = TaskCodec.owner(fields);
+  private Future<TaskRecord> withBigResult(TaskRecord task, String owner, Response pieces, long length,
+      LongPredicate room) {
     return pieces == null ? taken(task, owner, length, room)
-        : LargeValues.length(redis, key, "result", pieces, length).timeout(READ_MILLIS, TimeUnit.MILLISECONDS)
-            .compose(total -> taken(task, owner, total, room));
+        : LargeValues.length(redis, keys.task(task.id()), "result", pieces, length)
+            .timeout(READ_MILLIS, TimeUnit.MILLISECONDS).compose(total -> taken(task, owner, total, room));
   }
 
   /**
