@@ -53,15 +53,6 @@ final class BodyBudget {
     return true;
   }
 
-  /** Reserves {@code bytes} if they fit beside all that is reserved. */
-  private synchronized boolean reserveWithin(long bytes) {
-    if (reserved + bytes > capacity) {
-      return false;
-    }
-    reserved += bytes;
-    return true;
-  }
-
   synchronized void release(long bytes) {
     reserved -= bytes;
   }
@@ -126,10 +117,7 @@ final class BodyBudget {
      * beside all that is reserved, this request's own shares included (a result left out is taken apart).
      */
     boolean more(long more) {
-      if (bytes == 0) {
-        return atLeast(more);
-      }
-      if (!reserveWithin(more)) {
+      if (!reserve(more, 0)) { // as a request holding nothing: its own shares count as others'
         return false;
       }
       bytes += more;
