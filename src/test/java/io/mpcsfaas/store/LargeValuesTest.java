@@ -136,6 +136,24 @@ class LargeValuesTest extends KeySpaceTest {
   }
 
   @Test
+  void aReadOfManyTasksGivesEachItsOwnResult() {
+    List<String> ids = new ArrayList<>();
+    for (String result : List.of("YQ==", "", big('b'), "Yw==")) { // "": a task still queued
+      String taskId = submit(fid, payloads.getString("args"), null);
+      if (!result.isEmpty()) {
+        assertTrue(await(TaskSteps.finish(queue, startOne(taskId).entry(), TaskStatus.COMPLETED, result, null, "w")));
+      }
+      ids.add(taskId);
+    }
+    List<TaskRecord> read = await(store.tasks(ids, Tenant.NONE));
+    assertEquals("YQ==", read.get(0).result());
+    assertEquals(TaskStatus.QUEUED, read.get(1).status());
+    assertNull(read.get(1).result());
+    assertTrue(big('b').equals(read.get(2).result()));
+    assertEquals("Yw==", read.get(3).result());
+  }
+
+  @Test
   void aSmallResultOrATaskStillRunningNeverAsksForRoom() {
     String small = submit(fid, payloads.getString("args"), null);
     assertTrue(await(TaskSteps.finish(queue, startOne(small).entry(), TaskStatus.COMPLETED, "c21hbGw=", null, "w")));
@@ -167,6 +185,14 @@ class LargeValuesTest extends KeySpaceTest {
     return startOne(queue, submit(fid, payloads.getString("args"), null)).entry();
   }
 
+  /** A new task that a queue storing values in pieces started and ended with {@code result}. */
+  private String endedInPieces(String result) {
+    TaskQueue queue = queueInPieces();
+    QueueEntry entry = startedBy(queue);
+    assertTrue(await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, result, null, "w1")));
+    return entry.taskId();
+  }
+
   /** A value of two and a half pieces, each piece of other characters, so that a piece out of place shows. */
   private static String threePieces(char first) {
     return String.valueOf(first).repeat(PIECE) + String.valueOf((char) (first + 1)).repeat(PIECE)
@@ -188,11 +214,8 @@ class LargeValuesTest extends KeySpaceTest {
 
   @Test
   void aResultLongerThanAPieceIsStoredInPiecesAndReadWhole() {
-    TaskQueue queue = queueInPieces();
-    QueueEntry entry = startedBy(queue);
-    String taskId = entry.taskId();
     String result = threePieces('r');
-    assertTrue(await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, result, null, "w1")));
+    String taskId = endedInPieces(result);
     Map<String, String> hash = hash(taskId);
     assertEquals("COMPLETED", hash.get("status"));
     assertEquals("3", hash.get("result_pieces"));
@@ -203,14 +226,12 @@ class LargeValuesTest extends KeySpaceTest {
 
   @Test
   void theRoomForAResultInPiecesIsAskedForAllItsPieces() {
-    TaskQueue queue = queueInPieces();
-    QueueEntry entry = startedBy(queue);
     String result = threePieces('r');
-    assertTrue(await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, result, null, "w1")));
+    String taskId = endedInPieces(result);
     List<Long> asked = new ArrayList<>();
-    assertTrue(await(store.task(entry.taskId(), Tenant.NONE, noRoom(asked))).resultOmitted());
+    assertTrue(await(store.task(taskId, Tenant.NONE, noRoom(asked))).resultOmitted());
     assertEquals(List.of((long) result.length()), asked);
-    assertEquals(result, await(store.task(entry.taskId(), Tenant.NONE, length -> true)).result());
+    assertEquals(result, await(store.task(taskId, Tenant.NONE, length -> true)).result());
   }
 
   @Test
