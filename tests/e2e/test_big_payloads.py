@@ -144,7 +144,7 @@ GIB_HEAP = "-Xms64m -Xmx12g"
 def test_a_1_gib_argument_and_result_round_trip_with_the_largest_body_limit(fresh_redis, monkeypatch, mode):
     """``--body-limit 1073741824`` (its largest), a heap raised to hold such values (docs/payloads.md), the SDK's
     pickle bodies: a pickle of just under 1 GiB goes in, and its echo comes back. Once base64 (1.33 GiB) each
-    value is stored in pieces of 256 MiB, read back one reply each: the Redis client reads no reply over 512 MiB.
+    value is stored in pieces of 16 MiB, read back one reply each: the Redis client reads no reply over 512 MiB.
     In the remote modes the worker waits a minute for its dispatcher's heartbeats: the event loops are blocked for
     seconds at a time while they copy such a value, and after the default 3 s it would count its dispatcher lost."""
     monkeypatch.setenv("FAAS_JAVA_OPTS", GIB_HEAP)

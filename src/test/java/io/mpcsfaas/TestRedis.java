@@ -121,6 +121,20 @@ public final class TestRedis implements AutoCloseable {
     return await(redis.send(request));
   }
 
+  /** How many times Redis has run the commands named so far (lower case, as INFO commandstats names them). */
+  public static long calls(Redis redis, String... commands) {
+    String stats = cmd(redis, Command.INFO, "commandstats").toString();
+    long calls = 0;
+    for (String line : stats.split("\r?\n")) {
+      for (String command : commands) {
+        if (line.startsWith("cmdstat_" + command + ":")) {
+          calls += Long.parseLong(line.replaceAll("^[^:]+:calls=(\\d+),.*", "$1"));
+        }
+      }
+    }
+    return calls;
+  }
+
   /** HGETALL as a map (RESP3 answers a map, RESP2 a flat list). */
   public static Map<String, String> hash(Redis redis, String key) {
     Response reply = cmd(redis, Command.HGETALL, key);

@@ -1,6 +1,5 @@
 package io.mpcsfaas.store;
 
-import io.mpcsfaas.config.RedisConfig;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.redis.client.Command;
@@ -20,15 +19,21 @@ import java.util.function.Supplier;
  * without it (see TaskStore#create and TaskQueue#finish). Lua's side of the threshold is written as the same
  * number in start_tasks.lua.
  *
- * <p>A value longer than a piece (256 MiB) is stored in pieces, in fields of the same hash (so that it expires
- * and is deleted with its task): the field itself holds the first piece and {@code FIELD_pieces} their count,
- * {@code FIELD_1}, {@code FIELD_2}... the others. The Redis client (Vert.x) refuses a reply over 512 MiB, so a
- * value stored whole past that could never be read back; pieces.lua drops a value's pieces in the scripts.
+ * <p>A value longer than a piece ({@link #PIECE}) is stored in pieces, in fields of the same hash (so that it
+ * expires and is deleted with its task): the field itself holds the first piece and {@code FIELD_pieces} their
+ * count, {@code FIELD_1}, {@code FIELD_2}... the others. Each piece is a command and a reply of its own. The Redis
+ * client (Vert.x) refuses a reply over 512 MiB, so a value stored whole past that could never be read back; values
+ * an older version stored in pieces of 256 MiB read the same way. pieces.lua drops a value's pieces in the scripts.
  */
 final class LargeValues {
   static final int INLINE = 65536;
-  /** The longest piece of a stored value: half of what the Redis client reads in one reply. */
-  static final int PIECE = (int) (RedisConfig.MAX_REPLY / 2);
+  /**
+   * The longest piece of a stored value. Redis handles each piece as a command of its own, answering other
+   * clients between them, and the JVM encodes one piece's request at a time: with two clients echoing 32 MiB,
+   * small reads waited up to 0.6-1.5 s behind values stored whole, 0.5-0.7 s behind pieces of 16 MiB
+   * (docs/performance.md). A value up to 16 MiB (an 8 MiB argument's base64 among them) stays whole.
+   */
+  static final int PIECE = 16 << 20;
   /**
    * How long a payload written ahead of its creation script lives when that script never runs (the API died
    * between the two): the script makes it permanent when it creates the task.
@@ -122,33 +127,47 @@ final class LargeValues {
 
   /**
    * The value whose first piece and count were read ({@code count} null: stored whole, or absent when
-   * {@code first} is null too), its other pieces read now, one reply each.
+   * {@code first} is null too), its other pieces read now, each in a reply of its own and copied at once into one
+   * array sized from their lengths: Redis answers other clients between pieces, and the heap holds one piece's
+   * reply at a time beside the array. Null when the task was deleted between the reads; a failure when the value
+   * changed meanwhile (a task that ran again).
    */
   static Future<String> whole(Redis redis, String key, String field, Response first, Response count) {
     if (first == null || count == null) {
       return Future.succeededFuture(first == null ? null : first.toString());
     }
-    int pieces = count.toInteger();
-    Request rest = Request.cmd(Command.HMGET).arg(key);
-    for (int i = 1; i < pieces; i++) {
-      rest.arg(pieceField(field, i));
-    }
-    return redis.send(rest).map(others -> {
-      List<Buffer> all = new ArrayList<>(pieces);
-      all.add(first.toBuffer());
-      for (Response other : others) {
-        if (other == null) { // the task was deleted between the reads
-          return null;
-        }
-        all.add(other.toBuffer());
+    Buffer head = first.toBuffer();
+    return length(redis, key, field, count, head.length()).compose(total -> {
+      byte[] joined = new byte[Math.toIntExact(total)];
+      head.getBytes(joined, 0);
+      Future<Integer> filled = Future.succeededFuture(head.length());
+      for (int i = 1; i < count.toInteger(); i++) {
+        Request next = Request.cmd(Command.HGET).arg(key).arg(pieceField(field, i));
+        filled = filled.compose(at -> at == null ? reached(null) : redis.send(next).compose(piece -> {
+          if (piece == null) {
+            return reached(null);
+          }
+          Buffer bytes = piece.toBuffer();
+          if (at + bytes.length() > joined.length) {
+            return changed(key, field);
+          }
+          bytes.getBytes(joined, at);
+          return reached(at + bytes.length());
+        }));
       }
-      byte[] joined = new byte[Math.toIntExact(all.stream().mapToLong(Buffer::length).sum())];
-      int at = 0;
-      for (Buffer piece : all) {
-        piece.getBytes(joined, at);
-        at += piece.length();
-      }
-      return new String(joined, StandardCharsets.ISO_8859_1); // base64: one byte per character
+      return filled.compose(end -> end == null ? Future.succeededFuture()
+          : end == joined.length ? Future.succeededFuture(new String(joined, StandardCharsets.ISO_8859_1)) // base64
+          : changed(key, field));
     });
   }
+
+  private static <T> Future<T> changed(String key, String field) {
+    return Future.failedFuture(new IllegalStateException(key + " " + field + " changed while it was read"));
+  }
+
+  /** How far the array is filled (null: a piece was gone). */
+  private static Future<Integer> reached(Integer end) {
+    return Future.succeededFuture(end);
+  }
+
 }

@@ -44,18 +44,6 @@ class TaskCreatorTest {
     store = new TaskStore(redis, new Keys("faas:"));
   }
 
-  /** Script calls Redis has run so far (the creations). */
-  private static long scriptCalls() {
-    String stats = TestRedis.cmd(redis, Command.INFO, "commandstats").toString();
-    long calls = 0;
-    for (String line : stats.split("\r?\n")) {
-      if (line.startsWith("cmdstat_evalsha:") || line.startsWith("cmdstat_eval:")) {
-        calls += Long.parseLong(line.replaceAll("^[^:]+:calls=(\\d+),.*", "$1"));
-      }
-    }
-    return calls;
-  }
-
   @Test
   void submitsThatArriveWhileACreationIsOnItsWayGoOutTogetherAndEachGetsItsOwnAnswer() {
     String function = await(store.registerFunction("double", payloads.getString("fn")));
@@ -67,14 +55,15 @@ class TaskCreatorTest {
     for (int i = 0; i < 40; i++) {
       tasks.add(task(i % 10 == 3 ? unknown : function));
     }
-    long callsBefore = scriptCalls();
+    long callsBefore = TestRedis.calls(redis, "evalsha", "eval");
 
     // All 40 submits in one turn of the event loop: the first goes out at once, the other 39 gather behind it.
     List<Future<Void>> answers = await(callOn(context,
         () -> Future.succeededFuture(tasks.stream().map(creator::create).toList())));
     await(Future.join(answers).otherwiseEmpty());
 
-    assertEquals(2, scriptCalls() - callsBefore, "one creation call, then one for all that gathered");
+    assertEquals(2, TestRedis.calls(redis, "evalsha", "eval") - callsBefore,
+        "one creation call, then one for all that gathered");
     for (int i = 0; i < tasks.size(); i++) {
       if (tasks.get(i).functionId().equals(unknown)) {
         assertInstanceOf(NotFoundException.class, answers.get(i).cause(), "task " + i);

@@ -21,6 +21,7 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Response;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -222,6 +223,19 @@ class LargeValuesTest extends KeySpaceTest {
     assertEquals(result.substring(0, PIECE), hash.get("result"));
     assertEquals(result, await(store.task(taskId)).result(), "any store reads it whole: the count says how");
     assertEquals(result, await(store.tasks(List.of(taskId), Tenant.NONE)).get(0).result());
+  }
+
+  @Test
+  void aValueInPiecesIsReadOnePieceAReplyAndNoneOnceItsTaskIsGone() {
+    String result = threePieces('r');
+    String key = keys.task(endedInPieces(result));
+    Response first = cmd(redis, Command.HMGET, key, "result", "result_pieces");
+    long reads = TestRedis.calls(redis, "hget", "hmget");
+    assertEquals(result, await(LargeValues.whole(redis, key, "result", first.get(0), first.get(1))));
+    assertEquals(2, TestRedis.calls(redis, "hget", "hmget") - reads, "the second and third pieces, a read each");
+    cmd(redis, Command.DEL, key);
+    assertNull(await(LargeValues.whole(redis, key, "result", first.get(0), first.get(1))),
+        "a task deleted between the reads");
   }
 
   @Test
