@@ -54,10 +54,6 @@ import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import io.mpcsfaas.transport.JsonBytes;
-import io.netty.buffer.Unpooled;
-import io.vertx.core.internal.buffer.BufferInternal;
-import java.nio.ByteBuffer;
 import io.vertx.redis.client.Redis;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -232,16 +228,38 @@ public final class ApiVerticle extends VerticleBase {
    * for the client to take from {@code /result}.
    */
   private void executeFunction(RoutingContext ctx) {
-    SubmitBody submit = SubmitBody.parse(ctx);
-    JsonObject body = submit.fields;
-    String functionId = uuid(requiredString(body, "function_id"), "function_id");
-    String payload = submit.pickle();
+    if (!SubmitBody.big(ctx)) {
+      submit(ctx, Submit.of(ctx));
+      return;
+    }
+    // Off the event loop: reading a big body's base64 and checking its pickle hold a thread for milliseconds per
+    // MiB, and every other request of this API would wait behind it.
+    vertx.executeBlocking(() -> Submit.of(ctx), false).onComplete(parsed -> ErrorResponses.answer(ctx, () -> {
+      if (parsed.succeeded()) {
+        submit(ctx, parsed.result());
+      } else {
+        ctx.fail(parsed.cause());
+      }
+    }));
+  }
+
+  /** A submit's body parsed and checked: its fields, its function and its payload as stored. */
+  private record Submit(JsonObject fields, String functionId, String payload) {
+    static Submit of(RoutingContext ctx) {
+      SubmitBody body = SubmitBody.parse(ctx);
+      String functionId = uuid(requiredString(body.fields, "function_id"), "function_id");
+      return new Submit(body.fields, functionId, body.pickle());
+    }
+  }
+
+  private void submit(RoutingContext ctx, Submit submit) {
     SubmitBody.release(ctx);
+    JsonObject body = submit.fields();
     Integer timeout = optionalTimeout(body);
     Retries retries = optionalRetries(body);
     long waitMillis = waitMillis(ctx);
     String id = TaskStore.newTaskId();
-    NewTask newTask = new NewTask(id, functionId, payload, timeout, retries, caller(ctx));
+    NewTask newTask = new NewTask(id, submit.functionId(), submit.payload(), timeout, retries, caller(ctx));
     if (waitMillis == 0) {
       respond(ctx, creator.create(newTask).map(created -> new JsonObject().put("task_id", id)), 201);
       return;
@@ -653,27 +671,31 @@ public final class ApiVerticle extends VerticleBase {
   }
 
   /**
-   * Answers with a task as {@link #resultJson} says it, or with its value's bytes to a client that accepts them
-   * once it completed ({@link PickleBody}). The JSON is written into one array sized from its strings
-   * (JsonBytes): Vert.x's Buffer grew by copies, twice the size of an 85 MiB result at once beside the result
-   * itself and what the Redis client still held of it.
+   * Answers with a task ({@link TaskAnswer}). The answer of a big result is built off the event loop: decoding
+   * or writing it would hold the loop, and every other request of this API behind it, for milliseconds per MiB.
    */
   private void respondWithTask(RoutingContext ctx, Future<TaskRecord> task, int status) {
     boolean pickle = PickleBody.accepted(ctx);
-    task.onComplete(ar -> ErrorResponses.answer(ctx, () -> {
-      Buffer value = pickle && ar.succeeded() ? PickleBody.bytes(ar.result()) : null;
-      if (value != null) {
-        ctx.response().setStatusCode(status).putHeader("content-type", PickleBody.TYPE).putHeader("vary", "accept")
-            .putHeader("x-task-id", ar.result().id()).putHeader("x-task-status", ar.result().status().name())
-            .end(value);
-      } else if (ar.succeeded()) {
-        ByteBuffer json = JsonBytes.bytes(resultJson(ar.result()));
-        ctx.response().setStatusCode(status).putHeader("content-type", "application/json").putHeader("vary", "accept")
-            .end(BufferInternal.buffer(Unpooled.wrappedBuffer(json)));
-      } else {
-        fail(ctx, ar.cause());
+    task.onComplete(ar -> {
+      if (ar.succeeded() && TaskAnswer.big(ar.result())) {
+        vertx.executeBlocking(() -> TaskAnswer.of(ar.result(), pickle), false)
+            .onComplete(built -> ErrorResponses.answer(ctx, () -> {
+              if (built.succeeded()) {
+                built.result().send(ctx, status);
+              } else {
+                ctx.fail(built.cause());
+              }
+            }));
+        return;
       }
-    }));
+      ErrorResponses.answer(ctx, () -> {
+        if (ar.succeeded()) {
+          TaskAnswer.of(ar.result(), pickle).send(ctx, status);
+        } else {
+          fail(ctx, ar.cause());
+        }
+      });
+    });
   }
 
   /**

@@ -47,6 +47,12 @@ final class SubmitBody {
   /** A payload as it is stored (plain base64, null when it has a problem), and what is wrong with it as a pickle. */
   private record Encoded(String base64, String problem) {}
 
+  /** A body of {@link BodyBudget#BIG} or more, which the API parses off its event loop. */
+  static boolean big(RoutingContext ctx) {
+    Buffer raw = ctx.body().buffer();
+    return raw != null && raw.length() >= BodyBudget.BIG;
+  }
+
   /**
    * Parses a submit's body. A body the streaming read cannot take (not JSON, or a payload that is not base64) is
    * parsed again the plain way, so that its 400 says what {@link RequestParsing} always said.

@@ -1,0 +1,101 @@
+package io.mpcsfaas.api;
+
+import static io.mpcsfaas.TestRedis.await;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mpcsfaas.KeySpaceTest;
+import io.mpcsfaas.Py;
+import io.mpcsfaas.RedisAndVertx;
+import io.mpcsfaas.TaskSteps;
+import io.mpcsfaas.store.QueueEntry;
+import io.mpcsfaas.store.TaskQueue;
+import io.mpcsfaas.task.TaskStatus;
+import io.vertx.core.Future;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.client.WebClient;
+import java.util.Base64;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * A big submit's body is parsed, and a big result's answer built, on a worker thread, while the API's event loop
+ * answers other requests: with every worker held, those two wait and a small request does not.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class BigBodiesOffTheEventLoopTest extends KeySpaceTest {
+  @RegisterExtension
+  static final RedisAndVertx shared = new RedisAndVertx(false);
+  static WebClient http;
+  static JsonObject payloads;
+
+  @BeforeAll
+  static void setUp() {
+    payloads = Py.payloads(String.join("\n",
+        "out['fn'] = enc(lambda x: x)",
+        "out['args'] = enc(((b'a' * (2 << 20),), {}))",
+        "out['result'] = enc(b'r' * (2 << 20))"));
+    http = shared.webClient(shared.deployApi(new JsonObject()).port());
+  }
+
+  /** The API's keys. */
+  @Override
+  protected String prefix() {
+    return "faas:";
+  }
+
+  @Test
+  void aBigSubmitAndABigAnswerWaitForAWorkerWhileTheEventLoopAnswersOthers() throws Exception {
+    String fid = register("identity-" + System.nanoTime(), payloads.getString("fn"));
+    String ended = submit(fid, payloads.getString("args"), null);
+    TaskQueue queue = queue("big-bodies-test");
+    QueueEntry entry = TaskSteps.claim(queue, ended).get(ended);
+    await(TaskSteps.start(queue, entry, "big-bodies-test", 3, "x", "y"));
+    await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, payloads.getString("result"), null, "w"));
+
+    CountDownLatch release = new CountDownLatch(1);
+    CountDownLatch held = new CountDownLatch(VertxOptions.DEFAULT_WORKER_POOL_SIZE);
+    for (int i = 0; i < VertxOptions.DEFAULT_WORKER_POOL_SIZE; i++) {
+      shared.vertx().executeBlocking(() -> {
+        held.countDown();
+        return release.await(1, TimeUnit.MINUTES);
+      }, false);
+    }
+    Future<HttpResponse<Buffer>> submitted;
+    Future<HttpResponse<Buffer>> read;
+    try {
+      assertTrue(held.await(10, TimeUnit.SECONDS), "every worker held");
+      submitted = http.post("/execute_function").timeout(30_000)
+          .sendJsonObject(new JsonObject().put("function_id", fid).put("payload", payloads.getString("args")));
+      read = http.get("/result/" + ended).timeout(30_000).send();
+      HttpResponse<Buffer> small = await(http.get("/status/" + ended).timeout(10_000).send());
+      assertEquals(200, small.statusCode(), "the event loop answers while the workers are held");
+      // Built on the event loop, both would be answered within milliseconds; they wait for a worker instead.
+      Thread.sleep(2000);
+      assertFalse(submitted.isComplete(), "the big submit waits for a worker");
+      assertFalse(read.isComplete(), "the big answer waits for a worker");
+    } finally {
+      release.countDown();
+    }
+    HttpResponse<Buffer> created = await(submitted);
+    assertEquals(201, created.statusCode());
+    assertArrayEquals(decoded(payloads.getString("args")),
+        decoded(hash(created.bodyAsJsonObject().getString("task_id")).get("payload")));
+    HttpResponse<Buffer> answered = await(read);
+    assertEquals(200, answered.statusCode());
+    assertArrayEquals(decoded(payloads.getString("result")), decoded(answered.bodyAsJsonObject().getString("result")));
+  }
+
+  private static byte[] decoded(String base64) {
+    return Base64.getMimeDecoder().decode(base64);
+  }
+}
