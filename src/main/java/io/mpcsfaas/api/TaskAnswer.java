@@ -65,7 +65,10 @@ record TaskAnswer(TaskRecord task, Buffer body, boolean pickle) {
       response.end();
     } else {
       int from = next;
-      response.drainHandler(drained -> writeFrom(response, from));
+      response.drainHandler(drained -> {
+        response.drainHandler(null); // a drain after the end would find the response written
+        writeFrom(response, from);
+      });
     }
   }
 }

@@ -19,7 +19,16 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
@@ -36,6 +45,7 @@ class BigBodiesOffTheEventLoopTest extends KeySpaceTest {
   @RegisterExtension
   static final RedisAndVertx shared = new RedisAndVertx(false);
   static WebClient http;
+  static int port;
   static JsonObject payloads;
 
   @BeforeAll
@@ -43,8 +53,10 @@ class BigBodiesOffTheEventLoopTest extends KeySpaceTest {
     payloads = Py.payloads(String.join("\n",
         "out['fn'] = enc(lambda x: x)",
         "out['args'] = enc(((b'a' * (2 << 20),), {}))",
-        "out['result'] = enc(b'r' * (2 << 20))"));
-    http = shared.webClient(shared.deployApi(new JsonObject()).port());
+        "out['result'] = enc(b'r' * (2 << 20))",
+        "out['longer'] = enc(b'l' * (12 << 20))"));
+    port = shared.deployApi(new JsonObject()).port();
+    http = shared.webClient(port);
   }
 
   /** The API's keys. */
@@ -93,6 +105,58 @@ class BigBodiesOffTheEventLoopTest extends KeySpaceTest {
     HttpResponse<Buffer> answered = await(read);
     assertEquals(200, answered.statusCode());
     assertArrayEquals(decoded(payloads.getString("result")), decoded(answered.bodyAsJsonObject().getString("result")));
+  }
+
+  @Test
+  void aBigAnswerWrittenInSlicesComesWholeAndLeavesNoErrorBehind() throws Exception {
+    String fid = register("identity-" + System.nanoTime(), payloads.getString("fn"));
+    String ended = submit(fid, payloads.getString("args"), null);
+    TaskQueue queue = queue("big-bodies-test");
+    QueueEntry entry = TaskSteps.claim(queue, ended).get(ended);
+    await(TaskSteps.start(queue, entry, "big-bodies-test", 3, "x", "y"));
+    await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, payloads.getString("longer"), null, "w"));
+    List<Throwable> unhandled = new CopyOnWriteArrayList<>();
+    shared.vertx().exceptionHandler(unhandled::add);
+    try {
+      byte[] value = decoded(payloads.getString("longer")); // several times what an answer may queue
+      HttpResponse<Buffer> json = await(http.get("/result/" + ended).timeout(30_000).send());
+      assertArrayEquals(value, decoded(json.bodyAsJsonObject().getString("result")));
+      for (int i = 0; i < 3; i++) { // a reader slower than the writes: the answer waits for drains
+        assertArrayEquals(value, readSlowly("/result/" + ended), "the value's pickle itself");
+      }
+      await(http.get("/status/" + ended).send()); // a drain after the last answer's end comes before this answer
+      assertEquals(List.of(), unhandled, "no callback of a written answer failed");
+    } finally {
+      shared.vertx().exceptionHandler(null);
+    }
+  }
+
+  /**
+   * The pickle answer of {@code path}, through a socket with a small receive buffer, read 64 KiB at a time with a
+   * pause after each MiB: the answer's writes wait for drains again and again.
+   */
+  private static byte[] readSlowly(String path) throws IOException, InterruptedException {
+    try (Socket socket = new Socket()) {
+      socket.setReceiveBufferSize(1 << 16);
+      socket.connect(new InetSocketAddress("127.0.0.1", port));
+      socket.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: " + PickleBody.TYPE
+          + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      InputStream in = socket.getInputStream();
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      byte[] chunk = new byte[1 << 16];
+      int n;
+      while ((n = in.read(chunk)) > 0) {
+        out.write(chunk, 0, n);
+        if (out.size() % (1 << 20) < n) {
+          Thread.sleep(20);
+        }
+      }
+      byte[] answer = out.toByteArray();
+      String head = new String(answer, 0, Math.min(answer.length, 1024), StandardCharsets.ISO_8859_1);
+      assertTrue(head.startsWith("HTTP/1.1 200"), head.lines().findFirst().orElse(""));
+      int body = head.indexOf("\r\n\r\n") + 4;
+      return Arrays.copyOfRange(answer, body, answer.length);
+    }
   }
 
   private static byte[] decoded(String base64) {
