@@ -65,14 +65,20 @@ class BigBodiesOffTheEventLoopTest extends KeySpaceTest {
     return "faas:";
   }
 
-  @Test
-  void aBigSubmitAndABigAnswerWaitForAWorkerWhileTheEventLoopAnswersOthers() throws Exception {
-    String fid = register("identity-" + System.nanoTime(), payloads.getString("fn"));
+  /** A task of {@code fid} that ran and COMPLETED with the payload named {@code result} as its result. */
+  private String endedWith(String fid, String result) {
     String ended = submit(fid, payloads.getString("args"), null);
     TaskQueue queue = queue("big-bodies-test");
     QueueEntry entry = TaskSteps.claim(queue, ended).get(ended);
     await(TaskSteps.start(queue, entry, "big-bodies-test", 3, "x", "y"));
-    await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, payloads.getString("result"), null, "w"));
+    await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, payloads.getString(result), null, "w"));
+    return ended;
+  }
+
+  @Test
+  void aBigSubmitAndABigAnswerWaitForAWorkerWhileTheEventLoopAnswersOthers() throws Exception {
+    String fid = register("identity-" + System.nanoTime(), payloads.getString("fn"));
+    String ended = endedWith(fid, "result");
 
     CountDownLatch release = new CountDownLatch(1);
     CountDownLatch held = new CountDownLatch(VertxOptions.DEFAULT_WORKER_POOL_SIZE);
@@ -109,12 +115,7 @@ class BigBodiesOffTheEventLoopTest extends KeySpaceTest {
 
   @Test
   void aBigAnswerWrittenInSlicesComesWholeAndLeavesNoErrorBehind() throws Exception {
-    String fid = register("identity-" + System.nanoTime(), payloads.getString("fn"));
-    String ended = submit(fid, payloads.getString("args"), null);
-    TaskQueue queue = queue("big-bodies-test");
-    QueueEntry entry = TaskSteps.claim(queue, ended).get(ended);
-    await(TaskSteps.start(queue, entry, "big-bodies-test", 3, "x", "y"));
-    await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, payloads.getString("longer"), null, "w"));
+    String ended = endedWith(register("identity-" + System.nanoTime(), payloads.getString("fn")), "longer");
     List<Throwable> unhandled = new CopyOnWriteArrayList<>();
     shared.vertx().exceptionHandler(unhandled::add);
     try {
