@@ -249,7 +249,11 @@ final class Interpreter {
         fromPython.readFully(result);
         JsonObject reply = new JsonObject(new String(header, StandardCharsets.UTF_8));
         if (reply.containsKey("result")) {
-          reply.put("result", Base64.getEncoder().encodeToString(result));
+          // Encoded, then the pickle let go before the text is made: encodeToString held the pickle, its base64
+          // and the text at once, 234 MiB for a 64 MiB result, where the default heap ran out in cluster mode.
+          byte[] encoded = Base64.getEncoder().encode(result);
+          result = null;
+          reply.put("result", new String(encoded, StandardCharsets.ISO_8859_1));
         }
         context.runOnContext(v -> onReply(reply));
       }
