@@ -60,7 +60,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.LongPredicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -234,11 +236,24 @@ public final class ApiVerticle extends VerticleBase {
     }
     // Off the event loop: reading a big body's base64 and checking its pickle hold a thread for milliseconds per
     // MiB, and every other request of this API would wait behind it.
-    vertx.executeBlocking(() -> Submit.of(ctx), false).onComplete(parsed -> ErrorResponses.answer(ctx, () -> {
-      if (parsed.succeeded()) {
-        submit(ctx, parsed.result());
-      } else {
-        ctx.fail(parsed.cause());
+    offTheLoop(ctx, () -> Submit.of(ctx), submit -> submit(ctx, submit));
+  }
+
+  /**
+   * Runs {@code work} on a worker thread, then {@code then} with its result back on the event loop. What either
+   * throws goes to the failure handler, as it does from a route's own handler: thrown from a callback, a 400 of
+   * {@code then} reached no handler, and the request was never answered.
+   */
+  private <T> void offTheLoop(RoutingContext ctx, Callable<T> work, Consumer<T> then) {
+    vertx.executeBlocking(work, false).onComplete(done -> ErrorResponses.answer(ctx, () -> {
+      if (done.failed()) {
+        ctx.fail(done.cause());
+        return;
+      }
+      try {
+        then.accept(done.result());
+      } catch (RuntimeException e) {
+        ctx.fail(e);
       }
     }));
   }
@@ -678,14 +693,7 @@ public final class ApiVerticle extends VerticleBase {
     boolean pickle = PickleBody.accepted(ctx);
     task.onComplete(ar -> {
       if (ar.succeeded() && TaskAnswer.big(ar.result())) {
-        vertx.executeBlocking(() -> TaskAnswer.of(ar.result(), pickle), false)
-            .onComplete(built -> ErrorResponses.answer(ctx, () -> {
-              if (built.succeeded()) {
-                built.result().send(ctx, status);
-              } else {
-                ctx.fail(built.cause());
-              }
-            }));
+        offTheLoop(ctx, () -> TaskAnswer.of(ar.result(), pickle), answer -> answer.send(ctx, status));
         return;
       }
       ErrorResponses.answer(ctx, () -> {

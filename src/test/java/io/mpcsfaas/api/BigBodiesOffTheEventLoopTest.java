@@ -10,6 +10,7 @@ import io.mpcsfaas.KeySpaceTest;
 import io.mpcsfaas.Py;
 import io.mpcsfaas.RedisAndVertx;
 import io.mpcsfaas.TaskSteps;
+import io.mpcsfaas.TestRedis;
 import io.mpcsfaas.store.QueueEntry;
 import io.mpcsfaas.store.TaskQueue;
 import io.mpcsfaas.task.TaskStatus;
@@ -111,6 +112,21 @@ class BigBodiesOffTheEventLoopTest extends KeySpaceTest {
     HttpResponse<Buffer> answered = await(read);
     assertEquals(200, answered.statusCode());
     assertArrayEquals(decoded(payloads.getString("result")), decoded(answered.bodyAsJsonObject().getString("result")));
+  }
+
+  @Test
+  void aBigSubmitWithABadFieldGetsItsErrorAsASmallOneDoes() {
+    String fid = register("identity-" + System.nanoTime(), payloads.getString("fn"));
+    long scripts = TestRedis.calls(redis, "evalsha", "eval");
+    for (String query : List.of("", "?wait=soon")) {
+      JsonObject body = new JsonObject().put("function_id", fid).put("payload", payloads.getString("args"));
+      HttpResponse<Buffer> refused = await(http.post("/execute_function" + query).timeout(10_000)
+          .sendJsonObject(query.isEmpty() ? body.put("timeout", "soon") : body));
+      assertEquals(400, refused.statusCode(), query);
+      assertTrue(refused.bodyAsJsonObject().getString("error").contains(query.isEmpty() ? "timeout" : "wait"),
+          refused.bodyAsString());
+    }
+    assertEquals(scripts, TestRedis.calls(redis, "evalsha", "eval"), "no task created");
   }
 
   @Test
