@@ -395,9 +395,9 @@ public final class TaskStore {
    * (READ_MILLIS), as Redis down.
    */
   public Future<List<TaskRecord>> tasks(List<String> ids, Tenant caller, LongPredicate room) {
+    List<String> taskKeys = ids.stream().map(keys::task).toList();
     List<Request> reads = new ArrayList<>(2 * ids.size());
-    for (String id : ids) {
-      String key = keys.task(id);
+    for (String key : taskKeys) {
       reads.add(TaskCodec.read(key));
       reads.add(TaskCodec.readResultLength(key));
     }
@@ -415,7 +415,7 @@ public final class TaskStore {
         } else if (pieces == null && length <= LargeValues.INLINE) {
           tasks.add(Future.succeededFuture(task));
           shortAt.add(i);
-          shortReads.add(TaskCodec.readResult(keys.task(ids.get(i))));
+          shortReads.add(TaskCodec.readResult(taskKeys.get(i)));
         } else {
           tasks.add(withBigResult(task, TaskCodec.owner(fields), pieces, length, room));
         }
