@@ -169,5 +169,4 @@ final class LargeValues {
   private static Future<Integer> reached(Integer end) {
     return Future.succeededFuture(end);
   }
-
 }
