@@ -47,11 +47,30 @@ final class Scripts {
   /** Runs the script; its reply once {@code replicas} hold what it wrote. */
   Future<Response> run(Redis redis, ReplicaWait replicas, List<String> keys, List<String> args) {
     return replicas.send(redis, request(Command.EVALSHA, sha, keys, args)).recover(err -> {
-      if (err.getMessage() != null && err.getMessage().contains("NOSCRIPT")) {
+      if (noScript(err)) {
         return replicas.send(redis, request(Command.EVAL, source, keys, args));
       }
       return Future.failedFuture(err);
     });
+  }
+
+  /** A call of the script by its SHA1, to send in a {@link #batch}. */
+  Request call(List<String> keys, List<String> args) {
+    return request(Command.EVALSHA, sha, keys, args);
+  }
+
+  /**
+   * Sends {@code requests}, some of them {@link #call}s of this script, in one round trip; again once the script
+   * is loaded if Redis lacks it (it fails the whole batch then). For batches that write nothing, which may run twice.
+   */
+  Future<List<Response>> batch(Redis redis, List<Request> requests) {
+    return redis.batch(requests).recover(err -> noScript(err)
+        ? redis.send(Request.cmd(Command.SCRIPT).arg("LOAD").arg(source)).compose(loaded -> redis.batch(requests))
+        : Future.failedFuture(err));
+  }
+
+  private static boolean noScript(Throwable err) {
+    return err.getMessage() != null && err.getMessage().contains("NOSCRIPT");
   }
 
   private static Request request(Command cmd, String script, List<String> keys, List<String> args) {

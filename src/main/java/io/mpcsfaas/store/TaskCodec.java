@@ -46,16 +46,6 @@ final class TaskCodec {
     return hmget(taskKey, READ);
   }
 
-  /** The length of the task's result, or of its first piece when it is stored in pieces. */
-  static Request readResultLength(String taskKey) {
-    return Request.cmd(Command.HSTRLEN).arg(taskKey).arg("result");
-  }
-
-  /** The task's result, whole when it is not stored in pieces. */
-  static Request readResult(String taskKey) {
-    return Request.cmd(Command.HGET).arg(taskKey).arg("result");
-  }
-
   /** The task, without its result, from the reply to {@link #read}; null when Redis does not know it. */
   static TaskRecord fromHash(String id, Response values) {
     return record(id, field -> field.equals("result") ? null : text(values.get(READ.indexOf(field))));

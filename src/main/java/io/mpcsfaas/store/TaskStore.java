@@ -9,6 +9,7 @@ import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
+import io.vertx.redis.client.ResponseType;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -32,6 +33,8 @@ public final class TaskStore {
   private static final Scripts DELETE_FUNCTION = Scripts.load("delete_function.lua");
   private static final Scripts CANCEL_TASKS = Scripts.load("task_index.lua", "function_stats.lua", "pieces.lua",
       "cancel_tasks.lua");
+  private static final Scripts SHORT_RESULTS = Scripts.load("short_results.lua");
+  private static final List<String> SHORT_RESULTS_ARGS = List.of(String.valueOf(LargeValues.INLINE));
 
   /** How long a read of tasks may take before Redis counts as down; a big result read apart gets more. */
   private static final long READ_MILLIS = 10_000;
@@ -387,49 +390,37 @@ public final class TaskStore {
 
   /**
    * Several tasks in one round trip, in order; null for an id Redis does not know (or another's). An ended
-   * task's result is read apart once its length is known: one over {@link LargeValues#INLINE} characters only
-   * when {@code room} admits that length (the reader holds copies of it: eight reads of one 48 MiB result at once
-   * ran the default heap out, and a Redis connection with it), else it is left out
-   * ({@link TaskRecord#resultOmitted}). A big result is taken from a dispatcher in this JVM that handed it over,
-   * if Redis names the same owner for the stored one, else read. A read not answered in time fails
+   * task's result comes in the same round trip when it is at most {@link LargeValues#INLINE} characters long;
+   * a longer one is read apart, only when {@code room} admits its length (the reader holds copies of it: eight
+   * reads of one 48 MiB result at once ran the default heap out, and a Redis connection with it), else it is left
+   * out ({@link TaskRecord#resultOmitted}). A big result is taken from a dispatcher in this JVM that handed it
+   * over, if Redis names the same owner for the stored one, else read. A read not answered in time fails
    * (READ_MILLIS), as Redis down.
    */
   public Future<List<TaskRecord>> tasks(List<String> ids, Tenant caller, LongPredicate room) {
     List<String> taskKeys = ids.stream().map(keys::task).toList();
-    List<Request> reads = new ArrayList<>(2 * ids.size());
-    for (String key : taskKeys) {
-      reads.add(TaskCodec.read(key));
-      reads.add(TaskCodec.readResultLength(key));
-    }
-    return redis.batch(reads).timeout(READ_MILLIS, TimeUnit.MILLISECONDS).compose(replies -> {
+    List<Request> reads = new ArrayList<>(ids.size() + 1);
+    taskKeys.forEach(key -> reads.add(TaskCodec.read(key)));
+    reads.add(SHORT_RESULTS.call(taskKeys, SHORT_RESULTS_ARGS));
+    return SHORT_RESULTS.batch(redis, reads).timeout(READ_MILLIS, TimeUnit.MILLISECONDS).compose(replies -> {
+      Response results = replies.get(ids.size()); // each the result, or its length when long
       List<Future<TaskRecord>> tasks = new ArrayList<>(ids.size());
-      List<Integer> shortAt = new ArrayList<>(); // ended tasks whose result is short: read in one batch after
-      List<Request> shortReads = new ArrayList<>();
       for (int i = 0; i < ids.size(); i++) {
-        Response fields = replies.get(2 * i);
-        long length = replies.get(2 * i + 1).toLong();
+        Response fields = replies.get(i);
+        Response result = results.get(i);
         TaskRecord task = caller.sees(TaskCodec.tenant(fields)) ? TaskCodec.fromHash(ids.get(i), fields) : null;
         Response pieces = task == null ? null : TaskCodec.resultPieces(fields);
-        if (task == null || length == 0 || !task.status().isTerminal()) {
+        boolean whole = result.type() == ResponseType.BULK;
+        if (task == null || !task.status().isTerminal() || (!whole && result.toLong() == 0)) {
           tasks.add(Future.succeededFuture(task)); // no result, or one being stored: no one sees it before the end
-        } else if (pieces == null && length <= LargeValues.INLINE) {
-          tasks.add(Future.succeededFuture(task));
-          shortAt.add(i);
-          shortReads.add(TaskCodec.readResult(taskKeys.get(i)));
+        } else if (whole && pieces == null) {
+          tasks.add(Future.succeededFuture(task.withResult(result.toString())));
         } else {
+          long length = whole ? result.toBuffer().length() : result.toLong(); // the first piece's
           tasks.add(withBigResult(task, TaskCodec.owner(fields), pieces, length, room));
         }
       }
-      if (shortReads.isEmpty()) {
-        return Future.all(tasks).map(all -> all.<TaskRecord>list());
-      }
-      return redis.batch(shortReads).timeout(READ_MILLIS, TimeUnit.MILLISECONDS).compose(results -> {
-        for (int j = 0; j < shortAt.size(); j++) {
-          int at = shortAt.get(j);
-          tasks.set(at, Future.succeededFuture(tasks.get(at).result().withResult(text(results.get(j)))));
-        }
-        return Future.all(tasks).map(all -> all.<TaskRecord>list());
-      });
+      return Future.all(tasks).map(all -> all.<TaskRecord>list());
     });
   }
 

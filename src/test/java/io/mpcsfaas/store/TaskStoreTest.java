@@ -358,6 +358,64 @@ class TaskStoreTest extends KeySpaceTest {
   }
 
   @Test
+  void anEndedTaskIsReadWithItsShortResultInOneRoundTripAlsoWhenRedisForgotItsScripts() {
+    String fid = register("double", payloads.getString("fn"));
+    String ok = submit(fid, payloads.getString("args"), null);
+    String queued = submit(fid, payloads.getString("args"), null);
+    TaskQueue queue = queue("store-test");
+    await(queue.ensureGroup());
+    QueueEntry entry = await(queue.claim(1, 100, false)).get(0);
+    await(TaskSteps.start(queue, entry, "w1", 3, "x", "y"));
+    await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, payloads.getString("result"), null, "w1/local"));
+    RoundTrips counted = new RoundTrips(redis);
+    TaskStore reader = new TaskStore(counted, keys);
+
+    List<TaskRecord> read = await(reader.tasks(List.of(ok, queued), Tenant.NONE));
+    assertEquals(1, counted.trips, "the tasks and the short result in one round trip");
+    assertEquals(payloads.getString("result"), read.get(0).result());
+    assertEquals(TaskStatus.QUEUED, read.get(1).status());
+    assertNull(read.get(1).result());
+
+    cmd(redis, Command.SCRIPT, "FLUSH"); // as after a restart of Redis without its scripts
+    assertEquals(payloads.getString("result"), await(reader.task(ok)).result());
+    assertEquals(1 + 3, counted.trips, "refused, the script loaded, sent again");
+    assertEquals(payloads.getString("result"), await(reader.task(ok)).result());
+    assertEquals(1 + 3 + 1, counted.trips);
+  }
+
+  /** Counts the calls that go to a real Redis: each is one round trip. */
+  private static final class RoundTrips implements io.vertx.redis.client.Redis {
+    private final io.vertx.redis.client.Redis redis;
+    private int trips;
+
+    RoundTrips(io.vertx.redis.client.Redis redis) {
+      this.redis = redis;
+    }
+
+    @Override
+    public Future<RedisConnection> connect() {
+      return redis.connect();
+    }
+
+    @Override
+    public Future<Void> close() {
+      return Future.succeededFuture();
+    }
+
+    @Override
+    public Future<Response> send(Request request) {
+      trips++;
+      return redis.send(request);
+    }
+
+    @Override
+    public Future<List<Response>> batch(List<Request> requests) {
+      trips++;
+      return redis.batch(requests);
+    }
+  }
+
+  @Test
   void unknownTaskIsNotFound() {
     assertInstanceOf(NotFoundException.class, awaitFailure(store.task(UUID.randomUUID().toString())));
     assertInstanceOf(NotFoundException.class, awaitFailure(store.status(UUID.randomUUID().toString(), Tenant.NONE)));
