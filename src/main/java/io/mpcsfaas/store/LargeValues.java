@@ -136,29 +136,39 @@ final class LargeValues {
     if (first == null || count == null) {
       return Future.succeededFuture(first == null ? null : first.toString());
     }
+    return length(redis, key, field, count, first.toBuffer().length())
+        .compose(total -> whole(redis, key, field, first, count, total));
+  }
+
+  /** {@link #whole} of a value whose length in all, {@code total}, is known already (a length read earlier). */
+  static Future<String> whole(Redis redis, String key, String field, Response first, Response count, long total) {
+    if (first == null || count == null) {
+      return Future.succeededFuture(first == null ? null : first.toString());
+    }
     Buffer head = first.toBuffer();
-    return length(redis, key, field, count, head.length()).compose(total -> {
-      byte[] joined = new byte[Math.toIntExact(total)];
-      head.getBytes(joined, 0);
-      Future<Integer> filled = Future.succeededFuture(head.length());
-      for (int i = 1; i < count.toInteger(); i++) {
-        Request next = Request.cmd(Command.HGET).arg(key).arg(pieceField(field, i));
-        filled = filled.compose(at -> at == null ? reached(null) : redis.send(next).compose(piece -> {
-          if (piece == null) {
-            return reached(null);
-          }
-          Buffer bytes = piece.toBuffer();
-          if (at + bytes.length() > joined.length) {
-            return changed(key, field);
-          }
-          bytes.getBytes(joined, at);
-          return reached(at + bytes.length());
-        }));
-      }
-      return filled.compose(end -> end == null ? Future.succeededFuture()
-          : end == joined.length ? Future.succeededFuture(new String(joined, StandardCharsets.ISO_8859_1)) // base64
-          : changed(key, field));
-    });
+    if (head.length() > total) {
+      return changed(key, field);
+    }
+    byte[] joined = new byte[Math.toIntExact(total)];
+    head.getBytes(joined, 0);
+    Future<Integer> filled = Future.succeededFuture(head.length());
+    for (int i = 1; i < count.toInteger(); i++) {
+      Request next = Request.cmd(Command.HGET).arg(key).arg(pieceField(field, i));
+      filled = filled.compose(at -> at == null ? reached(null) : redis.send(next).compose(piece -> {
+        if (piece == null) {
+          return reached(null);
+        }
+        Buffer bytes = piece.toBuffer();
+        if (at + bytes.length() > joined.length) {
+          return changed(key, field);
+        }
+        bytes.getBytes(joined, at);
+        return reached(at + bytes.length());
+      }));
+    }
+    return filled.compose(end -> end == null ? Future.succeededFuture()
+        : end == joined.length ? Future.succeededFuture(new String(joined, StandardCharsets.ISO_8859_1)) // base64
+        : changed(key, field));
   }
 
   private static <T> Future<T> changed(String key, String field) {

@@ -447,7 +447,7 @@ public final class TaskStore {
     String key = keys.task(task.id());
     return held != null ? Future.succeededFuture(task.withResult(held))
         : redis.send(LargeValues.read(key, "result"))
-            .compose(first -> LargeValues.whole(redis, key, "result", first.get(0), first.get(1)))
+            .compose(first -> LargeValues.whole(redis, key, "result", first.get(0), first.get(1), length))
             .timeout(TransferTime.millis(READ_MILLIS, length), TimeUnit.MILLISECONDS).map(task::withResult);
   }
 

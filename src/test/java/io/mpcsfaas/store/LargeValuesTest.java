@@ -245,7 +245,9 @@ class LargeValuesTest extends KeySpaceTest {
     List<Long> asked = new ArrayList<>();
     assertTrue(await(store.task(taskId, Tenant.NONE, noRoom(asked))).resultOmitted());
     assertEquals(List.of((long) result.length()), asked);
+    long lengthsRead = TestRedis.calls(redis, "hstrlen");
     assertEquals(result, await(store.task(taskId, Tenant.NONE, length -> true)).result());
+    assertEquals(3, TestRedis.calls(redis, "hstrlen") - lengthsRead, "each piece's length read once");
   }
 
   @Test
