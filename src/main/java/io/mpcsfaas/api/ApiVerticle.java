@@ -446,8 +446,8 @@ public final class ApiVerticle extends VerticleBase {
       task = store.task(id, caller, room);
     } else {
       Future<TaskRecord> ended = completions.await(id, waitMillis);
-      // The status first: the task it finds has mostly not ended, and one that has is read whole after it.
-      task = store.status(id, caller).compose(first -> first.isTerminal() ? store.task(id, caller, room)
+      task = store.task(id, caller, room).compose(first -> first.status().isTerminal()
+          ? Future.succeededFuture(first)
           : ended.compose(announced -> announced != null ? Future.succeededFuture(announced)
               : store.task(id, caller, room)));
       task.onComplete(done -> completions.cancel(id, ended));
