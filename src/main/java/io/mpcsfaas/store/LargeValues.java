@@ -133,11 +133,9 @@ final class LargeValues {
    * changed meanwhile (a task that ran again).
    */
   static Future<String> whole(Redis redis, String key, String field, Response first, Response count) {
-    if (first == null || count == null) {
-      return Future.succeededFuture(first == null ? null : first.toString());
-    }
-    return length(redis, key, field, count, first.toBuffer().length())
-        .compose(total -> whole(redis, key, field, first, count, total));
+    return first == null || count == null ? whole(redis, key, field, first, count, 0)
+        : length(redis, key, field, count, first.toBuffer().length())
+            .compose(total -> whole(redis, key, field, first, count, total));
   }
 
   /** {@link #whole} of a value whose length in all, {@code total}, is known already (a length read earlier). */

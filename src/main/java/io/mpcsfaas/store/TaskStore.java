@@ -35,6 +35,11 @@ public final class TaskStore {
       "cancel_tasks.lua");
   private static final Scripts SHORT_RESULTS = Scripts.load("short_results.lua");
   private static final List<String> SHORT_RESULTS_ARGS = List.of(String.valueOf(LargeValues.INLINE));
+  /**
+   * Tasks whose short results one script call returns (each the result, or its length when long): Lua holds
+   * them all until the call ends, so that a read of thousands of tasks makes several calls.
+   */
+  private static final int SHORT_RESULTS_A_CALL = 100;
 
   /** How long a read of tasks may take before Redis counts as down; a big result read apart gets more. */
   private static final long READ_MILLIS = 10_000;
@@ -399,15 +404,17 @@ public final class TaskStore {
    */
   public Future<List<TaskRecord>> tasks(List<String> ids, Tenant caller, LongPredicate room) {
     List<String> taskKeys = ids.stream().map(keys::task).toList();
-    List<Request> reads = new ArrayList<>(ids.size() + 1);
+    List<Request> reads = new ArrayList<>(ids.size() + ids.size() / SHORT_RESULTS_A_CALL + 1);
     taskKeys.forEach(key -> reads.add(TaskCodec.read(key)));
-    reads.add(SHORT_RESULTS.call(taskKeys, SHORT_RESULTS_ARGS));
+    for (int from = 0; from < taskKeys.size(); from += SHORT_RESULTS_A_CALL) {
+      List<String> some = taskKeys.subList(from, Math.min(from + SHORT_RESULTS_A_CALL, taskKeys.size()));
+      reads.add(SHORT_RESULTS.call(some, SHORT_RESULTS_ARGS));
+    }
     return SHORT_RESULTS.batch(redis, reads).timeout(READ_MILLIS, TimeUnit.MILLISECONDS).compose(replies -> {
-      Response results = replies.get(ids.size()); // each the result, or its length when long
       List<Future<TaskRecord>> tasks = new ArrayList<>(ids.size());
       for (int i = 0; i < ids.size(); i++) {
         Response fields = replies.get(i);
-        Response result = results.get(i);
+        Response result = replies.get(ids.size() + i / SHORT_RESULTS_A_CALL).get(i % SHORT_RESULTS_A_CALL);
         TaskRecord task = caller.sees(TaskCodec.tenant(fields)) ? TaskCodec.fromHash(ids.get(i), fields) : null;
         Response pieces = task == null ? null : TaskCodec.resultPieces(fields);
         boolean whole = result.type() == ResponseType.BULK;

@@ -383,6 +383,35 @@ class TaskStoreTest extends KeySpaceTest {
     assertEquals(1 + 3 + 1, counted.trips);
   }
 
+  @Test
+  void aReadOfHundredsOfTasksGivesEachItsOwnShortResultInOrder() {
+    String fid = register("double", payloads.getString("fn"));
+    TaskQueue queue = queue("store-test");
+    await(queue.ensureGroup());
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < 250; i++) {
+      ids.add(submit(fid, payloads.getString("args"), null));
+    }
+    List<QueueEntry> entries = await(queue.claim(250, 100, false));
+    assertEquals(250, entries.size());
+    for (QueueEntry entry : entries) {
+      await(TaskSteps.start(queue, entry, "w1", 3, "x", "y"));
+      await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, "result of " + entry.taskId(), null, "w1"));
+    }
+    String unknown = UUID.randomUUID().toString();
+    List<String> asked = new ArrayList<>(ids);
+    asked.add(101, unknown); // one not found, between the first script call's tasks and the second's
+    List<TaskRecord> read = await(store.tasks(asked, Tenant.NONE));
+    assertEquals(asked.size(), read.size());
+    for (int i = 0; i < asked.size(); i++) {
+      if (i == 101) {
+        assertNull(read.get(i));
+      } else {
+        assertEquals("result of " + asked.get(i), read.get(i).result(), "task " + i);
+      }
+    }
+  }
+
   /** Counts the calls that go to a real Redis: each is one round trip. */
   private static final class RoundTrips implements io.vertx.redis.client.Redis {
     private final io.vertx.redis.client.Redis redis;
