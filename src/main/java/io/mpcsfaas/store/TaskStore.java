@@ -394,13 +394,13 @@ public final class TaskStore {
   }
 
   /**
-   * Several tasks in one round trip, in order; null for an id Redis does not know (or another's). An ended
-   * task's result comes in the same round trip when it is at most {@link LargeValues#INLINE} characters long;
-   * a longer one is read apart, only when {@code room} admits its length (the reader holds copies of it: eight
-   * reads of one 48 MiB result at once ran the default heap out, and a Redis connection with it), else it is left
-   * out ({@link TaskRecord#resultOmitted}). A big result is taken from a dispatcher in this JVM that handed it
-   * over, if Redis names the same owner for the stored one, else read. A read not answered in time fails
-   * (READ_MILLIS), as Redis down.
+   * Several tasks in one round trip (three when Redis must load a script first), in order; null for an id Redis
+   * does not know (or another's). An ended task's result comes in the same round trip when it is at most
+   * {@link LargeValues#INLINE} characters long; a longer one is read apart, only when {@code room} admits its
+   * length (the reader holds copies of it: eight reads of one 48 MiB result at once ran the default heap out, and
+   * a Redis connection with it), else it is left out ({@link TaskRecord#resultOmitted}). A big result is taken
+   * from a dispatcher in this JVM that handed it over, if Redis names the same owner for the stored one, else
+   * read. A read not answered in time fails (READ_MILLIS), as Redis down.
    */
   public Future<List<TaskRecord>> tasks(List<String> ids, Tenant caller, LongPredicate room) {
     List<String> taskKeys = ids.stream().map(keys::task).toList();
