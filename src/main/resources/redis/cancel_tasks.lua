@@ -2,9 +2,9 @@
 -- (a pickled CancelledError) as its result; its queue entry is acknowledged and deleted and it leaves the
 -- delayed retries, so a queued task never starts (an entry a dispatcher claimed already is dropped by
 -- start_tasks.lua, which never starts a task that ended), and the outcome of a run still going is ignored by
--- finish_tasks.lua. Each one is announced on the done channel as finish_tasks.lua does (by id alone when it
--- printed something while it ran), and its id on the cancel channel, where the dispatcher running it hears
--- that it should stop it.
+-- finish_tasks.lua; its arguments go, as finish_tasks.lua drops them. Each one is announced on the done
+-- channel as finish_tasks.lua does (by id alone when it printed something while it ran), and its id on the
+-- cancel channel, where the dispatcher running it hears that it should stop it.
 -- KEYS[1] the default environment's queue stream (a task of environment env has its entry in
 -- KEYS[1] .. ':env:' .. env), KEYS[2] stats hash (counts it as failed, also per function: function_stats.lua),
 -- KEYS[3] task index (see task_index.lua), KEYS[4] delayed retries
@@ -17,7 +17,7 @@ local keep = tonumber(ARGV[5])
 local function cancel(id)
   local key = ARGV[6] .. id
   local t = redis.call('HMGET', key, 'status', 'created_at', 'started_at', 'attempts', 'worker', 'entry',
-    'function_id', 'tenant', 'env')
+    'function_id', 'tenant', 'env', 'payload_pieces')
   if not t[1] or (ARGV[9] ~= '' and ARGV[9] ~= t[8]) then
     return 'MISSING'
   end
@@ -27,6 +27,7 @@ local function cancel(id)
   drop_pieces(key, 'result') -- of a result staged by a run that had not ended it (pieces.lua)
   redis.call('HSET', key, 'status', 'FAILED', 'cancelled', 1, 'result', ARGV[7], 'error', ARGV[8],
     'finished_at', ARGV[4])
+  drop_value(key, 'payload', t[10]) -- pieces.lua
   if keep > 0 then
     redis.call('EXPIRE', key, keep)
   end

@@ -1,6 +1,7 @@
 -- Stores the outcomes of tasks, each unless it already has one (a late duplicate never overwrites a terminal
 -- state), and removes their queue entries, in one round trip for all. A stored task expires after ARGV[4]
--- seconds (0: kept forever), so Redis holds a bounded amount per finished task.
+-- seconds (0: kept forever), so Redis holds a bounded amount per finished task; its arguments (field payload,
+-- with its pieces) go at once: nothing reads them once it ended, and they were half of what a big call kept.
 -- KEYS[1] the default environment's queue stream (another environment's is KEYS[1] .. ':env:' .. env), KEYS[2] stats hash: counts by outcome (the dispatcher adds the latency histograms
 -- from the timestamps returned here, in batches), and per function beside it (see function_stats.lua),
 -- KEYS[3] task index (see task_index.lua), KEYS[4] delayed retries (sorted set of ids by due time).
@@ -42,7 +43,7 @@ end
 local function finish(id, entry, env, status, result, error, worker, stdout, stderr, truncated, owner)
   local key = ARGV[5] .. id
   local t = redis.call('HMGET', key, 'status', 'created_at', 'started_at', 'attempts', 'function_id',
-    'max_retries', 'retry_delay', 'retried', 'tenant', 'env', 'result_owner')
+    'max_retries', 'retry_delay', 'retried', 'tenant', 'env', 'result_owner', 'payload_pieces')
   local staged = owner ~= '' and t[11] == owner
   local stream = env == '' and KEYS[1] or KEYS[1] .. ':env:' .. env
   entries[stream] = entries[stream] or {}
@@ -93,6 +94,7 @@ local function finish(id, entry, env, status, result, error, worker, stdout, std
     end
   end
   redis.call('HSET', key, unpack(fields))
+  drop_value(key, 'payload', t[12]) -- pieces.lua
   if keep > 0 then
     redis.call('EXPIRE', key, keep)
   end

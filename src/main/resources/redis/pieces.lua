@@ -1,13 +1,28 @@
 -- Values stored in pieces (LargeValues.java): a value longer than a piece has its first piece in its field,
 -- the count of its pieces in FIELD_pieces and the others in FIELD_1, FIELD_2... of the same hash.
+
+-- Adds to fields the names of field's pieces after the first, and of their count, given that count (its
+-- FIELD_pieces; nil for a value stored whole, which adds none). Returns fields.
+local function piece_fields(fields, field, count)
+  if count then
+    for i = 1, tonumber(count) - 1 do
+      fields[#fields + 1] = field .. '_' .. i
+    end
+    fields[#fields + 1] = field .. '_pieces'
+  end
+  return fields
+end
+
 -- Removes the pieces of field's value after the first, and their count: for a script that writes the field
 -- whole, or removes it.
 local function drop_pieces(key, field)
-  local count = redis.call('HGET', key, field .. '_pieces')
-  if count then
-    for i = 1, tonumber(count) - 1 do
-      redis.call('HDEL', key, field .. '_' .. i)
-    end
-    redis.call('HDEL', key, field .. '_pieces')
+  local fields = piece_fields({}, field, redis.call('HGET', key, field .. '_pieces'))
+  if #fields > 0 then
+    redis.call('HDEL', key, unpack(fields))
   end
+end
+
+-- Removes field's value, its pieces with it, in one call; count is its FIELD_pieces, which the caller read.
+local function drop_value(key, field, count)
+  redis.call('HDEL', key, unpack(piece_fields({field}, field, count)))
 end

@@ -213,6 +213,49 @@ class LargeValuesTest extends KeySpaceTest {
     assertEquals(payload, startOne(queueInPieces(), taskId).spec().argsPayload());
   }
 
+  /** The fields of a task's hash that hold its arguments, given in three pieces. */
+  private static final List<String> ARGUMENT_FIELDS = List.of("payload", "payload_pieces", "payload_1", "payload_2");
+
+  /** A task whose arguments, of three pieces, a queue storing values in pieces started. */
+  private QueueEntry startedWithArgumentsInPieces(TaskQueue queue, Retries retries) {
+    String taskId = await(storeInPieces().createTasks(fid, List.of(threePieces('a')), null, retries, Tenant.NONE))
+        .get(0);
+    assertTrue(hash(taskId).keySet().containsAll(ARGUMENT_FIELDS));
+    return startOne(queue, taskId).entry();
+  }
+
+  @Test
+  void anEndedTaskKeepsItsResultAndDropsItsArgumentsWithAllTheirPieces() {
+    TaskQueue queue = queueInPieces();
+    QueueEntry entry = startedWithArgumentsInPieces(queue, Retries.UNSET);
+    String result = threePieces('r');
+    assertTrue(await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, result, null, "w1")));
+    Map<String, String> hash = hash(entry.taskId());
+    for (String field : ARGUMENT_FIELDS) {
+      assertFalse(hash.containsKey(field), field);
+    }
+    assertEquals(result, await(store.task(entry.taskId())).result());
+  }
+
+  @Test
+  void aCancelledTaskDropsItsArgumentsWithAllTheirPieces() {
+    QueueEntry entry = startedWithArgumentsInPieces(queueInPieces(), Retries.UNSET);
+    assertEquals(List.of(TaskStore.CancelAnswer.CANCELLED), await(store.cancel(List.of(entry.taskId()),
+        TaskOutcome.CANCELLED.result(), TaskOutcome.CANCELLED.error(), Tenant.NONE)));
+    Map<String, String> hash = hash(entry.taskId());
+    for (String field : ARGUMENT_FIELDS) {
+      assertFalse(hash.containsKey(field), field);
+    }
+  }
+
+  @Test
+  void aFailureRetriedKeepsTheArgumentsItsNextRunStartsWith() {
+    TaskQueue queue = queueInPieces();
+    QueueEntry entry = startedWithArgumentsInPieces(queue, new Retries(1, null));
+    assertFalse(await(TaskSteps.finish(queue, entry, TaskStatus.FAILED, "ZXJy", "boom", "w1")), "it goes again");
+    assertEquals(threePieces('a'), startOne(queue, entry.taskId()).spec().argsPayload());
+  }
+
   @Test
   void aResultLongerThanAPieceIsStoredInPiecesAndReadWhole() {
     String result = threePieces('r');
