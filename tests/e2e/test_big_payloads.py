@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import logging
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -110,12 +111,25 @@ def test_the_sdk_calls_with_pickles_as_bodies(platform):
         assert client.result(client.submit(fid, bytes(MIB))) == MIB
 
 
+def _stored_fields(redis_url):
+    """The fields of each task's hash in Redis, by key."""
+    def cli(*args):
+        return subprocess.run(["redis-cli", "-u", redis_url, *args], capture_output=True, text=True,
+                              check=True, timeout=30).stdout.split()
+
+    return {key: set(cli("HKEYS", key)) for key in cli("--scan", "--pattern", "faas:task:*")}
+
+
 @pytest.mark.parametrize("mode", ["push", "pull", "cluster"])
 def test_a_64_mib_argument_and_result_round_trip_in_the_remote_modes(fresh_redis, mode):
-    """The launcher's default heap (-Xmx512m), the embedded worker: ZeroMQ (push, pull) or the event bus."""
+    """The launcher's default heap (-Xmx512m), the embedded worker: ZeroMQ (push, pull) or the event bus. Once the
+    task ended, Redis keeps its result (in pieces of 16 MiB) and none of its arguments."""
     proc, base = _up(fresh_redis, "--mode", mode)
     try:
         _round_trip(base, 64 * MIB)
+        [fields] = _stored_fields(fresh_redis).values()
+        assert {"result", "result_pieces"} <= fields, fields
+        assert not {field for field in fields if field.startswith("payload")}, fields
     finally:
         proc.stop()
 
