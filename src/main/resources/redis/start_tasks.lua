@@ -23,7 +23,7 @@ end
 local function start(id, entry, env)
   local key = ARGV[8] .. id
   local t = redis.call('HMGET', key, 'status', 'function_id', 'attempts', 'timeout', 'created_at',
-    'retried', 'tenant')
+    'retried', 'tenant', 'payload_pieces')
   local status = t[1]
   if not status then
     drop(entry, env)
@@ -37,6 +37,7 @@ local function start(id, entry, env)
   if status == 'RUNNING' and attempts - tonumber(t[6] or '0') >= tonumber(ARGV[3]) then
     drop_pieces(key, 'result') -- of a result staged by a lost run (pieces.lua)
     redis.call('HSET', key, 'status', 'FAILED', 'result', ARGV[4], 'error', ARGV[5], 'finished_at', ARGV[2])
+    drop_value(key, 'payload', t[8]) -- ended: as finish_tasks.lua, its arguments go (pieces.lua)
     if tonumber(ARGV[9]) > 0 then
       redis.call('EXPIRE', key, ARGV[9])
     end

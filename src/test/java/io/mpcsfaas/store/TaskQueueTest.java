@@ -297,6 +297,7 @@ class TaskQueueTest extends KeySpaceTest {
     assertEquals(exhausted, hash.get("result"));
     assertEquals("RuntimeError: gave up", hash.get("error"));
     assertEquals("2", hash.get("attempts"));
+    assertFalse(hash.containsKey("payload"), "ended: its arguments go");
     assertEquals(0, TestRedis.pendingCount(redis, keys.queue(), Keys.DISPATCHERS_GROUP));
     assertEquals(0, TestRedis.xlen(redis, keys.queue()));
     assertEquals("RuntimeError", Py.describe(hash.get("result")).getString("type"));
