@@ -134,6 +134,35 @@ def test_a_64_mib_argument_and_result_round_trip_in_the_remote_modes(fresh_redis
         proc.stop()
 
 
+@pytest.mark.timeout(300)  # without room kept for their arguments the platform wedged: nothing ended
+def test_big_tasks_claimed_at_once_start_as_the_dispatchers_heap_allows(fresh_redis, monkeypatch, tmp_path):
+    """Sixteen tasks of a 16 MiB argument submitted before any ends, to a dispatcher of eight slots (push mode, its
+    worker in the same JVM) at -Xmx256m: started at once, they ran its heap out (the worker's ZeroMQ thread died,
+    and no task ended after). Now a big task starts when those running leave its arguments room (docs/payloads.md),
+    and every one comes back. Each task waits for a file the test makes once all are submitted, so that as many
+    run at once as the dispatcher lets start."""
+    monkeypatch.setenv("FAAS_JAVA_OPTS", "-Xms64m -Xmx256m")
+    proc, base = _up(fresh_redis, "--mode", "push", interpreters=8)
+    go = tmp_path / "go"
+    try:
+        def size(x, go):
+            import os
+            import time as t
+            deadline = t.monotonic() + 120
+            while not os.path.exists(go) and t.monotonic() < deadline:
+                t.sleep(0.05)
+            return len(x)
+
+        with Client(base, timeout=CALL_TIMEOUT) as client:
+            fid = client.register(size)
+            task_ids = [client.submit(fid, bytes([i]) * (12 * MIB), str(go)) for i in range(12)]
+            go.touch()
+            assert [client.result(task_id) for task_id in task_ids] == [12 * MIB] * 12
+        assert "OutOfMemoryError" not in log_text(proc)
+    finally:
+        proc.stop()
+
+
 def test_a_body_over_the_limit_is_413_naming_the_limit(fresh_redis):
     proc, base = _up(fresh_redis, "--body-limit", 4 * MIB)
     try:

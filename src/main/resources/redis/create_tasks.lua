@@ -15,7 +15,9 @@
 -- flight ('' for no limit; this task included).
 -- A task goes to the stream of its function's environment (field env, absent for the default: KEYS[1] itself,
 -- else KEYS[1] .. ':env:' .. env, as Keys.queue(env) names it) and records it (field env) with its entry id
--- (field entry), so that a cancel can remove the entry while it waits.
+-- (field entry), so that a cancel can remove the entry while it waits. The entry of a task whose payload was
+-- written beforehand also holds its length (field bytes), as retries' entries do (finish_tasks.lua,
+-- promote_delayed.lua): a dispatcher starts big tasks as its heap allows (dispatch/ArgumentRoom.java).
 -- Returns, per task, 1 when created, 0 when its function does not exist (for this caller), 2 when its tenant
 -- had too many tasks in flight; with all or none, when one is refused, that refusal for every task.
 local CREATED, UNKNOWN, FULL = 1, 0, 2
@@ -68,7 +70,13 @@ for n = 1, #answers do
     local id, fid, timeout, payload = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
     local f = known[fid]
     local key = ARGV[3] .. id
-    local entry = redis.call('XADD', f[4] and KEYS[1] .. ':env:' .. f[4] or KEYS[1], '*', 'task', id)
+    local stream = f[4] and KEYS[1] .. ':env:' .. f[4] or KEYS[1]
+    local entry
+    if payload == '' then -- written beforehand: big, its length in the entry (pieces.lua)
+      entry = redis.call('XADD', stream, '*', 'task', id, 'bytes', value_length(key, 'payload'))
+    else
+      entry = redis.call('XADD', stream, '*', 'task', id)
+    end
     -- one HSET for all fields: each call costs Redis more than the fields it writes
     local fields = {'function_id', fid, 'status', 'QUEUED', 'created_at', ARGV[1], 'attempts', 0, 'entry', entry}
     if payload ~= '' then

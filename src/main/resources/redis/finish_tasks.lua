@@ -75,7 +75,8 @@ local function finish(id, entry, env, status, result, error, worker, stdout, std
       redis.call('ZADD', KEYS[4], tonumber(ARGV[3]) + delay, id)
     else
       local retry = t[10] and KEYS[1] .. ':env:' .. t[10] or KEYS[1]
-      redis.call('HSET', key, 'entry', redis.call('XADD', retry, '*', 'task', id))
+      redis.call('HSET', key, 'entry', redis.call('XADD', retry, '*', 'task', id, 'bytes',
+        value_length(key, 'payload'))) -- pieces.lua
     end
     return 'QUEUED'
   end

@@ -22,6 +22,14 @@ local function drop_pieces(key, field)
   end
 end
 
+-- The length of field's value, at most: its first piece's times the count of its pieces. A big task's queue
+-- entry carries its arguments' (field bytes), by which a dispatcher keeps to its heap (dispatch/ArgumentRoom.java).
+local function value_length(key, field)
+  local first = redis.call('HSTRLEN', key, field)
+  local count = redis.call('HGET', key, field .. '_pieces')
+  return count and first * tonumber(count) or first
+end
+
 -- Removes field's value, its pieces with it, in one call; count is its FIELD_pieces, which the caller read.
 local function drop_value(key, field, count)
   redis.call('HDEL', key, unpack(piece_fields({field}, field, count)))

@@ -12,7 +12,8 @@ for _, id in ipairs(due) do
   local t = redis.call('HMGET', key, 'status', 'env')
   if t[1] == 'QUEUED' then
     local stream = t[2] and KEYS[2] .. ':env:' .. t[2] or KEYS[2]
-    redis.call('HSET', key, 'entry', redis.call('XADD', stream, '*', 'task', id))
+    redis.call('HSET', key, 'entry', redis.call('XADD', stream, '*', 'task', id, 'bytes',
+      value_length(key, 'payload'))) -- pieces.lua
   end
 end
 return #due

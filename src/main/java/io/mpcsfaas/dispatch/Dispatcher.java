@@ -49,6 +49,8 @@ final class Dispatcher {
   private final int prefetch;
   private final Backoff backoff = new Backoff(MAX_BACKOFF_MILLIS);
   private final GroupCommit<FinishedTask> outcomes;
+  /** The heap the arguments of big tasks take from their start to the end of their run. */
+  private final ArgumentRoom arguments;
   /** Claimed entries not yet handed to the backend: recovered after a restart, taken over, or to run again. */
   private final ArrayDeque<QueueEntry> backlog = new ArrayDeque<>();
   /** Tasks whose start call is on its way, and those of them cancelled meanwhile (not to be handed over). */
@@ -72,11 +74,12 @@ final class Dispatcher {
   private boolean ready;
   private boolean stopped;
 
-  Dispatcher(DispatchQueue queue, ExecutionBackend backend, Timers timers, int prefetch) {
+  Dispatcher(DispatchQueue queue, ExecutionBackend backend, Timers timers, int prefetch, ArgumentRoom arguments) {
     this.queue = queue;
     this.backend = backend;
     this.timers = timers;
     this.prefetch = prefetch;
+    this.arguments = arguments;
     // Storing an outcome twice changes nothing, so a batch that failed goes again, ahead of what gathered
     // meanwhile: an outcome in hand is never dropped, though one that keeps running the heap out is replaced.
     this.outcomes = new GroupCommit<>(Dispatcher::bytes, this::store, (batch, gathered, err) -> {
@@ -249,7 +252,7 @@ final class Dispatcher {
 
   /**
    * Takes from the backlog, in order, the entries the backend has room for now, each within the room of its
-   * environment; the others stay.
+   * environment and, with big arguments, within the heap's ({@link ArgumentRoom}); the others stay.
    */
   private List<QueueEntry> runnable() {
     List<QueueEntry> batch = new ArrayList<>();
@@ -258,10 +261,16 @@ final class Dispatcher {
       return batch;
     }
     Map<String, Integer> roomByEnv = new HashMap<>();
+    boolean bigWait = false; // once one big task waits, those behind it wait too: they keep their order
     for (Iterator<QueueEntry> it = backlog.iterator(); it.hasNext() && left > 0; ) {
       QueueEntry entry = it.next();
       int envRoom = roomByEnv.computeIfAbsent(entry.env(), this::room);
       if (envRoom > 0) {
+        long bytes = ArgumentRoom.bytesFor(entry.bytes());
+        if (bytes > 0 && (bigWait || !arguments.take(bytes))) {
+          bigWait = true;
+          continue;
+        }
         it.remove();
         batch.add(entry);
         roomByEnv.put(entry.env(), envRoom - 1);
@@ -293,6 +302,7 @@ final class Dispatcher {
         startingByEnv.merge(entry.env(), -1, Integer::sum);
       });
       if (ar.failed()) {
+        entries.forEach(this::giveBack);
         for (int i = entries.size() - 1; i >= 0; i--) {
           if (!cancelledWhileLaunching.remove(entries.get(i).taskId())) {
             backlog.addFirst(entries.get(i));
@@ -306,6 +316,8 @@ final class Dispatcher {
         boolean cancelled = cancelledWhileLaunching.remove(entries.get(i).taskId());
         if (task != null && !cancelled) {
           run(entries.get(i), task);
+        } else {
+          giveBack(entries.get(i));
         }
       }
       fill();
@@ -314,15 +326,24 @@ final class Dispatcher {
 
   private void run(QueueEntry entry, StartedTask task) {
     backend.run(task.spec()).onComplete(ar -> {
+      giveBack(entry);
       if (ar.succeeded()) {
         unstored++;
         outcomes.add(new FinishedTask(entry, ar.result().outcome(), ar.result().worker()));
+        if (ArgumentRoom.bytesFor(entry.bytes()) > 0) {
+          fill(); // a big task waiting may fit now
+        }
       } else {
         LOG.info("task {} lost its worker ({}); it will run again", entry.taskId(), ar.cause().getMessage());
         backlog.addLast(entry);
         fill();
       }
     });
+  }
+
+  /** Gives back what the entry's arguments took from the heap's room when it was launched. */
+  private void giveBack(QueueEntry entry) {
+    arguments.giveBack(ArgumentRoom.bytesFor(entry.bytes()));
   }
 
   /**

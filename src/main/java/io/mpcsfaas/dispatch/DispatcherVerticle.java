@@ -72,7 +72,7 @@ public final class DispatcherVerticle extends VerticleBase {
     return Backends.create(vertx, config()).onSuccess(b -> {
       backend = b;
       dispatcher = new Dispatcher(new RedisDispatchQueue(queue, conf), backend,
-          (delay, action) -> vertx.setTimer(delay, t -> action.run()), conf.prefetch());
+          (delay, action) -> vertx.setTimer(delay, t -> action.run()), conf.prefetch(), ArgumentRoom.ofHeap());
       // Alive only once it runs tasks: the API's health check counts on a dispatcher that is announced.
       dispatcher.start().onSuccess(v -> {
         announce();

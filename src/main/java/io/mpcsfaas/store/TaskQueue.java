@@ -39,7 +39,7 @@ public final class TaskQueue {
       "finish_tasks.lua");
   private static final Scripts REFRESH_CLAIMS = Scripts.load("refresh_claims.lua");
   private static final Scripts STORE_OUTPUT = Scripts.load("store_output.lua");
-  private static final Scripts PROMOTE_DELAYED = Scripts.load("promote_delayed.lua");
+  private static final Scripts PROMOTE_DELAYED = Scripts.load("pieces.lua", "promote_delayed.lua");
 
   /** How many functions' payloads a dispatcher holds, and their bytes at most (a bigger one is held alone). */
   private static final int MAX_FUNCTIONS = 1024;
@@ -494,7 +494,8 @@ public final class TaskQueue {
       if (fields == null || fields.size() < 2) {
         continue;
       }
-      out.add(new QueueEntry(entry.get(0).toString(), fields.get(1).toString(), env));
+      long bytes = fields.size() >= 4 && "bytes".equals(fields.get(2).toString()) ? fields.get(3).toLong() : 0;
+      out.add(new QueueEntry(entry.get(0).toString(), fields.get(1).toString(), env, bytes));
     }
     return out;
   }

@@ -28,7 +28,7 @@ import java.util.function.Supplier;
  * in the same round trip as the call.
  */
 public final class TaskStore {
-  private static final Scripts CREATE_TASKS = Scripts.load("task_index.lua", "create_tasks.lua");
+  private static final Scripts CREATE_TASKS = Scripts.load("task_index.lua", "pieces.lua", "create_tasks.lua");
   private static final Scripts REGISTER_FUNCTION = Scripts.load("register_function.lua");
   private static final Scripts DELETE_FUNCTION = Scripts.load("delete_function.lua");
   private static final Scripts CANCEL_TASKS = Scripts.load("task_index.lua", "function_stats.lua", "pieces.lua",

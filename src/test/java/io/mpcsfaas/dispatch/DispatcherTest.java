@@ -42,7 +42,7 @@ class DispatcherTest {
   final MemoryQueue queue = new MemoryQueue();
 
   private Dispatcher dispatcher(MemoryBackend backend, int prefetch) {
-    return new Dispatcher(queue, backend, clock, prefetch);
+    return new Dispatcher(queue, backend, clock, prefetch, ArgumentRoom.ofHeap());
   }
 
   private List<String> eventsSince(int index) {
@@ -391,6 +391,40 @@ class DispatcherTest {
     assertFalse(events.stream().anyMatch(e -> e.startsWith("start") && e.contains("s1")));
   }
 
+  @Test
+  void bigTasksStartAsTheHeapAllowsInTheirOrderWhileSmallOnesPassThem() {
+    long big = ArgumentRoom.BIG; // the arguments' length each big task's entry carries
+    queue.submitOf(Environments.DEFAULT, "b1", big);
+    queue.submitOf(Environments.DEFAULT, "b2", big);
+    queue.submit("s1");
+    queue.submitOf(Environments.DEFAULT, "b3", big);
+    MemoryBackend backend = new MemoryBackend(4);
+    new Dispatcher(queue, backend, clock, 4, new ArgumentRoom(ArgumentRoom.bytesFor(big) * 3 / 2)).start();
+    clock.settle();
+    assertEquals(List.of("b1", "s1"), List.copyOf(backend.running.keySet()),
+        "room for one big task: b2 waits, b3 behind it though it would fit as well, s1 passes");
+
+    backend.complete("b1");
+    clock.settle();
+    assertEquals(List.of("s1", "b2"), List.copyOf(backend.running.keySet()), "b1's room went to b2, in order");
+    backend.lose("b2");
+    clock.settle();
+    assertEquals(List.of("s1", "b3"), List.copyOf(backend.running.keySet()),
+        "a lost task gives its room back and goes behind b3");
+    backend.complete("b3");
+    clock.settle();
+    assertEquals(List.of("s1", "b2"), List.copyOf(backend.running.keySet()));
+  }
+
+  @Test
+  void aBigTaskAloneStartsHoweverLittleRoomTheHeapHas() {
+    queue.submitOf(Environments.DEFAULT, "b1", 10 * ArgumentRoom.BIG);
+    MemoryBackend backend = new MemoryBackend(1);
+    new Dispatcher(queue, backend, clock, 0, new ArgumentRoom(ArgumentRoom.BIG)).start();
+    clock.settle();
+    assertEquals(List.of("b1"), List.copyOf(backend.running.keySet()));
+  }
+
   private static QueueEntry entry(String taskId) {
     return new QueueEntry("e-" + taskId, taskId);
   }
@@ -465,7 +499,12 @@ class DispatcherTest {
     }
 
     void submitOf(String env, String taskId) {
-      fresh.add(new QueueEntry("e-" + taskId, taskId, env));
+      submitOf(env, taskId, 0);
+    }
+
+    /** A task whose arguments, {@code bytes} long, are stored apart (its entry says how long). */
+    void submitOf(String env, String taskId, long bytes) {
+      fresh.add(new QueueEntry("e-" + taskId, taskId, env, bytes));
       answerWaitingClaim();
     }
 

@@ -249,6 +249,20 @@ class LargeValuesTest extends KeySpaceTest {
   }
 
   @Test
+  void aBigTasksQueueEntriesCarryTheLengthOfItsArgumentsForTheDispatchersHeap() {
+    String small = submit(fid, payloads.getString("args"), null);
+    assertEquals(0, TaskSteps.claim(queue, small).get(small).bytes(), "short arguments: nothing said");
+    String whole = submit(fid, big('p'), null);
+    assertEquals(big('p').length(), TaskSteps.claim(queue, whole).get(whole).bytes());
+    TaskQueue inPieces = queueInPieces();
+    QueueEntry entry = startedWithArgumentsInPieces(inPieces, new Retries(1, null));
+    assertEquals(3L * PIECE, entry.bytes(), "in pieces: at most the first piece's length times their count");
+    assertFalse(await(TaskSteps.finish(inPieces, entry, TaskStatus.FAILED, "ZXJy", "boom", "w1")), "it goes again");
+    assertEquals(3L * PIECE, TaskSteps.claim(inPieces, entry.taskId()).get(entry.taskId()).bytes(),
+        "so does a retry's");
+  }
+
+  @Test
   void aFailureRetriedKeepsTheArgumentsItsNextRunStartsWith() {
     TaskQueue queue = queueInPieces();
     QueueEntry entry = startedWithArgumentsInPieces(queue, new Retries(1, null));
