@@ -136,11 +136,12 @@ def test_a_64_mib_argument_and_result_round_trip_in_the_remote_modes(fresh_redis
 
 @pytest.mark.timeout(300)  # without room kept for their arguments the platform wedged: nothing ended
 def test_big_tasks_claimed_at_once_start_as_the_dispatchers_heap_allows(fresh_redis, monkeypatch, tmp_path):
-    """Sixteen tasks of a 16 MiB argument submitted before any ends, to a dispatcher of eight slots (push mode, its
-    worker in the same JVM) at -Xmx256m: started at once, they ran its heap out (the worker's ZeroMQ thread died,
-    and no task ended after). Now a big task starts when those running leave its arguments room (docs/payloads.md),
-    and every one comes back. Each task waits for a file the test makes once all are submitted, so that as many
-    run at once as the dispatcher lets start."""
+    """Twelve tasks of a 12 MiB argument submitted before any ends, to a dispatcher of eight slots (push mode, its
+    worker in the same JVM) at -Xmx256m: started eight at once, they ran its heap out (sixteen of 16 MiB killed the
+    worker's ZeroMQ thread, and no task ended after; these got 503s on submit, the heap full). Now a big task
+    starts when those running leave its arguments room (docs/payloads.md): two at a time here, and every one
+    comes back. Each task waits for a file the test makes once all are submitted, so that as many run at once as
+    the dispatcher lets start."""
     monkeypatch.setenv("FAAS_JAVA_OPTS", "-Xms64m -Xmx256m")
     proc, base = _up(fresh_redis, "--mode", "push", interpreters=8)
     go = tmp_path / "go"

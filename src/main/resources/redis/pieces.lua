@@ -22,12 +22,15 @@ local function drop_pieces(key, field)
   end
 end
 
--- The length of field's value, at most: its first piece's times the count of its pieces. A big task's queue
--- entry carries its arguments' (field bytes), by which a dispatcher keeps to its heap (dispatch/ArgumentRoom.java).
+-- The length of field's value: all its pieces but the last are as long as the first. A big task's queue entry
+-- carries its arguments' (field bytes), by which a dispatcher keeps to its heap (dispatch/ArgumentRoom.java).
 local function value_length(key, field)
   local first = redis.call('HSTRLEN', key, field)
-  local count = redis.call('HGET', key, field .. '_pieces')
-  return count and first * tonumber(count) or first
+  local count = tonumber(redis.call('HGET', key, field .. '_pieces') or '1')
+  if count == 1 then
+    return first
+  end
+  return first * (count - 1) + redis.call('HSTRLEN', key, field .. '_' .. (count - 1))
 end
 
 -- Removes field's value, its pieces with it, in one call; count is its FIELD_pieces, which the caller read.

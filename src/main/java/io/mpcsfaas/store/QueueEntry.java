@@ -5,8 +5,7 @@ import io.mpcsfaas.config.Environments;
 /**
  * One entry of the durable task queue, claimed by a dispatcher until the task ends; {@code env} names the
  * environment whose stream holds it (see {@link Keys#queue(String)}), {@code bytes} the length of its task's
- * arguments when they are stored apart (over 64 KiB once base64; 0 for shorter ones, or an entry that does not
- * say).
+ * arguments when its entry says (those stored apart, over 64 KiB once base64, and a retry's); else 0.
  */
 public record QueueEntry(String entryId, String taskId, String env, long bytes) {
   /** An entry of a task whose arguments are short. */

@@ -393,27 +393,45 @@ class DispatcherTest {
 
   @Test
   void bigTasksStartAsTheHeapAllowsInTheirOrderWhileSmallOnesPassThem() {
-    long big = ArgumentRoom.BIG; // the arguments' length each big task's entry carries
+    long big = 2 * ArgumentRoom.BIG; // the arguments' length each big task's entry carries
+    long smaller = ArgumentRoom.BIG;
     queue.submitOf(Environments.DEFAULT, "b1", big);
     queue.submitOf(Environments.DEFAULT, "b2", big);
     queue.submit("s1");
-    queue.submitOf(Environments.DEFAULT, "b3", big);
-    MemoryBackend backend = new MemoryBackend(4);
-    new Dispatcher(queue, backend, clock, 4, new ArgumentRoom(ArgumentRoom.bytesFor(big) * 3 / 2)).start();
+    queue.submitOf(Environments.DEFAULT, "b3", smaller);
+    MemoryBackend backend = new MemoryBackend(5);
+    long room = ArgumentRoom.bytesFor(big) + ArgumentRoom.bytesFor(smaller);
+    new Dispatcher(queue, backend, clock, 4, new ArgumentRoom(room)).start();
     clock.settle();
     assertEquals(List.of("b1", "s1"), List.copyOf(backend.running.keySet()),
-        "room for one big task: b2 waits, b3 behind it though it would fit as well, s1 passes");
+        "b2 does not fit beside b1 and waits; b3 would fit, but waits behind b2; s1 passes");
 
     backend.complete("b1");
     clock.settle();
-    assertEquals(List.of("s1", "b2"), List.copyOf(backend.running.keySet()), "b1's room went to b2, in order");
+    assertEquals(List.of("s1", "b2", "b3"), List.copyOf(backend.running.keySet()), "b1's room went to b2, then b3");
     backend.lose("b2");
     clock.settle();
-    assertEquals(List.of("s1", "b3"), List.copyOf(backend.running.keySet()),
-        "a lost task gives its room back and goes behind b3");
+    assertEquals(List.of("s1", "b3", "b2"), List.copyOf(backend.running.keySet()),
+        "a lost task gives its room back and takes it again when it runs again");
+    queue.submitOf(Environments.DEFAULT, "b4", smaller);
+    clock.settle();
+    assertFalse(backend.running.containsKey("b4"), "the room is all taken");
     backend.complete("b3");
     clock.settle();
-    assertEquals(List.of("s1", "b2"), List.copyOf(backend.running.keySet()));
+    assertEquals(List.of("s1", "b2", "b4"), List.copyOf(backend.running.keySet()));
+  }
+
+  @Test
+  void aBigTaskThatDoesNotRunGivesItsRoomBack() {
+    long big = ArgumentRoom.BIG;
+    queue.submitOf(Environments.DEFAULT, "b1", big);
+    queue.submitOf(Environments.DEFAULT, "b2", big);
+    MemoryBackend backend = new MemoryBackend(2);
+    Dispatcher dispatcher = new Dispatcher(queue, backend, clock, 2, new ArgumentRoom(ArgumentRoom.bytesFor(big)));
+    queue.whenCalled("start", () -> dispatcher.cancel("b1"));
+    dispatcher.start();
+    clock.settle();
+    assertEquals(List.of("b2"), List.copyOf(backend.running.keySet()), "b1, cancelled while it started, gave its room");
   }
 
   @Test
