@@ -17,7 +17,7 @@
 -- else KEYS[1] .. ':env:' .. env, as Keys.queue(env) names it) and records it (field env) with its entry id
 -- (field entry), so that a cancel can remove the entry while it waits. The entry of a task whose payload was
 -- written beforehand also holds its length (field bytes), as retries' entries do (finish_tasks.lua,
--- promote_delayed.lua): a dispatcher starts big tasks as its heap allows (dispatch/ArgumentRoom.java).
+-- promote_delayed.lua): a dispatcher starts big tasks as its heap allows (Dispatcher.java, its budget for arguments).
 -- Returns, per task, 1 when created, 0 when its function does not exist (for this caller), 2 when its tenant
 -- had too many tasks in flight; with all or none, when one is refused, that refusal for every task.
 local CREATED, UNKNOWN, FULL = 1, 0, 2

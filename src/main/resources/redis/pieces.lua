@@ -23,7 +23,7 @@ local function drop_pieces(key, field)
 end
 
 -- The length of field's value: all its pieces but the last are as long as the first. A big task's queue entry
--- carries its arguments' (field bytes), by which a dispatcher keeps to its heap (dispatch/ArgumentRoom.java).
+-- carries its arguments' (field bytes), by which a dispatcher keeps to its heap (Dispatcher.java, its budget for arguments).
 local function value_length(key, field)
   local first = redis.call('HSTRLEN', key, field)
   local count = tonumber(redis.call('HGET', key, field .. '_pieces') or '1')

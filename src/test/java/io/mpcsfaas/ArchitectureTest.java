@@ -22,7 +22,7 @@ class ArchitectureTest {
       Set.of("api", "bench", "dispatch"),
       Set.of("worker"),
       Set.of("transport", "store"),
-      Set.of("task", "config", "async"));
+      Set.of("task", "config", "async", "heap"));
   private static final Pattern IMPORT = Pattern.compile("^import (?:static )?io\\.mpcsfaas\\.([a-z]+)\\.",
       Pattern.MULTILINE);
 

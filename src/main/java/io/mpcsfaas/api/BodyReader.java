@@ -1,5 +1,6 @@
 package io.mpcsfaas.api;
 
+import io.mpcsfaas.heap.HeapBudget;
 import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
@@ -119,7 +120,7 @@ final class BodyReader implements Handler<RoutingContext> {
 
     void start() {
       HttpServerRequest request = ctx.request();
-      if (length < 0 || length >= BodyBudget.BIG) {
+      if (length < 0 || length >= HeapBudget.BIG) {
         lastChunk = System.nanoTime();
         stallTimer = ctx.vertx().setPeriodic(stallMillis / 4 + 1, id -> giveUpIfStalled());
       }

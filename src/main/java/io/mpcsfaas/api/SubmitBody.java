@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.mpcsfaas.heap.HeapBudget;
 import io.netty.buffer.ByteBuf;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
@@ -50,7 +51,7 @@ final class SubmitBody {
   /** A body of {@link BodyBudget#BIG} or more, which the API parses off its event loop. */
   static boolean big(RoutingContext ctx) {
     Buffer raw = ctx.body().buffer();
-    return raw != null && raw.length() >= BodyBudget.BIG;
+    return raw != null && raw.length() >= HeapBudget.BIG;
   }
 
   /**

@@ -1,5 +1,6 @@
 package io.mpcsfaas.api;
 
+import io.mpcsfaas.heap.HeapBudget;
 import io.mpcsfaas.store.TaskRecord;
 import io.mpcsfaas.transport.JsonBytes;
 import io.netty.buffer.Unpooled;
@@ -30,7 +31,7 @@ record TaskAnswer(TaskRecord task, Buffer body, boolean pickle) {
 
   /** A task whose answer is built off the event loop: decoding or writing its result takes milliseconds per MiB. */
   static boolean big(TaskRecord task) {
-    return task.result() != null && task.result().length() >= BodyBudget.BIG;
+    return task.result() != null && task.result().length() >= HeapBudget.BIG;
   }
 
   void send(RoutingContext ctx, int status) {

@@ -2,6 +2,7 @@ package io.mpcsfaas.dispatch;
 
 import io.mpcsfaas.async.Backoff;
 import io.mpcsfaas.async.GroupCommit;
+import io.mpcsfaas.heap.HeapBudget;
 import io.mpcsfaas.store.FinishedTask;
 import io.mpcsfaas.store.QueueEntry;
 import io.mpcsfaas.store.StartedTask;
@@ -49,8 +50,14 @@ final class Dispatcher {
   private final int prefetch;
   private final Backoff backoff = new Backoff(MAX_BACKOFF_MILLIS);
   private final GroupCommit<FinishedTask> outcomes;
-  /** The heap the arguments of big tasks take from their start to the end of their run. */
-  private final ArgumentRoom arguments;
+  /**
+   * The heap the arguments of big tasks hold from their start to the end of their run: the dispatcher reads them,
+   * puts them in a message to a worker and, with a worker in its JVM, that worker holds them until the task
+   * ends. Sixteen tasks of a 16 MiB argument, started at once by a dispatcher with eight slots, ran a 256 MiB heap
+   * out (the embedded worker's ZeroMQ thread died, and no task ended after). A big task that does not fit stays in
+   * the backlog, and the big ones behind it with it, in their order, while small tasks pass.
+   */
+  private final HeapBudget arguments;
   /** Claimed entries not yet handed to the backend: recovered after a restart, taken over, or to run again. */
   private final ArrayDeque<QueueEntry> backlog = new ArrayDeque<>();
   /** Tasks whose start call is on its way, and those of them cancelled meanwhile (not to be handed over). */
@@ -74,7 +81,7 @@ final class Dispatcher {
   private boolean ready;
   private boolean stopped;
 
-  Dispatcher(DispatchQueue queue, ExecutionBackend backend, Timers timers, int prefetch, ArgumentRoom arguments) {
+  Dispatcher(DispatchQueue queue, ExecutionBackend backend, Timers timers, int prefetch, HeapBudget arguments) {
     this.queue = queue;
     this.backend = backend;
     this.timers = timers;
@@ -252,7 +259,7 @@ final class Dispatcher {
 
   /**
    * Takes from the backlog, in order, the entries the backend has room for now, each within the room of its
-   * environment and, with big arguments, within the heap's ({@link ArgumentRoom}); the others stay.
+   * environment and, with big arguments, within the heap's ({@link #arguments}); the others stay.
    */
   private List<QueueEntry> runnable() {
     List<QueueEntry> batch = new ArrayList<>();
@@ -266,8 +273,8 @@ final class Dispatcher {
       QueueEntry entry = it.next();
       int envRoom = roomByEnv.computeIfAbsent(entry.env(), this::room);
       if (envRoom > 0) {
-        long bytes = ArgumentRoom.bytesFor(entry.bytes());
-        if (bytes > 0 && (bigWait || !arguments.take(bytes))) {
+        long bytes = HeapBudget.bytesFor(entry.bytes());
+        if (bytes > 0 && (bigWait || !arguments.reserve(bytes, 0))) {
           bigWait = true;
           continue;
         }
@@ -302,7 +309,7 @@ final class Dispatcher {
         startingByEnv.merge(entry.env(), -1, Integer::sum);
       });
       if (ar.failed()) {
-        entries.forEach(this::giveBack);
+        entries.forEach(this::release);
         for (int i = entries.size() - 1; i >= 0; i--) {
           if (!cancelledWhileLaunching.remove(entries.get(i).taskId())) {
             backlog.addFirst(entries.get(i));
@@ -317,7 +324,7 @@ final class Dispatcher {
         if (task != null && !cancelled) {
           run(entries.get(i), task);
         } else {
-          giveBack(entries.get(i));
+          release(entries.get(i));
         }
       }
       fill();
@@ -326,11 +333,11 @@ final class Dispatcher {
 
   private void run(QueueEntry entry, StartedTask task) {
     backend.run(task.spec()).onComplete(ar -> {
-      giveBack(entry);
+      release(entry);
       if (ar.succeeded()) {
         unstored++;
         outcomes.add(new FinishedTask(entry, ar.result().outcome(), ar.result().worker()));
-        if (ArgumentRoom.bytesFor(entry.bytes()) > 0) {
+        if (HeapBudget.bytesFor(entry.bytes()) > 0) {
           fill(); // a big task waiting may fit now
         }
       } else {
@@ -341,9 +348,9 @@ final class Dispatcher {
     });
   }
 
-  /** Gives back what the entry's arguments took from the heap's room when it was launched. */
-  private void giveBack(QueueEntry entry) {
-    arguments.giveBack(ArgumentRoom.bytesFor(entry.bytes()));
+  /** Releases what the entry's arguments reserved of the heap when it was launched. */
+  private void release(QueueEntry entry) {
+    arguments.release(HeapBudget.bytesFor(entry.bytes()));
   }
 
   /**

@@ -4,6 +4,7 @@ import io.mpcsfaas.config.Conf;
 import io.mpcsfaas.config.DispatcherConfig;
 import io.mpcsfaas.config.Mode;
 import io.mpcsfaas.config.RedisConfig;
+import io.mpcsfaas.heap.HeapBudget;
 import io.mpcsfaas.store.Handover;
 import io.mpcsfaas.store.Keys;
 import io.mpcsfaas.store.Presence;
@@ -72,7 +73,8 @@ public final class DispatcherVerticle extends VerticleBase {
     return Backends.create(vertx, config()).onSuccess(b -> {
       backend = b;
       dispatcher = new Dispatcher(new RedisDispatchQueue(queue, conf), backend,
-          (delay, action) -> vertx.setTimer(delay, t -> action.run()), conf.prefetch(), ArgumentRoom.ofHeap());
+          (delay, action) -> vertx.setTimer(delay, t -> action.run()), conf.prefetch(),
+          new HeapBudget(Runtime.getRuntime().maxMemory() / 2)); // the rest: its own, outcomes, an API beside
       // Alive only once it runs tasks: the API's health check counts on a dispatcher that is announced.
       dispatcher.start().onSuccess(v -> {
         announce();

@@ -3,6 +3,7 @@ package io.mpcsfaas.api;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.mpcsfaas.heap.HeapBudget;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
@@ -33,7 +34,7 @@ import org.junit.jupiter.api.Test;
  */
 class BodyReaderTest {
   private static final int LIMIT = 4 << 20;
-  private static final int BIG = (int) BodyBudget.BIG;
+  private static final int BIG = (int) HeapBudget.BIG;
 
   private final HttpClient client = HttpClient.newHttpClient();
   private final CompletableFuture<RoutingContext> held = new CompletableFuture<>();

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mpcsfaas.config.Environments;
+import io.mpcsfaas.heap.HeapBudget;
 import io.mpcsfaas.store.FinishedTask;
 import io.mpcsfaas.store.QueueEntry;
 import io.mpcsfaas.store.StartedTask;
@@ -42,7 +43,7 @@ class DispatcherTest {
   final MemoryQueue queue = new MemoryQueue();
 
   private Dispatcher dispatcher(MemoryBackend backend, int prefetch) {
-    return new Dispatcher(queue, backend, clock, prefetch, ArgumentRoom.ofHeap());
+    return new Dispatcher(queue, backend, clock, prefetch, new HeapBudget(Long.MAX_VALUE / 2));
   }
 
   private List<String> eventsSince(int index) {
@@ -393,52 +394,52 @@ class DispatcherTest {
 
   @Test
   void bigTasksStartAsTheHeapAllowsInTheirOrderWhileSmallOnesPassThem() {
-    long big = 2 * ArgumentRoom.BIG; // the arguments' length each big task's entry carries
-    long smaller = ArgumentRoom.BIG;
+    long big = 2 * HeapBudget.BIG; // the arguments' length each big task's entry carries
+    long smaller = HeapBudget.BIG;
     queue.submitOf(Environments.DEFAULT, "b1", big);
     queue.submitOf(Environments.DEFAULT, "b2", big);
     queue.submit("s1");
     queue.submitOf(Environments.DEFAULT, "b3", smaller);
     MemoryBackend backend = new MemoryBackend(5);
-    long room = ArgumentRoom.bytesFor(big) + ArgumentRoom.bytesFor(smaller);
-    new Dispatcher(queue, backend, clock, 4, new ArgumentRoom(room)).start();
+    long room = HeapBudget.bytesFor(big) + HeapBudget.bytesFor(smaller);
+    new Dispatcher(queue, backend, clock, 4, new HeapBudget(room)).start();
     clock.settle();
     assertEquals(List.of("b1", "s1"), List.copyOf(backend.running.keySet()),
         "b2 does not fit beside b1 and waits; b3 would fit, but waits behind b2; s1 passes");
 
     backend.complete("b1");
     clock.settle();
-    assertEquals(List.of("s1", "b2", "b3"), List.copyOf(backend.running.keySet()), "b1's room went to b2, then b3");
+    assertEquals(List.of("s1", "b2", "b3"), List.copyOf(backend.running.keySet()), "b1's share went to b2, then b3");
     backend.lose("b2");
     clock.settle();
     assertEquals(List.of("s1", "b3", "b2"), List.copyOf(backend.running.keySet()),
-        "a lost task gives its room back and takes it again when it runs again");
+        "a lost task releases its share and reserves it again when it runs again");
     queue.submitOf(Environments.DEFAULT, "b4", smaller);
     clock.settle();
-    assertFalse(backend.running.containsKey("b4"), "the room is all taken");
+    assertFalse(backend.running.containsKey("b4"), "the budget is all reserved");
     backend.complete("b3");
     clock.settle();
     assertEquals(List.of("s1", "b2", "b4"), List.copyOf(backend.running.keySet()));
   }
 
   @Test
-  void aBigTaskThatDoesNotRunGivesItsRoomBack() {
-    long big = ArgumentRoom.BIG;
+  void aBigTaskThatDoesNotRunReleasesItsShare() {
+    long big = HeapBudget.BIG;
     queue.submitOf(Environments.DEFAULT, "b1", big);
     queue.submitOf(Environments.DEFAULT, "b2", big);
     MemoryBackend backend = new MemoryBackend(2);
-    Dispatcher dispatcher = new Dispatcher(queue, backend, clock, 2, new ArgumentRoom(ArgumentRoom.bytesFor(big)));
+    Dispatcher dispatcher = new Dispatcher(queue, backend, clock, 2, new HeapBudget(HeapBudget.bytesFor(big)));
     queue.whenCalled("start", () -> dispatcher.cancel("b1"));
     dispatcher.start();
     clock.settle();
-    assertEquals(List.of("b2"), List.copyOf(backend.running.keySet()), "b1, cancelled while it started, gave its room");
+    assertEquals(List.of("b2"), List.copyOf(backend.running.keySet()), "b1, cancelled while it started, released its share");
   }
 
   @Test
-  void aBigTaskAloneStartsHoweverLittleRoomTheHeapHas() {
-    queue.submitOf(Environments.DEFAULT, "b1", 10 * ArgumentRoom.BIG);
+  void aBigTaskAloneStartsHoweverSmallTheBudget() {
+    queue.submitOf(Environments.DEFAULT, "b1", 10 * HeapBudget.BIG);
     MemoryBackend backend = new MemoryBackend(1);
-    new Dispatcher(queue, backend, clock, 0, new ArgumentRoom(ArgumentRoom.BIG)).start();
+    new Dispatcher(queue, backend, clock, 0, new HeapBudget(HeapBudget.BIG)).start();
     clock.settle();
     assertEquals(List.of("b1"), List.copyOf(backend.running.keySet()));
   }
