@@ -17,7 +17,8 @@
 -- else KEYS[1] .. ':env:' .. env, as Keys.queue(env) names it) and records it (field env) with its entry id
 -- (field entry), so that a cancel can remove the entry while it waits. The entry of a task whose payload was
 -- written beforehand also holds its length (field bytes), as retries' entries do (finish_tasks.lua,
--- promote_delayed.lua): a dispatcher starts big tasks as its heap allows (Dispatcher.java, its budget for arguments).
+-- promote_delayed.lua): a dispatcher starts big tasks as its heap allows (Dispatcher.java, its budget for
+-- arguments).
 -- Returns, per task, 1 when created, 0 when its function does not exist (for this caller), 2 when its tenant
 -- had too many tasks in flight; with all or none, when one is refused, that refusal for every task.
 local CREATED, UNKNOWN, FULL = 1, 0, 2
@@ -73,7 +74,8 @@ for n = 1, #answers do
     local stream = f[4] and KEYS[1] .. ':env:' .. f[4] or KEYS[1]
     local entry
     if payload == '' then -- written beforehand: big, its length in the entry (pieces.lua)
-      entry = redis.call('XADD', stream, '*', 'task', id, 'bytes', value_length(key, 'payload'))
+      local length = value_length(key, 'payload', redis.call('HGET', key, 'payload_pieces'))
+      entry = redis.call('XADD', stream, '*', 'task', id, 'bytes', length)
     else
       entry = redis.call('XADD', stream, '*', 'task', id)
     end

@@ -76,7 +76,7 @@ local function finish(id, entry, env, status, result, error, worker, stdout, std
     else
       local retry = t[10] and KEYS[1] .. ':env:' .. t[10] or KEYS[1]
       redis.call('HSET', key, 'entry', redis.call('XADD', retry, '*', 'task', id, 'bytes',
-        value_length(key, 'payload'))) -- pieces.lua
+        value_length(key, 'payload', t[12]))) -- pieces.lua
     end
     return 'QUEUED'
   end

@@ -22,15 +22,16 @@ local function drop_pieces(key, field)
   end
 end
 
--- The length of field's value: all its pieces but the last are as long as the first. A big task's queue entry
--- carries its arguments' (field bytes), by which a dispatcher keeps to its heap (Dispatcher.java, its budget for arguments).
-local function value_length(key, field)
+-- The length of field's value, given the count of its pieces (its FIELD_pieces, which the caller read; nil for a
+-- value stored whole): all its pieces but the last are as long as the first. A big task's queue entry carries its
+-- arguments' (field bytes), by which a dispatcher keeps to its heap (Dispatcher.java, its budget for arguments).
+local function value_length(key, field, count)
   local first = redis.call('HSTRLEN', key, field)
-  local count = tonumber(redis.call('HGET', key, field .. '_pieces') or '1')
-  if count == 1 then
+  if not count then
     return first
   end
-  return first * (count - 1) + redis.call('HSTRLEN', key, field .. '_' .. (count - 1))
+  local last = tonumber(count) - 1
+  return first * last + redis.call('HSTRLEN', key, field .. '_' .. last)
 end
 
 -- Removes field's value, its pieces with it, in one call; count is its FIELD_pieces, which the caller read.

@@ -9,11 +9,11 @@ local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, to
 for _, id in ipairs(due) do
   redis.call('ZREM', KEYS[1], id)
   local key = ARGV[3] .. id
-  local t = redis.call('HMGET', key, 'status', 'env')
+  local t = redis.call('HMGET', key, 'status', 'env', 'payload_pieces')
   if t[1] == 'QUEUED' then
     local stream = t[2] and KEYS[2] .. ':env:' .. t[2] or KEYS[2]
     redis.call('HSET', key, 'entry', redis.call('XADD', stream, '*', 'task', id, 'bytes',
-      value_length(key, 'payload'))) -- pieces.lua
+      value_length(key, 'payload', t[3]))) -- pieces.lua
   end
 end
 return #due

@@ -10,11 +10,10 @@ import java.util.function.LongPredicate;
  * the result on its way back. Four 64 MiB calls at once at {@code -Xmx512m} all ran out of heap halfway, each
  * failing after the others had filled it. A body of {@link HeapBudget#BIG} or more now reserves
  * {@link HeapBudget#COPIES} times its length until its response ends, and one that does not fit beside those in
- * flight is refused with a 503 and
- * {@code Retry-After} before any of it is read. A big result is reserved for the same way before it is read
- * ({@link #room}): eight reads of one 60 MiB result at once ran the default heap out inside the Redis client,
- * whose connection then answered nothing more. A request alone is always let in, however big: the heap is the
- * limit then, as before.
+ * flight is refused with a 503 and {@code Retry-After} before any of it is read. A big result is reserved for the
+ * same way before it is read ({@link #room}): eight reads of one 60 MiB result at once ran the default heap out
+ * inside the Redis client, whose connection then answered nothing more. A request alone is always let in, however
+ * big: the heap is the limit then, as before.
  */
 final class BodyBudget {
   private final HeapBudget heap;

@@ -48,7 +48,7 @@ final class SubmitBody {
   /** A payload as it is stored (plain base64, null when it has a problem), and what is wrong with it as a pickle. */
   private record Encoded(String base64, String problem) {}
 
-  /** A body of {@link BodyBudget#BIG} or more, which the API parses off its event loop. */
+  /** A body of {@link HeapBudget#BIG} or more, which the API parses off its event loop. */
   static boolean big(RoutingContext ctx) {
     Buffer raw = ctx.body().buffer();
     return raw != null && raw.length() >= HeapBudget.BIG;

@@ -333,11 +333,11 @@ final class Dispatcher {
 
   private void run(QueueEntry entry, StartedTask task) {
     backend.run(task.spec()).onComplete(ar -> {
-      release(entry);
+      boolean released = release(entry);
       if (ar.succeeded()) {
         unstored++;
         outcomes.add(new FinishedTask(entry, ar.result().outcome(), ar.result().worker()));
-        if (HeapBudget.bytesFor(entry.bytes()) > 0) {
+        if (released) {
           fill(); // a big task waiting may fit now
         }
       } else {
@@ -348,9 +348,11 @@ final class Dispatcher {
     });
   }
 
-  /** Releases what the entry's arguments reserved of the heap when it was launched. */
-  private void release(QueueEntry entry) {
-    arguments.release(HeapBudget.bytesFor(entry.bytes()));
+  /** Releases what the entry's arguments reserved of the heap when it was launched; true if they reserved any. */
+  private boolean release(QueueEntry entry) {
+    long bytes = HeapBudget.bytesFor(entry.bytes());
+    arguments.release(bytes);
+    return bytes > 0;
   }
 
   /**

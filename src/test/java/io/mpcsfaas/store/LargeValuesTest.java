@@ -224,16 +224,20 @@ class LargeValuesTest extends KeySpaceTest {
     return startOne(queue, taskId).entry();
   }
 
+  private void assertArgumentsGone(String taskId) {
+    Map<String, String> hash = hash(taskId);
+    for (String field : ARGUMENT_FIELDS) {
+      assertFalse(hash.containsKey(field), field);
+    }
+  }
+
   @Test
   void anEndedTaskKeepsItsResultAndDropsItsArgumentsWithAllTheirPieces() {
     TaskQueue queue = queueInPieces();
     QueueEntry entry = startedWithArgumentsInPieces(queue, Retries.UNSET);
     String result = threePieces('r');
     assertTrue(await(TaskSteps.finish(queue, entry, TaskStatus.COMPLETED, result, null, "w1")));
-    Map<String, String> hash = hash(entry.taskId());
-    for (String field : ARGUMENT_FIELDS) {
-      assertFalse(hash.containsKey(field), field);
-    }
+    assertArgumentsGone(entry.taskId());
     assertEquals(result, await(store.task(entry.taskId())).result());
   }
 
@@ -242,10 +246,7 @@ class LargeValuesTest extends KeySpaceTest {
     QueueEntry entry = startedWithArgumentsInPieces(queueInPieces(), Retries.UNSET);
     assertEquals(List.of(TaskStore.CancelAnswer.CANCELLED), await(store.cancel(List.of(entry.taskId()),
         TaskOutcome.CANCELLED.result(), TaskOutcome.CANCELLED.error(), Tenant.NONE)));
-    Map<String, String> hash = hash(entry.taskId());
-    for (String field : ARGUMENT_FIELDS) {
-      assertFalse(hash.containsKey(field), field);
-    }
+    assertArgumentsGone(entry.taskId());
   }
 
   @Test
