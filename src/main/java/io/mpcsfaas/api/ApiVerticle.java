@@ -75,7 +75,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class ApiVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(ApiVerticle.class);
-  private static final long STORE_TIMEOUT_MILLIS = 2000;
+  static final long STORE_TIMEOUT_MILLIS = 2000;
 
   /** Longest a request may wait for a task to end ({@code ?wait=}), in seconds. */
   static final int MAX_WAIT_SECONDS = 60;
@@ -146,7 +146,7 @@ public final class ApiVerticle extends VerticleBase {
     // Bodies are JSON: anything else is refused before the body handler would try to decode a form.
     router.route().handler(RequestParsing::requireJsonContentType);
     budget = BodyBudget.ofHeap();
-    router.route().handler(new BodyReader(conf.bodyLimit(), budget));
+    router.route().handler(new BodyReader(conf.bodyLimit(), budget, store, STORE_TIMEOUT_MILLIS));
     router.post("/register_function").handler(this::registerFunction);
     router.post("/execute_function").handler(this::executeFunction);
     router.post("/execute_function/batch").handler(this::executeBatch);
@@ -258,12 +258,16 @@ public final class ApiVerticle extends VerticleBase {
     }));
   }
 
-  /** A submit's body parsed and checked: its fields, its function and its payload as stored. */
-  private record Submit(JsonObject fields, String functionId, String payload) {
+  /**
+   * A submit's body parsed and checked: its fields, its function, and its payload as stored or the upload that
+   * stored it already.
+   */
+  private record Submit(JsonObject fields, String functionId, String payload, PickleUpload upload) {
     static Submit of(RoutingContext ctx) {
       SubmitBody body = SubmitBody.parse(ctx);
       String functionId = uuid(requiredString(body.fields, "function_id"), "function_id");
-      return new Submit(body.fields, functionId, body.pickle());
+      PickleUpload upload = PickleUpload.of(ctx);
+      return new Submit(body.fields, functionId, upload == null ? body.pickle() : null, upload);
     }
   }
 
@@ -273,8 +277,10 @@ public final class ApiVerticle extends VerticleBase {
     Integer timeout = optionalTimeout(body);
     Retries retries = optionalRetries(body);
     long waitMillis = waitMillis(ctx);
-    String id = TaskStore.newTaskId();
-    NewTask newTask = new NewTask(id, submit.functionId(), submit.payload(), timeout, retries, caller(ctx));
+    PickleUpload upload = submit.upload();
+    String id = upload != null ? upload.take() : TaskStore.newTaskId();
+    NewTask newTask = upload != null ? NewTask.uploaded(id, submit.functionId(), timeout, retries, caller(ctx))
+        : new NewTask(id, submit.functionId(), submit.payload(), timeout, retries, caller(ctx));
     if (waitMillis == 0) {
       respond(ctx, creator.create(newTask).map(created -> new JsonObject().put("task_id", id)), 201);
       return;

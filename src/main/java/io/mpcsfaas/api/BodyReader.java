@@ -1,6 +1,7 @@
 package io.mpcsfaas.api;
 
 import io.mpcsfaas.heap.HeapBudget;
+import io.mpcsfaas.store.TaskStore;
 import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
@@ -17,7 +18,9 @@ import io.vertx.ext.web.impl.RoutingContextInternal;
  * (docs/performance.md). A body sent without a length (chunked) grows, up to the same limit. Otherwise it
  * behaves as the BodyHandler it replaces: a 413 for a body over the limit, {@code 100-continue} answered, no body
  * read when none is sent. A big body must also fit the {@link BodyBudget} (a chunked one as it grows), or gets a
- * 503, and one whose client stops sending gets a 408 and its connection closed after {@link #STALL_MILLIS}.
+ * 503, and one whose client stops sending gets a 408 and its connection closed after {@link #STALL_MILLIS}. A
+ * pickle body of a declared length that is stored in pieces is not read into the heap at all but stored as it
+ * arrives ({@link PickleUpload}).
  */
 final class BodyReader implements Handler<RoutingContext> {
   /** A big or chunked body whose client sends nothing for this long is given up: it holds heap and budget. */
@@ -26,15 +29,20 @@ final class BodyReader implements Handler<RoutingContext> {
 
   private final long limit;
   private final BodyBudget budget;
+  private final TaskStore store;
+  private final long storeTimeoutMillis;
   private final long stallMillis;
 
-  BodyReader(long limit, BodyBudget budget) {
-    this(limit, budget, STALL_MILLIS);
+  /** Big pickle bodies go to {@code store}, each piece's write failing after {@code storeTimeoutMillis} and more. */
+  BodyReader(long limit, BodyBudget budget, TaskStore store, long storeTimeoutMillis) {
+    this(limit, budget, store, storeTimeoutMillis, STALL_MILLIS);
   }
 
-  BodyReader(long limit, BodyBudget budget, long stallMillis) {
+  BodyReader(long limit, BodyBudget budget, TaskStore store, long storeTimeoutMillis, long stallMillis) {
     this.limit = limit;
     this.budget = budget;
+    this.store = store;
+    this.storeTimeoutMillis = storeTimeoutMillis;
     this.stallMillis = stallMillis;
   }
 
@@ -73,13 +81,16 @@ final class BodyReader implements Handler<RoutingContext> {
     read.start();
   }
 
-  /** One request's body on its way in: its buffer, made at its first bytes. */
+  /** One request's body on its way in: its buffer, made at its first bytes, or its upload. */
   private final class Read {
     private final RoutingContext ctx;
     private final long length;
     /** A pickle body ({@link PickleBody}), stored as the base64 text it becomes. */
     private final boolean pickle;
+    /** Where a big pickle body of a declared length goes instead of {@link #body}. */
+    private final PickleUpload upload;
     private Buffer body;
+    private long received;
     private boolean failed;
     /** When the last bytes came; kept only while the stall timer runs. */
     private long lastChunk;
@@ -89,6 +100,14 @@ final class BodyReader implements Handler<RoutingContext> {
       this.ctx = ctx;
       this.length = length;
       this.pickle = pickle;
+      if (pickle && store.inPieces(PickleUpload.storedLength(length)) && length <= PickleBody.MAX_LENGTH
+          && length <= limit) {
+        String taskId = TaskStore.newTaskId();
+        upload = new PickleUpload(ctx, taskId, store.upload(taskId, PickleUpload.storedLength(length)),
+            storeTimeoutMillis, this::fail);
+      } else {
+        upload = null;
+      }
     }
 
     /** True, with the 413 sent, when a body of {@code bytes} is longer than this request may be. */
@@ -108,7 +127,7 @@ final class BodyReader implements Handler<RoutingContext> {
      * with the 503 sent, when it does not fit beside the bodies in flight.
      */
     boolean reserve(long bytes) {
-      long needed = BodyBudget.bytesFor(bytes, pickle);
+      long needed = upload != null ? upload.heapBytes() : BodyBudget.bytesFor(bytes, pickle);
       if (needed == 0 || budget.hold(ctx).atLeast(needed)) {
         return true;
       }
@@ -126,12 +145,24 @@ final class BodyReader implements Handler<RoutingContext> {
       }
       request.handler(this::onChunk);
       request.endHandler(end -> {
-        if (!failed) {
-          stopTimer();
+        if (failed) {
+          return;
+        }
+        stopTimer();
+        if (upload == null) {
           ((RoutingContextInternal) ctx).setBody(body != null ? body : Buffer.buffer(0));
           body = null; // the route may drop it (SubmitBody.release): this read, alive to the end, must not hold it
           ctx.next();
+          return;
         }
+        upload.end().onComplete(stored -> {
+          if (stored.failed()) {
+            fail(stored.cause());
+          } else if (!failed) {
+            ((RoutingContextInternal) ctx).setBody(Buffer.buffer(0));
+            ctx.next();
+          }
+        });
       });
       request.resume();
     }
@@ -140,16 +171,21 @@ final class BodyReader implements Handler<RoutingContext> {
       if (stallTimer >= 0) {
         lastChunk = System.nanoTime();
       }
-      long total = (body == null ? 0 : body.length()) + (long) chunk.length();
-      if (!refusedAt(total) && (length >= 0 || reserve(total * 2))) { // chunked: reserved ahead, for twice what came
-        try {
-          if (body == null) {
-            body = Buffer.buffer(length >= 0 ? (int) length : Math.max(chunk.length(), UNKNOWN_LENGTH_START));
-          }
-          body.appendBuffer(chunk); // grows only when no length was declared
-        } catch (OutOfMemoryError e) {
-          fail(e); // a 503 that asks the client to come back
+      received += chunk.length();
+      if (refusedAt(received) || length < 0 && !reserve(received * 2)) { // chunked: reserved ahead, for twice
+        return;
+      }
+      try {
+        if (upload != null) {
+          upload.add(chunk);
+          return;
         }
+        if (body == null) {
+          body = Buffer.buffer(length >= 0 ? (int) length : Math.max(chunk.length(), UNKNOWN_LENGTH_START));
+        }
+        body.appendBuffer(chunk); // grows only when no length was declared
+      } catch (OutOfMemoryError | ApiError e) {
+        fail(e); // out of heap: a 503 that asks the client to come back; a body that is no pickle: a 400
       }
     }
 
@@ -168,8 +204,10 @@ final class BodyReader implements Handler<RoutingContext> {
     }
 
     void fail(Throwable cause) {
-      stop();
-      ctx.fail(cause);
+      if (!failed) {
+        stop();
+        ctx.fail(cause);
+      }
     }
 
     /**
@@ -180,7 +218,10 @@ final class BodyReader implements Handler<RoutingContext> {
       failed = true;
       stopTimer();
       body = null;
-      ctx.request().handler(chunk -> {}).resume();
+      HttpServerRequest request = ctx.request();
+      if (!request.isEnded()) { // an upload fails after the end too, and an ended request takes no handler
+        request.handler(chunk -> {}).resume();
+      }
     }
 
     private void stopTimer() {

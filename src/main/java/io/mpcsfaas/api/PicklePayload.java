@@ -13,7 +13,7 @@ final class PicklePayload {
   static final String NOT_BASE64 =
       "payload is not base64 (expected codecs.encode(dill.dumps(obj), \"base64\").decode())";
   private static final int PROTO = 0x80;
-  private static final int STOP = '.';
+  static final int STOP = '.';
   private static final int PIECE = 1 << 16; // characters checked at a time: a multiple of 4
   private static final int[] VALUE = new int[128];
 

@@ -33,7 +33,7 @@ final class TaskCreator {
   TaskCreator(TaskStore store, long baseTimeoutMillis) {
     this.store = store;
     this.baseTimeoutMillis = baseTimeoutMillis;
-    this.commit = new GroupCommit<>(pending -> pending.task().payload().length(), this::createAll,
+    this.commit = new GroupCommit<>(pending -> pending.task().sentLength(), this::createAll,
         TaskCreator::failAll);
   }
 
@@ -48,7 +48,7 @@ final class TaskCreator {
   }
 
   private Future<Void> createAll(List<Pending> batch) {
-    long bytes = batch.stream().mapToLong(pending -> pending.task().payload().length()).sum();
+    long bytes = batch.stream().mapToLong(pending -> pending.task().sentLength()).sum();
     return store.create(batch.stream().map(Pending::task).toList())
         .timeout(TransferTime.millis(baseTimeoutMillis, bytes), TimeUnit.MILLISECONDS)
         .compose(created -> {

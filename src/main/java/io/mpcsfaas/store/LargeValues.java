@@ -80,8 +80,17 @@ final class LargeValues {
    * when it has others ({@link #otherPieces} writes them).
    */
   static Request firstPiece(String key, String field, String value, int piece) {
-    int pieces = pieces(value, piece);
-    Request first = Request.cmd(Command.HSET).arg(key).arg(field).arg(piece(value, 0, piece));
+    return withCount(Request.cmd(Command.HSET).arg(key).arg(field).arg(piece(value, 0, piece)), field,
+        pieces(value, piece));
+  }
+
+  /** The write of piece {@code i} (from 0) of a value of {@code pieces}, the first with their count. */
+  static Request pieceWrite(String key, String field, int i, int pieces, byte[] bytes) {
+    Request write = Request.cmd(Command.HSET).arg(key).arg(i == 0 ? field : pieceField(field, i)).arg(bytes);
+    return i == 0 ? withCount(write, field, pieces) : write;
+  }
+
+  private static Request withCount(Request first, String field, int pieces) {
     return pieces == 1 ? first : first.arg(countField(field)).arg(pieces);
   }
 

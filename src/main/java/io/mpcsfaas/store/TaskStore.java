@@ -224,6 +224,39 @@ public final class TaskStore {
     public NewTask(String id, String functionId, String payload, Integer timeoutSeconds) {
       this(id, functionId, payload, timeoutSeconds, Retries.UNSET, Tenant.NONE);
     }
+
+    /** A task whose arguments an {@link ArgumentUpload} of its id stored already (its payload is null). */
+    public static NewTask uploaded(String id, String functionId, Integer timeoutSeconds, Retries retries,
+        Tenant caller) {
+      return new NewTask(id, functionId, null, timeoutSeconds, retries, caller);
+    }
+
+    public boolean isUploaded() {
+      return payload == null;
+    }
+
+    /** The characters of payload its creation sends to Redis. */
+    public int sentLength() {
+      return isUploaded() ? 0 : payload.length();
+    }
+
+    /** Its arguments are in Redis before its creation script runs: uploaded, or big and written first. */
+    private boolean storedFirst() {
+      return isUploaded() || LargeValues.large(payload);
+    }
+  }
+
+  /** Whether a value {@code length} characters long is stored in pieces, more than one. */
+  public boolean inPieces(long length) {
+    return length > piece;
+  }
+
+  /**
+   * Stores the arguments of task {@code taskId}, {@code length} characters of base64 in all, as they arrive,
+   * for a {@link NewTask#uploaded} of the same id to create.
+   */
+  public ArgumentUpload upload(String taskId, long length) {
+    return new ArgumentUpload(redis, keys.task(taskId), length, piece);
   }
 
   /** How the creation of one task went. */
@@ -287,7 +320,7 @@ public final class TaskStore {
     List<Request> bigPayloads = new ArrayList<>();
     List<Supplier<Future<Void>>> otherPieces = new ArrayList<>();
     for (NewTask task : tasks) {
-      boolean large = LargeValues.large(task.payload());
+      boolean large = !task.isUploaded() && LargeValues.large(task.payload());
       if (large) {
         handover.putArguments(task.id(), task.payload());
         bigPayloads.add(LargeValues.firstPiece(keys.task(task.id()), "payload", task.payload(), piece));
@@ -297,7 +330,7 @@ public final class TaskStore {
       args.add(task.id());
       args.add(task.functionId());
       args.add(task.timeoutSeconds() == null ? "" : task.timeoutSeconds().toString());
-      args.add(large ? "" : task.payload());
+      args.add(task.storedFirst() ? "" : task.payload());
       args.add(task.retries().maxArg());
       args.add(task.retries().delayArg());
       args.add(task.caller().scope());
@@ -306,7 +339,7 @@ public final class TaskStore {
     Future<Response> created = LargeValues.writeFirst(redis, bigPayloads, () -> LargeValues.inTurn(otherPieces,
         () -> CREATE_TASKS.run(redis, replicas, List.of(keys.queue(), keys.stats(), keys.index()), args)));
     if (!bigPayloads.isEmpty()) {
-      created.onFailure(err -> tasks.stream().filter(task -> LargeValues.large(task.payload()))
+      created.onFailure(err -> tasks.stream().filter(NewTask::storedFirst)
           .forEach(task -> handover.dropArguments(task.id())));
     }
     return created.map(reply -> {
@@ -324,7 +357,7 @@ public final class TaskStore {
   private void dropRefusedPayloads(List<NewTask> tasks, List<Creation> answers) {
     List<Request> deletes = new ArrayList<>();
     for (int i = 0; i < tasks.size(); i++) {
-      if (answers.get(i) != Creation.CREATED && LargeValues.large(tasks.get(i).payload())) {
+      if (answers.get(i) != Creation.CREATED && tasks.get(i).storedFirst()) {
         handover.dropArguments(tasks.get(i).id());
         deletes.add(Request.cmd(Command.DEL).arg(keys.task(tasks.get(i).id())));
       }

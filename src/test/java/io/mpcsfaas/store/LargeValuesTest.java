@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mpcsfaas.KeySpaceTest;
@@ -14,6 +15,8 @@ import io.mpcsfaas.RedisAndVertx;
 import io.mpcsfaas.TaskSteps;
 import io.mpcsfaas.TestRedis;
 import io.mpcsfaas.config.RedisConfig;
+import io.mpcsfaas.store.TaskStore.Creation;
+import io.mpcsfaas.store.TaskStore.NewTask;
 import io.mpcsfaas.task.TaskOutcome;
 import io.mpcsfaas.task.TaskStatus;
 import io.vertx.core.Context;
@@ -22,6 +25,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Response;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -261,6 +265,62 @@ class LargeValuesTest extends KeySpaceTest {
     assertFalse(await(TaskSteps.finish(inPieces, entry, TaskStatus.FAILED, "ZXJy", "boom", "w1")), "it goes again");
     assertEquals(threePieces('a').length(), TaskSteps.claim(inPieces, entry.taskId()).get(entry.taskId()).bytes(),
         "so does a retry's");
+  }
+
+  /** Arguments uploaded in their pieces for a task of id {@code taskId}, each written once the one before was. */
+  private ArgumentUpload upload(String taskId, String payload) {
+    ArgumentUpload upload = storeInPieces().upload(taskId, payload.length());
+    for (int at = 0, i = 0; at < payload.length(); at += upload.pieceLength(i++)) {
+      await(upload.write(payload.substring(at, at + upload.pieceLength(i)).getBytes(StandardCharsets.US_ASCII)));
+    }
+    return upload;
+  }
+
+  @Test
+  void uploadedArgumentsAreKeptWhileUploadedThenCreatedQueuedWithTheirLengthAndStartedWhole() {
+    String taskId = TaskStore.newTaskId();
+    String payload = threePieces('a');
+    upload(taskId, payload);
+    Map<String, String> hash = hash(taskId);
+    assertEquals(payload.substring(0, PIECE), hash.get("payload"));
+    assertEquals("3", hash.get("payload_pieces"));
+    assertEquals(payload.substring(2 * PIECE), hash.get("payload_2"));
+    assertTrue(cmd(redis, Command.TTL, keys.task(taskId)).toInteger() > 0, "they expire if no task is created");
+
+    List<Creation> created = await(storeInPieces().create(List.of(
+        NewTask.uploaded(taskId, fid, null, Retries.UNSET, Tenant.NONE))));
+    assertEquals(List.of(Creation.CREATED), created);
+    assertEquals(-1, cmd(redis, Command.TTL, keys.task(taskId)).toInteger(), "the orphan expiry is removed");
+    TaskQueue queue = queueInPieces();
+    QueueEntry entry = TaskSteps.claim(queue, taskId).get(taskId);
+    assertEquals(payload.length(), entry.bytes());
+    assertEquals(payload, await(TaskSteps.start(queue, entry, "w", 3, "x", "y")).spec().argsPayload());
+  }
+
+  @Test
+  void uploadedArgumentsOfATaskRefusedOrNeverCreatedLeaveNothing() {
+    String refused = TaskStore.newTaskId();
+    upload(refused, threePieces('a'));
+    List<Creation> created = await(storeInPieces().create(List.of(
+        NewTask.uploaded(refused, UUID.randomUUID().toString(), null, Retries.UNSET, Tenant.NONE))));
+    assertEquals(List.of(Creation.UNKNOWN_FUNCTION), created);
+    String abandoned = TaskStore.newTaskId();
+    upload(abandoned, threePieces('d')).abandon();
+    TestRedis.eventually(Duration.ofSeconds(5), "both deleted",
+        () -> TestRedis.countKeys(redis, keys.task("*")) == 0);
+  }
+
+  @Test
+  void anUploadTakesItsPiecesInTheirLengthsAndNoMore() {
+    String payload = threePieces('a');
+    ArgumentUpload upload = storeInPieces().upload(TaskStore.newTaskId(), payload.length());
+    assertThrows(IllegalArgumentException.class, () -> upload.write(new byte[PIECE - 1]), "a piece too short");
+    await(upload.write(new byte[PIECE]));
+    await(upload.write(new byte[PIECE]));
+    assertThrows(IllegalArgumentException.class, () -> upload.write(new byte[PIECE]), "the last is shorter");
+    await(upload.write(new byte[PIECE / 2]));
+    assertThrows(IllegalArgumentException.class, () -> upload.write(new byte[PIECE / 2]), "no more than all");
+    upload.abandon();
   }
 
   @Test
