@@ -134,6 +134,7 @@ def test_a_64_mib_argument_and_result_round_trip_in_the_remote_modes(fresh_redis
         proc.stop()
 
 
+@capacity_only("twelve 12 MiB tasks at eight slots and a 256 MiB heap (DispatcherTest guards the rules)")
 @pytest.mark.timeout(300)  # without room kept for their arguments the platform wedged: nothing ended
 def test_big_tasks_claimed_at_once_start_as_the_dispatchers_heap_allows(fresh_redis, monkeypatch, tmp_path):
     """Twelve tasks of a 12 MiB argument submitted before any ends, to a dispatcher of eight slots (push mode, its
@@ -525,3 +526,32 @@ def test_four_64_mib_calls_at_once_at_the_default_heap_each_come_back_right_when
         back, digest = deserialize(result["result"])
         assert digest == hashlib.sha256(arg).hexdigest() and back == arg
     assert sum(refusals) > 0, "four 85 MiB bodies do not fit a 512 MiB heap at once: some were told to wait"
+
+
+@capacity_only("four 64 MiB calls at once, half a minute")
+@pytest.mark.timeout(900)
+def test_four_64_mib_sdk_calls_at_once_are_all_let_in_at_once_and_come_back_right(platform):
+    """The SDK sends its calls as pickle bodies, and one longer than a stored piece is stored as it arrives
+    (docs/payloads.md, "Upload"), holding a piece of the heap, not the value: four 64 MiB calls at once at the
+    default heap are all let in at once, none refused. Their results, too big to read four at once, are read as
+    the heap allows: GETs refused with a 503 the SDK sends again."""
+    def echo(x):
+        return x
+
+    fid = register(platform, echo)
+    arg = bytes(range(256)) * (64 * MIB // 256)
+    refused_before = _metric(platform, "vertx_http_server_requests_total", 'code="503"', 'method="POST"')
+    backs = [None] * 4
+
+    def call(i):
+        with Client(platform, timeout=CALL_TIMEOUT * 4) as client:
+            backs[i] = client.call(fid, arg)
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(back == arg for back in backs), [None if back is None else len(back) for back in backs]
+    refused = _metric(platform, "vertx_http_server_requests_total", 'code="503"', 'method="POST"') - refused_before
+    assert refused == 0, f"{refused} submits refused: a body stored as it arrives takes a piece's share of the heap"
