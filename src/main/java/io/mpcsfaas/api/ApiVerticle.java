@@ -75,7 +75,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class ApiVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(ApiVerticle.class);
-  static final long STORE_TIMEOUT_MILLIS = 2000;
+  private static final long STORE_TIMEOUT_MILLIS = 2000;
 
   /** Longest a request may wait for a task to end ({@code ?wait=}), in seconds. */
   static final int MAX_WAIT_SECONDS = 60;

@@ -158,7 +158,7 @@ final class BodyReader implements Handler<RoutingContext> {
         upload.end().onComplete(stored -> {
           if (stored.failed()) {
             fail(stored.cause());
-          } else if (!failed) {
+          } else if (!failed && !ctx.response().closed()) { // its client gone meanwhile: what it stored goes too
             ((RoutingContextInternal) ctx).setBody(Buffer.buffer(0));
             ctx.next();
           }

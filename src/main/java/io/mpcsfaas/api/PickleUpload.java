@@ -44,6 +44,8 @@ final class PickleUpload {
   private int writing;
   private boolean ended;
   private boolean taken;
+  /** Its request ended before its task was created from it: what it stored is deleted. */
+  private boolean abandoned;
   private boolean failed;
   private int first = -1;
   private int second = -1;
@@ -63,7 +65,8 @@ final class PickleUpload {
     this.written = Future.succeededFuture();
     ctx.addEndHandler(end -> {
       if (!taken) {
-        written.onComplete(done -> stored.abandon()); // after the last write: a piece stored later would stay
+        abandoned = true; // its client gone while the last piece was written: the route must not create it
+        stored.abandon();
       }
     });
   }
@@ -85,6 +88,9 @@ final class PickleUpload {
 
   /** The id of the task to create from it, which from then on keeps what was stored. */
   String take() {
+    if (abandoned) {
+      throw new IllegalStateException("the upload of task " + taskId + " was abandoned: its request ended");
+    }
     taken = true;
     return taskId;
   }
@@ -126,8 +132,11 @@ final class PickleUpload {
     ended = true;
     try {
       encoder.close(); // the padding, and the last piece
-    } catch (IOException e) {
+    } catch (IOException | ApiError e) {
       return Future.failedFuture(e);
+    }
+    if (pieces != stored.pieces() || piece != null) { // Netty holds a body to its Content-Length: never, so far
+      return Future.failedFuture(ApiError.badRequest("the body is shorter than its Content-Length"));
     }
     return written.compose(done -> {
       if (PicklePayload.shapeProblem(first, second, last) != null) {
@@ -168,6 +177,9 @@ final class PickleUpload {
     public void write(byte[] b, int off, int len) {
       while (len > 0) {
         if (piece == null) {
+          if (pieces == stored.pieces()) {
+            throw ApiError.badRequest("the body is longer than its Content-Length");
+          }
           piece = new byte[stored.pieceLength(pieces++)];
         }
         int n = Math.min(len, piece.length - filled);

@@ -9,8 +9,8 @@ import java.util.List;
 /**
  * A task's arguments stored piece by piece as they arrive, before the task is created (as a
  * {@link TaskStore.NewTask#uploaded}): a big request body is then never whole in the heap. Pieces are as
- * {@link LargeValues} stores them; the first is written with their count and the expiry of arguments whose task is
- * never created ({@link LargeValues#ORPHAN_SECONDS}), which the creation script removes.
+ * {@link LargeValues} stores them, each written with the expiry of arguments whose task is never created
+ * ({@link LargeValues#ORPHAN_SECONDS}), which the creation script removes.
  */
 public final class ArgumentUpload {
   private static final String FIELD = "payload";
@@ -21,6 +21,9 @@ public final class ArgumentUpload {
   private final int piece;
   private final int pieces;
   private int written;
+  /** The last write sent, settled or not: what is deleted must not be written after. */
+  private Future<?> last = Future.succeededFuture();
+  private boolean abandoned;
 
   ArgumentUpload(Redis redis, String key, long length, int piece) {
     this.redis = redis;
@@ -30,29 +33,44 @@ public final class ArgumentUpload {
     this.pieces = (int) Math.max(1, (length + piece - 1) / piece);
   }
 
+  /** How many pieces the value is stored in. */
+  public int pieces() {
+    return pieces;
+  }
+
   /** The length of piece {@code i} (from 0): a whole piece but for the last. */
   public int pieceLength(int i) {
     return (int) Math.min(piece, length - (long) i * piece);
   }
 
-  /** Writes the next piece, {@link #pieceLength} bytes of base64; called again only once it succeeded. */
+  /**
+   * Writes the next piece, {@link #pieceLength} bytes of base64; called again only once it succeeded. Fails once
+   * the upload is abandoned.
+   */
   public Future<Void> write(byte[] bytes) {
     if (written == pieces || bytes.length != pieceLength(written)) {
       throw new IllegalArgumentException("piece " + written + " of " + key + " (" + pieces + " in all) is "
           + pieceLength(written) + " bytes long, not " + bytes.length);
     }
-    Request write = LargeValues.pieceWrite(key, FIELD, written, pieces, bytes);
-    Future<?> sent = written == 0
-        ? redis.batch(List.of(write, Request.cmd(Command.EXPIRE).arg(key).arg(LargeValues.ORPHAN_SECONDS)))
-        : redis.send(write);
+    if (abandoned) {
+      return Future.failedFuture(new IllegalStateException(key + ": its upload was abandoned"));
+    }
+    // each piece with the expiry: one written however late (after a timeout) must not stay for good
+    Future<?> sent = redis.batch(List.of(LargeValues.pieceWrite(key, FIELD, written, pieces, bytes),
+        Request.cmd(Command.EXPIRE).arg(key).arg(LargeValues.ORPHAN_SECONDS)));
     written++;
+    last = sent;
     return sent.mapEmpty();
   }
 
-  /** Deletes what was written: its task will not be created (best effort; left behind, it expires). */
+  /**
+   * Deletes what was written, once the last write sent has settled (it may outlive its caller's timeout), and
+   * refuses any write after: its task will not be created. Best effort: left behind, it expires.
+   */
   public void abandon() {
+    abandoned = true;
     if (written > 0) {
-      redis.send(Request.cmd(Command.DEL).arg(key));
+      last.onComplete(settled -> redis.send(Request.cmd(Command.DEL).arg(key)));
     }
   }
 }

@@ -280,9 +280,11 @@ class BodyReaderTest {
     start(1L << 30, BodyReader.STALL_MILLIS, 64 << 20);
     byte[] opening = pickle(TWO_PIECES);
     opening[0] = 'x';
+    long writes = TestRedis.calls(redis, "hset");
     HttpResponse<String> refused = postPickle("", opening);
     assertEquals(400, refused.statusCode());
     assertTrue(refused.body().contains(PickleBody.NOT_PICKLE), refused.body());
+    assertEquals(writes, TestRedis.calls(redis, "hset"), "refused at its first bytes: no piece written");
     byte[] ending = pickle(TWO_PIECES);
     ending[ending.length - 1] = 'x';
     refused = postPickle("", ending);

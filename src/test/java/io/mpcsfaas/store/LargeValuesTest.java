@@ -311,6 +311,19 @@ class LargeValuesTest extends KeySpaceTest {
   }
 
   @Test
+  void anAbandonedUploadDeletesWhatItWroteOnceTheWriteInFlightSettledAndWritesNoMore() {
+    String payload = threePieces('a');
+    ArgumentUpload upload = storeInPieces().upload(TaskStore.newTaskId(), payload.length());
+    var inFlight = upload.write(payload.substring(0, PIECE).getBytes(StandardCharsets.US_ASCII));
+    upload.abandon();
+    await(inFlight);
+    assertTrue(TestRedis.awaitFailure(upload.write(payload.substring(PIECE, 2 * PIECE)
+        .getBytes(StandardCharsets.US_ASCII))) instanceof IllegalStateException, "no piece after");
+    TestRedis.eventually(Duration.ofSeconds(5), "what was written deleted",
+        () -> TestRedis.countKeys(redis, keys.task("*")) == 0);
+  }
+
+  @Test
   void anUploadTakesItsPiecesInTheirLengthsAndNoMore() {
     String payload = threePieces('a');
     ArgumentUpload upload = storeInPieces().upload(TaskStore.newTaskId(), payload.length());
