@@ -1,6 +1,7 @@
 package io.mpcsfaas.api;
 
 import io.mpcsfaas.heap.HeapBudget;
+import io.mpcsfaas.task.Base64Text;
 import io.vertx.ext.web.RoutingContext;
 import java.util.function.LongPredicate;
 
@@ -32,7 +33,7 @@ final class BodyBudget {
    * counts as the base64 text it becomes, a third longer: the copies the request holds are of that text.
    */
   static long bytesFor(long length, boolean pickle) {
-    return length < HeapBudget.BIG ? 0 : HeapBudget.bytesFor(pickle ? (length + 2) / 3 * 4 : length);
+    return length < HeapBudget.BIG ? 0 : HeapBudget.bytesFor(pickle ? Base64Text.encodedLength(length) : length);
   }
 
   boolean reserve(long bytes, long held) {

@@ -2,6 +2,7 @@ package io.mpcsfaas.api;
 
 import io.mpcsfaas.heap.HeapBudget;
 import io.mpcsfaas.store.TaskStore;
+import io.mpcsfaas.task.Base64Text;
 import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
@@ -100,11 +101,10 @@ final class BodyReader implements Handler<RoutingContext> {
       this.ctx = ctx;
       this.length = length;
       this.pickle = pickle;
-      if (pickle && store.inPieces(PickleUpload.storedLength(length)) && length <= PickleBody.MAX_LENGTH
-          && length <= limit) {
+      long stored = Base64Text.encodedLength(length); // as a pickle body is stored
+      if (pickle && store.inPieces(stored) && length <= PickleBody.MAX_LENGTH && length <= limit) {
         String taskId = TaskStore.newTaskId();
-        upload = new PickleUpload(ctx, taskId, store.upload(taskId, PickleUpload.storedLength(length)),
-            storeTimeoutMillis, this::fail);
+        upload = new PickleUpload(ctx, taskId, store.upload(taskId, stored), storeTimeoutMillis, this::fail);
       } else {
         upload = null;
       }

@@ -71,11 +71,6 @@ final class PickleUpload {
     });
   }
 
-  /** The base64 text a pickle of {@code length} bytes is stored as. */
-  static long storedLength(long length) {
-    return (length + 2) / 3 * 4;
-  }
-
   /** The heap the upload holds at once: the piece filled, the piece written and the Redis client's copy of it. */
   long heapBytes() {
     return HeapBudget.bytesFor(stored.pieceLength(0));

@@ -30,7 +30,7 @@ public final class ArgumentUpload {
     this.key = key;
     this.length = length;
     this.piece = piece;
-    this.pieces = (int) Math.max(1, (length + piece - 1) / piece);
+    this.pieces = LargeValues.pieces(length, piece);
   }
 
   /** How many pieces the value is stored in. */

@@ -56,9 +56,9 @@ final class LargeValues {
     return writes.isEmpty() ? script.get() : redis.batch(writes).compose(written -> script.get());
   }
 
-  /** How many pieces {@code value} is stored in, pieces of at most {@code piece} characters. */
-  static int pieces(String value, int piece) {
-    return Math.max(1, (value.length() + piece - 1) / piece);
+  /** How many pieces a value {@code length} characters long is stored in, pieces of at most {@code piece}. */
+  static int pieces(long length, int piece) {
+    return (int) Math.max(1, (length + piece - 1) / piece);
   }
 
   /** The {@code i}-th piece of {@code value} (from 0). */
@@ -81,7 +81,7 @@ final class LargeValues {
    */
   static Request firstPiece(String key, String field, String value, int piece) {
     return withCount(Request.cmd(Command.HSET).arg(key).arg(field).arg(piece(value, 0, piece)), field,
-        pieces(value, piece));
+        pieces(value.length(), piece));
   }
 
   /** The write of piece {@code i} (from 0) of a value of {@code pieces}, the first with their count. */
@@ -100,7 +100,7 @@ final class LargeValues {
    */
   static List<Supplier<Future<Void>>> otherPieces(Redis redis, String key, String field, String value, int piece) {
     List<Supplier<Future<Void>>> writes = new ArrayList<>();
-    for (int i = 1; i < pieces(value, piece); i++) {
+    for (int i = 1; i < pieces(value.length(), piece); i++) {
       int at = i;
       writes.add(() -> redis.send(Request.cmd(Command.HSET).arg(key).arg(pieceField(field, at))
           .arg(piece(value, at, piece))).mapEmpty());

@@ -314,7 +314,7 @@ public final class TaskQueue {
       if (LargeValues.large(result)) {
         String key = keys.task(outcome.entry().taskId());
         String owner = owner(outcome);
-        int pieces = LargeValues.pieces(result, piece);
+        int pieces = LargeValues.pieces(result.length(), piece);
         // one transaction per result: Redis counts a transaction's queued commands against a client's
         // query buffer limit (1 GiB by default)
         writes.add(Request.cmd(Command.MULTI));

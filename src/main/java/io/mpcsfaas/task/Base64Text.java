@@ -27,6 +27,11 @@ public final class Base64Text {
     this.plain = text.indexOf('\n') < 0 && text.indexOf('\r') < 0;
   }
 
+  /** The length of the base64 text (padded, no line breaks) of {@code bytes} bytes. */
+  public static long encodedLength(long bytes) {
+    return (bytes + 2) / 3 * 4;
+  }
+
   /** How many bytes {@link #decodeTo} writes: three per four characters of the alphabet. */
   public int decodedLength() {
     long symbols = 0;
